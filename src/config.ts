@@ -1,0 +1,108 @@
+/**
+ * The only module that reads `process.env`. Values are parsed and checked once; errors name the
+ * variable. Everything else receives the frozen Config object.
+ */
+import { DEFAULT_LIMITS, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, type Limits } from './contract/limits.ts';
+import { ConfigError } from './errors.ts';
+
+export interface Config {
+  /** PostgreSQL URL. @defaultValue postgres://postgres@127.0.0.1:5432/game_persist */
+  databaseUrl: string;
+  /** Redis URL. @defaultValue redis://127.0.0.1:6379 */
+  redisUrl: string;
+  /** BullMQ key prefix; may carry a Cluster hash tag such as `{gp}`. @defaultValue gp */
+  queuePrefix: string;
+  /** @defaultValue events */
+  queueName: string;
+  /** BullMQ jobs a worker holds at once; their events share write batches. @defaultValue 64 */
+  concurrency: number;
+  /** Events per write transaction at most. @defaultValue 2000 */
+  batchRows: number;
+  /** Longest wait for a batch to fill before it is written. @defaultValue 20 */
+  batchMs: number;
+  /** Job lock; a crashed worker's jobs are redelivered after about this long. @defaultValue 30000 */
+  lockMs: number;
+  /** PostgreSQL connections per worker process. @defaultValue 4 */
+  dbPoolMax: number;
+  /** Start even if Redis may evict keys (loses jobs). @defaultValue false */
+  allowEviction: boolean;
+  /** Transient write failures retried in-process before the jobs are handed back to BullMQ. @defaultValue 8 */
+  writeRetries: number;
+  limits: Limits;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, def: string, check?: (v: string) => string | null): string {
+  const raw = env[name];
+  const v = raw === undefined || raw === '' ? def : raw;
+  const reason = check?.(v);
+  if (reason) throw new ConfigError(name, reason);
+  return v;
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  const n = Number(raw);
+  if (!/^\s*-?\d+\s*$/.test(raw) || !Number.isSafeInteger(n)) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+const url = (protocols: string[]) => (v: string) => {
+  try {
+    const u = new URL(v);
+    return protocols.includes(u.protocol) ? null : `must be a ${protocols.join(' or ')} URL`;
+  } catch {
+    return 'must be a URL';
+  }
+};
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const logLevel = str(env, 'GP_LOG_LEVEL', 'info', (v) =>
+    (LOG_LEVELS as readonly string[]).includes(v) ? null : `must be one of ${LOG_LEVELS.join(', ')}`,
+  ) as Config['logLevel'];
+  return Object.freeze({
+    databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/game_persist', url(['postgres:', 'postgresql:'])),
+    redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
+    queuePrefix: str(env, 'GP_QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX, (v) => (/^[\w{}.-]{1,64}$/.test(v) ? null : 'must be 1-64 of [A-Za-z0-9_{}.-]')),
+    queueName: str(env, 'GP_QUEUE_NAME', DEFAULT_QUEUE_NAME, (v) => (/^[\w.-]{1,64}$/.test(v) ? null : 'must be 1-64 of [A-Za-z0-9_.-]')),
+    concurrency: int(env, 'GP_WORKER_CONCURRENCY', 64, 1, 10_000),
+    batchRows: int(env, 'GP_BATCH_ROWS', 2000, 1, 100_000),
+    batchMs: int(env, 'GP_BATCH_MS', 20, 0, 60_000),
+    lockMs: int(env, 'GP_LOCK_MS', 30_000, 1000, 3_600_000),
+    dbPoolMax: int(env, 'GP_DB_POOL_MAX', 4, 1, 200),
+    allowEviction: bool(env, 'GP_ALLOW_EVICTION', false),
+    writeRetries: int(env, 'GP_WRITE_RETRIES', 8, 0, 1000),
+    limits: Object.freeze({
+      maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
+      maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),
+      maxStringLength: int(env, 'GP_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 16, 16 * 1024 * 1024),
+      maxKeyLength: DEFAULT_LIMITS.maxKeyLength,
+    }),
+    logLevel,
+  });
+}
+
+/** The URL with its password replaced, for logs and `doctor` output. */
+export function redactUrl(u: string): string {
+  try {
+    const parsed = new URL(u);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

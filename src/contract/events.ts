@@ -1,0 +1,216 @@
+/**
+ * The v1 event types. Each entry names the family (the table its rows land in), the shape of its
+ * `data`, and any rule that spans fields. Everything else (validation, JSON Schema, SDK helper types,
+ * worker routing) is derived from this table.
+ */
+import { f, type Infer, type Shape } from './fields.ts';
+
+const SHORT = 64;
+const meta = f.object({ optional: true, description: 'Free-form game-specific JSON, stored as jsonb.' });
+const round = f.int({ optional: true, min: 0 });
+const turn = f.int({ optional: true, min: 0 });
+
+export const FAMILIES = ['session', 'participant', 'move', 'vote', 'chat', 'task', 'turn', 'agent', 'queue'] as const;
+export type Family = (typeof FAMILIES)[number];
+
+export const OUTCOMES = ['win', 'loss', 'draw'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+interface TypeDef<S extends Shape> {
+  family: Family;
+  description: string;
+  data: S;
+  /** Cross-field rule: returns [field, reason] when broken. */
+  rule?: (data: Record<string, unknown>) => [string, string] | null;
+  /** Whether the envelope needs a sessionId (all but join-queue events). */
+  needsSession?: boolean;
+}
+
+function def<const S extends Shape>(d: TypeDef<S>): TypeDef<S> {
+  return d;
+}
+
+export const EVENT_TYPES = {
+  'session.created': def({
+    family: 'session',
+    description: 'A game session (room, match, world) was created.',
+    data: {
+      gameType: f.str({ max: SHORT, min: 1, description: 'e.g. impostor, hokm, liap-tui' }),
+      tenant: f.id({ optional: true, description: 'Owning chat, guild or server.' }),
+      name: f.str({ max: 256, optional: true }),
+      createdBy: f.id({ optional: true }),
+      settings: f.object({ optional: true }),
+      meta,
+    },
+  }),
+  'session.started': def({
+    family: 'session',
+    description: 'Play began.',
+    data: { settings: f.object({ optional: true }), meta },
+  }),
+  'session.finished': def({
+    family: 'session',
+    description: 'The session ended normally.',
+    data: {
+      winners: f.ids({ max: 256, optional: true, description: 'Winning players (or teams).' }),
+      scores: f.scores({ max: 256, optional: true, description: 'Final score per player or team.' }),
+      result: f.str({ max: 256, optional: true }),
+      meta,
+    },
+  }),
+  'session.abandoned': def({
+    family: 'session',
+    description: 'The session ended without a result.',
+    data: { reason: f.str({ max: 256, optional: true }), meta },
+  }),
+  'player.joined': def({
+    family: 'participant',
+    description: 'A player joined the session (the envelope `player`).',
+    data: {
+      role: f.str({ max: SHORT, optional: true }),
+      team: f.str({ max: SHORT, optional: true }),
+      position: f.int({ optional: true, min: 0, max: 10_000 }),
+      name: f.str({ max: 128, optional: true }),
+      meta,
+    },
+  }),
+  'player.left': def({
+    family: 'participant',
+    description: 'A player left the session.',
+    data: { reason: f.str({ max: 256, optional: true }), meta },
+  }),
+  'player.outcome': def({
+    family: 'participant',
+    description: "A player's result in the session.",
+    data: {
+      outcome: f.oneOf(['win', 'loss', 'draw']),
+      xp: f.int({ optional: true, min: -1_000_000_000, max: 1_000_000_000 }),
+      score: f.num({ optional: true }),
+      role: f.str({ max: SHORT, optional: true }),
+      team: f.str({ max: SHORT, optional: true }),
+      meta,
+    },
+  }),
+  move: def({
+    family: 'move',
+    description: 'A player action (card played, piece moved, spell cast).',
+    data: {
+      action: f.str({ max: SHORT, min: 1 }),
+      round,
+      turn,
+      data: f.json({ optional: true, description: 'The move itself, stored as jsonb.' }),
+    },
+  }),
+  vote: def({
+    family: 'vote',
+    description: 'The envelope `player` voted for `target`; a null target is a skip.',
+    data: {
+      target: f.id({ nullable: true, description: 'Voted-for player, or null to skip.' }),
+      round,
+      kind: f.str({ max: SHORT, optional: true, description: 'e.g. eject, kick, map' }),
+      meta,
+    },
+  }),
+  'chat.message': def({
+    family: 'chat',
+    description: 'A chat or discussion message.',
+    data: {
+      text: f.str({ max: 4096 }),
+      channel: f.str({ max: SHORT, optional: true, description: 'Phase or channel, e.g. discussion, lobby.' }),
+      round,
+      meta,
+    },
+  }),
+  'task.completed': def({
+    family: 'task',
+    description: 'A player completed a task.',
+    data: {
+      taskType: f.str({ max: SHORT, min: 1 }),
+      xp: f.int({ optional: true, min: -1_000_000_000, max: 1_000_000_000 }),
+      fake: f.bool({ optional: true, description: 'A faked task (impostors); default false.' }),
+      description: f.str({ max: 512, optional: true }),
+      meta,
+    },
+  }),
+  'turn.result': def({
+    family: 'turn',
+    description: 'A processed turn: results and either the full state or an RFC 7396 merge patch of it.',
+    data: {
+      turn: f.int({ min: 0 }),
+      round,
+      results: f.json({ optional: true }),
+      state: f.object({ optional: true, description: 'Full game state after the turn.' }),
+      patch: f.object({ optional: true, description: 'RFC 7396 merge patch to the previous state.' }),
+      stateHash: f.str({ max: 128, optional: true, description: "The game server's own hash of the state." }),
+    },
+    rule: (d) =>
+      (d.state === undefined) === (d.patch === undefined) ? ['data.state', 'or data.patch: exactly one is required'] : null,
+  }),
+  'agent.log': def({
+    family: 'agent',
+    description: 'One LLM or agent call.',
+    data: {
+      model: f.str({ max: 128, min: 1 }),
+      provider: f.str({ max: SHORT, optional: true }),
+      agent: f.str({ max: 128, optional: true }),
+      turn,
+      prompt: f.str({ max: 32_768, optional: true }),
+      response: f.str({ max: 32_768, optional: true }),
+      promptChars: f.int({ optional: true, min: 0 }),
+      responseChars: f.int({ optional: true, min: 0 }),
+      promptTokens: f.int({ optional: true, min: 0 }),
+      completionTokens: f.int({ optional: true, min: 0 }),
+      thinkingTokens: f.int({ optional: true, min: 0 }),
+      latencyMs: f.num({ optional: true, min: 0 }),
+      meta,
+    },
+  }),
+  'queue.entered': def({
+    family: 'queue',
+    description: 'A player entered the join queue of a tenant (sessionId optional: the room waited for).',
+    needsSession: false,
+    data: { tenant: f.id(), expiresAt: f.time({ optional: true }), meta },
+  }),
+  'queue.left': def({
+    family: 'queue',
+    description: 'A player left the join queue (joined a game, gave up, expired).',
+    needsSession: false,
+    data: { tenant: f.id(), reason: f.str({ max: SHORT, optional: true }) },
+  }),
+} as const;
+
+export type EventType = keyof typeof EVENT_TYPES;
+export const EVENT_TYPE_NAMES = Object.keys(EVENT_TYPES) as EventType[];
+
+/** The `data` object of each event type. */
+export type EventData<T extends EventType> = Infer<(typeof EVENT_TYPES)[T]['data']>;
+
+/** A v1 event as it travels in a job and is stored. */
+export interface EventEnvelope<T extends EventType = EventType> {
+  /** Contract version; optional on input, always 1 in v1. */
+  v?: 1;
+  /** UUID (v7 recommended, for index locality), made by the producer; the deduplication key. */
+  id: string;
+  type: T;
+  /** Session id; optional only for queue.* events. Integers are accepted and stored as text. */
+  sessionId?: string | number;
+  /** Per-session sequence number, starting at 1, across all event types of the session. */
+  seq?: number;
+  /** When it happened, RFC 3339. */
+  at: string;
+  /** Acting player, if any. */
+  player?: string | number;
+  data: EventData<T>;
+}
+
+/** An envelope after validation: ids are strings and `seq` is present when `sessionId` is. */
+export interface ValidEvent {
+  id: string;
+  type: EventType;
+  family: Family;
+  sessionId: string | null;
+  seq: number | null;
+  at: string;
+  player: string | null;
+  data: Record<string, unknown>;
+}

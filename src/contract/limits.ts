@@ -1,0 +1,37 @@
+/**
+ * Limits on untrusted event input. Producers and workers apply the same values; a worker may be
+ * configured stricter than a producer, never looser by accident.
+ */
+export interface Limits {
+  /** Largest event, measured as the UTF-8 size of its JSON text (escapes not counted). @defaultValue 65536 */
+  maxEventBytes: number;
+  /** Deepest nesting of objects and arrays inside an event, the envelope counting as 1. @defaultValue 16 */
+  maxDepth: number;
+  /** Longest string inside free-form JSON (`data`, `meta`, `state` ...). @defaultValue 16384 */
+  maxStringLength: number;
+  /** Longest object key. @defaultValue 256 */
+  maxKeyLength: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxEventBytes: 64 * 1024,
+  maxDepth: 16,
+  maxStringLength: 16 * 1024,
+  maxKeyLength: 256,
+});
+
+/** Contract version written into every job and event. */
+export const CONTRACT_VERSION = 1;
+
+/** Default BullMQ queue name and key prefix. The prefix may carry a Redis Cluster hash tag, e.g. `{gp}`. */
+export const DEFAULT_QUEUE_NAME = 'events';
+export const DEFAULT_QUEUE_PREFIX = 'gp';
+/** BullMQ job name used for event jobs. */
+export const EVENT_JOB_NAME = 'events';
+/** Most events one job may carry; larger jobs are refused by the SDK and dead-lettered past this by workers. */
+export const MAX_EVENTS_PER_JOB = 5000;
+
+/** Redis key holding the last sequence number handed out for a session (SDK and other publishers share it). */
+export function sequenceKey(prefix: string, sessionId: string): string {
+  return `${prefix}:seq:${sessionId}`;
+}

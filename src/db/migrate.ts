@@ -1,0 +1,46 @@
+/**
+ * Migration helpers used by the CLI, the test set-up and `npm run migration:*`.
+ */
+import pg from 'pg';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+
+/** Applies pending migrations; returns their names. */
+export async function migrateUp(orm: MikroORM): Promise<string[]> {
+  const done = await orm.migrator.up();
+  return done.map((m) => m.name);
+}
+
+export async function pendingMigrations(orm: MikroORM): Promise<string[]> {
+  return (await orm.migrator.getPending()).map((m) => m.name);
+}
+
+/** True when the entities describe a schema the committed migrations do not produce. */
+export async function schemaDrifts(orm: MikroORM): Promise<boolean> {
+  return orm.migrator.checkSchema();
+}
+
+/** Creates the database named in `url` if it does not exist (connecting to the `postgres` database). */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    // Identifiers cannot be bound parameters; quote it the way PostgreSQL does.
+    await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    return true;
+  } catch (e) {
+    if ((e as { code?: string }).code === '42P04') return false; // created concurrently
+    throw e;
+  } finally {
+    await client.end();
+  }
+}
+
+export { Migrator };

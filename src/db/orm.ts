@@ -1,0 +1,51 @@
+/**
+ * MikroORM set-up. One ORM per process, passed explicitly; units of work use `orm.em.fork()`.
+ */
+import { fileURLToPath } from 'node:url';
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM, defineConfig, type Options } from '@mikro-orm/postgresql';
+import { ENTITIES } from '../entities/index.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+export const MIGRATIONS_TABLE = 'gp_migrations';
+
+export interface OrmOptions {
+  databaseUrl: string;
+  poolMax?: number;
+  debug?: boolean;
+}
+
+export function ormConfig(opts: OrmOptions): Options {
+  return defineConfig({
+    clientUrl: opts.databaseUrl,
+    entities: ENTITIES,
+    extensions: [Migrator],
+    // Node runs our TypeScript directly (type stripping), so migrations load from the .ts files.
+    preferTs: true,
+    ensureDatabase: false,
+    allowGlobalContext: false,
+    debug: opts.debug ?? false,
+    pool: { min: 0, max: opts.poolMax ?? 4 },
+    migrations: {
+      path: MIGRATIONS_DIR,
+      pathTs: MIGRATIONS_DIR,
+      glob: '!(*.d).ts',
+      tableName: MIGRATIONS_TABLE,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      emit: 'ts',
+      fileName: (timestamp: string, name?: string) => `Migration${timestamp}${name ? `_${name}` : ''}`,
+    },
+    schemaGenerator: {
+      // BullMQ's PostgreSQL backend and pg-boss own these schemas; never diff or drop them.
+      ignoreSchema: ['bullmq', 'pgboss'],
+    },
+  });
+}
+
+export async function openOrm(opts: OrmOptions): Promise<MikroORM> {
+  return MikroORM.init(ormConfig(opts));
+}
+
+export type { MikroORM };

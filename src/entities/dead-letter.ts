@@ -1,0 +1,27 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+/** An event (or a whole job) a worker could not store, with the reason. Replayable. */
+export const DeadLetter = defineEntity({
+  name: 'DeadLetter',
+  tableName: 'dead_letters',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    eventId: p.text().nullable(),
+    sessionId: p.text().nullable(),
+    type: p.text().nullable(),
+    /** Machine-readable: invalid_event, malformed_job, db_rejected. */
+    reasonCode: p.text(),
+    /** Human-readable, names the field for contract errors. */
+    reason: p.text(),
+    field: p.text().nullable(),
+    /** The offending JSON as received (truncated past 1 MiB; text, since it may not be valid jsonb). */
+    payload: p.text(),
+    truncated: p.boolean().default(false),
+    queue: p.text().nullable(),
+    jobId: p.text().nullable(),
+    createdAt: p.datetime().defaultRaw('now()'),
+    replayedAt: p.datetime().nullable(),
+    replayCount: p.integer().default(0),
+  },
+  indexes: [{ properties: ['createdAt'] }, { properties: ['reasonCode'] }, { properties: ['eventId'] }],
+});

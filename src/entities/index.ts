@@ -1,0 +1,12 @@
+import { DeadLetter } from './dead-letter.ts';
+import { AgentLog, ChatMessage, Move, ParticipantEvent, QueueEvent, SessionEvent, TaskLog, TurnResult, Vote } from './events.ts';
+import { Player, SessionParticipant } from './player.ts';
+import { JoinQueueEntry } from './queue.ts';
+import { Session } from './session.ts';
+
+export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, TaskLog, TurnResult, Vote };
+export { SESSION_STATUSES, type SessionStatus } from './session.ts';
+
+export const ENTITIES = [
+  Session, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
+];

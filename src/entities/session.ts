@@ -1,0 +1,36 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+export const SESSION_STATUSES = ['created', 'started', 'finished', 'abandoned'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+/** One game session (room, match, world). Kept current by lifecycle events; created by any first event. */
+export const Session = defineEntity({
+  name: 'Session',
+  tableName: 'sessions',
+  properties: {
+    id: p.text().primary(),
+    tenant: p.text().nullable(),
+    gameType: p.text().nullable(),
+    name: p.text().nullable(),
+    createdBy: p.text().nullable(),
+    status: p.enum(SESSION_STATUSES).default('created'),
+    settings: p.json<Record<string, unknown>>().nullable(),
+    winners: p.json<string[]>().nullable(),
+    finalScores: p.json<Record<string, number>>().nullable(),
+    result: p.text().nullable(),
+    endReason: p.text().nullable(),
+    createdAt: p.datetime().nullable(),
+    startedAt: p.datetime().nullable(),
+    endedAt: p.datetime().nullable(),
+    firstEventAt: p.datetime(),
+    lastEventAt: p.datetime(),
+    /** Highest sequence number stored so far (not necessarily contiguous). */
+    lastSeq: p.bigint('number').default(0),
+    eventCount: p.bigint('number').default(0),
+    updatedAt: p.datetime().defaultRaw('now()'),
+  },
+  indexes: [
+    { properties: ['tenant', 'status'] },
+    { properties: ['status', 'lastEventAt'] },
+  ],
+});
