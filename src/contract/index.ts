@@ -1,7 +1,7 @@
 /** The v1 event contract: shared by producers and workers. */
 export { EVENT_TYPES, EVENT_TYPE_NAMES, FAMILIES, OUTCOMES } from './events.ts';
 export type { EventData, EventEnvelope, EventType, Family, Outcome, ValidEvent } from './events.ts';
-export { validateEvent, isEventType } from './validate.ts';
+export { validateEvent, isEventType, type CheckedEvent, type ValidateOptions } from './validate.ts';
 export { contractJsonSchema } from './json-schema.ts';
 export { uuidv7 } from './ids.ts';
 export {

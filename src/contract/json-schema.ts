@@ -19,7 +19,7 @@ function eventSchema(type: EventType): Record<string, unknown> {
     if (!spec.optional) required.push(k);
   }
   const needsSession = !('needsSession' in def) || def.needsSession !== false;
-  const needsPlayer = def.family === 'participant' || def.family === 'vote';
+  const needsPlayer = def.family === 'participant' || def.family === 'vote' || def.family === 'queue';
   return {
     title: type,
     description: def.description,

@@ -15,11 +15,28 @@ export function isEventType(t: unknown): t is EventType {
   return typeof t === 'string' && Object.hasOwn(EVENT_TYPES, t);
 }
 
+/** Events of one burst usually share a timestamp: remember the last one that parsed. */
+let lastGoodAt: unknown = null;
+
+export interface ValidateOptions {
+  limits?: Limits;
+  /** Return a deep copy of `data`, so later mutation by the caller cannot change a queued event (SDK). */
+  clone?: boolean;
+  /** Accept a session event without `seq`; the SDK assigns it at flush. */
+  seqAssignedLater?: boolean;
+}
+
+/** A validated event plus its measured size. */
+export interface CheckedEvent extends ValidEvent {
+  bytes: number;
+}
+
 /**
  * Checks one event against the v1 contract and the limits.
  * @throws ContractError naming the offending field.
  */
-export function validateEvent(raw: unknown, limits: Limits = DEFAULT_LIMITS): ValidEvent {
+export function validateEvent(raw: unknown, opts: ValidateOptions = {}): CheckedEvent {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
   if (!isPlainObject(raw)) throw new ContractError('event', 'must be a JSON object');
   const ctx = { type: raw.type, id: raw.id };
   const bad = (fieldName: string, reason: string) => new ContractError(fieldName, reason, ctx);
@@ -29,17 +46,20 @@ export function validateEvent(raw: unknown, limits: Limits = DEFAULT_LIMITS): Va
   if (typeof raw.id !== 'string' || !UUID.test(raw.id)) throw bad('id', 'must be a UUID (v7 recommended)');
   if (!isEventType(raw.type)) throw bad('type', `must be one of ${Object.keys(EVENT_TYPES).join(', ')}`);
   const def: (typeof EVENT_TYPES)[EventType] = EVENT_TYPES[raw.type];
-  if (!isTimestamp(raw.at)) throw bad('at', 'must be an RFC 3339 timestamp with a time zone');
+  if (raw.at !== lastGoodAt && !isTimestamp(raw.at)) throw bad('at', 'must be an RFC 3339 timestamp with a time zone');
 
+  const at = raw.at as string;
+  lastGoodAt = at;
   const needsSession = !('needsSession' in def) || def.needsSession !== false;
   let sessionId: string | null = null;
   let seq: number | null = null;
   if (raw.sessionId !== undefined && raw.sessionId !== null) {
     if (!isId(raw.sessionId)) throw bad('sessionId', 'must be a non-empty string of at most 128 characters (or a safe integer)');
     sessionId = String(raw.sessionId);
-    if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 1)
+    if (raw.seq === undefined && opts.seqAssignedLater) seq = null;
+    else if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 1)
       throw bad('seq', 'must be an integer >= 1 (per-session sequence number)');
-    seq = raw.seq;
+    else seq = raw.seq;
   } else if (needsSession) {
     throw bad('sessionId', 'is required');
   } else if (raw.seq !== undefined && raw.seq !== null) {
@@ -70,75 +90,85 @@ export function validateEvent(raw: unknown, limits: Limits = DEFAULT_LIMITS): Va
     const broken = def.rule(data);
     if (broken) throw bad(broken[0], broken[1]);
   }
-  if (def.family === 'participant' || def.family === 'vote') {
-    if (player === null) throw bad('player', `is required for ${raw.type}`);
-  }
+  if ((def.family === 'participant' || def.family === 'vote' || def.family === 'queue') && player === null) throw bad('player', `is required for ${raw.type}`);
 
-  // One walk over the data for size, depth and string hygiene: Postgres jsonb refuses \u0000 and
-  // lone surrogates, and an unbounded payload must not reach the database.
-  const budget = { bytes: 64 + raw.id.length + raw.type.length + (sessionId?.length ?? 0) + (player?.length ?? 0) + 40 };
-  const path = walk(data, 2, limits, budget, 'data', false, bad);
-  if (path) throw path;
-  if (budget.bytes > limits.maxEventBytes) throw bad('event', `is ${budget.bytes} bytes, more than the ${limits.maxEventBytes}-byte limit`);
+  // One walk over the data for size, depth and string hygiene (Postgres jsonb refuses \u0000 and
+  // lone surrogates; an unbounded payload must not reach the database), copying it when asked.
+  const w: Walk = {
+    limits,
+    clone: opts.clone ?? false,
+    bad,
+    bytes: 64 + raw.id.length + raw.type.length + (sessionId?.length ?? 0) + (player?.length ?? 0) + at.length,
+  };
+  const checked = walk(data, 2, w, 'data', false) as Record<string, unknown>;
+  if (w.bytes > limits.maxEventBytes) throw bad('event', `is ${w.bytes} bytes, more than the ${limits.maxEventBytes}-byte limit`);
 
-  return { id: raw.id.toLowerCase(), type: raw.type, family: def.family, sessionId, seq, at: raw.at, player, data };
+  return { id: raw.id.toLowerCase(), type: raw.type, family: def.family, sessionId, seq, at, player, data: checked, bytes: w.bytes };
 }
 
-type Bad = (field: string, reason: string) => ContractError;
+interface Walk {
+  limits: Limits;
+  clone: boolean;
+  bad: (field: string, reason: string) => ContractError;
+  /** Running JSON size in bytes. */
+  bytes: number;
+}
 
-/** Returns a ContractError for the first problem found, or null. Adds the JSON size to `budget`. */
-function walk(v: unknown, depth: number, limits: Limits, budget: { bytes: number }, path: string, longStringsOk: boolean, bad: Bad): ContractError | null {
-  if (budget.bytes > limits.maxEventBytes) return bad('event', `is larger than the ${limits.maxEventBytes}-byte limit`);
+/** Checks `v` (throwing a ContractError at the first problem), adds its size, returns it or its copy. */
+function walk(v: unknown, depth: number, w: Walk, path: string, longStringsOk: boolean): unknown {
+  if (w.bytes > w.limits.maxEventBytes) throw w.bad('event', `is larger than the ${w.limits.maxEventBytes}-byte limit`);
   switch (typeof v) {
     case 'string': {
-      if (!longStringsOk && v.length > limits.maxStringLength) return bad(path, `is a string longer than ${limits.maxStringLength} characters`);
+      if (!longStringsOk && v.length > w.limits.maxStringLength) throw w.bad(path, `is a string longer than ${w.limits.maxStringLength} characters`);
       const reason = stringProblem(v);
-      if (reason) return bad(path, reason);
-      budget.bytes += Buffer.byteLength(v) + 2;
-      return null;
+      if (reason) throw w.bad(path, reason);
+      w.bytes += Buffer.byteLength(v) + 2;
+      return v;
     }
     case 'number':
-      if (!Number.isFinite(v)) return bad(path, 'must be a finite number');
-      budget.bytes += 8;
-      return null;
+      if (!Number.isFinite(v)) throw w.bad(path, 'must be a finite number');
+      w.bytes += 8;
+      return v;
     case 'boolean':
-      budget.bytes += 5;
-      return null;
+      w.bytes += 5;
+      return v;
     case 'object': {
       if (v === null) {
-        budget.bytes += 4;
-        return null;
+        w.bytes += 4;
+        return v;
       }
-      if (depth > limits.maxDepth) return bad(path, `nests deeper than ${limits.maxDepth} levels`);
+      if (depth > w.limits.maxDepth) throw w.bad(path, `nests deeper than ${w.limits.maxDepth} levels`);
       if (Array.isArray(v)) {
+        const out: unknown[] | null = w.clone ? new Array(v.length) : null;
         for (let i = 0; i < v.length; i++) {
-          const e = walk(v[i], depth + 1, limits, budget, `${path}[${i}]`, false, bad);
-          if (e) return e;
-          budget.bytes += 1;
+          const c = walk(v[i], depth + 1, w, `${path}[${i}]`, false);
+          if (out) out[i] = c === undefined ? null : c;
+          w.bytes += 1;
         }
-        budget.bytes += 2;
-        return null;
+        w.bytes += 2;
+        return out ?? v;
       }
-      if (!isPlainObject(v)) return bad(path, `is not plain JSON (${v.constructor?.name ?? 'object'})`);
+      if (!isPlainObject(v)) throw w.bad(path, `is not plain JSON (${(v as object).constructor?.name ?? 'object'})`);
       // Typed top-level data fields carry their own length limits (prompts may exceed maxStringLength).
       const topLevel = depth === 2;
+      const out: Record<string, unknown> | null = w.clone ? {} : null;
       for (const k in v) {
-        if (k.length > limits.maxKeyLength) return bad(`${path}.${k.slice(0, 40)}…`, `key is longer than ${limits.maxKeyLength} characters`);
-        const reason = stringProblem(k);
-        if (reason) return bad(`${path}.${k.slice(0, 40)}`, `key ${reason}`);
         const child = v[k];
         if (child === undefined) continue;
-        const e = walk(child, depth + 1, limits, budget, `${path}.${k}`, topLevel, bad);
-        if (e) return e;
-        budget.bytes += Buffer.byteLength(k) + 4;
+        if (k.length > w.limits.maxKeyLength) throw w.bad(`${path}.${k.slice(0, 40)}…`, `key is longer than ${w.limits.maxKeyLength} characters`);
+        const reason = stringProblem(k);
+        if (reason) throw w.bad(`${path}.${k.slice(0, 40)}`, `key ${reason}`);
+        const c = walk(child, depth + 1, w, `${path}.${k}`, topLevel);
+        if (out) out[k] = c;
+        w.bytes += Buffer.byteLength(k) + 4;
       }
-      budget.bytes += 2;
-      return null;
+      w.bytes += 2;
+      return out ?? v;
     }
     case 'undefined':
-      return null;
+      return undefined;
     default:
-      return bad(path, `is not JSON (${typeof v})`);
+      throw w.bad(path, `is not JSON (${typeof v})`);
   }
 }
 

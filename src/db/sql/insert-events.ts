@@ -1,0 +1,167 @@
+/**
+ * INSERT of one family's events: one statement per family per batch.
+ *
+ *   INSERT INTO <table> (<cols>) SELECT <cols> FROM json_to_recordset(?::json) AS x(<col type>, ...)
+ *   ON CONFLICT (<key>, id) DO NOTHING RETURNING id
+ *
+ * $1: a JSON array of row objects (snake_case keys). Result: the ids really inserted, so callers
+ * count (and later aggregate) only new rows; an event id seen before is a duplicate and yields no row.
+ * One JSON parameter keeps nested jsonb values un-escaped and the statement text constant (prepared
+ * once per connection); columns are listed here and nowhere else.
+ */
+import type { Family, ValidEvent } from '../../contract/events.ts';
+
+type Getter = (e: ValidEvent, d: Record<string, any>) => unknown;
+interface Column {
+  name: string;
+  type: string;
+  get: Getter;
+}
+
+const col = (name: string, type: string, get: Getter): Column => ({ name, type, get });
+const dataField = (name: string, type: string, key: string) => col(name, type, (_e, d) => d[key] ?? null);
+
+const common = [
+  col('session_id', 'text', (e) => e.sessionId),
+  col('id', 'uuid', (e) => e.id),
+  col('seq', 'bigint', (e) => e.seq),
+  col('type', 'text', (e) => e.type),
+  col('at', 'timestamptz', (e) => e.at),
+  col('player_id', 'text', (e) => e.player),
+];
+const meta = dataField('data', 'jsonb', 'meta');
+
+/** The listed data fields that are present, as one object (or null when none is). */
+function pick(d: Record<string, unknown>, keys: string[]): Record<string, unknown> | null {
+  let out: Record<string, unknown> | null = null;
+  for (const k of keys) if (d[k] !== undefined) (out ??= {})[k] = d[k];
+  return out;
+}
+
+interface FamilyTable {
+  table: string;
+  /** Leading key column: session_id, or tenant for join-queue events. */
+  key: 'session_id' | 'tenant';
+  columns: Column[];
+}
+
+export const FAMILY_TABLES: Record<Family, FamilyTable> = {
+  session: {
+    table: 'session_events',
+    key: 'session_id',
+    columns: [...common, col('data', 'jsonb', (_e, d) => d)],
+  },
+  participant: {
+    table: 'participant_events',
+    key: 'session_id',
+    columns: [
+      ...common,
+      dataField('role', 'text', 'role'),
+      dataField('team', 'text', 'team'),
+      dataField('position', 'int', 'position'),
+      dataField('outcome', 'text', 'outcome'),
+      dataField('xp', 'int', 'xp'),
+      dataField('score', 'float8', 'score'),
+      col('data', 'jsonb', (_e, d) => pick(d, ['name', 'reason', 'meta'])),
+    ],
+  },
+  move: {
+    table: 'moves',
+    key: 'session_id',
+    columns: [...common, dataField('action', 'text', 'action'), dataField('round', 'int', 'round'), dataField('turn', 'int', 'turn'), dataField('data', 'jsonb', 'data')],
+  },
+  vote: {
+    table: 'votes',
+    key: 'session_id',
+    columns: [...common, dataField('target_id', 'text', 'target'), dataField('round', 'int', 'round'), dataField('kind', 'text', 'kind'), meta],
+  },
+  chat: {
+    table: 'chat_messages',
+    key: 'session_id',
+    columns: [...common, dataField('channel', 'text', 'channel'), dataField('round', 'int', 'round'), dataField('text', 'text', 'text'), meta],
+  },
+  task: {
+    table: 'task_logs',
+    key: 'session_id',
+    columns: [
+      ...common,
+      dataField('task_type', 'text', 'taskType'),
+      col('xp', 'int', (_e, d) => d.xp ?? 0),
+      col('fake', 'boolean', (_e, d) => d.fake ?? false),
+      dataField('description', 'text', 'description'),
+      meta,
+    ],
+  },
+  turn: {
+    table: 'turn_results',
+    key: 'session_id',
+    columns: [
+      ...common,
+      dataField('turn', 'int', 'turn'),
+      dataField('round', 'int', 'round'),
+      dataField('results', 'jsonb', 'results'),
+      dataField('state', 'jsonb', 'state'),
+      dataField('patch', 'jsonb', 'patch'),
+      dataField('state_hash', 'text', 'stateHash'),
+    ],
+  },
+  agent: {
+    table: 'agent_logs',
+    key: 'session_id',
+    columns: [
+      ...common,
+      dataField('model', 'text', 'model'),
+      dataField('provider', 'text', 'provider'),
+      dataField('agent', 'text', 'agent'),
+      dataField('turn', 'int', 'turn'),
+      dataField('prompt', 'text', 'prompt'),
+      dataField('response', 'text', 'response'),
+      col('prompt_chars', 'int', (_e, d) => d.promptChars ?? (typeof d.prompt === 'string' ? d.prompt.length : null)),
+      col('response_chars', 'int', (_e, d) => d.responseChars ?? (typeof d.response === 'string' ? d.response.length : null)),
+      dataField('prompt_tokens', 'int', 'promptTokens'),
+      dataField('completion_tokens', 'int', 'completionTokens'),
+      dataField('thinking_tokens', 'int', 'thinkingTokens'),
+      dataField('latency_ms', 'float8', 'latencyMs'),
+      meta,
+    ],
+  },
+  queue: {
+    table: 'queue_events',
+    key: 'tenant',
+    columns: [
+      col('tenant', 'text', (_e, d) => String(d.tenant)),
+      col('id', 'uuid', (e) => e.id),
+      col('session_id', 'text', (e) => e.sessionId),
+      col('seq', 'bigint', (e) => e.seq),
+      col('type', 'text', (e) => e.type),
+      col('at', 'timestamptz', (e) => e.at),
+      col('player_id', 'text', (e) => e.player),
+      dataField('expires_at', 'timestamptz', 'expiresAt'),
+      dataField('reason', 'text', 'reason'),
+      meta,
+    ],
+  },
+};
+
+function insertSql(t: FamilyTable): string {
+  const names = t.columns.map((c) => c.name).join(', ');
+  const defs = t.columns.map((c) => `${c.name} ${c.type}`).join(', ');
+  return `INSERT INTO ${t.table} (${names}) SELECT ${names} FROM json_to_recordset(?::json) AS x(${defs}) ON CONFLICT (${t.key}, id) DO NOTHING RETURNING id`;
+}
+
+export const INSERT_SQL: Record<Family, string> = Object.fromEntries(
+  Object.entries(FAMILY_TABLES).map(([f, t]) => [f, insertSql(t)]),
+) as Record<Family, string>;
+
+/** The JSON parameter for one family's events. */
+export function familyRowsJson(family: Family, events: ValidEvent[]): string {
+  const cols = FAMILY_TABLES[family].columns;
+  const rows = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const row: Record<string, unknown> = {};
+    for (const c of cols) row[c.name] = c.get(e, e.data);
+    rows[i] = row;
+  }
+  return JSON.stringify(rows);
+}

@@ -1,0 +1,58 @@
+/**
+ * Upsert of the sessions touched by a batch: one row per session, built from the events really
+ * inserted (duplicates never count). Order-independent: timestamps take least/greatest, lifecycle
+ * status only moves forward (created < started < finished | abandoned, the first end sticks).
+ *
+ * $1: JSON array of SessionRow. Result: none.
+ */
+export interface SessionRow {
+  id: string;
+  tenant: string | null;
+  game_type: string | null;
+  name: string | null;
+  created_by: string | null;
+  status: 'created' | 'started' | 'finished' | 'abandoned';
+  settings: unknown;
+  winners: unknown;
+  final_scores: unknown;
+  result: string | null;
+  end_reason: string | null;
+  created_at: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  first_at: string;
+  last_at: string;
+  last_seq: number;
+  n: number;
+}
+
+export const UPSERT_SESSIONS_SQL = `
+INSERT INTO sessions AS s (id, tenant, game_type, name, created_by, status, settings, winners, final_scores, result,
+  end_reason, created_at, started_at, ended_at, first_event_at, last_event_at, last_seq, event_count, updated_at)
+SELECT id, tenant, game_type, name, created_by, status, settings, winners, final_scores, result,
+  end_reason, created_at, started_at, ended_at, first_at, last_at, last_seq, n, now()
+FROM json_to_recordset(?::json) AS x(id text, tenant text, game_type text, name text, created_by text, status text,
+  settings jsonb, winners jsonb, final_scores jsonb, result text, end_reason text, created_at timestamptz,
+  started_at timestamptz, ended_at timestamptz, first_at timestamptz, last_at timestamptz, last_seq bigint, n bigint)
+ON CONFLICT (id) DO UPDATE SET
+  tenant = coalesce(excluded.tenant, s.tenant),
+  game_type = coalesce(excluded.game_type, s.game_type),
+  name = coalesce(excluded.name, s.name),
+  created_by = coalesce(excluded.created_by, s.created_by),
+  status = CASE
+    WHEN s.status IN ('finished', 'abandoned') THEN s.status
+    WHEN excluded.status IN ('finished', 'abandoned', 'started') THEN excluded.status
+    ELSE s.status END,
+  settings = coalesce(excluded.settings, s.settings),
+  winners = coalesce(s.winners, excluded.winners),
+  final_scores = coalesce(s.final_scores, excluded.final_scores),
+  result = coalesce(s.result, excluded.result),
+  end_reason = coalesce(s.end_reason, excluded.end_reason),
+  created_at = least(s.created_at, excluded.created_at),
+  started_at = least(s.started_at, excluded.started_at),
+  ended_at = least(s.ended_at, excluded.ended_at),
+  first_event_at = least(s.first_event_at, excluded.first_event_at),
+  last_event_at = greatest(s.last_event_at, excluded.last_event_at),
+  last_seq = greatest(s.last_seq, excluded.last_seq),
+  event_count = s.event_count + excluded.event_count,
+  updated_at = now()`;

@@ -1,0 +1,56 @@
+/**
+ * Turns a job's data into validated events and dead letters. A job carries `{ v: 1, events: [...] }`
+ * (what the SDK sends) or one bare event (handy for other languages). Anything the contract refuses
+ * becomes a dead letter naming the field; the valid events beside it go on.
+ */
+import { isPlainObject } from '../contract/fields.ts';
+import { MAX_EVENTS_PER_JOB, type Limits } from '../contract/limits.ts';
+import { validateEvent } from '../contract/validate.ts';
+import type { ValidEvent } from '../contract/events.ts';
+import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
+import { ContractError } from '../errors.ts';
+import { deadLetterForPayload } from './write-batch.ts';
+
+export interface ParsedJob {
+  events: ValidEvent[];
+  deadLetters: DeadLetterRow[];
+}
+
+export function parseJob(data: unknown, limits: Limits, queue: string, jobId: string | null): ParsedJob {
+  const out: ParsedJob = { events: [], deadLetters: [] };
+  const dead = (payload: unknown, code: string, reason: string, field: string | null) => {
+    const p = isPlainObject(payload) ? payload : {};
+    out.deadLetters.push(deadLetterForPayload(payload, { code, reason, field, queue, jobId, eventId: p.id, sessionId: p.sessionId, type: p.type }));
+  };
+  if (!isPlainObject(data)) {
+    dead(data, 'malformed_job', 'job data must be {"v":1,"events":[...]} or one event object', null);
+    return out;
+  }
+  let raw: unknown[];
+  if ('events' in data) {
+    if (data.v !== undefined && data.v !== 1) {
+      dead(data, 'unsupported_version', `job contract version ${JSON.stringify(data.v)} is not supported (v1 worker)`, 'v');
+      return out;
+    }
+    if (!Array.isArray(data.events)) {
+      dead(data, 'malformed_job', 'job field "events" must be an array', 'events');
+      return out;
+    }
+    raw = data.events;
+  } else raw = [data];
+
+  for (let i = 0; i < raw.length; i++) {
+    const ev = raw[i];
+    if (i >= MAX_EVENTS_PER_JOB) {
+      dead(ev, 'job_too_large', `job carries more than ${MAX_EVENTS_PER_JOB} events; replay re-sends this one alone`, null);
+      continue;
+    }
+    try {
+      out.events.push(validateEvent(ev, { limits }));
+    } catch (e) {
+      if (!(e instanceof ContractError)) throw e;
+      dead(ev, e.code, e.message, e.field);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,138 @@
+/**
+ * The ingest worker: consumes the events queue with many jobs in flight, gathers their events into
+ * write batches, and acknowledges each job only after its events are committed.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { openOrm, type MikroORM } from '../db/orm.ts';
+import { pendingMigrations } from '../db/migrate.ts';
+import { PreconditionError, coerceError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { evictionPolicy, workerRedis } from '../redis.ts';
+import { Batcher } from './batcher.ts';
+import { parseJob } from './parse-job.ts';
+import { writeBatch } from './write-batch.ts';
+import { classifyDbError, describeDbError } from './db-errors.ts';
+
+export interface WorkerStats {
+  jobs: number;
+  events: number;
+  inserted: number;
+  duplicates: number;
+  deadLettered: number;
+  batches: number;
+  retries: number;
+  failedBatches: number;
+  byType: Record<string, number>;
+}
+
+export interface WorkerHandle {
+  readonly stats: WorkerStats;
+  readonly orm: MikroORM;
+  /** Stops fetching, commits and acknowledges what is in flight, closes connections. */
+  close(): Promise<void>;
+}
+
+export interface WorkerDeps {
+  log: Logger;
+  /** Reuse an ORM (tests, the demo); otherwise one is opened from the config and closed on close(). */
+  orm?: MikroORM;
+  /** Skip the start-up checks (migrations applied, Redis eviction policy). */
+  skipChecks?: boolean;
+}
+
+export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Promise<WorkerHandle> {
+  const { log } = deps;
+  const orm = deps.orm ?? (await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax }));
+  const redis: Redis = workerRedis(cfg.redisUrl);
+  redis.on('error', (e) => log.warn({ err: e.message }, 'redis connection error'));
+  try {
+    if (!deps.skipChecks) await preflight(cfg, orm, redis);
+  } catch (e) {
+    redis.disconnect();
+    if (!deps.orm) await orm.close();
+    throw e;
+  }
+
+  const stats: WorkerStats = { jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, byType: {} };
+  const batcher = new Batcher(
+    async (events, deadLetters) => {
+      const t0 = performance.now();
+      try {
+        const r = await writeBatch(orm, events, deadLetters, {
+          retries: cfg.writeRetries,
+          queue: cfg.queueName,
+          onRetry: (e, attempt) => log.warn({ err: describeDbError(e), attempt }, 'transient write failure, retrying'),
+        });
+        stats.batches++;
+        stats.inserted += r.inserted;
+        stats.duplicates += r.duplicates;
+        stats.deadLettered += r.deadLettered;
+        stats.retries += r.retries;
+        for (const [t, n] of r.byType) stats.byType[t] = (stats.byType[t] ?? 0) + n;
+        if (r.deadLettered) log.warn({ deadLettered: r.deadLettered }, 'events dead-lettered');
+        log.debug({ rows: events.length, inserted: r.inserted, ms: Math.round(performance.now() - t0) }, 'batch committed');
+      } catch (e) {
+        stats.failedBatches++;
+        log.error({ err: describeDbError(e), kind: classifyDbError(e), rows: events.length }, 'batch failed; its jobs go back to the queue');
+        throw coerceError(e);
+      }
+    },
+    { maxRows: cfg.batchRows, maxMs: cfg.batchMs },
+  );
+
+  const processor = async (job: Job) => {
+    const parsed = parseJob(job.data, cfg.limits, cfg.queueName, job.id ?? null);
+    stats.jobs++;
+    stats.events += parsed.events.length;
+    if (parsed.events.length || parsed.deadLetters.length) await batcher.add(parsed.events, parsed.deadLetters);
+  };
+
+  const worker = new Worker(cfg.queueName, processor, {
+    connection: redis,
+    prefix: cfg.queuePrefix,
+    concurrency: cfg.concurrency,
+    lockDuration: cfg.lockMs,
+    stalledInterval: Math.max(1000, Math.floor(cfg.lockMs / 2)),
+    // Redelivery is harmless (events are deduplicated), so a job may stall many times (worker
+    // crashes, deploys) before BullMQ gives up on it.
+    maxStalledCount: 100,
+    removeOnComplete: { count: 0 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  });
+  worker.on('error', (e) => log.error({ err: e.message }, 'worker error'));
+  worker.on('failed', (job, e) => log.warn({ job: job?.id, err: e.message, attempts: job?.attemptsMade }, 'job failed'));
+  await worker.waitUntilReady();
+  log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs }, 'worker started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    stats,
+    orm,
+    close() {
+      closing ??= (async () => {
+        log.info('worker draining');
+        batcher.drain();
+        await worker.close();
+        await batcher.idle();
+        await redis.quit().catch(() => redis.disconnect());
+        if (!deps.orm) await orm.close();
+        log.info({ ...stats, byType: undefined }, 'worker stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Refuses to start on a database without our migrations or a Redis that may evict jobs. */
+async function preflight(cfg: Readonly<Config>, orm: MikroORM, redis: Redis): Promise<void> {
+  const pending = await pendingMigrations(orm);
+  if (pending.length) throw new PreconditionError('migrations_pending', `${pending.length} migration(s) not applied; run \`game-persist migrate\` first`);
+  const policy = await evictionPolicy(redis);
+  if (policy !== 'noeviction' && !cfg.allowEviction)
+    throw new PreconditionError(
+      'redis_eviction',
+      `Redis maxmemory-policy is "${policy}": queued jobs could be evicted and lost. Set it to noeviction, or GP_ALLOW_EVICTION=true to accept the risk`,
+    );
+}

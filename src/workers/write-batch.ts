@@ -1,0 +1,172 @@
+/**
+ * Writes one batch of events in one PostgreSQL transaction on MikroORM's connection: the event rows
+ * (raw multi-row statements, ~3.5x faster than the ORM's insertMany), then the current-state rows
+ * derived from the events that were really inserted, then the batch's dead letters.
+ *
+ * A batch that PostgreSQL refuses because of one row's data is split in halves until the row is
+ * isolated and dead-lettered; every other event still lands. Transient failures are retried with
+ * backoff and, past the retry budget, thrown so the jobs go back to BullMQ unacknowledged.
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { FAMILIES, type Family, type ValidEvent } from '../contract/events.ts';
+import { INSERT_DEAD_LETTERS_SQL, MAX_DEAD_LETTER_PAYLOAD, type DeadLetterRow } from '../db/sql/dead-letters.ts';
+import { familyRowsJson, INSERT_SQL } from '../db/sql/insert-events.ts';
+import { UPSERT_JOIN_QUEUE_SQL } from '../db/sql/upsert-join-queue.ts';
+import { UPSERT_PARTICIPANTS_SQL, UPSERT_PLAYERS_SQL } from '../db/sql/upsert-participants.ts';
+import { UPSERT_SESSIONS_SQL } from '../db/sql/upsert-sessions.ts';
+import { joinQueueRows, participantRows, sessionRows } from './derived-rows.ts';
+import { classifyDbError, describeDbError } from './db-errors.ts';
+
+export interface WriteResult {
+  inserted: number;
+  duplicates: number;
+  deadLettered: number;
+  /** Inserted events per type. */
+  byType: Map<string, number>;
+  /** Transactions committed (more than one when a bad row had to be isolated). */
+  transactions: number;
+  retries: number;
+}
+
+export interface WriterOptions {
+  /** Transient failures retried per transaction before giving up. */
+  retries: number;
+  /** First backoff; doubles up to 5 s. @defaultValue 100 */
+  backoffMs?: number;
+  queue?: string | null;
+  /** Called for every transient failure (logging, metrics). */
+  onRetry?: (err: unknown, attempt: number) => void;
+}
+
+const sortKey = (e: ValidEvent) => `${e.sessionId ?? ''}\u0001${e.id}`;
+
+/** Writes events and dead letters; returns what landed. Throws only for persistent infrastructure failure. */
+export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
+  const result: WriteResult = { inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0 };
+  // The same event twice in one batch (two jobs, or a redelivery) is written once.
+  const seen = new Set<string>();
+  const unique: ValidEvent[] = [];
+  for (const e of events) {
+    if (seen.has(e.id)) result.duplicates++;
+    else {
+      seen.add(e.id);
+      unique.push(e);
+    }
+  }
+  unique.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1));
+  await writeIsolating(orm, unique, deadLetters, opts, result);
+  return result;
+}
+
+async function writeIsolating(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions, result: WriteResult): Promise<void> {
+  try {
+    await withRetries(() => writeOnce(orm, events, deadLetters, result), opts, result);
+  } catch (e) {
+    if (classifyDbError(e) !== 'data') throw e;
+    if (events.length <= 1) {
+      // The row itself is unacceptable to PostgreSQL: record why, keep going.
+      const rows = [...deadLetters, ...events.map((ev) => deadLetterForEvent(ev, 'db_rejected', describeDbError(e), null, opts.queue ?? null, null))];
+      await withRetries(() => writeOnce(orm, [], rows, result), opts, result);
+      return;
+    }
+    const mid = events.length >> 1;
+    await writeIsolating(orm, events.slice(0, mid), deadLetters, opts, result);
+    await writeIsolating(orm, events.slice(mid), [], opts, result);
+  }
+}
+
+async function withRetries<T>(fn: () => Promise<T>, opts: WriterOptions, result: WriteResult): Promise<T> {
+  let delay = opts.backoffMs ?? 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (classifyDbError(e) !== 'transient' || attempt > opts.retries) throw e;
+      result.retries++;
+      opts.onRetry?.(e, attempt);
+      await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], result: WriteResult): Promise<void> {
+  const byFamily = new Map<Family, ValidEvent[]>();
+  for (const e of events) {
+    const list = byFamily.get(e.family);
+    if (list) list.push(e);
+    else byFamily.set(e.family, [e]);
+  }
+  const counts = await orm.em.fork().transactional(async (em) => {
+    const inserted: ValidEvent[] = [];
+    // Families in a fixed order, rows sorted by key: replicas take row locks in the same order.
+    for (const family of FAMILIES) {
+      const list = byFamily.get(family);
+      if (!list) continue;
+      const rows = await em.execute<{ id: string }[]>(INSERT_SQL[family], [familyRowsJson(family, list)]);
+      if (rows.length === list.length) inserted.push(...list);
+      else {
+        const ids = new Set(rows.map((r) => r.id));
+        for (const e of list) if (ids.has(e.id)) inserted.push(e);
+      }
+    }
+    if (inserted.length) {
+      const sessions = sessionRows(inserted);
+      if (sessions.length) await em.execute(UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)], 'run');
+      const { participants, players } = participantRows(inserted);
+      if (participants.length) await em.execute(UPSERT_PARTICIPANTS_SQL, [JSON.stringify(participants)], 'run');
+      if (players.length) await em.execute(UPSERT_PLAYERS_SQL, [JSON.stringify(players)], 'run');
+      const queue = joinQueueRows(inserted);
+      if (queue.length) await em.execute(UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)], 'run');
+    }
+    if (deadLetters.length) await em.execute(INSERT_DEAD_LETTERS_SQL, [JSON.stringify(deadLetters)], 'run');
+    return inserted;
+  });
+  result.transactions++;
+  result.inserted += counts.length;
+  result.duplicates += events.length - counts.length;
+  result.deadLettered += deadLetters.length;
+  for (const e of counts) result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
+}
+
+/** A dead-letter row for a validated event (wire form) or for any raw payload. */
+export function deadLetterForEvent(
+  ev: ValidEvent,
+  code: string,
+  reason: string,
+  field: string | null,
+  queue: string | null,
+  jobId: string | null,
+): DeadLetterRow {
+  const wire = { id: ev.id, type: ev.type, sessionId: ev.sessionId ?? undefined, seq: ev.seq ?? undefined, at: ev.at, player: ev.player ?? undefined, data: ev.data };
+  return deadLetterForPayload(wire, { code, reason, field, queue, jobId, eventId: ev.id, sessionId: ev.sessionId, type: ev.type });
+}
+
+export function deadLetterForPayload(
+  payload: unknown,
+  m: { code: string; reason: string; field: string | null; queue: string | null; jobId: string | null; eventId?: unknown; sessionId?: unknown; type?: unknown },
+): DeadLetterRow {
+  let text: string;
+  try {
+    text = JSON.stringify(payload) ?? String(payload);
+  } catch {
+    text = String(payload);
+  }
+  const truncated = text.length > MAX_DEAD_LETTER_PAYLOAD;
+  // NUL cannot be stored in text; keep the payload readable and mark where it was.
+  text = (truncated ? text.slice(0, MAX_DEAD_LETTER_PAYLOAD) : text).replaceAll('\u0000', '\\u0000');
+  if (!text.isWellFormed()) text = text.toWellFormed();
+  const short = (v: unknown, n: number) => (typeof v === 'string' || typeof v === 'number' ? String(v).slice(0, n).toWellFormed().replaceAll('\u0000', '') : null);
+  return {
+    event_id: short(m.eventId, 64),
+    session_id: short(m.sessionId, 128),
+    type: short(m.type, 64),
+    reason_code: m.code,
+    reason: m.reason.slice(0, 2000).toWellFormed().replaceAll('\u0000', '\\u0000'),
+    field: m.field ? m.field.slice(0, 200).toWellFormed().replaceAll('\u0000', '') : null,
+    payload: text,
+    truncated,
+    queue: m.queue,
+    job_id: m.jobId,
+  };
+}
