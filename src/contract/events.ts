@@ -7,8 +7,12 @@ import { f, type Infer, type Shape } from './fields.ts';
 
 const SHORT = 64;
 const meta = f.object({ optional: true, description: 'Free-form game-specific JSON, stored as jsonb.' });
-const round = f.int({ optional: true, min: 0 });
-const turn = f.int({ optional: true, min: 0 });
+/** Stored as PostgreSQL int4. */
+const INT4 = 2_147_483_647;
+const XP = { min: -1_000_000_000, max: 1_000_000_000 };
+const round = f.int({ optional: true, min: 0, max: INT4 });
+const turn = f.int({ optional: true, min: 0, max: INT4 });
+const count = f.int({ optional: true, min: 0, max: INT4 });
 
 export const FAMILIES = ['session', 'participant', 'move', 'vote', 'chat', 'task', 'turn', 'agent', 'queue'] as const;
 export type Family = (typeof FAMILIES)[number];
@@ -84,7 +88,7 @@ export const EVENT_TYPES = {
     description: "A player's result in the session.",
     data: {
       outcome: f.oneOf(['win', 'loss', 'draw']),
-      xp: f.int({ optional: true, min: -1_000_000_000, max: 1_000_000_000 }),
+      xp: f.int({ optional: true, ...XP }),
       score: f.num({ optional: true }),
       role: f.str({ max: SHORT, optional: true }),
       team: f.str({ max: SHORT, optional: true }),
@@ -126,7 +130,7 @@ export const EVENT_TYPES = {
     description: 'A player completed a task.',
     data: {
       taskType: f.str({ max: SHORT, min: 1 }),
-      xp: f.int({ optional: true, min: -1_000_000_000, max: 1_000_000_000 }),
+      xp: f.int({ optional: true, ...XP }),
       fake: f.bool({ optional: true, description: 'A faked task (impostors); default false.' }),
       description: f.str({ max: 512, optional: true }),
       meta,
@@ -136,7 +140,7 @@ export const EVENT_TYPES = {
     family: 'turn',
     description: 'A processed turn: results and either the full state or an RFC 7396 merge patch of it.',
     data: {
-      turn: f.int({ min: 0 }),
+      turn: f.int({ min: 0, max: INT4 }),
       round,
       results: f.json({ optional: true }),
       state: f.object({ optional: true, description: 'Full game state after the turn.' }),
@@ -156,11 +160,11 @@ export const EVENT_TYPES = {
       turn,
       prompt: f.str({ max: 32_768, optional: true }),
       response: f.str({ max: 32_768, optional: true }),
-      promptChars: f.int({ optional: true, min: 0 }),
-      responseChars: f.int({ optional: true, min: 0 }),
-      promptTokens: f.int({ optional: true, min: 0 }),
-      completionTokens: f.int({ optional: true, min: 0 }),
-      thinkingTokens: f.int({ optional: true, min: 0 }),
+      promptChars: count,
+      responseChars: count,
+      promptTokens: count,
+      completionTokens: count,
+      thinkingTokens: count,
       latencyMs: f.num({ optional: true, min: 0 }),
       meta,
     },

@@ -167,8 +167,9 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
+/** Years 1-9999 only: PostgreSQL has no year 0 and JavaScript dates stop being RFC 3339 past 9999. */
 export function isTimestamp(v: unknown): v is string {
-  return typeof v === 'string' && v.length <= 40 && RFC3339.test(v) && !Number.isNaN(Date.parse(v));
+  return typeof v === 'string' && v.length <= 40 && RFC3339.test(v) && !v.startsWith('0000') && !Number.isNaN(Date.parse(v));
 }
 
 /** A map of field name → Field: the shape of one event type's `data`. */

@@ -31,6 +31,7 @@ export function ormConfig(opts: OrmOptions): Options {
       pathTs: MIGRATIONS_DIR,
       glob: '!(*.d).ts',
       tableName: MIGRATIONS_TABLE,
+      silent: true,
       transactional: true,
       allOrNothing: true,
       snapshot: false,

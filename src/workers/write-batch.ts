@@ -16,6 +16,7 @@ import { UPSERT_PARTICIPANTS_SQL, UPSERT_PLAYERS_SQL } from '../db/sql/upsert-pa
 import { UPSERT_SESSIONS_SQL } from '../db/sql/upsert-sessions.ts';
 import { joinQueueRows, participantRows, sessionRows } from './derived-rows.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
+import { query } from '../db/query.ts';
 
 export interface WriteResult {
   inserted: number;
@@ -103,7 +104,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     for (const family of FAMILIES) {
       const list = byFamily.get(family);
       if (!list) continue;
-      const rows = await em.execute<{ id: string }[]>(INSERT_SQL[family], [familyRowsJson(family, list)]);
+      const rows = await query<{ id: string }>(em, INSERT_SQL[family], [familyRowsJson(family, list)]);
       if (rows.length === list.length) inserted.push(...list);
       else {
         const ids = new Set(rows.map((r) => r.id));
@@ -112,14 +113,14 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     }
     if (inserted.length) {
       const sessions = sessionRows(inserted);
-      if (sessions.length) await em.execute(UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)], 'run');
+      if (sessions.length) await query(em, UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)]);
       const { participants, players } = participantRows(inserted);
-      if (participants.length) await em.execute(UPSERT_PARTICIPANTS_SQL, [JSON.stringify(participants)], 'run');
-      if (players.length) await em.execute(UPSERT_PLAYERS_SQL, [JSON.stringify(players)], 'run');
+      if (participants.length) await query(em, UPSERT_PARTICIPANTS_SQL, [JSON.stringify(participants)]);
+      if (players.length) await query(em, UPSERT_PLAYERS_SQL, [JSON.stringify(players)]);
       const queue = joinQueueRows(inserted);
-      if (queue.length) await em.execute(UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)], 'run');
+      if (queue.length) await query(em, UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)]);
     }
-    if (deadLetters.length) await em.execute(INSERT_DEAD_LETTERS_SQL, [JSON.stringify(deadLetters)], 'run');
+    if (deadLetters.length) await query(em, INSERT_DEAD_LETTERS_SQL, [JSON.stringify(deadLetters)]);
     return inserted;
   });
   result.transactions++;

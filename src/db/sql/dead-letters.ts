@@ -19,18 +19,18 @@ export interface DeadLetterRow {
 export const INSERT_DEAD_LETTERS_SQL = `
 INSERT INTO dead_letters (event_id, session_id, type, reason_code, reason, field, payload, truncated, queue, job_id)
 SELECT event_id, session_id, type, reason_code, reason, field, payload, truncated, queue, job_id
-FROM json_to_recordset(?::json) AS x(event_id text, session_id text, type text, reason_code text, reason text,
+FROM json_to_recordset($1::json) AS x(event_id text, session_id text, type text, reason_code text, reason text,
   field text, payload text, truncated boolean, queue text, job_id text)`;
 
-/** $1: reason code or null, $2: include replayed, $3: limit, $4: after id. Result: DeadLetter rows, oldest first. */
+/** $1: reason code or null, $2: include replayed, $3: after id, $4: limit. Result: rows, oldest first. */
 export const LIST_DEAD_LETTERS_SQL = `
 SELECT id, event_id, session_id, type, reason_code, reason, field, truncated, queue, job_id, created_at, replayed_at, replay_count,
   left(payload, 200) AS payload_head
 FROM dead_letters
-WHERE ($1::text IS NULL OR reason_code = $1) AND ($2::boolean OR replayed_at IS NULL) AND id > $4
-ORDER BY id LIMIT $3`;
+WHERE ($1::text IS NULL OR reason_code = $1) AND ($2::boolean OR replayed_at IS NULL) AND id > $3
+ORDER BY id LIMIT $4`;
 
-/** $1: ids (bigint[]). Result: id, payload, truncated of those not truncated. Locks the rows for the replay. */
+/** $1: ids (bigint[]). Result: id, payload, truncated; locks the rows for the replay. */
 export const SELECT_FOR_REPLAY_SQL = `
 SELECT id, payload, truncated FROM dead_letters WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`;
 

@@ -1,7 +1,7 @@
 /**
  * INSERT of one family's events: one statement per family per batch.
  *
- *   INSERT INTO <table> (<cols>) SELECT <cols> FROM json_to_recordset(?::json) AS x(<col type>, ...)
+ *   INSERT INTO <table> (<cols>) SELECT <cols> FROM json_to_recordset($1::json) AS x(<col type>, ...)
  *   ON CONFLICT (<key>, id) DO NOTHING RETURNING id
  *
  * $1: a JSON array of row objects (snake_case keys). Result: the ids really inserted, so callers
@@ -146,7 +146,7 @@ export const FAMILY_TABLES: Record<Family, FamilyTable> = {
 function insertSql(t: FamilyTable): string {
   const names = t.columns.map((c) => c.name).join(', ');
   const defs = t.columns.map((c) => `${c.name} ${c.type}`).join(', ');
-  return `INSERT INTO ${t.table} (${names}) SELECT ${names} FROM json_to_recordset(?::json) AS x(${defs}) ON CONFLICT (${t.key}, id) DO NOTHING RETURNING id`;
+  return `INSERT INTO ${t.table} (${names}) SELECT ${names} FROM json_to_recordset($1::json) AS x(${defs}) ON CONFLICT (${t.key}, id) DO NOTHING RETURNING id`;
 }
 
 export const INSERT_SQL: Record<Family, string> = Object.fromEntries(

@@ -18,7 +18,7 @@ export interface JoinQueueRow {
 export const UPSERT_JOIN_QUEUE_SQL = `
 INSERT INTO join_queue_entries AS j (tenant, player_id, session_id, entered_at, left_at, expires_at, data, updated_at)
 SELECT tenant, player_id, session_id, entered_at, left_at, expires_at, data, now()
-FROM json_to_recordset(?::json) AS x(tenant text, player_id text, session_id text, entered_at timestamptz,
+FROM json_to_recordset($1::json) AS x(tenant text, player_id text, session_id text, entered_at timestamptz,
   left_at timestamptz, expires_at timestamptz, data jsonb)
 ON CONFLICT (tenant, player_id) DO UPDATE SET
   session_id = CASE WHEN excluded.entered_at > coalesce(j.entered_at, '-infinity') THEN excluded.session_id ELSE j.session_id END,

@@ -29,7 +29,7 @@ INSERT INTO session_participants AS p (session_id, player_id, role, team, positi
   last_joined_at, left_at, outcome, xp, score, outcome_seq, updated_at)
 SELECT session_id, player_id, role, team, position, name, info_seq, joined_at, last_joined_at, left_at, outcome, xp,
   score, outcome_seq, now()
-FROM json_to_recordset(?::json) AS x(session_id text, player_id text, role text, team text, position int, name text,
+FROM json_to_recordset($1::json) AS x(session_id text, player_id text, role text, team text, position int, name text,
   info_seq bigint, joined_at timestamptz, last_joined_at timestamptz, left_at timestamptz, outcome text, xp int,
   score float8, outcome_seq bigint)
 ON CONFLICT (session_id, player_id) DO UPDATE SET
@@ -56,7 +56,7 @@ export interface PlayerRow {
 
 export const UPSERT_PLAYERS_SQL = `
 INSERT INTO players AS pl (id, name, first_seen_at, last_seen_at)
-SELECT id, name, first_at, last_at FROM json_to_recordset(?::json) AS x(id text, name text, first_at timestamptz, last_at timestamptz)
+SELECT id, name, first_at, last_at FROM json_to_recordset($1::json) AS x(id text, name text, first_at timestamptz, last_at timestamptz)
 ON CONFLICT (id) DO UPDATE SET
   name = coalesce(excluded.name, pl.name),
   first_seen_at = least(pl.first_seen_at, excluded.first_seen_at),

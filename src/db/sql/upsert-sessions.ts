@@ -31,7 +31,7 @@ INSERT INTO sessions AS s (id, tenant, game_type, name, created_by, status, sett
   end_reason, created_at, started_at, ended_at, first_event_at, last_event_at, last_seq, event_count, updated_at)
 SELECT id, tenant, game_type, name, created_by, status, settings, winners, final_scores, result,
   end_reason, created_at, started_at, ended_at, first_at, last_at, last_seq, n, now()
-FROM json_to_recordset(?::json) AS x(id text, tenant text, game_type text, name text, created_by text, status text,
+FROM json_to_recordset($1::json) AS x(id text, tenant text, game_type text, name text, created_by text, status text,
   settings jsonb, winners jsonb, final_scores jsonb, result text, end_reason text, created_at timestamptz,
   started_at timestamptz, ended_at timestamptz, first_at timestamptz, last_at timestamptz, last_seq bigint, n bigint)
 ON CONFLICT (id) DO UPDATE SET

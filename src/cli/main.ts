@@ -1,0 +1,113 @@
+/**
+ * `game-persist` command line. Thin: parses flags, loads the config once, calls the library, prints
+ * either for people or (`--json`) for machines. Exit codes: 0 ok, 1 a check or command failed,
+ * 2 usage or configuration error.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../config.ts';
+import { ConfigError, GamePersistError, errorMessage } from '../errors.ts';
+import { runDemo } from './demo.ts';
+import { runDlq } from './dlq.ts';
+import { runDoctor } from './doctor.ts';
+import { runMigrate } from './migrate.ts';
+import { runWorker } from './worker.ts';
+
+const USAGE = `usage: game-persist <command> [options]
+
+commands:
+  migrate [--create-db]              apply pending migrations (optionally create the database)
+  worker [--concurrency N] [--batch-rows N] [--batch-ms N] [--allow-eviction]
+                                     consume the events queue until SIGTERM/SIGINT
+  doctor [--json]                    check PostgreSQL, migrations, Redis and its eviction policy
+  dlq list [--reason CODE] [--all] [--limit N] [--after ID] [--json]
+  dlq replay (--id N ... | --all) [--reason CODE] [--json]
+  demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
+
+configuration comes from the environment: DATABASE_URL, REDIS_URL, GP_QUEUE_PREFIX, GP_QUEUE_NAME,
+GP_WORKER_CONCURRENCY, GP_BATCH_ROWS, GP_BATCH_MS, GP_LOCK_MS, GP_DB_POOL_MAX, GP_ALLOW_EVICTION,
+GP_WRITE_RETRIES, GP_MAX_EVENT_BYTES, GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL (see README).`;
+
+export class UsageError extends GamePersistError {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'create-db': { type: 'boolean' },
+  concurrency: { type: 'string' },
+  'batch-rows': { type: 'string' },
+  'batch-ms': { type: 'string' },
+  'allow-eviction': { type: 'boolean' },
+  reason: { type: 'string' },
+  all: { type: 'boolean' },
+  limit: { type: 'string' },
+  after: { type: 'string' },
+  id: { type: 'string', multiple: true },
+  sessions: { type: 'string' },
+} as const;
+
+export type Flags = ReturnType<typeof parse>['values'];
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+}
+
+/** A flag that must be a positive integer; names the flag when it is not. */
+export function intFlag(flags: Flags, name: keyof Flags, def: number): number {
+  const raw = flags[name];
+  return raw === undefined ? def : positiveInt(String(name), raw);
+}
+
+export function positiveInt(name: string, raw: unknown): number {
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${String(raw)}"`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (e) {
+    console.error(`${errorMessage(e)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: flags, positionals } = parsed;
+  const [cmd, sub] = positionals;
+  if (flags.help || !cmd) {
+    console.log(USAGE);
+    return cmd || flags.help ? 0 : 2;
+  }
+  try {
+    const cfg: Readonly<Config> = loadConfig();
+    switch (cmd) {
+      case 'migrate':
+        return await runMigrate(cfg, flags);
+      case 'worker':
+        return await runWorker(cfg, flags);
+      case 'doctor':
+        return await runDoctor(cfg, flags);
+      case 'dlq':
+        return await runDlq(cfg, sub, flags);
+      case 'demo':
+        return await runDemo(cfg, flags);
+      default:
+        throw new UsageError(`unknown command "${cmd}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (e instanceof ConfigError) {
+      console.error(`configuration error: ${e.message}`);
+      return 2;
+    }
+    const code = e instanceof GamePersistError ? ` [${e.code}]` : '';
+    console.error(`game-persist ${cmd}: ${errorMessage(e)}${code}`);
+    return 1;
+  }
+}

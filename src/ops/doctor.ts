@@ -1,0 +1,79 @@
+/**
+ * Health checks shared by `game-persist doctor` and the worker's start-up: each check says ok or
+ * not, and why, so an operator can fix the first thing that is wrong.
+ */
+import { Queue } from 'bullmq';
+import type { Config } from '../config.ts';
+import { redactUrl } from '../config.ts';
+import { openOrm } from '../db/orm.ts';
+import { pendingMigrations } from '../db/migrate.ts';
+import { query } from '../db/query.ts';
+import { errorMessage } from '../errors.ts';
+import { commandRedis, evictionPolicy } from '../redis.ts';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: Check[];
+  queue?: Record<string, number>;
+  deadLetters?: number;
+}
+
+export async function doctor(cfg: Readonly<Config>): Promise<DoctorReport> {
+  const checks: Check[] = [];
+  const report: DoctorReport = { ok: true, checks };
+  const add = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+
+  // PostgreSQL
+  let orm: Awaited<ReturnType<typeof openOrm>> | null = null;
+  try {
+    orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 1 });
+    const [{ v }] = await query<{ v: string }>(orm.em.fork(), `select current_setting('server_version') as v`);
+    add('postgres', true, `reachable at ${redactUrl(cfg.databaseUrl)} (PostgreSQL ${v})`);
+    try {
+      const pending = await pendingMigrations(orm);
+      add('migrations', pending.length === 0, pending.length ? `${pending.length} pending: run \`game-persist migrate\`` : 'all applied');
+      if (!pending.length) {
+        const [{ n }] = await query<{ n: string }>(orm.em.fork(), 'select count(*) as n from dead_letters where replayed_at is null');
+        report.deadLetters = Number(n);
+      }
+    } catch (e) {
+      add('migrations', false, errorMessage(e));
+    }
+  } catch (e) {
+    add('postgres', false, `${redactUrl(cfg.databaseUrl)}: ${errorMessage(e)}`);
+  } finally {
+    await orm?.close();
+  }
+
+  // Redis
+  const redis = commandRedis(cfg.redisUrl);
+  try {
+    const info = await redis.info('server');
+    const version = /^redis_version:(\S+)/m.exec(info)?.[1] ?? 'unknown';
+    add('redis', true, `reachable at ${redactUrl(cfg.redisUrl)} (Redis ${version})`);
+    const policy = await evictionPolicy(redis);
+    add(
+      'redis-eviction',
+      policy === 'noeviction',
+      policy === 'noeviction' ? 'maxmemory-policy is noeviction' : `maxmemory-policy is ${policy}: queued jobs can be evicted; set noeviction`,
+    );
+    const queue = new Queue(cfg.queueName, { connection: redis, prefix: cfg.queuePrefix });
+    try {
+      report.queue = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+    } finally {
+      await queue.close();
+    }
+  } catch (e) {
+    add('redis', false, `${redactUrl(cfg.redisUrl)}: ${errorMessage(e)}`);
+  } finally {
+    redis.disconnect();
+  }
+  report.ok = checks.every((c) => c.ok);
+  return report;
+}
