@@ -1,0 +1,112 @@
+/**
+ * Per-file test services: a database cloned from the migrated template, a random queue prefix, and
+ * clean-up that drops both. Real PostgreSQL, real Redis, real BullMQ.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { openOrm, type MikroORM } from '../../src/db/orm.ts';
+import { query } from '../../src/db/query.ts';
+import { ADMIN_DATABASE_URL, REDIS_URL, databaseUrl } from './env.ts';
+
+export function uniqueName(kind: string): string {
+  return `gpt_${kind}_${randomBytes(5).toString('hex')}`;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A fresh migrated database for this file. */
+export async function cloneDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = uniqueName('db');
+  const template = inject('templateDatabase');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await adminQuery(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`);
+      break;
+    } catch (e) {
+      // 55006: the template is briefly in use by a concurrent clone.
+      if ((e as { code?: string }).code !== '55006' || attempt > 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { name, url: databaseUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`) };
+}
+
+/** An empty database (no migrations), for migration tests. */
+export async function emptyDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+  const name = uniqueName('empty');
+  await adminQuery(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  return { name, url: databaseUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`) };
+}
+
+export function testEnv(dbUrl: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'silent', GP_BATCH_MS: '5', GP_LOCK_MS: '2000', ...extra };
+}
+
+export function testConfig(dbUrl: string, prefix: string, extra: Record<string, string> = {}): Readonly<Config> {
+  return loadConfig(testEnv(dbUrl, prefix, extra));
+}
+
+/** Deletes every Redis key under a queue prefix (the queue, sequence counters). */
+export async function dropPrefix(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+export interface Fixture {
+  db: { name: string; url: string; drop(): Promise<void> };
+  orm: MikroORM;
+  close(): Promise<void>;
+}
+
+export async function openFixture(): Promise<Fixture> {
+  const db = await cloneDatabase();
+  const orm = await openOrm({ databaseUrl: db.url, poolMax: 2 });
+  return {
+    db,
+    orm,
+    async close() {
+      await orm.close();
+      await db.drop();
+    },
+  };
+}
+
+export async function rows<T = Record<string, any>>(orm: MikroORM, sql: string, params: unknown[] = []): Promise<T[]> {
+  return query<T>(orm.em.fork(), sql, params);
+}
+
+export async function count(orm: MikroORM, table: string, where = 'true', params: unknown[] = []): Promise<number> {
+  const [r] = await rows<{ n: string }>(orm, `select count(*) as n from ${table} where ${where}`, params);
+  return Number(r.n);
+}
+
+/** Polls until `fn` returns true or the time is up (then fails with `what`). */
+export async function waitFor(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export { REDIS_URL };

@@ -1,0 +1,69 @@
+/** In-process and child-process workers for tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Config } from '../../src/config.ts';
+import type { MikroORM } from '../../src/db/orm.ts';
+import { createLogger } from '../../src/log.ts';
+import { startWorker, type WorkerHandle } from '../../src/workers/worker.ts';
+import { REDIS_URL } from './env.ts';
+
+export const CLI = fileURLToPath(new URL('../../bin/game-persist.js', import.meta.url));
+
+export async function inProcessWorker(cfg: Readonly<Config>, orm?: MikroORM): Promise<WorkerHandle> {
+  return startWorker(cfg, { log: createLogger('silent'), orm });
+}
+
+/** A plain BullMQ queue handle (what a publisher without our SDK uses). */
+export function plainQueue(prefix: string): Queue {
+  return new Queue('events', { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix });
+}
+
+export interface ChildWorker {
+  child: ChildProcess;
+  /** Parsed JSON log lines so far. */
+  logs: Record<string, any>[];
+  exited: Promise<number | null>;
+  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, any>>;
+}
+
+/** Runs `game-persist <args>` as a child process with the given environment (logs at info, JSON on stderr). */
+export function spawnCli(args: string[], env: Record<string, string>): ChildWorker {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env, GP_LOG_LEVEL: env.GP_LOG_LEVEL === 'silent' ? 'info' : (env.GP_LOG_LEVEL ?? 'info') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, any>[] = [];
+  let buf = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    buf += d;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      try {
+        logs.push(JSON.parse(line));
+      } catch {
+        logs.push({ msg: line });
+      }
+    }
+  });
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    logs,
+    exited,
+    async waitForLog(msg, timeoutMs = 30_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = logs.find((l) => l.msg === msg);
+        if (hit) return hit;
+        if (Date.now() > until || child.exitCode !== null) throw new Error(`no "${msg}" log; got: ${logs.map((l) => l.msg).join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * Worker processes as operators run them: killed with SIGKILL mid-batch, stopped with SIGTERM, and
+ * two of them sharing one queue. After every scenario each event is stored exactly once and the
+ * per-session counters agree with the rows (a redelivered job never counts twice).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProducer } from '../../../src/producers/index.ts';
+import { REDIS_URL, count, dropPrefix, openFixture, rows, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
+import { plainQueue, spawnCli } from '../../helpers/worker.ts';
+
+let fx: Fixture;
+const prefixes: string[] = [];
+beforeAll(async () => {
+  fx = await openFixture();
+});
+afterAll(async () => {
+  await fx?.close();
+  await Promise.all(prefixes.map(dropPrefix));
+});
+
+/** Enqueues n move events over `sessions` sessions named `${tag}-k`; returns the queue prefix. */
+async function load(tag: string, n: number, sessions = 50): Promise<string> {
+  const prefix = uniqueName('q');
+  prefixes.push(prefix);
+  const p = createProducer({ connection: REDIS_URL, prefix });
+  for (let i = 0; i < n; i += 5000) {
+    await Promise.all(Array.from({ length: Math.min(5000, n - i) }, (_, j) => p.move({ sessionId: `${tag}-${(i + j) % sessions}`, player: 'u', action: 'a', turn: i + j })));
+  }
+  await p.close();
+  return prefix;
+}
+
+async function assertExactlyOnce(tag: string, n: number) {
+  expect(await count(fx.orm, 'moves', 'session_id like $1', [`${tag}-%`])).toBe(n);
+  const [s] = await rows(fx.orm, 'select coalesce(sum(event_count), 0) as c, count(*) as k from sessions where id like $1', [`${tag}-%`]);
+  expect(Number(s.c)).toBe(n);
+  expect(await count(fx.orm, 'dead_letters')).toBe(0);
+}
+
+async function queueCounts(prefix: string) {
+  const q = plainQueue(prefix);
+  try {
+    return await q.getJobCounts('waiting', 'active', 'failed', 'delayed');
+  } finally {
+    await q.close();
+  }
+}
+
+const workerEnv = (prefix: string) => testEnv(fx.db.url, prefix, { GP_LOCK_MS: '2000', GP_BATCH_ROWS: '1000', GP_LOG_LEVEL: 'info' });
+
+describe('worker processes', () => {
+  it('loses and duplicates nothing when a worker is killed with SIGKILL mid-batch', async () => {
+    const n = 40_000;
+    const prefix = await load('kill', n);
+    const a = spawnCli(['worker'], workerEnv(prefix));
+    await a.waitForLog('worker started');
+    await waitFor('some rows committed', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['kill-%'])) > 3000);
+    a.child.kill('SIGKILL');
+    expect(await a.exited).toBe(null);
+    const atKill = await count(fx.orm, 'moves', 'session_id like $1', ['kill-%']);
+    expect(atKill).toBeLessThan(n);
+    // The dead worker's jobs are still locked; a new worker takes them over once the lock expires.
+    const c = await queueCounts(prefix);
+    expect(c.active).toBeGreaterThan(0);
+    const b = spawnCli(['worker'], workerEnv(prefix));
+    await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['kill-%'])) === n, 60_000);
+    await waitFor('queue drained', async () => {
+      const q = await queueCounts(prefix);
+      return q.waiting + q.active + q.delayed === 0;
+    });
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+    await assertExactlyOnce('kill', n);
+    expect((await queueCounts(prefix)).failed).toBe(0);
+  });
+
+  it('finishes the batch in hand and acknowledges it on SIGTERM, leaving the rest queued', async () => {
+    const n = 30_000;
+    const prefix = await load('term', n);
+    const a = spawnCli(['worker'], workerEnv(prefix));
+    await waitFor('some rows committed', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['term-%'])) > 3000);
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    await a.waitForLog('worker stopped');
+    const stored = await count(fx.orm, 'moves', 'session_id like $1', ['term-%']);
+    const c = await queueCounts(prefix);
+    // Nothing was left half-done: no job is still active, and stored + still queued is everything.
+    expect(c.active).toBe(0);
+    expect(c.failed).toBe(0);
+    expect(stored + c.waiting * 100).toBe(n);
+    expect(stored).toBeLessThan(n);
+    const b = spawnCli(['worker'], workerEnv(prefix));
+    await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['term-%'])) === n, 60_000);
+    b.child.kill('SIGINT');
+    expect(await b.exited).toBe(0);
+    await assertExactlyOnce('term', n);
+  });
+
+  it('lets two worker processes share one queue', async () => {
+    const n = 30_000;
+    const prefix = await load('pair', n);
+    const workers = [spawnCli(['worker'], workerEnv(prefix)), spawnCli(['worker'], workerEnv(prefix))];
+    await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['pair-%'])) === n, 60_000);
+    for (const w of workers) w.child.kill('SIGTERM');
+    const stops = await Promise.all(workers.map((w) => w.waitForLog('worker stopped')));
+    expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0]);
+    const jobs = stops.map((s) => s.jobs as number);
+    expect(jobs[0]).toBeGreaterThan(0);
+    expect(jobs[1]).toBeGreaterThan(0);
+    expect(jobs[0] + jobs[1]).toBe(n / 100);
+    await assertExactlyOnce('pair', n);
+  });
+});

@@ -1,0 +1,36 @@
+/**
+ * Migrates one template database per test run; every test file clones it (CREATE DATABASE ...
+ * TEMPLATE), so migrations run once and files never share data.
+ */
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { openOrm } from '../../src/db/orm.ts';
+import { migrateUp } from '../../src/db/migrate.ts';
+import { ADMIN_DATABASE_URL, databaseUrl } from '../helpers/env.ts';
+
+const template = `gp_tpl_${process.pid}_${Date.now().toString(36)}`;
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export async function setup(project: TestProject): Promise<void> {
+  await admin((c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(template)}`));
+  const orm = await openOrm({ databaseUrl: databaseUrl(template), poolMax: 1 });
+  try {
+    await migrateUp(orm);
+  } finally {
+    await orm.close();
+  }
+  project.provide('templateDatabase', template);
+}
+
+export async function teardown(): Promise<void> {
+  await admin((c) => c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(template)} WITH (FORCE)`));
+}
