@@ -19,7 +19,7 @@ export async function runDlq(cfg: Readonly<Config>, sub: string | undefined, fla
       else if (!rows.length) console.log('no dead letters');
       else
         for (const r of rows)
-          console.log(`#${r.id}  ${r.createdAt}  ${r.reasonCode}${r.replayedAt ? ` (replayed ${r.replayCount}x)` : ''}\n    ${r.reason}\n    ${r.payloadHead}`);
+          console.log(`#${r.id}  ${r.createdAt}  ${r.reasonCode}${r.field ? `  field ${r.field}` : ''}${r.replayedAt ? `  (replayed ${r.replayCount}x)` : ''}\n    ${r.reason}\n    ${r.payloadHead}`);
       return 0;
     }
     let ids: number[];

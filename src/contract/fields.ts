@@ -10,6 +10,8 @@ export type Check = string | null;
 export interface Field<T = unknown> {
   readonly optional: boolean;
   readonly nullable: boolean;
+  /** A string field with its own length limit, exempt from the free-form maxStringLength. */
+  readonly ownLength?: boolean;
   /** Returns a reason (e.g. "must be an integer") or null. Depth and string hygiene are checked elsewhere. */
   check(value: unknown): Check;
   schema(): Record<string, unknown>;
@@ -52,7 +54,7 @@ export const f = {
   },
   str<const O extends Base & { max: number; min?: number }>(opts: O) {
     const min = opts.min ?? 0;
-    return field<string>(
+    return Object.assign(field<string>(
       opts,
       (v) =>
         typeof v !== 'string'
@@ -63,7 +65,7 @@ export const f = {
               ? `must be at least ${min} characters`
               : null,
       { type: 'string', maxLength: opts.max, ...(min ? { minLength: min } : {}) },
-    ) as Field<string> & O;
+    ), { ownLength: true }) as Field<string> & O;
   },
   int<const O extends Base & { min?: number; max?: number }>(opts: O = {} as O) {
     const min = opts.min ?? -Number.MAX_SAFE_INTEGER;

@@ -8,6 +8,8 @@ import { MAX_ID_LENGTH } from './fields.ts';
 import { DEFAULT_LIMITS, MAX_EVENTS_PER_JOB } from './limits.ts';
 
 const id = { anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH }, { type: 'integer' }] };
+/** Envelope ids may also be null, which the worker reads as absent. */
+const optionalId = { anyOf: [...id.anyOf, { type: 'null' }] };
 
 function eventSchema(type: EventType): Record<string, unknown> {
   const def = EVENT_TYPES[type];
@@ -26,14 +28,15 @@ function eventSchema(type: EventType): Record<string, unknown> {
     type: 'object',
     additionalProperties: false,
     required: ['id', 'type', 'at', 'data', ...(needsSession ? ['sessionId', 'seq'] : []), ...(needsPlayer ? ['player'] : [])],
+    dependentRequired: { sessionId: ['seq'] },
     properties: {
       v: { const: 1 },
       id: { $ref: '#/$defs/uuid' },
       type: { const: type },
-      sessionId: id,
-      seq: { type: 'integer', minimum: 1, description: 'Per-session sequence number, required with sessionId.' },
+      sessionId: needsSession ? id : optionalId,
+      seq: { type: ['integer', 'null'], minimum: 1, description: 'Per-session sequence number, required with sessionId.' },
       at: { type: 'string', format: 'date-time' },
-      player: id,
+      player: needsPlayer ? id : optionalId,
       data: { type: 'object', additionalProperties: false, required, properties },
     },
   };

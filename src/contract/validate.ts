@@ -46,7 +46,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   if (typeof raw.id !== 'string' || !UUID.test(raw.id)) throw bad('id', 'must be a UUID (v7 recommended)');
   if (!isEventType(raw.type)) throw bad('type', `must be one of ${Object.keys(EVENT_TYPES).join(', ')}`);
   const def: (typeof EVENT_TYPES)[EventType] = EVENT_TYPES[raw.type];
-  if (raw.at !== lastGoodAt && !isTimestamp(raw.at)) throw bad('at', 'must be an RFC 3339 timestamp with a time zone');
+  if ((typeof raw.at !== 'string' || raw.at !== lastGoodAt) && !isTimestamp(raw.at)) throw bad('at', 'must be an RFC 3339 timestamp with a time zone');
 
   const at = raw.at as string;
   lastGoodAt = at;
@@ -74,7 +74,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
 
   const data = raw.data;
   if (!isPlainObject(data)) throw bad('data', 'must be a JSON object');
-  const shape = def.data as Record<string, { optional: boolean; check(v: unknown): string | null }>;
+  const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; check(v: unknown): string | null }>;
   for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(`data.${k}`, `is not a field of ${raw.type} (use meta for game-specific data)`);
   for (const k in shape) {
     const spec = shape[k];
@@ -100,7 +100,17 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
     bad,
     bytes: 64 + raw.id.length + raw.type.length + (sessionId?.length ?? 0) + (player?.length ?? 0) + at.length,
   };
-  const checked = walk(data, 2, w, 'data', false) as Record<string, unknown>;
+  // Top-level typed string fields carry their own length limits (an LLM prompt may exceed
+  // maxStringLength); everything else, free-form JSON included, is held to the walk's limits.
+  const checked: Record<string, unknown> = w.clone ? {} : data;
+  w.bytes += 2;
+  for (const k in data) {
+    const v = data[k];
+    if (v === undefined) continue;
+    const c = walk(v, 3, w, `data.${k}`, shape[k].ownLength === true);
+    if (w.clone) checked[k] = c;
+    w.bytes += k.length + 4;
+  }
   if (w.bytes > limits.maxEventBytes) throw bad('event', `is ${w.bytes} bytes, more than the ${limits.maxEventBytes}-byte limit`);
 
   return { id: raw.id.toLowerCase(), type: raw.type, family: def.family, sessionId, seq, at, player, data: checked, bytes: w.bytes };
@@ -149,8 +159,6 @@ function walk(v: unknown, depth: number, w: Walk, path: string, longStringsOk: b
         return out ?? v;
       }
       if (!isPlainObject(v)) throw w.bad(path, `is not plain JSON (${(v as object).constructor?.name ?? 'object'})`);
-      // Typed top-level data fields carry their own length limits (prompts may exceed maxStringLength).
-      const topLevel = depth === 2;
       const out: Record<string, unknown> | null = w.clone ? {} : null;
       for (const k in v) {
         const child = v[k];
@@ -158,7 +166,7 @@ function walk(v: unknown, depth: number, w: Walk, path: string, longStringsOk: b
         if (k.length > w.limits.maxKeyLength) throw w.bad(`${path}.${k.slice(0, 40)}…`, `key is longer than ${w.limits.maxKeyLength} characters`);
         const reason = stringProblem(k);
         if (reason) throw w.bad(`${path}.${k.slice(0, 40)}`, `key ${reason}`);
-        const c = walk(child, depth + 1, w, `${path}.${k}`, topLevel);
+        const c = walk(child, depth + 1, w, `${path}.${k}`, false);
         if (out) out[k] = c;
         w.bytes += Buffer.byteLength(k) + 4;
       }

@@ -7,6 +7,8 @@ import { MikroORM, defineConfig, type Options } from '@mikro-orm/postgresql';
 import { ENTITIES } from '../entities/index.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+/** Run from source (Node strips types) or from the compiled package (dist/): migrations follow suit. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
 export const MIGRATIONS_TABLE = 'gp_migrations';
 
 export interface OrmOptions {
@@ -20,8 +22,7 @@ export function ormConfig(opts: OrmOptions): Options {
     clientUrl: opts.databaseUrl,
     entities: ENTITIES,
     extensions: [Migrator],
-    // Node runs our TypeScript directly (type stripping), so migrations load from the .ts files.
-    preferTs: true,
+    preferTs: FROM_SOURCE,
     ensureDatabase: false,
     allowGlobalContext: false,
     debug: opts.debug ?? false,
@@ -29,7 +30,7 @@ export function ormConfig(opts: OrmOptions): Options {
     migrations: {
       path: MIGRATIONS_DIR,
       pathTs: MIGRATIONS_DIR,
-      glob: '!(*.d).ts',
+      glob: FROM_SOURCE ? '!(*.d).ts' : '!(*.d).js',
       tableName: MIGRATIONS_TABLE,
       silent: true,
       transactional: true,

@@ -27,7 +27,8 @@ const STATUS_RANK = { created: 0, started: 1, finished: 2, abandoned: 2 } as con
 export function sessionRows(inserted: ValidEvent[]): SessionRow[] {
   const rows = new Map<string, SessionRow>();
   for (const e of [...inserted].sort(bySeq)) {
-    if (e.sessionId === null || e.family === 'queue') continue;
+    // Every event with a session counts toward it (join-queue events may name the room waited for).
+    if (e.sessionId === null) continue;
     let r = rows.get(e.sessionId);
     if (!r) {
       r = {

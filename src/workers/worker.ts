@@ -13,9 +13,12 @@ import { evictionPolicy, workerRedis } from '../redis.ts';
 import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
 import { writeBatch } from './write-batch.ts';
+import { LagHistogram } from './lag.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
 
 export interface WorkerStats {
+  /** Emit-to-commit lag of committed events (their `at` to the commit). */
+  lag: LagHistogram;
   jobs: number;
   events: number;
   inserted: number;
@@ -55,7 +58,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     throw e;
   }
 
-  const stats: WorkerStats = { jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, byType: {} };
+  const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, byType: {} };
   const batcher = new Batcher(
     async (events, deadLetters) => {
       const t0 = performance.now();
@@ -65,6 +68,8 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
           queue: cfg.queueName,
           onRetry: (e, attempt) => log.warn({ err: describeDbError(e), attempt }, 'transient write failure, retrying'),
         });
+        const now = Date.now();
+        for (const e of r.committed) stats.lag.observe(now - Date.parse(e.at));
         stats.batches++;
         stats.inserted += r.inserted;
         stats.duplicates += r.duplicates;
@@ -118,7 +123,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         await batcher.idle();
         await redis.quit().catch(() => redis.disconnect());
         if (!deps.orm) await orm.close();
-        log.info({ ...stats, byType: undefined }, 'worker stopped');
+        log.info({ ...stats, byType: undefined, lag: stats.lag.summary() }, 'worker stopped');
       })();
       return closing;
     },

@@ -27,6 +27,8 @@ export interface WriteResult {
   /** Transactions committed (more than one when a bad row had to be isolated). */
   transactions: number;
   retries: number;
+  /** The events really inserted (not duplicates), in commit order. */
+  committed: ValidEvent[];
 }
 
 export interface WriterOptions {
@@ -43,7 +45,7 @@ const sortKey = (e: ValidEvent) => `${e.sessionId ?? ''}\u0001${e.id}`;
 
 /** Writes events and dead letters; returns what landed. Throws only for persistent infrastructure failure. */
 export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
-  const result: WriteResult = { inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0 };
+  const result: WriteResult = { inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [] };
   // The same event twice in one batch (two jobs, or a redelivery) is written once.
   const seen = new Set<string>();
   const unique: ValidEvent[] = [];
@@ -127,7 +129,10 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
   result.inserted += counts.length;
   result.duplicates += events.length - counts.length;
   result.deadLettered += deadLetters.length;
-  for (const e of counts) result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
+  for (const e of counts) {
+    result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
+    result.committed.push(e);
+  }
 }
 
 /** A dead-letter row for a validated event (wire form) or for any raw payload. */

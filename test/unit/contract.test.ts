@@ -33,6 +33,8 @@ describe('v1 contract', () => {
     [{ id: 'x' }, 'id'],
     [{ at: 'yesterday' }, 'at'],
     [{ at: '0000-01-01T00:00:00Z' }, 'at'],
+    [{ at: null }, 'at'],
+    [{ at: 1795305243636 }, 'at'],
     [{ seq: 0 }, 'seq'],
     [{ seq: 1.5 }, 'seq'],
     [{ sessionId: undefined }, 'sessionId'],
@@ -68,6 +70,8 @@ describe('v1 contract', () => {
     for (let i = 0; i < 20; i++) deep = { x: deep };
     expect(refusal(moveEvent('s', 1, { data: { action: 'a', data: deep } })).reason).toMatch(/deeper than 16/);
     expect(refusal(moveEvent('s', 1, { data: { action: 'a', data: ['x'.repeat(20_000)] } })).reason).toMatch(/longer than 16384/);
+    // A free-form field that is itself a string is held to the same limit.
+    expect(refusal(moveEvent('s', 1, { data: { action: 'a', data: 'x'.repeat(20_000) } })).field).toBe('data.data');
     const big = Array.from({ length: 10 }, () => 'y'.repeat(8000));
     expect(refusal(moveEvent('s', 1, { data: { action: 'a', data: big } })).field).toBe('event');
     // Multi-byte text counts in UTF-8 bytes: 7000 × 4-byte emoji (2 UTF-16 units each) is ~28 KB.

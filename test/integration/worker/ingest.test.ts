@@ -117,16 +117,19 @@ describe('ingest', () => {
       { ...moveEvent('mixed', 5), at: 'tuesday' },
       { ...moveEvent('mixed', 6), data: { action: 'x', data: { s: 'a\u0000b' } } },
       'not even an object',
+      { ...moveEvent('mixed', 7), at: null },
     ];
     const q = queue();
-    await q.add('events', { v: 1, events: [good[0], bad[0], good[1], bad[1], bad[2], good[2], bad[3]] });
+    // The first event this worker process validates has at: null (a once-seen crash: it must not fail the job).
+    await q.add('events', { v: 1, events: [bad[4], good[0], bad[0], good[1], bad[1], bad[2], good[2], bad[3]] });
     await q.add('events', 42); // malformed job
     await q.add('events', { v: 2, events: [] }); // a future contract version
     await q.close();
-    await settled(before, 9);
+    await settled(before, 10);
     expect(await count(fx.orm, 'moves', 'session_id = $1', ['mixed'])).toBe(3);
     const dead = await rows(fx.orm, 'select reason_code, field, reason, session_id, payload from dead_letters order by id');
     expect(dead.map((d) => [d.reason_code, d.field])).toEqual([
+      ['invalid_event', 'at'],
       ['invalid_event', 'data.colour'],
       ['invalid_event', 'at'],
       ['invalid_event', 'data.data.s'],
@@ -134,9 +137,9 @@ describe('ingest', () => {
       ['malformed_job', null],
       ['unsupported_version', 'v'],
     ]);
-    expect(dead[0].reason).toMatch(/data.colour is not a field of move/);
-    expect(dead[0].session_id).toBe('mixed');
-    expect(JSON.parse(dead[2].payload).data.data.s).toBe('a\u0000b');
+    expect(dead[1].reason).toMatch(/data.colour is not a field of move/);
+    expect(dead[1].session_id).toBe('mixed');
+    expect(JSON.parse(dead[3].payload).data.data.s).toBe('a\u0000b');
   });
 
   it('isolates a row PostgreSQL refuses by splitting the batch, and dead-letters only that row', async () => {

@@ -1,0 +1,327 @@
+/**
+ * npm run bench:ingest — the same move rows written three ways in one run:
+ *   1. raw COPY into a scratch table shaped like `moves` (the ceiling),
+ *   2. the naive way of the seed documents: one INSERT and commit per event over 10 connections,
+ *   3. the whole pipeline: SDK -> BullMQ -> worker process(es) -> PostgreSQL, at saturation, then at
+ *      half that rate for emit-to-commit latency.
+ * Prints a table, then one JSON line. Options: --events N (pipeline and COPY rows, default 200000),
+ * --naive N (default 20000), --workers N (worker processes, default 1), --half-seconds N (default 10).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { uuidv7 } from '../src/contract/ids.ts';
+import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
+import { openOrm } from '../src/db/orm.ts';
+import { createProducer, type Producer } from '../src/producers/index.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '200000' },
+    naive: { type: 'string', default: '20000' },
+    workers: { type: 'string', default: '1' },
+    'half-seconds': { type: 'string', default: '10' },
+  },
+});
+const N = Number(args.events);
+const NAIVE = Number(args.naive);
+const WORKERS = Number(args.workers);
+const HALF_SECONDS = Number(args['half-seconds']);
+
+const ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const dbName = `gp_bench_${process.pid}`;
+const dbUrl = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
+const CLI = fileURLToPath(new URL('../bin/game-persist.js', import.meta.url));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+interface Row {
+  sessionId: string;
+  id: string;
+  seq: number;
+  at: string;
+  player: string;
+  action: string;
+  round: number;
+  turn: number;
+  data: { card: { suit: string; rank: string } };
+}
+
+/** The rows every method writes: moves of 1000 sessions, 4 players each, card data. */
+function makeRows(n: number, tag: string): Row[] {
+  const suits = ['hearts', 'spades', 'clubs', 'diamonds'];
+  const ranks = ['A', 'K', 'Q', 'J', '10', '9'];
+  const seqs = new Map<string, number>();
+  const at = new Date().toISOString();
+  return Array.from({ length: n }, (_, i) => {
+    const sessionId = `${tag}-${i % 1000}`;
+    const seq = (seqs.get(sessionId) ?? 0) + 1;
+    seqs.set(sessionId, seq);
+    return { sessionId, id: uuidv7(), seq, at, player: `player-${i % 4000}`, action: 'play_card', round: seq >> 4, turn: seq & 15, data: { card: { suit: suits[i % 4], rank: ranks[i % 6] } } };
+  });
+}
+
+async function client(): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  return c;
+}
+
+const COLS = 'session_id, id, seq, type, at, player_id, action, round, turn, data';
+
+async function benchCopy(rows: Row[]): Promise<number> {
+  const c = await client();
+  try {
+    await c.query('CREATE TABLE bench_copy (LIKE moves INCLUDING ALL)');
+    const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n');
+    const text = rows.map((r) => `${r.sessionId}\t${r.id}\t${r.seq}\tmove\t${r.at}\t${r.player}\t${r.action}\t${r.round}\t${r.turn}\t${esc(JSON.stringify(r.data))}\n`).join('');
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const stream = c.query(copyFrom(`COPY bench_copy (${COLS}) FROM STDIN`));
+      stream.on('finish', () => resolve());
+      stream.on('error', reject);
+      stream.end(text);
+    });
+    return rows.length / ((performance.now() - t0) / 1000);
+  } finally {
+    await c.end();
+  }
+}
+
+async function benchNaive(rows: Row[]): Promise<number> {
+  const setup = await client();
+  await setup.query('CREATE TABLE bench_naive (LIKE moves INCLUDING ALL)');
+  await setup.end();
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 10 });
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      for (let i = next++; i < rows.length; i = next++) {
+        const r = rows[i];
+        await pool.query(`INSERT INTO bench_naive (${COLS}) VALUES ($1, $2, $3, 'move', $4, $5, $6, $7, $8, $9)`, [r.sessionId, r.id, r.seq, r.at, r.player, r.action, r.round, r.turn, JSON.stringify(r.data)]);
+      }
+    }),
+  );
+  const rate = rows.length / ((performance.now() - t0) / 1000);
+  await pool.end();
+  return rate;
+}
+
+interface Worker {
+  child: ChildProcess;
+  logs: Record<string, any>[];
+}
+
+function startWorkers(prefix: string, n: number): Promise<Worker[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const child = spawn(process.execPath, [CLI, 'worker'], {
+        env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const w: Worker = { child, logs: [] };
+      let buf = '';
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (d: string) => {
+        buf += d;
+        for (let i; (i = buf.indexOf('\n')) >= 0; buf = buf.slice(i + 1)) {
+          try {
+            w.logs.push(JSON.parse(buf.slice(0, i)));
+          } catch {
+            log(buf.slice(0, i));
+          }
+        }
+      });
+      while (!w.logs.some((l) => l.msg === 'worker started')) {
+        if (child.exitCode !== null) throw new Error(`worker exited: ${JSON.stringify(w.logs)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return w;
+    }),
+  );
+}
+
+/** Peak resident set of a process, from /proc (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function stopWorkers(ws: Worker[]): Promise<{ rssMb: number; stopped: Record<string, any>[] }> {
+  const rssMb = Math.max(...ws.map((w) => peakRssMb(w.child.pid!)));
+  await Promise.all(
+    ws.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          w.child.on('exit', () => resolve());
+          w.child.kill('SIGTERM');
+        }),
+    ),
+  );
+  return { rssMb, stopped: ws.map((w) => w.logs.find((l) => l.msg === 'worker stopped') ?? {}) };
+}
+
+async function storedCount(c: pg.Client, tag: string): Promise<number> {
+  const { rows } = await c.query('SELECT coalesce(sum(event_count), 0)::bigint AS n FROM sessions WHERE id LIKE $1', [`${tag}-%`]);
+  return Number(rows[0].n);
+}
+
+function emitRow(p: Producer, r: Row) {
+  return p.move({ sessionId: r.sessionId, id: r.id, seq: r.seq, at: r.at, player: r.player, action: r.action, round: r.round, turn: r.turn, data: r.data });
+}
+
+/** Emits as fast as the producer's bounded buffer allows. */
+async function emitAll(p: Producer, rows: Row[]): Promise<void> {
+  const window: Promise<unknown>[] = [];
+  for (const r of rows) {
+    window.push(emitRow(p, r));
+    if (window.length >= 10_000) await Promise.all(window.splice(0));
+  }
+  await Promise.all(window);
+}
+
+async function waitStored(c: pg.Client, tag: string, n: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while ((await storedCount(c, tag)) < n) {
+    if (Date.now() > until) throw new Error(`only ${await storedCount(c, tag)} of ${n} events stored after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function benchPipeline(rows: Row[], tag: string): Promise<{ eventsPerS: number; rssMb: number; batches: number }> {
+  const prefix = `gpbench${process.pid}${tag}`;
+  const ws = await startWorkers(prefix, WORKERS);
+  const p = createProducer({ connection: REDIS_URL, prefix });
+  const c = await client();
+  try {
+    const t0 = performance.now();
+    await emitAll(p, rows);
+    await waitStored(c, tag, rows.length, 300_000);
+    const eventsPerS = rows.length / ((performance.now() - t0) / 1000);
+    const { rssMb, stopped } = await stopWorkers(ws);
+    return { eventsPerS, rssMb, batches: stopped.reduce((n, s) => n + (s.batches ?? 0), 0) };
+  } finally {
+    await p.close();
+    await c.end();
+    await dropPrefix(prefix);
+  }
+}
+
+async function benchHalfLoad(rate: number, tag: string): Promise<{ p50: number; p99: number; rssMb: number; events: number }> {
+  const prefix = `gpbench${process.pid}${tag}`;
+  const total = Math.round(rate * HALF_SECONDS);
+  const rows = makeRows(total, tag);
+  const ws = await startWorkers(prefix, WORKERS);
+  const p = createProducer({ connection: REDIS_URL, prefix });
+  const c = await client();
+  try {
+    const t0 = performance.now();
+    const sent: Promise<unknown>[] = [];
+    let i = 0;
+    while (i < total) {
+      // Emit what the schedule says is due, then yield: a steady rate, not bursts.
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
+      for (; i < due; i++) sent.push(emitRow(p, { ...rows[i], at: new Date().toISOString() }));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await Promise.all(sent);
+    await waitStored(c, tag, total, 120_000);
+    const { rssMb, stopped } = await stopWorkers(ws);
+    // With one worker this is exact; with several, the worst p99 and the mean p50.
+    const p99 = Math.max(...stopped.map((s) => s.lag?.p99Ms ?? NaN));
+    const p50 = stopped.reduce((a, s) => a + (s.lag?.p50Ms ?? NaN), 0) / stopped.length;
+    return { p50, p99, rssMb, events: total };
+  } finally {
+    await p.close();
+    await c.end();
+    await dropPrefix(prefix);
+  }
+}
+
+/** Redis memory held per queued event: fill a queue with no worker, compare used_memory. */
+async function redisBytesPerEvent(rows: Row[]): Promise<number> {
+  const prefix = `gpbench${process.pid}mem`;
+  const redis = new Redis(REDIS_URL);
+  const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  const p = createProducer({ connection: REDIS_URL, prefix });
+  try {
+    await p.move({ sessionId: 'warm', player: 'p', action: 'a' });
+    const before = await used();
+    await emitAll(p, rows);
+    const after = await used();
+    return (after - before) / rows.length;
+  } finally {
+    await p.close();
+    await dropPrefix(prefix);
+    redis.disconnect();
+  }
+}
+
+async function dropPrefix(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await r.del(...keys);
+  } while (cursor !== '0');
+  r.disconnect();
+}
+
+async function main() {
+  await ensureDatabase(dbUrl);
+  const orm = await openOrm({ databaseUrl: dbUrl, poolMax: 1 });
+  await migrateUp(orm);
+  await orm.close();
+  try {
+    log(`rows: ${N} (COPY and pipeline), ${NAIVE} (naive); worker processes: ${WORKERS}`);
+    const copyRate = await benchCopy(makeRows(N, 'copy'));
+    log(`COPY: ${Math.round(copyRate)} rows/s`);
+    const naiveRate = await benchNaive(makeRows(NAIVE, 'naive'));
+    log(`naive: ${Math.round(naiveRate)} rows/s`);
+    const sat = await benchPipeline(makeRows(N, 'sat'), 'sat');
+    log(`pipeline at saturation: ${Math.round(sat.eventsPerS)} events/s (${sat.batches} batches)`);
+    const half = await benchHalfLoad(sat.eventsPerS / 2, 'half');
+    log(`pipeline at half load: p50 ${half.p50} ms, p99 ${half.p99} ms over ${half.events} events`);
+    const bytes = await redisBytesPerEvent(makeRows(Math.min(N, 100_000), 'mem'));
+
+    const result = {
+      events_per_s: Math.round(sat.eventsPerS),
+      copy_rows_per_s: Math.round(copyRate),
+      naive_rows_per_s: Math.round(naiveRate),
+      ratio_vs_copy: round(sat.eventsPerS / copyRate, 3),
+      ratio_vs_naive: round(sat.eventsPerS / naiveRate, 2),
+      p50_ms: half.p50,
+      p99_ms: half.p99,
+      worker_rss_mb: round(Math.max(sat.rssMb, half.rssMb), 1),
+      redis_bytes_per_event: Math.round(bytes),
+      workers: WORKERS,
+      events: N,
+    };
+    const table = [
+      ['method', 'rows/s', 'vs COPY'],
+      ['raw COPY (scratch table like moves)', result.copy_rows_per_s, '1.00'],
+      ['naive INSERT+COMMIT, 10 connections', result.naive_rows_per_s, round(naiveRate / copyRate, 3)],
+      [`pipeline SDK->BullMQ->${WORKERS} worker(s)->PG`, result.events_per_s, result.ratio_vs_copy],
+    ];
+    console.log(table.map((r) => `${String(r[0]).padEnd(44)} ${String(r[1]).padStart(9)} ${String(r[2]).padStart(8)}`).join('\n'));
+    console.log(`pipeline vs naive: ${result.ratio_vs_naive}x; emit-to-commit at half load: p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms; worker peak RSS ${result.worker_rss_mb} MB; Redis ${result.redis_bytes_per_event} bytes/queued event`);
+    console.log(JSON.stringify(result));
+  } finally {
+    const admin = new pg.Client({ connectionString: ADMIN });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+function round(x: number, d: number): number {
+  return Math.round(x * 10 ** d) / 10 ** d;
+}
+
+await main();

@@ -1,0 +1,27 @@
+/**
+ * The package entry: the whole public API on one screen. The producer SDK alone is also exported as
+ * `game-persist/producer` (no database dependencies) and the contract as `game-persist/contract`.
+ */
+export { createProducer, Producer } from './producers/producer.ts';
+export type { Emitted, EnvelopeInput, EventInput, ProducerOptions, ProducerStats } from './producers/producer.ts';
+export { EVENT_TYPES, EVENT_TYPE_NAMES, validateEvent, contractJsonSchema, uuidv7, DEFAULT_LIMITS } from './contract/index.ts';
+export type { EventData, EventEnvelope, EventType, Limits, ValidEvent } from './contract/index.ts';
+export { loadConfig } from './config.ts';
+export type { Config } from './config.ts';
+export { openOrm, ormConfig } from './db/orm.ts';
+export { ensureDatabase, migrateUp, pendingMigrations, schemaDrifts } from './db/migrate.ts';
+export { startWorker } from './workers/worker.ts';
+export type { WorkerHandle, WorkerStats } from './workers/worker.ts';
+export { doctor } from './ops/doctor.ts';
+export type { DoctorReport } from './ops/doctor.ts';
+export { listDeadLetters, replayDeadLetters } from './ops/dead-letters.ts';
+export { ENTITIES } from './entities/index.ts';
+export {
+  BackpressureError,
+  ClosedError,
+  ConfigError,
+  ContractError,
+  EnqueueError,
+  GamePersistError,
+  PreconditionError,
+} from './errors.ts';
