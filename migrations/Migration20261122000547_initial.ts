@@ -1,8 +1,8 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261121233635_initial extends Migration {
+export class Migration20261122000547_initial extends Migration {
 
-  override name = 'Migration20261121233635_initial';
+  override name = 'Migration20261122000547_initial';
 
   override up(): void | Promise<void> {
     this.addSql(`create table "agent_logs" ("session_id" text not null, "id" uuid not null, "seq" bigint not null, "type" text not null, "at" timestamptz not null, "player_id" text null, "recorded_at" timestamptz not null default now(), "model" text not null, "provider" text null, "agent" text null, "turn" int null, "prompt" text null, "response" text null, "prompt_chars" int null, "response_chars" int null, "prompt_tokens" int null, "completion_tokens" int null, "thinking_tokens" int null, "latency_ms" double precision null, "data" jsonb null, primary key ("session_id", "id"));`);
@@ -33,7 +33,7 @@ export class Migration20261121233635_initial extends Migration {
 
     this.addSql(`create table "sessions" ("id" text not null, "tenant" text null, "game_type" text null, "name" text null, "created_by" text null, "status" text not null default 'created', "settings" jsonb null, "winners" jsonb null, "final_scores" jsonb null, "result" text null, "end_reason" text null, "created_at" timestamptz null, "started_at" timestamptz null, "ended_at" timestamptz null, "first_event_at" timestamptz not null, "last_event_at" timestamptz not null, "last_seq" bigint not null default '0', "event_count" bigint not null default '0', "updated_at" timestamptz not null default now(), primary key ("id"));`);
     this.addSql(`create index "sessions_tenant_status_index" on "sessions" ("tenant", "status");`);
-    this.addSql(`create index "sessions_status_last_event_at_index" on "sessions" ("status", "last_event_at");`);
+    this.addSql(`create index "sessions_status_index" on "sessions" ("status");`);
 
     this.addSql(`create table "session_events" ("session_id" text not null, "id" uuid not null, "seq" bigint not null, "type" text not null, "at" timestamptz not null, "player_id" text null, "recorded_at" timestamptz not null default now(), "data" jsonb not null, primary key ("session_id", "id"));`);
     this.addSql(`create index "session_events_session_seq_idx" on "session_events" ("session_id", "seq");`);
