@@ -51,18 +51,20 @@ interface Row {
   data: { card: { suit: string; rank: string } };
 }
 
-/** The rows every method writes: moves of 1000 sessions, 4 players each, card data. */
+const SUITS = ['hearts', 'spades', 'clubs', 'diamonds'];
+const RANKS = ['A', 'K', 'Q', 'J', '10', '9'];
+
+/** Row i of a run: moves of 1000 sessions (seq = i / 1000 + 1), 4000 players, card data. */
+function makeRow(i: number, tag: string, at: string): Row {
+  const seq = Math.floor(i / 1000) + 1;
+  return { sessionId: `${tag}-${i % 1000}`, id: uuidv7(), seq, at, player: `player-${i % 4000}`, action: 'play_card', round: seq >> 4, turn: seq & 15, data: { card: { suit: SUITS[i % 4], rank: RANKS[i % 6] } } };
+}
+
+/** The rows every method writes. The pipeline phases make them one by one as they emit instead, so
+ * the producer's process does not carry (and garbage-collect) a heap of rows it is not sending. */
 function makeRows(n: number, tag: string): Row[] {
-  const suits = ['hearts', 'spades', 'clubs', 'diamonds'];
-  const ranks = ['A', 'K', 'Q', 'J', '10', '9'];
-  const seqs = new Map<string, number>();
   const at = new Date().toISOString();
-  return Array.from({ length: n }, (_, i) => {
-    const sessionId = `${tag}-${i % 1000}`;
-    const seq = (seqs.get(sessionId) ?? 0) + 1;
-    seqs.set(sessionId, seq);
-    return { sessionId, id: uuidv7(), seq, at, player: `player-${i % 4000}`, action: 'play_card', round: seq >> 4, turn: seq & 15, data: { card: { suit: suits[i % 4], rank: ranks[i % 6] } } };
-  });
+  return Array.from({ length: n }, (_, i) => makeRow(i, tag, at));
 }
 
 async function client(): Promise<pg.Client> {
@@ -121,7 +123,8 @@ function startWorkers(prefix: string, n: number): Promise<Worker[]> {
   return Promise.all(
     Array.from({ length: n }, async () => {
       const child = spawn(process.execPath, [CLI, 'worker'], {
-        env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'info' },
+        // BENCH_WORKER_NODE_OPTIONS (e.g. --cpu-prof) goes to the workers only.
+        env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'info', NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       const w: Worker = { child, logs: [] };
@@ -175,11 +178,12 @@ function emitRow(p: Producer, r: Row) {
   return p.move({ sessionId: r.sessionId, id: r.id, seq: r.seq, at: r.at, player: r.player, action: r.action, round: r.round, turn: r.turn, data: r.data });
 }
 
-/** Emits as fast as the producer's bounded buffer allows. */
-async function emitAll(p: Producer, rows: Row[]): Promise<void> {
+/** Emits n generated rows as fast as the producer's bounded buffer allows. */
+async function emitAll(p: Producer, n: number, tag: string): Promise<void> {
+  const at = new Date().toISOString();
   const window: Promise<unknown>[] = [];
-  for (const r of rows) {
-    window.push(emitRow(p, r));
+  for (let i = 0; i < n; i++) {
+    window.push(emitRow(p, makeRow(i, tag, at)));
     if (window.length >= 10_000) await Promise.all(window.splice(0));
   }
   await Promise.all(window);
@@ -193,16 +197,16 @@ async function waitStored(c: pg.Client, tag: string, n: number, timeoutMs: numbe
   }
 }
 
-async function benchPipeline(rows: Row[], tag: string): Promise<{ eventsPerS: number; rssMb: number; batches: number }> {
+async function benchPipeline(n: number, tag: string): Promise<{ eventsPerS: number; rssMb: number; batches: number }> {
   const prefix = `gpbench${process.pid}${tag}`;
   const ws = await startWorkers(prefix, WORKERS);
   const p = createProducer({ connection: REDIS_URL, prefix });
   const c = await client();
   try {
     const t0 = performance.now();
-    await emitAll(p, rows);
-    await waitStored(c, tag, rows.length, 300_000);
-    const eventsPerS = rows.length / ((performance.now() - t0) / 1000);
+    await emitAll(p, n, tag);
+    await waitStored(c, tag, n, 300_000);
+    const eventsPerS = n / ((performance.now() - t0) / 1000);
     const { rssMb, stopped } = await stopWorkers(ws);
     return { eventsPerS, rssMb, batches: stopped.reduce((n, s) => n + (s.batches ?? 0), 0) };
   } finally {
@@ -215,7 +219,6 @@ async function benchPipeline(rows: Row[], tag: string): Promise<{ eventsPerS: nu
 async function benchHalfLoad(rate: number, tag: string): Promise<{ p50: number; p99: number; rssMb: number; events: number }> {
   const prefix = `gpbench${process.pid}${tag}`;
   const total = Math.round(rate * HALF_SECONDS);
-  const rows = makeRows(total, tag);
   const ws = await startWorkers(prefix, WORKERS);
   const p = createProducer({ connection: REDIS_URL, prefix });
   const c = await client();
@@ -226,7 +229,7 @@ async function benchHalfLoad(rate: number, tag: string): Promise<{ p50: number; 
     while (i < total) {
       // Emit what the schedule says is due, then yield: a steady rate, not bursts.
       const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
-      for (; i < due; i++) sent.push(emitRow(p, { ...rows[i], at: new Date().toISOString() }));
+      for (; i < due; i++) sent.push(emitRow(p, makeRow(i, tag, new Date().toISOString())));
       await new Promise((r) => setTimeout(r, 2));
     }
     await Promise.all(sent);
@@ -244,7 +247,7 @@ async function benchHalfLoad(rate: number, tag: string): Promise<{ p50: number; 
 }
 
 /** Redis memory held per queued event: fill a queue with no worker, compare used_memory. */
-async function redisBytesPerEvent(rows: Row[]): Promise<number> {
+async function redisBytesPerEvent(n: number): Promise<number> {
   const prefix = `gpbench${process.pid}mem`;
   const redis = new Redis(REDIS_URL);
   const used = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
@@ -252,9 +255,9 @@ async function redisBytesPerEvent(rows: Row[]): Promise<number> {
   try {
     await p.move({ sessionId: 'warm', player: 'p', action: 'a' });
     const before = await used();
-    await emitAll(p, rows);
+    await emitAll(p, n, 'mem');
     const after = await used();
-    return (after - before) / rows.length;
+    return (after - before) / n;
   } finally {
     await p.close();
     await dropPrefix(prefix);
@@ -284,11 +287,11 @@ async function main() {
     log(`COPY: ${Math.round(copyRate)} rows/s`);
     const naiveRate = await benchNaive(makeRows(NAIVE, 'naive'));
     log(`naive: ${Math.round(naiveRate)} rows/s`);
-    const sat = await benchPipeline(makeRows(N, 'sat'), 'sat');
+    const sat = await benchPipeline(N, 'sat');
     log(`pipeline at saturation: ${Math.round(sat.eventsPerS)} events/s (${sat.batches} batches)`);
     const half = await benchHalfLoad(sat.eventsPerS / 2, 'half');
     log(`pipeline at half load: p50 ${half.p50} ms, p99 ${half.p99} ms over ${half.events} events`);
-    const bytes = await redisBytesPerEvent(makeRows(Math.min(N, 100_000), 'mem'));
+    const bytes = await redisBytesPerEvent(Math.min(N, 100_000));
 
     const result = {
       events_per_s: Math.round(sat.eventsPerS),

@@ -26,7 +26,9 @@ const STATUS_RANK = { created: 0, started: 1, finished: 2, abandoned: 2 } as con
 
 export function sessionRows(inserted: ValidEvent[]): SessionRow[] {
   const rows = new Map<string, SessionRow>();
-  for (const e of [...inserted].sort(bySeq)) {
+  const lifecycle: ValidEvent[] = [];
+  // Counts and min/max need no order; only the (few) lifecycle events are applied in seq order.
+  for (const e of inserted) {
     // Every event with a session counts toward it (join-queue events may name the room waited for).
     if (e.sessionId === null) continue;
     let r = rows.get(e.sessionId);
@@ -42,7 +44,10 @@ export function sessionRows(inserted: ValidEvent[]): SessionRow[] {
     r.first_at = minAt(r.first_at, e.at);
     r.last_at = maxAt(r.last_at, e.at);
     if ((e.seq ?? 0) > r.last_seq) r.last_seq = e.seq ?? 0;
-    if (e.family !== 'session') continue;
+    if (e.family === 'session') lifecycle.push(e);
+  }
+  for (const e of lifecycle.sort(bySeq)) {
+    const r = rows.get(e.sessionId as string) as SessionRow;
     const d = e.data;
     const ended = STATUS_RANK[r.status] === 2;
     switch (e.type) {
@@ -81,8 +86,9 @@ export function sessionRows(inserted: ValidEvent[]): SessionRow[] {
 export function participantRows(inserted: ValidEvent[]): { participants: ParticipantRow[]; players: PlayerRow[] } {
   const parts = new Map<string, ParticipantRow>();
   const players = new Map<string, PlayerRow>();
-  for (const e of [...inserted].sort(bySeq)) {
-    if (e.family !== 'participant' || e.sessionId === null || e.player === null) continue;
+  const events = inserted.filter((e) => e.family === 'participant' && e.sessionId !== null && e.player !== null).sort(bySeq);
+  for (const e of events) {
+    if (e.sessionId === null || e.player === null) continue;
     const key = `${e.sessionId}\u0001${e.player}`;
     let r = parts.get(key);
     if (!r) {

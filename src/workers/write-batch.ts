@@ -41,7 +41,13 @@ export interface WriterOptions {
   onRetry?: (err: unknown, attempt: number) => void;
 }
 
-const sortKey = (e: ValidEvent) => `${e.sessionId ?? ''}\u0001${e.id}`;
+/** By (session, id): the order of the primary key, so concurrent batches lock rows in one order. */
+function byKey(a: ValidEvent, b: ValidEvent): number {
+  const sa = a.sessionId ?? '';
+  const sb = b.sessionId ?? '';
+  if (sa !== sb) return sa < sb ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
 
 /** Writes events and dead letters; returns what landed. Throws only for persistent infrastructure failure. */
 export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
@@ -56,7 +62,7 @@ export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetter
       unique.push(e);
     }
   }
-  unique.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1));
+  unique.sort(byKey);
   await writeIsolating(orm, unique, deadLetters, opts, result);
   return result;
 }
