@@ -14,10 +14,18 @@ export interface Config {
   queuePrefix: string;
   /** @defaultValue events */
   queueName: string;
-  /** BullMQ jobs a worker holds at once; their events share write batches. @defaultValue 64 */
+  /** BullMQ jobs a worker holds at once; their events share write batches. @defaultValue 128 */
   concurrency: number;
-  /** Events per write transaction at most. @defaultValue 2000 */
+  /** Events per write transaction at most. @defaultValue 5000 */
   batchRows: number;
+  /** Event bytes per write transaction at most (bounds memory with large events). @defaultValue 8388608 */
+  batchBytes: number;
+  /**
+   * Heap (old generation) of the worker thread, in MB. The CLI worker runs the ingest loop in a
+   * thread with this limit so its memory stays bounded; 0 runs it on the main thread, unbounded.
+   * @defaultValue 192
+   */
+  workerHeapMb: number;
   /** Longest wait for a batch to fill before it is written. @defaultValue 20 */
   batchMs: number;
   /** Job lock; a crashed worker's jobs are redelivered after about this long. @defaultValue 30000 */
@@ -79,8 +87,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
     queuePrefix: str(env, 'GP_QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX, (v) => (/^[\w{}.-]{1,64}$/.test(v) ? null : 'must be 1-64 of [A-Za-z0-9_{}.-]')),
     queueName: str(env, 'GP_QUEUE_NAME', DEFAULT_QUEUE_NAME, (v) => (/^[\w.-]{1,64}$/.test(v) ? null : 'must be 1-64 of [A-Za-z0-9_.-]')),
-    concurrency: int(env, 'GP_WORKER_CONCURRENCY', 64, 1, 10_000),
-    batchRows: int(env, 'GP_BATCH_ROWS', 2000, 1, 100_000),
+    concurrency: int(env, 'GP_WORKER_CONCURRENCY', 128, 1, 10_000),
+    batchRows: int(env, 'GP_BATCH_ROWS', 5000, 1, 100_000),
+    batchBytes: int(env, 'GP_BATCH_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    workerHeapMb: int(env, 'GP_WORKER_HEAP_MB', 192, 0, 65_536),
     batchMs: int(env, 'GP_BATCH_MS', 20, 0, 60_000),
     lockMs: int(env, 'GP_LOCK_MS', 30_000, 1000, 3_600_000),
     dbPoolMax: int(env, 'GP_DB_POOL_MAX', 4, 1, 200),

@@ -1,9 +1,16 @@
+import { Worker as Thread } from 'node:worker_threads';
 import type { Config } from '../config.ts';
+import { GamePersistError } from '../errors.ts';
 import { createLogger } from '../log.ts';
-import { startWorker } from '../workers/worker.ts';
+import { startWorker, type WorkerHandle } from '../workers/worker.ts';
+import type { ThreadMessage } from '../workers/worker-thread.ts';
 import { intFlag, type Flags } from './main.ts';
 
-/** Runs a worker until SIGTERM/SIGINT; a second signal exits at once. */
+/**
+ * Runs a worker until SIGTERM/SIGINT (finishing the batch in hand); a second signal exits at once.
+ * The ingest loop runs in a worker thread with a fixed heap (GP_WORKER_HEAP_MB) so a replica's memory
+ * stays bounded and predictable: V8 otherwise lets a busy heap grow toward its multi-GB default.
+ */
 export async function runWorker(base: Readonly<Config>, flags: Flags): Promise<number> {
   const cfg: Readonly<Config> = Object.freeze({
     ...base,
@@ -12,23 +19,49 @@ export async function runWorker(base: Readonly<Config>, flags: Flags): Promise<n
     batchMs: flags['batch-ms'] === '0' ? 0 : intFlag(flags, 'batch-ms', base.batchMs),
     allowEviction: flags['allow-eviction'] ?? base.allowEviction,
   });
-  const log = createLogger(cfg.logLevel);
-  const handle = await startWorker(cfg, { log });
-  await new Promise<void>((resolve) => {
+  const stop = untilSignal(createLogger(cfg.logLevel));
+  if (cfg.workerHeapMb === 0) return runOnMainThread(cfg, stop);
+
+  const thread = new Thread(new URL(`../workers/worker-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
+    workerData: { cfg },
+    resourceLimits: { maxOldGenerationSizeMb: cfg.workerHeapMb, maxYoungGenerationSizeMb: 24 },
+    stderr: false,
+    stdout: false,
+  });
+  const exited = new Promise<number>((resolve) => thread.once('exit', resolve));
+  const failure = new Promise<never>((_, reject) => thread.once('error', reject));
+  const started = new Promise<void>((resolve, reject) => {
+    thread.on('message', (m: ThreadMessage) => {
+      if (m.type === 'started') resolve();
+      else if (m.type === 'failed') reject(new GamePersistError(m.code, m.message));
+    });
+  });
+  await Promise.race([started, failure]);
+  await Promise.race([stop, failure]);
+  thread.postMessage({ type: 'drain' });
+  await Promise.race([exited, failure]);
+  return 0;
+}
+
+async function runOnMainThread(cfg: Readonly<Config>, stop: Promise<void>): Promise<number> {
+  const handle: WorkerHandle = await startWorker(cfg, { log: createLogger(cfg.logLevel) });
+  await stop;
+  await handle.close();
+  return 0;
+}
+
+function untilSignal(log: ReturnType<typeof createLogger>): Promise<void> {
+  return new Promise<void>((resolve) => {
     let signals = 0;
-    const onSignal = (sig: string) => {
+    const onSignal = (sig: NodeJS.Signals) => {
       if (++signals > 1) {
         log.warn({ sig }, 'second signal: exiting without draining');
-        process.exit(130);
+        process.exit(sig === 'SIGINT' ? 130 : 143);
       }
       log.info({ sig }, 'signal received: finishing the batch in hand');
       resolve();
     };
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
-    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
-  process.on('SIGTERM', () => process.exit(143));
-  process.on('SIGINT', () => process.exit(130));
-  await handle.close();
-  return 0;
 }

@@ -5,10 +5,13 @@
  * the redelivery harmless.
  */
 import type { ValidEvent } from '../contract/events.ts';
+import type { CheckedEvent } from '../contract/validate.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
 
 export interface BatcherOptions {
   maxRows: number;
+  /** Event bytes (as measured by validation) per batch at most. */
+  maxBytes: number;
   maxMs: number;
   /** Batches written at once (each on its own connection). @defaultValue 2 */
   maxInflight?: number;
@@ -19,6 +22,7 @@ interface Pending {
   deadLetters: DeadLetterRow[];
   waiters: { resolve(): void; reject(e: unknown): void }[];
   rows: number;
+  bytes: number;
   since: number;
 }
 
@@ -27,6 +31,7 @@ export type WriteFn = (events: ValidEvent[], deadLetters: DeadLetterRow[]) => Pr
 export class Batcher {
   readonly #write: WriteFn;
   readonly #maxRows: number;
+  readonly #maxBytes: number;
   readonly #maxMs: number;
   readonly #maxInflight: number;
   #pending: Pending | null = null;
@@ -37,15 +42,19 @@ export class Batcher {
   constructor(write: WriteFn, opts: BatcherOptions) {
     this.#write = write;
     this.#maxRows = opts.maxRows;
+    this.#maxBytes = opts.maxBytes;
     this.#maxMs = opts.maxMs;
     this.#maxInflight = opts.maxInflight ?? 2;
   }
 
   /** Resolves when these events (and dead letters) are committed; rejects if their batch failed. */
-  add(events: ValidEvent[], deadLetters: DeadLetterRow[]): Promise<void> {
+  add(events: CheckedEvent[], deadLetters: DeadLetterRow[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      const p = (this.#pending ??= { events: [], deadLetters: [], waiters: [], rows: 0, since: Date.now() });
-      for (const e of events) p.events.push(e);
+      const p = (this.#pending ??= { events: [], deadLetters: [], waiters: [], rows: 0, bytes: 0, since: Date.now() });
+      for (const e of events) {
+        p.events.push(e);
+        p.bytes += e.bytes;
+      }
       for (const d of deadLetters) p.deadLetters.push(d);
       p.rows += events.length + deadLetters.length;
       p.waiters.push({ resolve, reject });
@@ -71,7 +80,7 @@ export class Batcher {
   #pump(): void {
     const p = this.#pending;
     if (!p) return;
-    const due = this.#draining || p.rows >= this.#maxRows || Date.now() - p.since >= this.#maxMs;
+    const due = this.#draining || p.rows >= this.#maxRows || p.bytes >= this.#maxBytes || Date.now() - p.since >= this.#maxMs;
     if (due && this.#inflight.size < this.#maxInflight) {
       if (this.#timer) {
         clearTimeout(this.#timer);

@@ -5,14 +5,16 @@
  */
 import { isPlainObject } from '../contract/fields.ts';
 import { MAX_EVENTS_PER_JOB, type Limits } from '../contract/limits.ts';
-import { validateEvent } from '../contract/validate.ts';
-import type { ValidEvent } from '../contract/events.ts';
+import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { ContractError } from '../errors.ts';
 import { deadLetterForPayload } from './write-batch.ts';
 
+/** Event bytes one job may carry; past this its remaining events are dead-lettered (replayable alone). */
+export const MAX_JOB_EVENT_BYTES = 4 * 1024 * 1024;
+
 export interface ParsedJob {
-  events: ValidEvent[];
+  events: CheckedEvent[];
   deadLetters: DeadLetterRow[];
 }
 
@@ -39,14 +41,17 @@ export function parseJob(data: unknown, limits: Limits, queue: string, jobId: st
     raw = data.events;
   } else raw = [data];
 
+  let bytes = 0;
   for (let i = 0; i < raw.length; i++) {
     const ev = raw[i];
-    if (i >= MAX_EVENTS_PER_JOB) {
-      dead(ev, 'job_too_large', `job carries more than ${MAX_EVENTS_PER_JOB} events; replay re-sends this one alone`, null);
+    if (i >= MAX_EVENTS_PER_JOB || bytes > MAX_JOB_EVENT_BYTES) {
+      dead(ev, 'job_too_large', `job carries more than ${MAX_EVENTS_PER_JOB} events or ${MAX_JOB_EVENT_BYTES} bytes; replay re-sends this one alone`, null);
       continue;
     }
     try {
-      out.events.push(validateEvent(ev, { limits }));
+      const checked = validateEvent(ev, { limits });
+      bytes += checked.bytes;
+      out.events.push(checked);
     } catch (e) {
       if (!(e instanceof ContractError)) throw e;
       dead(ev, e.code, e.message, e.field);

@@ -84,7 +84,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         throw coerceError(e);
       }
     },
-    { maxRows: cfg.batchRows, maxMs: cfg.batchMs },
+    { maxRows: cfg.batchRows, maxBytes: cfg.batchBytes, maxMs: cfg.batchMs },
   );
 
   const processor = async (job: Job) => {
