@@ -355,14 +355,9 @@ function nowIso(): string {
   return lastIso;
 }
 
+/** The event as it travels: one object shape for every event (absent ids are null). */
 function wire(e: CheckedEvent): Record<string, unknown> {
-  const out: Record<string, unknown> = { id: e.id, type: e.type, at: e.at, data: e.data };
-  if (e.sessionId !== null) {
-    out.sessionId = e.sessionId;
-    out.seq = e.seq;
-  }
-  if (e.player !== null) out.player = e.player;
-  return out;
+  return { id: e.id, type: e.type, sessionId: e.sessionId, seq: e.seq, at: e.at, player: e.player, data: e.data };
 }
 
 // The typed helpers (producer.move(...), producer.vote(...), ...) are installed in the constructor.

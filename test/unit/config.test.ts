@@ -6,7 +6,8 @@ describe('config', () => {
   it('has working defaults and is frozen', () => {
     const c = loadConfig({});
     expect(c.queuePrefix).toBe('gp');
-    expect(c.batchRows).toBe(2000);
+    expect(c.batchRows).toBe(5000);
+    expect(c.workerHeapMb).toBe(192);
     expect(Object.isFrozen(c)).toBe(true);
   });
 

@@ -153,15 +153,23 @@ export const INSERT_SQL: Record<Family, string> = Object.fromEntries(
   Object.entries(FAMILY_TABLES).map(([f, t]) => [f, insertSql(t)]),
 ) as Record<Family, string>;
 
+/**
+ * One row builder per family, compiled once from its column list into a single object literal: every
+ * row then has the same hidden class, which V8 builds and JSON.stringify-s on its fast path (about
+ * twice as fast as assigning the columns one by one).
+ */
+const ROW_BUILDERS = Object.fromEntries(
+  Object.entries(FAMILY_TABLES).map(([f, t]) => {
+    const body = t.columns.map((c, i) => `${JSON.stringify(c.name)}: g[${i}](e, e.data)`).join(', ');
+    const make = new Function('g', `return (e) => ({ ${body} });`) as (g: Getter[]) => (e: ValidEvent) => Record<string, unknown>;
+    return [f, make(t.columns.map((c) => c.get))];
+  }),
+) as Record<Family, (e: ValidEvent) => Record<string, unknown>>;
+
 /** The JSON parameter for one family's events. */
 export function familyRowsJson(family: Family, events: ValidEvent[]): string {
-  const cols = FAMILY_TABLES[family].columns;
+  const build = ROW_BUILDERS[family];
   const rows = new Array(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    const row: Record<string, unknown> = {};
-    for (const c of cols) row[c.name] = c.get(e, e.data);
-    rows[i] = row;
-  }
+  for (let i = 0; i < events.length; i++) rows[i] = build(events[i]);
   return JSON.stringify(rows);
 }
