@@ -26,7 +26,7 @@ export interface Config {
    * @defaultValue 192
    */
   workerHeapMb: number;
-  /** Longest wait for a batch to fill before it is written. @defaultValue 20 */
+  /** Longest wait for a batch to fill before it is written. @defaultValue 10 */
   batchMs: number;
   /** Job lock; a crashed worker's jobs are redelivered after about this long. @defaultValue 30000 */
   lockMs: number;
@@ -91,7 +91,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     batchRows: int(env, 'GP_BATCH_ROWS', 5000, 1, 100_000),
     batchBytes: int(env, 'GP_BATCH_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     workerHeapMb: int(env, 'GP_WORKER_HEAP_MB', 192, 0, 65_536),
-    batchMs: int(env, 'GP_BATCH_MS', 20, 0, 60_000),
+    batchMs: int(env, 'GP_BATCH_MS', 10, 0, 60_000),
     lockMs: int(env, 'GP_LOCK_MS', 30_000, 1000, 3_600_000),
     dbPoolMax: int(env, 'GP_DB_POOL_MAX', 4, 1, 200),
     allowEviction: bool(env, 'GP_ALLOW_EVICTION', false),

@@ -24,7 +24,7 @@ commands:
   demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
 
 configuration comes from the environment: DATABASE_URL, REDIS_URL, GP_QUEUE_PREFIX, GP_QUEUE_NAME,
-GP_WORKER_CONCURRENCY, GP_BATCH_ROWS, GP_BATCH_MS, GP_LOCK_MS, GP_DB_POOL_MAX, GP_ALLOW_EVICTION,
+GP_WORKER_CONCURRENCY, GP_BATCH_ROWS, GP_BATCH_BYTES, GP_BATCH_MS, GP_WORKER_HEAP_MB, GP_LOCK_MS, GP_DB_POOL_MAX, GP_ALLOW_EVICTION,
 GP_WRITE_RETRIES, GP_MAX_EVENT_BYTES, GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL (see README).`;
 
 export class UsageError extends GamePersistError {
