@@ -21,7 +21,8 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
   const out = (s: string) => !flags.json && console.log(s);
   await ensureDatabase(cfg.databaseUrl);
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax });
-  const log = createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel);
+  // The demo prints its own summary; the worker's logs would only interleave with it.
+  const log = createLogger(cfg.logLevel === 'info' ? 'error' : cfg.logLevel);
   try {
     const applied = await migrateUp(orm);
     out(`database ${redactUrl(cfg.databaseUrl)}: ${applied.length ? `applied ${applied.length} migration(s)` : 'up to date'}`);
@@ -60,7 +61,17 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
       [`demo-${run}-%`],
     );
     const dead = await query<Record<string, unknown>>(em, `select id, reason_code, reason from dead_letters order by id desc limit 3`);
-    const summary = { run, emitted, ms, worker: { ...worker.stats }, tables: counts, sessions, deadLetters: dead };
+    // One session's history across event tables, in sequence order: what a replay reads.
+    const history = await query<Record<string, unknown>>(
+      em,
+      `select seq, type, player_id, detail from (
+         select seq, type, player_id, coalesce(data->>'gameType', data->>'winners', '') as detail from session_events where session_id = $1
+         union all select seq, type, player_id, coalesce(team, outcome, '') from participant_events where session_id = $1
+         union all select seq, type, player_id, action || coalesce(' ' || (data->'card'->>'rank') || ' of ' || (data->'card'->>'suit'), '') from moves where session_id = $1
+       ) h order by seq limit 12`,
+      [`demo-${run}-hokm-0`],
+    );
+    const summary = { run, emitted, ms, worker: { ...worker.stats, lag: worker.stats.lag.summary() }, tables: counts, sessions, history, deadLetters: dead };
     if (flags.json) console.log(JSON.stringify(summary));
     else {
       out(`worker committed ${worker.stats.inserted} events in ${worker.stats.batches} batches (${worker.stats.duplicates} duplicates, ${worker.stats.deadLettered} dead-lettered) in ${ms} ms\n`);
@@ -69,6 +80,8 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
       out('\nsessions of this run:');
       out(`  ${'id'.padEnd(34)} ${'game'.padEnd(10)} ${'tenant'.padEnd(18)} ${'status'.padEnd(10)} events`);
       for (const s of sessions) out(`  ${String(s.id).padEnd(34)} ${String(s.game_type).padEnd(10)} ${String(s.tenant).padEnd(18)} ${String(s.status).padEnd(10)} ${s.event_count}`);
+      out(`\nfirst events of demo-${run}-hokm-0, in sequence order across tables:`);
+      for (const h of history) out(`  ${String(h.seq).padStart(3)}  ${String(h.type).padEnd(16)} ${String(h.player_id ?? '').padEnd(18)} ${h.detail}`);
       out('\nnewest dead letters:');
       for (const d of dead) out(`  #${d.id} ${d.reason_code}: ${d.reason}`);
     }
