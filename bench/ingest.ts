@@ -18,6 +18,7 @@ import { uuidv7 } from '../src/contract/ids.ts';
 import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createProducer, type Producer } from '../src/producers/index.ts';
+import { deletePrefix } from '../src/redis.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -297,16 +298,7 @@ async function redisBytesPerEvent(n: number): Promise<number> {
   }
 }
 
-async function dropPrefix(prefix: string): Promise<void> {
-  const r = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await r.del(...keys);
-  } while (cursor !== '0');
-  r.disconnect();
-}
+const dropPrefix = (prefix: string) => deletePrefix(REDIS_URL, prefix);
 
 async function main() {
   await ensureDatabase(dbUrl);

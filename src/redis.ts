@@ -22,3 +22,23 @@ export async function evictionPolicy(redis: Redis): Promise<string> {
   const m = /^maxmemory_policy:(\S+)/m.exec(info);
   return m ? m[1] : 'unknown';
 }
+
+/**
+ * Deletes every key under a queue prefix: the queue's BullMQ keys and the sequence counters. For
+ * tests, benchmarks and tearing down a tenant's queue; SCAN-based, so it never blocks Redis.
+ */
+export async function deletePrefix(redisUrl: string, prefix: string): Promise<number> {
+  const r = commandRedis(redisUrl);
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) deleted += await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+  return deleted;
+}

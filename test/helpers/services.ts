@@ -3,12 +3,12 @@
  * clean-up that drops both. Real PostgreSQL, real Redis, real BullMQ.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openOrm, type MikroORM } from '../../src/db/orm.ts';
 import { query } from '../../src/db/query.ts';
+import { deletePrefix } from '../../src/redis.ts';
 import { ADMIN_DATABASE_URL, REDIS_URL, databaseUrl } from './env.ts';
 
 export function uniqueName(kind: string): string {
@@ -59,17 +59,7 @@ export function testConfig(dbUrl: string, prefix: string, extra: Record<string, 
 
 /** Deletes every Redis key under a queue prefix (the queue, sequence counters). */
 export async function dropPrefix(prefix: string): Promise<void> {
-  const r = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
+  await deletePrefix(REDIS_URL, prefix);
 }
 
 export interface Fixture {
