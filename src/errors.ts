@@ -43,12 +43,18 @@ export class BackpressureError extends GamePersistError {
   }
 }
 
-/** Events could not be written to Redis; they are not enqueued and may be emitted again (same ids). */
+/**
+ * Events could not be written to Redis. `events` holds them in wire form, ids and any sequence numbers
+ * already assigned included: emitting them again (`producer.emit(e)`) is safe, since workers
+ * deduplicate by id even if a send that looked failed did reach Redis.
+ */
 export class EnqueueError extends GamePersistError {
   readonly eventIds: string[];
-  constructor(eventIds: string[], cause: unknown) {
-    super('enqueue_failed', `could not enqueue ${eventIds.length} event(s): ${errorMessage(cause)}`, { cause });
-    this.eventIds = eventIds;
+  readonly events: Record<string, unknown>[];
+  constructor(events: Record<string, unknown>[], cause: unknown) {
+    super('enqueue_failed', `could not enqueue ${events.length} event(s): ${errorMessage(cause)}`, { cause });
+    this.events = events;
+    this.eventIds = events.map((e) => String(e.id));
   }
 }
 

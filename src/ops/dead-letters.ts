@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import { EVENT_JOB_NAME } from '../contract/limits.ts';
-import { query } from '../db/query.ts';
+import { query, transaction } from '../db/query.ts';
 import { LIST_DEAD_LETTERS_SQL, MARK_REPLAYED_SQL, SELECT_FOR_REPLAY_SQL } from '../db/sql/dead-letters.ts';
 
 export interface DeadLetterSummary {
@@ -69,8 +69,8 @@ export async function replayDeadLetters(
   if (!ids.length) return result;
   const queue = new Queue(q.queueName, { connection: redis, prefix: q.prefix });
   try {
-    await orm.em.fork().transactional(async (em) => {
-      const rows = await query<{ id: string; payload: string; truncated: boolean }>(em, SELECT_FOR_REPLAY_SQL, [ids]);
+    await transaction(orm, async (q) => {
+      const rows = await q<{ id: string; payload: string; truncated: boolean }>(SELECT_FOR_REPLAY_SQL, [ids]);
       const found = new Set(rows.map((r) => Number(r.id)));
       for (const id of ids) if (!found.has(id)) result.skipped.push({ id, why: 'no such dead letter' });
       const jobs: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
@@ -92,7 +92,7 @@ export async function replayDeadLetters(
       }
       if (!jobs.length) return;
       await queue.addBulk(jobs);
-      await query(em, MARK_REPLAYED_SQL, [ok]);
+      await q(MARK_REPLAYED_SQL, [ok]);
       result.replayed = ok;
     });
   } finally {

@@ -187,12 +187,28 @@ export class Producer {
    * Emits one event given in wire form (`{ type, sessionId, data, ... }`). A contract violation rejects
    * with a ContractError naming the field; nothing is enqueued for it.
    */
-  emit<T extends EventType>(event: { type: T; sessionId?: string | number; player?: string | number; id?: string; seq?: number; at?: string | Date; data: EventData<T> }): Promise<Emitted> {
+  emit<T extends EventType>(event: {
+    type: T;
+    sessionId?: string | number | null;
+    player?: string | number | null;
+    id?: string;
+    seq?: number | null;
+    at?: string | Date;
+    data: EventData<T>;
+  }): Promise<Emitted> {
     try {
       if (this.#closed) throw new ClosedError('producer');
       const at = event.at instanceof Date ? event.at.toISOString() : (event.at ?? nowIso());
       const checked = validateEvent(
-        { id: event.id ?? uuidv7(), type: event.type, sessionId: event.sessionId, seq: event.seq, at, player: event.player, data: event.data },
+        {
+          id: event.id ?? uuidv7(),
+          type: event.type,
+          sessionId: event.sessionId ?? undefined,
+          seq: event.seq ?? undefined,
+          at,
+          player: event.player ?? undefined,
+          data: event.data,
+        },
         { limits: this.#limits, clone: true, seqAssignedLater: true },
       );
       return this.#accept(checked);
@@ -287,7 +303,7 @@ export class Producer {
     } catch (e) {
       this.stats.failed += items.length;
       const err = new EnqueueError(
-        items.map((i) => i.event.id),
+        items.map((i) => wire(i.event)),
         e,
       );
       for (const it of items) it.reject(err);

@@ -10,7 +10,7 @@ import { schemaDrifts } from '../../../src/db/migrate.ts';
 import { moveEvent } from '../../helpers/examples.ts';
 import { count, dropPrefix, emptyDatabase, openFixture, rows, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { runCli } from '../../helpers/cli.ts';
-import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';
+import { inProcessWorker, plainQueue, spawnCli } from '../../helpers/worker.ts';
 import { testConfig } from '../../helpers/services.ts';
 
 let fx: Fixture;
@@ -110,6 +110,11 @@ describe('doctor and configuration', () => {
       expect(r.stderr).toContain('[redis_eviction]');
       const doc = JSON.parse((await runCli(['doctor', '--json'], env)).stdout);
       expect(doc.checks.find((c: { name: string }) => c.name === 'redis-eviction')).toMatchObject({ ok: false });
+      // Told to accept the risk, it starts (and stops cleanly on SIGTERM).
+      const w = spawnCli(['worker', '--allow-eviction'], { ...env, GP_LOG_LEVEL: 'info' });
+      await w.waitForLog('worker started');
+      w.child.kill('SIGTERM');
+      expect(await w.exited).toBe(0);
     } finally {
       redis.kill('SIGKILL');
     }

@@ -109,8 +109,13 @@ describe('producer SDK', () => {
     expect(reasons.filter((r) => r instanceof BackpressureError).length).toBe(150);
     const enq = reasons.find((r) => r instanceof EnqueueError) as EnqueueError;
     expect(enq.eventIds.length).toBeGreaterThan(0);
+    expect(enq.events[0]).toMatchObject({ id: enq.eventIds[0], type: 'move', sessionId: 's', data: { action: 'a' } });
     expect(enq.message).toMatch(/not reachable/);
     expect(Date.now() - t).toBeLessThan(3000);
+    // What failed can be emitted again as is, once Redis is back: same ids, same sequence numbers.
+    const { p: healthy } = producer();
+    const again = await healthy.emit(enq.events[0] as Parameters<typeof healthy.emit>[0]);
+    expect(again.id).toBe(enq.eventIds[0]);
     await p.queue.close();
     await (p as unknown as { close(): Promise<void> }).close().catch(() => {});
   });

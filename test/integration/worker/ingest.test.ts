@@ -7,12 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
 import { createProducer } from '../../../src/producers/index.ts';
 import { query } from '../../../src/db/query.ts';
+import { openOrm, type MikroORM } from '../../../src/db/orm.ts';
 import type { WorkerHandle } from '../../../src/workers/worker.ts';
 import { allTypesEvents, moveEvent } from '../../helpers/examples.ts';
 import { REDIS_URL, count, dropPrefix, openFixture, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';
 
 let fx: Fixture;
+let adminOrm: MikroORM | undefined;
 let worker: WorkerHandle;
 let prefix: string;
 const queue = () => plainQueue(prefix);
@@ -21,8 +23,16 @@ beforeAll(async () => {
   fx = await openFixture();
   prefix = uniqueName('q');
   worker = await inProcessWorker(testConfig(fx.db.url, prefix));
+  adminOrm = await openOrm({ databaseUrl: fx.db.url, poolMax: 1 });
 });
+/** A second ORM on the test database, for killing the worker's connections without killing our own. */
+function openFixtureAdmin(): MikroORM {
+  if (!adminOrm) throw new Error('admin ORM not open');
+  return adminOrm;
+}
+
 afterAll(async () => {
+  await adminOrm?.close();
   await worker?.close();
   await fx?.close();
   await dropPrefix(prefix);
@@ -161,6 +171,31 @@ describe('ingest', () => {
     } finally {
       await query(fx.orm.em.fork(), 'ALTER TABLE moves DROP CONSTRAINT no_poison');
     }
+  });
+
+  it('retries through lost database connections (backends terminated mid-load) and still writes everything once', async () => {
+    const before = progress();
+    const retriesBefore = worker.stats.retries;
+    const p = createProducer({ connection: REDIS_URL, prefix });
+    const n = 20_000;
+    const sending = (async () => {
+      for (let i = 0; i < n; i += 2000)
+        await Promise.all(Array.from({ length: 2000 }, (_, j) => p.move({ sessionId: `term-${(i + j) % 10}`, player: 'u', action: 'a', turn: i + j })));
+    })();
+    // Kill the worker's PostgreSQL sessions (57P01) a few times while batches are in flight.
+    const admin = openFixtureAdmin();
+    for (let k = 0; k < 4; k++) {
+      await waitFor('a batch in flight', async () => progress() - before > (k * n) / 5);
+      await query(admin.em.fork(), `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid() and state <> 'idle'`, [fx.db.name]);
+    }
+    await sending;
+    await p.close();
+    await settled(before, n);
+    expect(await count(fx.orm, 'moves', `session_id like 'term-%'`)).toBe(n);
+    const [s] = await rows(fx.orm, `select sum(event_count) as c from sessions where id like 'term-%'`);
+    expect(Number(s.c)).toBe(n);
+    expect(worker.stats.retries).toBeGreaterThan(retriesBefore);
+    expect(worker.stats.failedBatches).toBe(0);
   });
 
   it('ingests what the SDK sends, across many jobs and sessions, exactly once', async () => {
