@@ -135,4 +135,6 @@ export const QueueEvent = defineEntity({
     recordedAt: p.datetime().defaultRaw('now()'),
     data: meta(),
   },
+  // A join-queue event that names a session takes a place in that session's sequence.
+  indexes: [{ name: 'queue_events_session_seq_idx', properties: ['sessionId', 'seq'] }],
 });

@@ -3,10 +3,11 @@ import { AgentLog, ChatMessage, Move, ParticipantEvent, QueueEvent, SessionEvent
 import { Player, SessionParticipant } from './player.ts';
 import { JoinQueueEntry } from './queue.ts';
 import { Session } from './session.ts';
+import { SessionState } from './session-state.ts';
 
-export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, TaskLog, TurnResult, Vote };
+export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, SessionState, TaskLog, TurnResult, Vote };
 export { SESSION_STATUSES, type SessionStatus } from './session.ts';
 
 export const ENTITIES = [
-  Session, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
+  Session, SessionState, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
 ];

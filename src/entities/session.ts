@@ -27,6 +27,14 @@ export const Session = defineEntity({
     /** Highest sequence number stored so far (not necessarily contiguous). */
     lastSeq: p.bigint('number').default(0),
     eventCount: p.bigint('number').default(0),
+    /** Every event 1..applied_seq is stored, and the live state is folded through it. */
+    appliedSeq: p.bigint('number').default(0),
+    /** Since when a sequence gap has held events back (null: none). */
+    gapSince: p.datetime().nullable(),
+    /** Highest sequence number of a stored turn result. */
+    lastTurnSeq: p.bigint('number').default(0),
+    /** Turn results are folded into session_states through this sequence number. */
+    stateSeq: p.bigint('number').default(0),
     updatedAt: p.datetime().defaultRaw('now()'),
   },
   // Every batch updates last_seq/last_event_at/event_count: none of them is indexed, so those updates

@@ -36,7 +36,7 @@ export function sessionRows(inserted: ValidEvent[]): SessionRow[] {
       r = {
         id: e.sessionId, tenant: null, game_type: null, name: null, created_by: null, status: 'created', settings: null,
         winners: null, final_scores: null, result: null, end_reason: null, created_at: null, started_at: null, ended_at: null,
-        first_at: e.at, last_at: e.at, last_seq: 0, n: 0,
+        first_at: e.at, last_at: e.at, last_seq: 0, last_turn_seq: 0, n: 0,
       };
       rows.set(e.sessionId, r);
     }
@@ -44,6 +44,7 @@ export function sessionRows(inserted: ValidEvent[]): SessionRow[] {
     r.first_at = minAt(r.first_at, e.at);
     r.last_at = maxAt(r.last_at, e.at);
     if ((e.seq ?? 0) > r.last_seq) r.last_seq = e.seq ?? 0;
+    if (e.family === 'turn' && (e.seq ?? 0) > r.last_turn_seq) r.last_turn_seq = e.seq ?? 0;
     if (e.family === 'session') lifecycle.push(e);
   }
   for (const e of lifecycle.sort(bySeq)) {

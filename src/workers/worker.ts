@@ -27,6 +27,8 @@ export interface WorkerStats {
   batches: number;
   retries: number;
   failedBatches: number;
+  /** Turn results folded into live session states. */
+  turnsFolded: number;
   byType: Record<string, number>;
 }
 
@@ -58,7 +60,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     throw e;
   }
 
-  const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, byType: {} };
+  const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, byType: {} };
   const batcher = new Batcher(
     async (events, deadLetters) => {
       const t0 = performance.now();
@@ -75,6 +77,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         stats.duplicates += r.duplicates;
         stats.deadLettered += r.deadLettered;
         stats.retries += r.retries;
+        stats.turnsFolded += r.turnsFolded;
         for (const [t, n] of r.byType) stats.byType[t] = (stats.byType[t] ?? 0) + n;
         if (r.deadLettered) log.warn({ deadLettered: r.deadLettered }, 'events dead-lettered');
         log.debug({ rows: events.length, inserted: r.inserted, ms: Math.round(performance.now() - t0) }, 'batch committed');

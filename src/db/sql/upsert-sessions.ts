@@ -3,7 +3,13 @@
  * inserted (duplicates never count). Order-independent: timestamps take least/greatest, lifecycle
  * status only moves forward (created < started < finished | abandoned, the first end sticks).
  *
- * $1: JSON array of SessionRow. Result: none.
+ * It also keeps the sequence watermark: a session whose stored event count equals its highest
+ * sequence number holds every event 1..last_seq (ids are deduplicated and each event has its own
+ * seq), so `applied_seq` moves up to `last_seq` and any gap is closed; otherwise the gap stays open
+ * since `gap_since` and the exact contiguous prefix is worked out by the state fold when it matters.
+ *
+ * $1: JSON array of SessionRow. Result: the watermarks (id, applied_seq, last_seq, state_seq,
+ * last_turn_seq) of the sessions that have turn results not yet folded into their live state.
  */
 export interface SessionRow {
   id: string;
@@ -23,17 +29,31 @@ export interface SessionRow {
   first_at: string;
   last_at: string;
   last_seq: number;
+  /** Highest seq of a turn result among the rows. */
+  last_turn_seq: number;
   n: number;
 }
 
+export interface SessionWatermark {
+  id: string;
+  applied_seq: string;
+  last_seq: string;
+  state_seq: string;
+  last_turn_seq: string;
+}
+
 export const UPSERT_SESSIONS_SQL = `
+WITH up AS (
 INSERT INTO sessions AS s (id, tenant, game_type, name, created_by, status, settings, winners, final_scores, result,
-  end_reason, created_at, started_at, ended_at, first_event_at, last_event_at, last_seq, event_count, updated_at)
+  end_reason, created_at, started_at, ended_at, first_event_at, last_event_at, last_seq, event_count, last_turn_seq,
+  applied_seq, gap_since, updated_at)
 SELECT id, tenant, game_type, name, created_by, status, settings, winners, final_scores, result,
-  end_reason, created_at, started_at, ended_at, first_at, last_at, last_seq, n, now()
+  end_reason, created_at, started_at, ended_at, first_at, last_at, last_seq, n, last_turn_seq,
+  CASE WHEN n = last_seq THEN last_seq ELSE 0 END, CASE WHEN n = last_seq THEN NULL ELSE now() END, now()
 FROM json_to_recordset($1::json) AS x(id text, tenant text, game_type text, name text, created_by text, status text,
   settings jsonb, winners jsonb, final_scores jsonb, result text, end_reason text, created_at timestamptz,
-  started_at timestamptz, ended_at timestamptz, first_at timestamptz, last_at timestamptz, last_seq bigint, n bigint)
+  started_at timestamptz, ended_at timestamptz, first_at timestamptz, last_at timestamptz, last_seq bigint,
+  last_turn_seq bigint, n bigint)
 ON CONFLICT (id) DO UPDATE SET
   tenant = coalesce(excluded.tenant, s.tenant),
   game_type = coalesce(excluded.game_type, s.game_type),
@@ -55,4 +75,11 @@ ON CONFLICT (id) DO UPDATE SET
   last_event_at = greatest(s.last_event_at, excluded.last_event_at),
   last_seq = greatest(s.last_seq, excluded.last_seq),
   event_count = s.event_count + excluded.event_count,
-  updated_at = now()`;
+  last_turn_seq = greatest(s.last_turn_seq, excluded.last_turn_seq),
+  applied_seq = CASE WHEN s.event_count + excluded.event_count = greatest(s.last_seq, excluded.last_seq)
+    THEN greatest(s.last_seq, excluded.last_seq) ELSE s.applied_seq END,
+  gap_since = CASE WHEN s.event_count + excluded.event_count = greatest(s.last_seq, excluded.last_seq)
+    THEN NULL ELSE coalesce(s.gap_since, now()) END,
+  updated_at = now()
+RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq)
+SELECT * FROM up WHERE last_turn_seq > state_seq`;

@@ -1,0 +1,96 @@
+/**
+ * Folds turn results into each session's live state, inside the batch's transaction.
+ *
+ * Strictly in sequence order and never twice: a session's state is folded through `state_seq`, and
+ * only turn results with `state_seq < seq <= applied_seq` are applied, where `applied_seq` is the
+ * contiguous watermark (every event 1..applied_seq is stored). A turn result that arrives before a gap
+ * is filled is stored at once but waits; the batch that fills the gap folds it. The sessions upsert
+ * that runs before this holds the session rows locked until commit, so concurrent batches (or worker
+ * replicas) fold a session one after the other, each seeing the other's committed state.
+ */
+import { apply as applyMergePatch } from 'json-merge-patch';
+import type { TxQuery } from '../db/query.ts';
+import {
+  SELECT_SEQS_AFTER_SQL,
+  SELECT_STATES_SQL,
+  SELECT_TURNS_SQL,
+  UPDATE_WATERMARKS_SQL,
+  UPSERT_STATES_SQL,
+} from '../db/sql/session-state.ts';
+import type { SessionWatermark } from '../db/sql/upsert-sessions.ts';
+
+interface TurnRow {
+  session_id: string;
+  seq: string;
+  turn: number;
+  state: Record<string, unknown> | null;
+  patch: Record<string, unknown> | null;
+}
+
+export interface FoldResult {
+  /** Turn results folded in this transaction. */
+  applied: number;
+  /** Sessions whose turn results still wait behind a sequence gap. */
+  waiting: number;
+}
+
+/** The highest seq such that after+1 .. seq are all present in `seqs` (sorted; duplicates allowed). */
+export function contiguousUpTo(after: number, seqs: number[]): number {
+  let next = after + 1;
+  for (const s of seqs) {
+    if (s < next) continue;
+    if (s !== next) break;
+    next++;
+  }
+  return next - 1;
+}
+
+/** Applies one turn result to a state: a full state replaces it, a merge patch (RFC 7396) updates it. */
+export function foldTurn(state: Record<string, unknown>, turn: { state: Record<string, unknown> | null; patch: Record<string, unknown> | null }): Record<string, unknown> {
+  if (turn.state) return turn.state;
+  const next = applyMergePatch(state, turn.patch);
+  return next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
+}
+
+export async function foldStates(q: TxQuery, marks: SessionWatermark[]): Promise<FoldResult> {
+  const result: FoldResult = { applied: 0, waiting: 0 };
+  if (!marks.length) return result;
+  const ranges: { session_id: string; after: number; upto: number }[] = [];
+  const watermarks: { id: string; applied_seq: number; state_seq: number }[] = [];
+  for (const m of marks) {
+    const stateSeq = Number(m.state_seq);
+    let applied = Number(m.applied_seq);
+    const lastTurn = Number(m.last_turn_seq);
+    if (applied < lastTurn && applied < Number(m.last_seq)) {
+      // A gap is open and turn results wait beyond the watermark: find how far the history is
+      // contiguous now (rare path: one indexed range scan per event table).
+      const seqs = await q<{ seq: string }>(SELECT_SEQS_AFTER_SQL, [m.id, applied]);
+      const upTo = contiguousUpTo(applied, seqs.map((r) => Number(r.seq)));
+      if (upTo > applied) applied = upTo;
+      if (applied < lastTurn) result.waiting++;
+    }
+    if (applied > stateSeq) ranges.push({ session_id: m.id, after: stateSeq, upto: applied });
+    if (applied > stateSeq || applied > Number(m.applied_seq)) watermarks.push({ id: m.id, applied_seq: applied, state_seq: Math.max(stateSeq, applied) });
+  }
+  if (!watermarks.length) return result;
+  if (!ranges.length) {
+    await q(UPDATE_WATERMARKS_SQL, [JSON.stringify(watermarks)]);
+    return result;
+  }
+
+  const turns = await q<TurnRow>(SELECT_TURNS_SQL, [JSON.stringify(ranges)]);
+  const sessionsWithTurns = [...new Set(turns.map((t) => t.session_id))];
+  const current = new Map<string, Record<string, unknown>>();
+  if (sessionsWithTurns.length) {
+    for (const r of await q<{ session_id: string; state: Record<string, unknown> }>(SELECT_STATES_SQL, [sessionsWithTurns])) current.set(r.session_id, r.state);
+  }
+  const states = new Map<string, { session_id: string; state: Record<string, unknown>; turn: number; seq: number }>();
+  for (const t of turns) {
+    const prev = states.get(t.session_id)?.state ?? current.get(t.session_id) ?? {};
+    states.set(t.session_id, { session_id: t.session_id, state: foldTurn(prev, t), turn: t.turn, seq: Number(t.seq) });
+    result.applied++;
+  }
+  if (states.size) await q(UPSERT_STATES_SQL, [JSON.stringify([...states.values()])]);
+  await q(UPDATE_WATERMARKS_SQL, [JSON.stringify(watermarks)]);
+  return result;
+}
