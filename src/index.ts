@@ -15,6 +15,8 @@ export type { WorkerHandle, WorkerStats } from './workers/worker.ts';
 export { doctor } from './ops/doctor.ts';
 export type { DoctorReport } from './ops/doctor.ts';
 export { listDeadLetters, replayDeadLetters } from './ops/dead-letters.ts';
+export { recoverSession, recoverActiveSessions, replay } from './recovery/recover.ts';
+export type { ActivePage, HistoryEvent, RecoveredSession } from './recovery/recover.ts';
 export { ENTITIES } from './entities/index.ts';
 export {
   BackpressureError,

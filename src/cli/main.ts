@@ -10,6 +10,7 @@ import { runDemo } from './demo.ts';
 import { runDlq } from './dlq.ts';
 import { runDoctor } from './doctor.ts';
 import { runMigrate } from './migrate.ts';
+import { runSessions } from './sessions.ts';
 import { runWorker } from './worker.ts';
 
 const USAGE = `usage: game-persist <command> [options]
@@ -21,6 +22,8 @@ commands:
   doctor [--json]                    check PostgreSQL, migrations, Redis and its eviction policy
   dlq list [--reason CODE] [--all] [--limit N] [--after ID] [--json]
   dlq replay (--id N ... | --all) [--reason CODE] [--json]
+  sessions list [--active] [--tenant T] [--limit N] [--json]
+  sessions show <id> | sessions recover <id> (JSON) | sessions replay <id> [--from SEQ] [--to SEQ] [--json]
   demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
 
 configuration comes from the environment: DATABASE_URL, REDIS_URL, GP_QUEUE_PREFIX, GP_QUEUE_NAME,
@@ -47,6 +50,10 @@ const OPTIONS = {
   after: { type: 'string' },
   id: { type: 'string', multiple: true },
   sessions: { type: 'string' },
+  active: { type: 'boolean' },
+  tenant: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];
@@ -76,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values: flags, positionals } = parsed;
-  const [cmd, sub] = positionals;
+  const [cmd, sub, arg] = positionals;
   if (flags.help || !cmd) {
     console.log(USAGE);
     return cmd || flags.help ? 0 : 2;
@@ -94,6 +101,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runDlq(cfg, sub, flags);
       case 'demo':
         return await runDemo(cfg, flags);
+      case 'sessions':
+        return await runSessions(cfg, sub, arg, flags);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

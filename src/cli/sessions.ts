@@ -1,0 +1,58 @@
+import type { Config } from '../config.ts';
+import { openOrm } from '../db/orm.ts';
+import { query } from '../db/query.ts';
+import { LIST_SESSIONS_SQL } from '../db/sql/history.ts';
+import { recoverSession, replay } from '../recovery/recover.ts';
+import { UsageError, intFlag, type Flags } from './main.ts';
+
+/** `sessions list|show|recover|replay`. */
+export async function runSessions(cfg: Readonly<Config>, sub: string | undefined, id: string | undefined, flags: Flags): Promise<number> {
+  if (!sub || !['list', 'show', 'recover', 'replay'].includes(sub)) throw new UsageError('sessions needs a subcommand: list, show, recover or replay');
+  if (sub !== 'list' && !id) throw new UsageError(`sessions ${sub} needs a session id`);
+  const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 4 });
+  try {
+    if (sub === 'list') {
+      const rows = await query<Record<string, any>>(orm.em.fork(), LIST_SESSIONS_SQL, [flags.active ?? false, flags.tenant ?? null, intFlag(flags, 'limit', 50)]);
+      if (flags.json) console.log(JSON.stringify(rows));
+      else {
+        console.log(`${'id'.padEnd(36)} ${'game'.padEnd(12)} ${'tenant'.padEnd(18)} ${'status'.padEnd(10)} ${'events'.padStart(7)}  last event`);
+        for (const r of rows)
+          console.log(`${String(r.id).padEnd(36)} ${String(r.game_type ?? '').padEnd(12)} ${String(r.tenant ?? '').padEnd(18)} ${String(r.status).padEnd(10)} ${String(r.event_count).padStart(7)}  ${new Date(r.last_event_at).toISOString()}${r.gap_since ? '  (gap open)' : ''}`);
+      }
+      return 0;
+    }
+    if (sub === 'replay') {
+      const from = flags.from ? intFlag(flags, 'from', 1) : undefined;
+      const to = flags.to ? intFlag(flags, 'to', 1) : undefined;
+      let n = 0;
+      for await (const e of replay(orm, id as string, { fromSeq: from, toSeq: to })) {
+        n++;
+        console.log(flags.json ? JSON.stringify(e) : `${String(e.seq).padStart(6)}  ${e.at}  ${e.type.padEnd(16)} ${(e.player ?? '').padEnd(16)} ${JSON.stringify(e.data)}`);
+      }
+      if (!n && !flags.json) console.error(`no events for session ${id}`);
+      return 0;
+    }
+    const r = await recoverSession(orm, id as string);
+    if (!r) {
+      console.error(`no session ${id}`);
+      return 1;
+    }
+    if (sub === 'recover' || flags.json) {
+      console.log(JSON.stringify(r));
+      return 0;
+    }
+    const s = r.session;
+    console.log(`session ${s.id}  ${s.gameType ?? '?'}  tenant ${s.tenant ?? '-'}  ${s.status}`);
+    console.log(`  events ${s.eventCount}, last seq ${s.lastSeq}, applied through ${s.appliedSeq}${s.gapSince ? `, gap open since ${s.gapSince}` : ''}`);
+    console.log(`  created ${s.createdAt ?? '-'}  started ${s.startedAt ?? '-'}  ended ${s.endedAt ?? '-'}`);
+    console.log(`  participants:`);
+    for (const p of r.participants)
+      console.log(`    ${p.playerId.padEnd(20)} ${String(p.role ?? '').padEnd(10)} ${String(p.team ?? '').padEnd(6)} ${p.present ? 'present' : 'left   '} ${p.outcome ?? ''}${p.xp != null ? ` ${p.xp} XP` : ''}`);
+    console.log(r.state ? `  state at turn ${r.state.turn} (seq ${r.state.seq}): ${JSON.stringify(r.state.value).slice(0, 200)}` : '  no state yet');
+    console.log(`  ${r.tail.length} event(s) since the state`);
+    if (r.queue.length) console.log(`  join queue: ${r.queue.filter((q) => q.waiting).map((q) => q.playerId).join(', ') || 'empty'}`);
+    return 0;
+  } finally {
+    await orm.close();
+  }
+}
