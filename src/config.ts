@@ -36,6 +36,14 @@ export interface Config {
   allowEviction: boolean;
   /** Transient write failures retried in-process before the jobs are handed back to BullMQ. @defaultValue 8 */
   writeRetries: number;
+  /** Run pg-boss jobs (snapshots) in the worker. @defaultValue true */
+  jobs: boolean;
+  /** Snapshot every N turns of a session (and at its first state); 0 = never. @defaultValue 10 */
+  snapshotEveryTurns: number;
+  /** Snapshot an active session whose state changed at least this often (seconds); 0 = never. @defaultValue 60 */
+  snapshotIntervalS: number;
+  /** Snapshots kept per session besides the first and the final. @defaultValue 5 */
+  snapshotKeep: number;
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -96,6 +104,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dbPoolMax: int(env, 'GP_DB_POOL_MAX', 4, 1, 200),
     allowEviction: bool(env, 'GP_ALLOW_EVICTION', false),
     writeRetries: int(env, 'GP_WRITE_RETRIES', 8, 0, 1000),
+    jobs: bool(env, 'GP_JOBS', true),
+    snapshotEveryTurns: int(env, 'GP_SNAPSHOT_EVERY_TURNS', 10, 0, 1_000_000),
+    snapshotIntervalS: int(env, 'GP_SNAPSHOT_INTERVAL_S', 60, 0, 86_400),
+    snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
       maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),

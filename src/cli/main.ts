@@ -11,6 +11,7 @@ import { runDlq } from './dlq.ts';
 import { runDoctor } from './doctor.ts';
 import { runMigrate } from './migrate.ts';
 import { runSessions } from './sessions.ts';
+import { runSnapshots } from './snapshots.ts';
 import { runWorker } from './worker.ts';
 
 const USAGE = `usage: game-persist <command> [options]
@@ -24,11 +25,13 @@ commands:
   dlq replay (--id N ... | --all) [--reason CODE] [--json]
   sessions list [--active] [--tenant T] [--limit N] [--json]
   sessions show <id> | sessions recover <id> (JSON) | sessions replay <id> [--from SEQ] [--to SEQ] [--json]
+  snapshots verify [--session ID] [--json]   recompute every snapshot hash; exit 1 on a mismatch
   demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
 
 configuration comes from the environment: DATABASE_URL, REDIS_URL, GP_QUEUE_PREFIX, GP_QUEUE_NAME,
 GP_WORKER_CONCURRENCY, GP_BATCH_ROWS, GP_BATCH_BYTES, GP_BATCH_MS, GP_WORKER_HEAP_MB, GP_LOCK_MS, GP_DB_POOL_MAX, GP_ALLOW_EVICTION,
-GP_WRITE_RETRIES, GP_MAX_EVENT_BYTES, GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL (see README).`;
+GP_WRITE_RETRIES, GP_JOBS, GP_SNAPSHOT_EVERY_TURNS, GP_SNAPSHOT_INTERVAL_S, GP_SNAPSHOT_KEEP, GP_MAX_EVENT_BYTES,
+GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL (see README).`;
 
 export class UsageError extends GamePersistError {
   constructor(message: string) {
@@ -54,6 +57,7 @@ const OPTIONS = {
   tenant: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
+  session: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];
@@ -103,6 +107,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runDemo(cfg, flags);
       case 'sessions':
         return await runSessions(cfg, sub, arg, flags);
+      case 'snapshots':
+        return await runSnapshots(cfg, sub, flags);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

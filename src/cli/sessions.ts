@@ -49,7 +49,11 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
     for (const p of r.participants)
       console.log(`    ${p.playerId.padEnd(20)} ${String(p.role ?? '').padEnd(10)} ${String(p.team ?? '').padEnd(6)} ${p.present ? 'present' : 'left   '} ${p.outcome ?? ''}${p.xp != null ? ` ${p.xp} XP` : ''}`);
     console.log(r.state ? `  state at turn ${r.state.turn} (seq ${r.state.seq}): ${JSON.stringify(r.state.value).slice(0, 200)}` : '  no state yet');
-    console.log(`  ${r.tail.length} event(s) since the state`);
+    console.log(`  ${r.sinceState.length} event(s) since the state`);
+    if (r.snapshot) {
+      console.log(`  snapshot at turn ${r.snapshot.turn} (seq ${r.snapshot.seq}, ${r.snapshot.reason}, ${r.snapshot.takenAt}), ${r.tail.length} event(s) after it`);
+    }
+    for (const s of r.snapshotsSkipped) console.log(`  skipped snapshot at seq ${s.seq}: ${s.why}`);
     if (r.queue.length) console.log(`  join queue: ${r.queue.filter((q) => q.waiting).map((q) => q.playerId).join(', ') || 'empty'}`);
     return 0;
   } finally {

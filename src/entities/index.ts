@@ -4,10 +4,11 @@ import { Player, SessionParticipant } from './player.ts';
 import { JoinQueueEntry } from './queue.ts';
 import { Session } from './session.ts';
 import { SessionState } from './session-state.ts';
+import { SessionSnapshot } from './snapshot.ts';
 
-export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, SessionState, TaskLog, TurnResult, Vote };
+export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, SessionSnapshot, SessionState, TaskLog, TurnResult, Vote };
 export { SESSION_STATUSES, type SessionStatus } from './session.ts';
 
 export const ENTITIES = [
-  Session, SessionState, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
+  Session, SessionState, SessionSnapshot, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
 ];

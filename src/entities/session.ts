@@ -35,6 +35,10 @@ export const Session = defineEntity({
     lastTurnSeq: p.bigint('number').default(0),
     /** Turn results are folded into session_states through this sequence number. */
     stateSeq: p.bigint('number').default(0),
+    /** Turn at which the last snapshot was scheduled (scheduled once, in the transaction that made it due). */
+    snapshotTurn: p.integer().nullable(),
+    /** When the last snapshot was scheduled. */
+    snapshotAt: p.datetime().nullable(),
     updatedAt: p.datetime().defaultRaw('now()'),
   },
   // Every batch updates last_seq/last_event_at/event_count: none of them is indexed, so those updates

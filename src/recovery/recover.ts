@@ -1,12 +1,15 @@
 /**
  * Recovery for game servers that restart: one call returns a session as the game server needs it
- * (the session, its participants, the live state and what happened since that state changed, its
- * join queue), another pages through every unfinished session, and `replay` streams a session's full
- * ordered history (the audit trail) in the contract's wire form.
+ * (the session, its participants, the live state and what happened since that state changed, the
+ * newest snapshot that verifies and the events after it, its join queue), another pages through every
+ * unfinished session, and `replay` streams a session's full ordered history (the audit trail) in the
+ * contract's wire form.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { query } from '../db/query.ts';
 import { ACTIVE_SESSIONS_SQL, HISTORY_SQL, PARTICIPANTS_SQL, SESSION_QUEUE_SQL, SESSION_SQL, STATE_SQL } from '../db/sql/history.ts';
+import { SESSION_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
+import { stateHash } from '../snapshots/hash.ts';
 
 export interface HistoryEvent {
   id: string;
@@ -49,7 +52,13 @@ export interface RecoveredSession {
   }[];
   /** The live state (turn results folded in order), or null before the first turn result. */
   state: { value: Record<string, unknown>; turn: number | null; seq: number } | null;
-  /** Every event after the state's seq (or the whole history without a state), in sequence order. */
+  /** Every event after the live state's seq (the whole history without a state): what to resume with. */
+  sinceState: HistoryEvent[];
+  /** The newest snapshot whose hash verifies; null when the session has no valid snapshot. */
+  snapshot: { seq: number; turn: number | null; value: Record<string, unknown>; hash: string; reason: string; takenAt: string } | null;
+  /** Newer snapshots that failed verification and were skipped (the fallback, said out loud). */
+  snapshotsSkipped: { seq: number; why: string }[];
+  /** Every event after that snapshot (the whole history without one), in sequence order. */
   tail: HistoryEvent[];
   queue: { tenant: string; playerId: string; waiting: boolean; enteredAt: string | null; expiresAt: string | null }[];
 }
@@ -61,13 +70,29 @@ export async function recoverSession(orm: MikroORM, id: string, opts: { tailLimi
   const em = orm.em.fork();
   const [s] = await query<Record<string, any>>(em, SESSION_SQL, [id]);
   if (!s) return null;
-  const [participants, [st], queue] = await Promise.all([
+  const [participants, [st], queue, snapshots] = await Promise.all([
     query<Record<string, any>>(em, PARTICIPANTS_SQL, [id]),
     query<Record<string, any>>(em, STATE_SQL, [id]),
     query<Record<string, any>>(em, SESSION_QUEUE_SQL, [id]),
+    query<Record<string, any>>(orm.em.fork(), SESSION_SNAPSHOTS_SQL, [id]),
   ]);
   const stateSeq = st ? Number(st.seq) : 0;
-  const tail = await history(orm, id, stateSeq, Number.MAX_SAFE_INTEGER, opts.tailLimit ?? 10_000);
+  const limit = opts.tailLimit ?? 10_000;
+  // The newest snapshot that still hashes to what was recorded; a corrupted one is skipped, and said so.
+  const skipped: { seq: number; why: string }[] = [];
+  let snap: Record<string, any> | undefined;
+  for (const row of snapshots) {
+    if (stateHash(row.state) === row.hash) {
+      snap = row;
+      break;
+    }
+    skipped.push({ seq: Number(row.seq), why: 'hash mismatch: the stored state no longer hashes to the recorded SHA-256' });
+  }
+  const snapSeq = snap ? Number(snap.seq) : 0;
+  const [sinceState, tail] = await Promise.all([
+    history(orm, id, stateSeq, Number.MAX_SAFE_INTEGER, limit),
+    snapSeq === stateSeq ? null : history(orm, id, snapSeq, Number.MAX_SAFE_INTEGER, limit),
+  ]);
   return {
     session: {
       id: s.id,
@@ -97,7 +122,10 @@ export async function recoverSession(orm: MikroORM, id: string, opts: { tailLimi
       score: p.score,
     })),
     state: st ? { value: st.state, turn: st.turn, seq: stateSeq } : null,
-    tail,
+    sinceState,
+    snapshot: snap ? { seq: snapSeq, turn: snap.turn, value: snap.state, hash: snap.hash, reason: snap.reason, takenAt: iso(snap.taken_at) as string } : null,
+    snapshotsSkipped: skipped,
+    tail: tail ?? sinceState,
     queue: queue.map((q) => ({ tenant: q.tenant, playerId: q.player_id, waiting: q.waiting, enteredAt: iso(q.entered_at), expiresAt: iso(q.expires_at) })),
   };
 }

@@ -18,6 +18,7 @@ import {
   UPSERT_STATES_SQL,
 } from '../db/sql/session-state.ts';
 import type { SessionWatermark } from '../db/sql/upsert-sessions.ts';
+import type { SnapshotJob } from '../snapshots/take.ts';
 
 interface TurnRow {
   session_id: string;
@@ -25,6 +26,7 @@ interface TurnRow {
   turn: number;
   state: Record<string, unknown> | null;
   patch: Record<string, unknown> | null;
+  state_hash: string | null;
 }
 
 export interface FoldResult {
@@ -32,6 +34,23 @@ export interface FoldResult {
   applied: number;
   /** Sessions whose turn results still wait behind a sequence gap. */
   waiting: number;
+  /** Snapshots this transaction made due (to enqueue in the same transaction). */
+  snapshots: SnapshotJob[];
+  /** States captured at the turns where a snapshot fell due, stored (hash pending) in this transaction. */
+  captured: PendingSnapshotRow[];
+}
+
+export interface PendingSnapshotRow {
+  session_id: string;
+  seq: number;
+  turn: number;
+  /** The state right after that turn, as JSON text (later turns mutate the live object). */
+  state: string;
+}
+
+export interface FoldOptions {
+  /** Schedule a snapshot every this many turns (and at the first state); 0 turns it off. */
+  snapshotEveryTurns: number;
 }
 
 /** The highest seq such that after+1 .. seq are all present in `seqs` (sorted; duplicates allowed). */
@@ -52,11 +71,11 @@ export function foldTurn(state: Record<string, unknown>, turn: { state: Record<s
   return next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
 }
 
-export async function foldStates(q: TxQuery, marks: SessionWatermark[]): Promise<FoldResult> {
-  const result: FoldResult = { applied: 0, waiting: 0 };
+export async function foldStates(q: TxQuery, marks: SessionWatermark[], opts: FoldOptions): Promise<FoldResult> {
+  const result: FoldResult = { applied: 0, waiting: 0, snapshots: [], captured: [] };
   if (!marks.length) return result;
   const ranges: { session_id: string; after: number; upto: number }[] = [];
-  const watermarks: { id: string; applied_seq: number; state_seq: number }[] = [];
+  const watermarks: { id: string; applied_seq: number; state_seq: number; snapshot_turn: number | null }[] = [];
   for (const m of marks) {
     const stateSeq = Number(m.state_seq);
     let applied = Number(m.applied_seq);
@@ -70,7 +89,7 @@ export async function foldStates(q: TxQuery, marks: SessionWatermark[]): Promise
       if (applied < lastTurn) result.waiting++;
     }
     if (applied > stateSeq) ranges.push({ session_id: m.id, after: stateSeq, upto: applied });
-    if (applied > stateSeq || applied > Number(m.applied_seq)) watermarks.push({ id: m.id, applied_seq: applied, state_seq: Math.max(stateSeq, applied) });
+    if (applied > stateSeq || applied > Number(m.applied_seq)) watermarks.push({ id: m.id, applied_seq: applied, state_seq: Math.max(stateSeq, applied), snapshot_turn: null });
   }
   if (!watermarks.length) return result;
   if (!ranges.length) {
@@ -85,12 +104,29 @@ export async function foldStates(q: TxQuery, marks: SessionWatermark[]): Promise
     for (const r of await q<{ session_id: string; state: Record<string, unknown> }>(SELECT_STATES_SQL, [sessionsWithTurns])) current.set(r.session_id, r.state);
   }
   const states = new Map<string, { session_id: string; state: Record<string, unknown>; turn: number; seq: number }>();
+  // Snapshot every N turns (and at the first state): the state is captured at exactly that turn.
+  const snapTurn = new Map<string, number | null>(marks.map((m) => [m.id, m.snapshot_turn ?? null]));
   for (const t of turns) {
     const prev = states.get(t.session_id)?.state ?? current.get(t.session_id) ?? {};
-    states.set(t.session_id, { session_id: t.session_id, state: foldTurn(prev, t), turn: t.turn, seq: Number(t.seq) });
+    const state = foldTurn(prev, t);
+    const seq = Number(t.seq);
+    states.set(t.session_id, { session_id: t.session_id, state, turn: t.turn, seq });
     result.applied++;
+    // A full state sent with the game server's own hash is the game server's snapshot: keep it as sent.
+    if (t.state && t.state_hash) result.snapshots.push({ sessionId: t.session_id, reason: 'server', seq });
+    const last = snapTurn.get(t.session_id) ?? null;
+    if (opts.snapshotEveryTurns > 0 && (last === null || t.turn - last >= opts.snapshotEveryTurns)) {
+      snapTurn.set(t.session_id, t.turn);
+      result.captured.push({ session_id: t.session_id, seq, turn: t.turn, state: JSON.stringify(state) });
+      result.snapshots.push({ sessionId: t.session_id, reason: 'turns', seq });
+    }
   }
   if (states.size) await q(UPSERT_STATES_SQL, [JSON.stringify([...states.values()])]);
+  for (const w of watermarks) {
+    const turn = snapTurn.get(w.id) ?? null;
+    const before = marks.find((m) => m.id === w.id)?.snapshot_turn ?? null;
+    if (turn !== before) w.snapshot_turn = turn;
+  }
   await q(UPDATE_WATERMARKS_SQL, [JSON.stringify(watermarks)]);
   return result;
 }

@@ -14,6 +14,7 @@ import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
 import { writeBatch } from './write-batch.ts';
 import { LagHistogram } from './lag.ts';
+import { startJobs, type Jobs } from '../jobs/boss.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
 
 export interface WorkerStats {
@@ -35,6 +36,8 @@ export interface WorkerStats {
 export interface WorkerHandle {
   readonly stats: WorkerStats;
   readonly orm: MikroORM;
+  /** pg-boss jobs (snapshots) run by this worker; null when GP_JOBS=false. */
+  readonly jobs: Jobs | null;
   /** Stops fetching, commits and acknowledges what is in flight, closes connections. */
   close(): Promise<void>;
 }
@@ -60,6 +63,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     throw e;
   }
 
+  const jobs = cfg.jobs ? await startJobs(cfg, orm, log) : null;
   const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, byType: {} };
   const batcher = new Batcher(
     async (events, deadLetters) => {
@@ -69,6 +73,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
           retries: cfg.writeRetries,
           queue: cfg.queueName,
           onRetry: (e, attempt) => log.warn({ err: describeDbError(e), attempt }, 'transient write failure, retrying'),
+          snapshots: jobs?.snapshots,
         });
         const now = Date.now();
         for (const e of r.committed) stats.lag.observe(now - Date.parse(e.at));
@@ -118,15 +123,17 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   return {
     stats,
     orm,
+    jobs,
     close() {
       closing ??= (async () => {
         log.info('worker draining');
         batcher.drain();
         await worker.close();
         await batcher.idle();
+        await jobs?.stop();
         await redis.quit().catch(() => redis.disconnect());
         if (!deps.orm) await orm.close();
-        log.info({ ...stats, byType: undefined, lag: stats.lag.summary() }, 'worker stopped');
+        log.info({ ...stats, byType: undefined, lag: stats.lag.summary(), snapshots: jobs?.stats.snapshots ?? 0, snapshotJobs: jobs?.stats.snapshotJobs ?? 0 }, 'worker stopped');
       })();
       return closing;
     },

@@ -18,7 +18,9 @@ import { UPSERT_SESSIONS_SQL, type SessionWatermark } from '../db/sql/upsert-ses
 import { foldStates } from './fold-state.ts';
 import { joinQueueRows, participantRows, sessionRows } from './derived-rows.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
-import { transaction } from '../db/query.ts';
+import { transaction, type TxQuery } from '../db/query.ts';
+import type { SnapshotJob } from '../snapshots/take.ts';
+import { INSERT_FINAL_SNAPSHOTS_SQL, INSERT_PENDING_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
 
 export interface WriteResult {
   inserted: number;
@@ -45,6 +47,13 @@ export interface WriterOptions {
   queue?: string | null;
   /** Called for every transient failure (logging, metrics). */
   onRetry?: (err: unknown, attempt: number) => void;
+  /** Snapshot scheduling; without it no snapshot is scheduled (jobs are enqueued in the batch's transaction). */
+  snapshots?: SnapshotScheduler;
+}
+
+export interface SnapshotScheduler {
+  everyTurns: number;
+  enqueue(q: TxQuery, jobs: SnapshotJob[]): Promise<void>;
 }
 
 /** By (session, id): the order of the primary key, so concurrent batches lock rows in one order. */
@@ -75,13 +84,13 @@ export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetter
 
 async function writeIsolating(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions, result: WriteResult): Promise<void> {
   try {
-    await withRetries(() => writeOnce(orm, events, deadLetters, result), opts, result);
+    await withRetries(() => writeOnce(orm, events, deadLetters, result, opts), opts, result);
   } catch (e) {
     if (classifyDbError(e) !== 'data') throw e;
     if (events.length <= 1) {
       // The row itself is unacceptable to PostgreSQL: record why, keep going.
       const rows = [...deadLetters, ...events.map((ev) => deadLetterForEvent(ev, 'db_rejected', describeDbError(e), null, opts.queue ?? null, null))];
-      await withRetries(() => writeOnce(orm, [], rows, result), opts, result);
+      await withRetries(() => writeOnce(orm, [], rows, result, opts), opts, result);
       return;
     }
     const mid = events.length >> 1;
@@ -105,7 +114,7 @@ async function withRetries<T>(fn: () => Promise<T>, opts: WriterOptions, result:
   }
 }
 
-async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], result: WriteResult): Promise<void> {
+async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], result: WriteResult, opts: WriterOptions): Promise<void> {
   const byFamily = new Map<Family, ValidEvent[]>();
   for (const e of events) {
     const list = byFamily.get(e.family);
@@ -131,9 +140,19 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
       const sessions = sessionRows(inserted);
       if (sessions.length) {
         const marks = await q<SessionWatermark>(UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)]);
-        const fold = await foldStates(q, marks);
+        const fold = await foldStates(q, marks, { snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0 });
         folded += fold.applied;
         waiting += fold.waiting;
+        if (opts.snapshots) {
+          if (fold.captured.length) await q(INSERT_PENDING_SNAPSHOTS_SQL, [JSON.stringify(fold.captured)]);
+          // A session that ended in this batch (its end event was really inserted here) gets a final
+          // snapshot of its state as of this transaction.
+          const ended = sessions.filter((r) => r.status === 'finished' || r.status === 'abandoned').map((r) => r.id);
+          if (ended.length)
+            for (const f of await q<{ session_id: string; seq: string }>(INSERT_FINAL_SNAPSHOTS_SQL, [ended]))
+              fold.snapshots.push({ sessionId: f.session_id, reason: 'final', seq: Number(f.seq) });
+          if (fold.snapshots.length) await opts.snapshots.enqueue(q, fold.snapshots);
+        }
       }
       const { participants, players } = participantRows(inserted);
       if (participants.length) await q(UPSERT_PARTICIPANTS_SQL, [JSON.stringify(participants)]);

@@ -6,6 +6,8 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { openOrm } from '../../src/db/orm.ts';
 import { migrateUp } from '../../src/db/migrate.ts';
+import { PgBoss } from 'pg-boss';
+import { PGBOSS_SCHEMA } from '../../src/jobs/boss.ts';
 import { ADMIN_DATABASE_URL, databaseUrl } from '../helpers/env.ts';
 
 const template = `gp_tpl_${process.pid}_${Date.now().toString(36)}`;
@@ -28,6 +30,10 @@ export async function setup(project: TestProject): Promise<void> {
   } finally {
     await orm.close();
   }
+  // pg-boss creates its schema on first start: do it once here so every clone has it.
+  const boss = new PgBoss({ connectionString: databaseUrl(template), schema: PGBOSS_SCHEMA, max: 1, supervise: false, schedule: false });
+  await boss.start();
+  await boss.stop({ graceful: false });
   project.provide('templateDatabase', template);
 }
 

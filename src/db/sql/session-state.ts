@@ -6,7 +6,7 @@
 
 /** $1: JSON array of {session_id, after, upto}. Result: the turn results with after < seq <= upto, in order. */
 export const SELECT_TURNS_SQL = `
-SELECT t.session_id, t.seq, t.turn, t.state, t.patch
+SELECT t.session_id, t.seq, t.turn, t.state, t.patch, t.state_hash
 FROM json_to_recordset($1::json) AS x(session_id text, after bigint, upto bigint)
 JOIN turn_results t ON t.session_id = x.session_id AND t.seq > x.after AND t.seq <= x.upto
 ORDER BY t.session_id, t.seq`;
@@ -41,11 +41,16 @@ FROM json_to_recordset($1::json) AS x(session_id text, state jsonb, turn int, se
 ORDER BY session_id
 ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, turn = excluded.turn, seq = excluded.seq, updated_at = now()`;
 
-/** $1: JSON array of {id, applied_seq, state_seq}. Result: none. Closes the gap when the prefix reaches last_seq. */
+/**
+ * $1: JSON array of {id, applied_seq, state_seq, snapshot_turn}. Result: none. Closes the gap when the
+ * prefix reaches last_seq; records the turn of a snapshot scheduled in this transaction.
+ */
 export const UPDATE_WATERMARKS_SQL = `
 UPDATE sessions s SET
   applied_seq = greatest(s.applied_seq, x.applied_seq),
   state_seq = greatest(s.state_seq, x.state_seq),
-  gap_since = CASE WHEN greatest(s.applied_seq, x.applied_seq) >= s.last_seq THEN NULL ELSE s.gap_since END
-FROM json_to_recordset($1::json) AS x(id text, applied_seq bigint, state_seq bigint)
+  gap_since = CASE WHEN greatest(s.applied_seq, x.applied_seq) >= s.last_seq THEN NULL ELSE s.gap_since END,
+  snapshot_turn = coalesce(x.snapshot_turn, s.snapshot_turn),
+  snapshot_at = CASE WHEN x.snapshot_turn IS NULL THEN s.snapshot_at ELSE now() END
+FROM json_to_recordset($1::json) AS x(id text, applied_seq bigint, state_seq bigint, snapshot_turn int)
 WHERE s.id = x.id`;

@@ -40,6 +40,7 @@ export interface SessionWatermark {
   last_seq: string;
   state_seq: string;
   last_turn_seq: string;
+  snapshot_turn: number | null;
 }
 
 export const UPSERT_SESSIONS_SQL = `
@@ -81,5 +82,5 @@ ON CONFLICT (id) DO UPDATE SET
   gap_since = CASE WHEN s.event_count + excluded.event_count = greatest(s.last_seq, excluded.last_seq)
     THEN NULL ELSE coalesce(s.gap_since, now()) END,
   updated_at = now()
-RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq)
+RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn)
 SELECT * FROM up WHERE last_turn_seq > state_seq`;

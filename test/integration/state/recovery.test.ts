@@ -72,7 +72,7 @@ describe('recovery', () => {
       expect(s.state?.turn).toBe(7);
       expect(s.participants.map((x) => x.playerId)).toEqual([`a${r}`]);
       // What happened after the state: the moves of turn 8 in rooms 0 and 1.
-      expect(s.tail.map((e) => [e.type, e.data.action])).toEqual(r < 2 ? [['move', 'build']] : []);
+      expect(s.sinceState.map((e) => [e.type, e.data.action])).toEqual(r < 2 ? [['move', 'build']] : []);
       // Continue the game from the recovered state; sequence numbers continue too.
       let state = s.state!.value;
       for (let t = 8; t <= 10; t++) {
@@ -119,6 +119,6 @@ describe('recovery', () => {
     const rec = await recoverSession(fx.orm, 'replay-me');
     expect(rec!.session.status).toBe('finished');
     expect(rec!.state!.seq).toBe(8);
-    expect(rec!.tail.map((e) => e.seq)).toEqual([9, 10, 11, 12, 13]);
+    expect(rec!.sinceState.map((e) => e.seq)).toEqual([9, 10, 11, 12, 13]);
   });
 });

@@ -19,9 +19,9 @@ afterAll(async () => {
 });
 
 /** Enqueues n move events over `sessions` sessions named `${tag}-k`; returns the queue prefix. */
-async function load(tag: string, n: number, sessions = 50): Promise<string> {
-  const prefix = uniqueName('q');
-  prefixes.push(prefix);
+async function load(tag: string, n: number, sessions = 50, existing?: string): Promise<string> {
+  const prefix = existing ?? uniqueName('q');
+  if (!existing) prefixes.push(prefix);
   const p = createProducer({ connection: REDIS_URL, prefix });
   for (let i = 0; i < n; i += 5000) {
     await Promise.all(Array.from({ length: Math.min(5000, n - i) }, (_, j) => p.move({ sessionId: `${tag}-${(i + j) % sessions}`, player: 'u', action: 'a', turn: i + j })));
@@ -98,8 +98,12 @@ describe('worker processes', () => {
 
   it('lets two worker processes share one queue', async () => {
     const n = 30_000;
-    const prefix = await load('pair', n);
+    const prefix = uniqueName('q');
+    prefixes.push(prefix);
     const workers = [spawnCli(['worker'], workerEnv(prefix)), spawnCli(['worker'], workerEnv(prefix))];
+    // Both consume before the load starts, so neither can finish it alone before the other is up.
+    await Promise.all(workers.map((w) => w.waitForLog('worker started')));
+    await load('pair', n, 50, prefix);
     await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['pair-%'])) === n, 60_000);
     for (const w of workers) w.child.kill('SIGTERM');
     const stops = await Promise.all(workers.map((w) => w.waitForLog('worker stopped')));

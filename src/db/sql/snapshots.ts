@@ -1,0 +1,78 @@
+/** Snapshot statements (see src/snapshots/take.ts). */
+
+/** $1: session id. Result: the live state, its turn and seq. */
+export const LIVE_STATE_SQL = `SELECT state, turn, seq FROM session_states WHERE session_id = $1`;
+
+/** $1: session id, $2: seq. Result: the full state a game server sent in a turn result, and its hash. */
+export const SERVER_STATE_SQL = `SELECT state, turn, seq, state_hash FROM turn_results WHERE session_id = $1 AND seq = $2 AND state IS NOT NULL`;
+
+/**
+ * $1 session id, $2 seq, $3 turn, $4 state (jsonb text), $5 hash, $6 server hash, $7 hash matches,
+ * $8 reason, $9 final. Taking the same snapshot twice (a retried job) changes nothing; a server
+ * snapshot landing on a seq the fold already captured (the same state) adds the server's hash.
+ */
+export const INSERT_SNAPSHOT_SQL = `
+INSERT INTO session_snapshots AS s (session_id, seq, turn, state, hash, server_hash, hash_matches, reason, final)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9)
+ON CONFLICT (session_id, seq) DO UPDATE SET
+  final = s.final OR excluded.final,
+  hash = coalesce(s.hash, excluded.hash),
+  reason = CASE WHEN excluded.reason = 'server' THEN 'server' ELSE s.reason END,
+  server_hash = coalesce(s.server_hash, excluded.server_hash),
+  hash_matches = coalesce(excluded.hash_matches, s.hash_matches)`;
+
+/**
+ * States captured by the fold at the turn a snapshot fell due, hash pending (the pg-boss job fills it).
+ * $1: JSON array of {session_id, seq, turn, state (JSON text)}. Result: none.
+ */
+export const INSERT_PENDING_SNAPSHOTS_SQL = `
+INSERT INTO session_snapshots (session_id, seq, turn, state, reason)
+SELECT session_id, seq, turn, state::jsonb, 'turns' FROM json_to_recordset($1::json) AS x(session_id text, seq bigint, turn int, state text)
+ORDER BY session_id, seq
+ON CONFLICT (session_id, seq) DO NOTHING`;
+
+/** Final snapshots of sessions that ended: their live state as of this transaction. $1: session ids. Result: session_id, seq. */
+export const INSERT_FINAL_SNAPSHOTS_SQL = `
+INSERT INTO session_snapshots AS s (session_id, seq, turn, state, reason, final)
+SELECT session_id, seq, turn, state, 'final', true FROM session_states WHERE session_id = ANY($1::text[])
+ORDER BY session_id
+ON CONFLICT (session_id, seq) DO UPDATE SET final = true
+RETURNING session_id, seq`;
+
+/** $1 session id, $2 seq. Result: a snapshot stored by the fold whose hash is still to compute. */
+export const PENDING_SNAPSHOT_SQL = `SELECT state, turn, seq FROM session_snapshots WHERE session_id = $1 AND seq = $2 AND hash IS NULL`;
+
+/** $1 session id, $2 seq, $3 hash. */
+export const SET_SNAPSHOT_HASH_SQL = `UPDATE session_snapshots SET hash = $3 WHERE session_id = $1 AND seq = $2 AND hash IS NULL`;
+
+/** $1 session id, $2 how many to keep. Keeps the first, the newest $2 besides the final ones, and the final ones. */
+export const PRUNE_SNAPSHOTS_SQL = `
+DELETE FROM session_snapshots s WHERE s.session_id = $1 AND NOT s.final
+  AND s.seq > (SELECT min(seq) FROM session_snapshots WHERE session_id = $1)
+  AND s.seq NOT IN (SELECT seq FROM session_snapshots WHERE session_id = $1 AND NOT final ORDER BY seq DESC LIMIT $2)
+  AND s.hash IS NOT NULL`;
+
+/** $1 session id or null. Result: snapshots to verify, oldest first. */
+export const SNAPSHOTS_TO_VERIFY_SQL = `
+SELECT session_id, seq, turn, state, hash, server_hash FROM session_snapshots
+WHERE ($1::text IS NULL OR session_id = $1) AND hash IS NOT NULL ORDER BY session_id, seq`;
+
+/** $1 session id. Result: the session's snapshots, newest first. */
+export const SESSION_SNAPSHOTS_SQL = `
+SELECT seq, turn, state, hash, server_hash, hash_matches, reason, final, taken_at FROM session_snapshots
+WHERE session_id = $1 AND hash IS NOT NULL ORDER BY seq DESC`;
+
+/**
+ * Interval snapshots: unfinished sessions whose state moved since their last snapshot was scheduled
+ * more than $1 seconds ago. Marks them scheduled and returns them (one statement, so replicas running
+ * the same sweep cannot both pick a session). Result: id.
+ */
+export const DUE_INTERVAL_SQL = `
+UPDATE sessions s SET snapshot_at = now()
+WHERE s.id IN (
+  SELECT id FROM sessions
+  WHERE status IN ('created', 'started') AND state_seq > 0
+    AND (snapshot_at IS NULL OR snapshot_at < now() - make_interval(secs => $1))
+    AND last_event_at > coalesce(snapshot_at, '-infinity')
+  ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
+RETURNING s.id`;

@@ -1,0 +1,82 @@
+/**
+ * pg-boss: Postgres-backed jobs derived from ingest. Snapshot jobs are inserted in the same
+ * transaction as the write that made them due, so each is scheduled exactly once however many
+ * worker replicas run; pg-boss hands each job to one worker; the interval sweep is a pg-boss schedule
+ * (one occurrence per minute across replicas).
+ */
+import { PgBoss } from 'pg-boss';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../config.ts';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import { transaction, type TxQuery } from '../db/query.ts';
+import { DUE_INTERVAL_SQL } from '../db/sql/snapshots.ts';
+import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
+import type { SnapshotScheduler } from '../workers/write-batch.ts';
+
+export const PGBOSS_SCHEMA = 'pgboss';
+export const SNAPSHOT_QUEUE = 'gp-snapshot';
+export const SNAPSHOT_SWEEP_QUEUE = 'gp-snapshot-sweep';
+
+export interface Jobs {
+  boss: PgBoss;
+  snapshots: SnapshotScheduler;
+  /** Snapshot jobs run and snapshots taken by this process (a job finding its work done takes none). */
+  stats: { snapshotJobs: number; snapshots: number; hashMismatches: number };
+  stop(): Promise<void>;
+}
+
+/** pg-boss runs our SQL through the caller's transaction when given this. */
+const inTransaction = (q: TxQuery) => ({ db: { executeSql: async (text: string, values?: unknown[]) => ({ rows: await q(text, values ?? []) }) } });
+
+/**
+ * No singletonKey: each job is scheduled once by construction (in the transaction that made it due),
+ * and a key shared by two due snapshots of one session would drop the second while the first waits.
+ */
+function toInsert(jobs: SnapshotJob[]) {
+  return jobs.map((j) => ({ data: j, retryLimit: 5, retryBackoff: true }));
+}
+
+export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger): Promise<Jobs> {
+  const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2 });
+  boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
+  await boss.start();
+  for (const name of [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE]) await boss.createQueue(name);
+  const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
+
+  await boss.work<SnapshotJob>(SNAPSHOT_QUEUE, { batchSize: 20 }, async (jobs) => {
+    for (const job of jobs) {
+      stats.snapshotJobs++;
+      const taken = await takeSnapshot(orm, job.data, cfg.snapshotKeep);
+      if (!taken) continue;
+      stats.snapshots++;
+      if (taken.hashMatches === false) {
+        stats.hashMismatches++;
+        log.warn({ session: job.data.sessionId, seq: taken.seq }, 'snapshot hash mismatch: the game server sent a different state hash');
+      }
+    }
+  });
+  if (cfg.snapshotIntervalS > 0) {
+    await boss.schedule(SNAPSHOT_SWEEP_QUEUE, '* * * * *');
+    await boss.work(SNAPSHOT_SWEEP_QUEUE, async () => {
+      await transaction(orm, async (q) => {
+        const due = await q<{ id: string }>(DUE_INTERVAL_SQL, [cfg.snapshotIntervalS]);
+        if (due.length) await boss.insert(SNAPSHOT_QUEUE, toInsert(due.map((d) => ({ sessionId: d.id, reason: 'interval' }))), inTransaction(q));
+      });
+    });
+  }
+
+  return {
+    boss,
+    stats,
+    snapshots: {
+      everyTurns: cfg.snapshotEveryTurns,
+      async enqueue(q, jobs) {
+        await boss.insert(SNAPSHOT_QUEUE, toInsert(jobs), inTransaction(q));
+      },
+    },
+    async stop() {
+      await boss.stop({ graceful: true, timeout: 10_000 });
+    },
+  };
+}
