@@ -44,6 +44,8 @@ export interface Config {
   snapshotIntervalS: number;
   /** Snapshots kept per session besides the first and the final. @defaultValue 5 */
   snapshotKeep: number;
+  /** An unfinished session without events for this long (seconds) becomes abandoned; 0 = never. @defaultValue 3600 */
+  abandonAfterS: number;
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -108,6 +110,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     snapshotEveryTurns: int(env, 'GP_SNAPSHOT_EVERY_TURNS', 10, 0, 1_000_000),
     snapshotIntervalS: int(env, 'GP_SNAPSHOT_INTERVAL_S', 60, 0, 86_400),
     snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),
+    abandonAfterS: int(env, 'GP_ABANDON_AFTER_S', 3600, 0, 365 * 86_400),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
       maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),

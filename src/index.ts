@@ -18,6 +18,7 @@ export { listDeadLetters, replayDeadLetters } from './ops/dead-letters.ts';
 export { recoverSession, recoverActiveSessions, replay } from './recovery/recover.ts';
 export type { ActivePage, HistoryEvent, RecoveredSession } from './recovery/recover.ts';
 export { verifySnapshots } from './ops/verify-snapshots.ts';
+export { runCleanup } from './jobs/boss.ts';
 export { stateHash } from './snapshots/hash.ts';
 export { ENTITIES } from './entities/index.ts';
 export {

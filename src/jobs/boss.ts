@@ -10,13 +10,36 @@ import type { Config } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
-import { DUE_INTERVAL_SQL } from '../db/sql/snapshots.ts';
+import { DUE_INTERVAL_SQL, INSERT_FINAL_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
+import { ABANDON_INACTIVE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
 import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import type { SnapshotScheduler } from '../workers/write-batch.ts';
 
 export const PGBOSS_SCHEMA = 'pgboss';
 export const SNAPSHOT_QUEUE = 'gp-snapshot';
 export const SNAPSHOT_SWEEP_QUEUE = 'gp-snapshot-sweep';
+export const CLEANUP_QUEUE = 'gp-cleanup';
+
+export interface CleanupResult {
+  abandoned: string[];
+  expiredQueueEntries: number;
+}
+
+/**
+ * Abandons sessions without events for `abandonAfterS` (with a final snapshot of their state, in the
+ * same transaction) and removes expired join-queue entries.
+ */
+export async function runCleanup(orm: MikroORM, cfg: Readonly<Config>, enqueue?: SnapshotScheduler['enqueue']): Promise<CleanupResult> {
+  return transaction(orm, async (q) => {
+    const abandoned = cfg.abandonAfterS > 0 ? (await q<{ id: string }>(ABANDON_INACTIVE_SQL, [cfg.abandonAfterS])).map((r) => r.id) : [];
+    if (abandoned.length && enqueue) {
+      const finals = await q<{ session_id: string; seq: string }>(INSERT_FINAL_SNAPSHOTS_SQL, [abandoned]);
+      if (finals.length) await enqueue(q, finals.map((f) => ({ sessionId: f.session_id, reason: 'final' as const, seq: Number(f.seq) })));
+    }
+    const expired = await q(DELETE_EXPIRED_QUEUE_SQL);
+    return { abandoned, expiredQueueEntries: expired.length };
+  });
+}
 
 export interface Jobs {
   boss: PgBoss;
@@ -41,7 +64,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
-  for (const name of [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE]) await boss.createQueue(name);
+  for (const name of [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE]) await boss.createQueue(name);
   const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
 
   await boss.work<SnapshotJob>(SNAPSHOT_QUEUE, { batchSize: 20 }, async (jobs) => {
@@ -66,15 +89,22 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     });
   }
 
+  const snapshots: SnapshotScheduler = {
+    everyTurns: cfg.snapshotEveryTurns,
+    async enqueue(q, jobs) {
+      await boss.insert(SNAPSHOT_QUEUE, toInsert(jobs), inTransaction(q));
+    },
+  };
+  await boss.schedule(CLEANUP_QUEUE, '* * * * *');
+  await boss.work(CLEANUP_QUEUE, async () => {
+    const r = await runCleanup(orm, cfg, snapshots.enqueue);
+    if (r.abandoned.length || r.expiredQueueEntries) log.info({ abandoned: r.abandoned.length, expiredQueueEntries: r.expiredQueueEntries }, 'clean-up');
+  });
+
   return {
     boss,
     stats,
-    snapshots: {
-      everyTurns: cfg.snapshotEveryTurns,
-      async enqueue(q, jobs) {
-        await boss.insert(SNAPSHOT_QUEUE, toInsert(jobs), inTransaction(q));
-      },
-    },
+    snapshots,
     async stop() {
       await boss.stop({ graceful: true, timeout: 10_000 });
     },
