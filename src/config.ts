@@ -38,6 +38,8 @@ export interface Config {
   writeRetries: number;
   /** Run pg-boss jobs (snapshots) in the worker. @defaultValue true */
   jobs: boolean;
+  /** Fold turn results into live session states while ingesting. @defaultValue true */
+  liveState: boolean;
   /** Snapshot every N turns of a session (and at its first state); 0 = never. @defaultValue 10 */
   snapshotEveryTurns: number;
   /** Snapshot an active session whose state changed at least this often (seconds); 0 = never. @defaultValue 60 */
@@ -107,6 +109,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     allowEviction: bool(env, 'GP_ALLOW_EVICTION', false),
     writeRetries: int(env, 'GP_WRITE_RETRIES', 8, 0, 1000),
     jobs: bool(env, 'GP_JOBS', true),
+    liveState: bool(env, 'GP_LIVE_STATE', true),
     snapshotEveryTurns: int(env, 'GP_SNAPSHOT_EVERY_TURNS', 10, 0, 1_000_000),
     snapshotIntervalS: int(env, 'GP_SNAPSHOT_INTERVAL_S', 60, 0, 86_400),
     snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),

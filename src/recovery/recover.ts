@@ -5,10 +5,18 @@
  * unfinished session, and `replay` streams a session's full ordered history (the audit trail) in the
  * contract's wire form.
  */
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { query } from '../db/query.ts';
-import { ACTIVE_SESSIONS_SQL, HISTORY_SQL, PARTICIPANTS_SQL, SESSION_QUEUE_SQL, SESSION_SQL, STATE_SQL } from '../db/sql/history.ts';
-import { SESSION_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
+import { asReader, type ReadSource } from '../db/reader.ts';
+import {
+  ACTIVE_SESSIONS_SQL,
+  HISTORY_SQL,
+  PARTICIPANTS_SQL,
+  RECOVERY_TAIL_SQL,
+  SESSION_QUEUE_SQL,
+  SESSIONS_BY_ID_SQL,
+  STATE_SQL,
+  TAILS_SQL,
+} from '../db/sql/history.ts';
+import { NEWEST_SNAPSHOTS_SQL, SESSION_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
 import { stateHash } from '../snapshots/hash.ts';
 
 export interface HistoryEvent {
@@ -65,69 +73,122 @@ export interface RecoveredSession {
 
 const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
 
-/** Recovers one session; null if it is unknown. `tailLimit` bounds the events returned after the state. */
-export async function recoverSession(orm: MikroORM, id: string, opts: { tailLimit?: number } = {}): Promise<RecoveredSession | null> {
-  const em = orm.em.fork();
-  const [s] = await query<Record<string, any>>(em, SESSION_SQL, [id]);
-  if (!s) return null;
-  const [participants, [st], queue, snapshots] = await Promise.all([
-    query<Record<string, any>>(em, PARTICIPANTS_SQL, [id]),
-    query<Record<string, any>>(em, STATE_SQL, [id]),
-    query<Record<string, any>>(em, SESSION_QUEUE_SQL, [id]),
-    query<Record<string, any>>(orm.em.fork(), SESSION_SNAPSHOTS_SQL, [id]),
-  ]);
-  const stateSeq = st ? Number(st.seq) : 0;
-  const limit = opts.tailLimit ?? 10_000;
-  // The newest snapshot that still hashes to what was recorded; a corrupted one is skipped, and said so.
-  const skipped: { seq: number; why: string }[] = [];
-  let snap: Record<string, any> | undefined;
-  for (const row of snapshots) {
-    if (stateHash(row.state) === row.hash) {
-      snap = row;
-      break;
-    }
-    skipped.push({ seq: Number(row.seq), why: 'hash mismatch: the stored state no longer hashes to the recorded SHA-256' });
+/** Recovers one session; null if it is unknown. `tailLimit` bounds the events returned after the state and the snapshot. */
+export async function recoverSession(orm: ReadSource, id: string, opts: { tailLimit?: number } = {}): Promise<RecoveredSession | null> {
+  return (await recoverSessions(orm, [id], opts))[0] ?? null;
+}
+
+function groupBy<T extends Record<string, any>>(rows: T[], key = 'session_id'): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const r of rows) {
+    const list = m.get(r[key]);
+    if (list) list.push(r);
+    else m.set(r[key], [r]);
   }
-  const snapSeq = snap ? Number(snap.seq) : 0;
-  const [sinceState, tail] = await Promise.all([
-    history(orm, id, stateSeq, Number.MAX_SAFE_INTEGER, limit),
-    snapSeq === stateSeq ? null : history(orm, id, snapSeq, Number.MAX_SAFE_INTEGER, limit),
+  return m;
+}
+
+function toEvent(r: Record<string, any>): HistoryEvent {
+  return { id: r.id, type: r.type, seq: Number(r.seq), at: new Date(r.at).toISOString(), player: r.player, data: r.data };
+}
+
+/**
+ * Recovers many sessions with a fixed number of statements (each reads all of them at once), in the
+ * order of `ids`; unknown ids are left out.
+ */
+export async function recoverSessions(orm: ReadSource, ids: string[], opts: { tailLimit?: number } = {}): Promise<RecoveredSession[]> {
+  if (!ids.length) return [];
+  const limit = opts.tailLimit ?? 10_000;
+  const reader = asReader(orm);
+  const read = <T = Record<string, any>>(sql: string, params: unknown[]) => reader.read<T>(sql, params);
+  // A few sessions: each tail is read by its own indexed query in the same round trip as the rest.
+  const few = ids.length <= 4;
+  const [sessions, participants, states, queues, newest, early] = await Promise.all([
+    read(SESSIONS_BY_ID_SQL, [ids]),
+    read(PARTICIPANTS_SQL, [ids]).then((r) => groupBy(r)),
+    read(STATE_SQL, [ids]).then((r) => new Map(r.map((x) => [x.session_id as string, x]))),
+    read(SESSION_QUEUE_SQL, [ids]).then((r) => groupBy(r)),
+    read(NEWEST_SNAPSHOTS_SQL, [ids]).then((r) => new Map(r.map((x) => [x.session_id as string, x]))),
+    few ? Promise.all(ids.map((id) => read(RECOVERY_TAIL_SQL, [id, limit]).then((rows) => [id, rows] as const))) : null,
   ]);
-  return {
-    session: {
-      id: s.id,
-      tenant: s.tenant,
-      gameType: s.game_type,
-      name: s.name,
-      status: s.status,
-      settings: s.settings,
-      createdAt: iso(s.created_at),
-      startedAt: iso(s.started_at),
-      endedAt: iso(s.ended_at),
-      lastEventAt: iso(s.last_event_at) as string,
-      lastSeq: Number(s.last_seq),
-      eventCount: Number(s.event_count),
-      appliedSeq: Number(s.applied_seq),
-      gapSince: iso(s.gap_since),
-    },
-    participants: participants.map((p) => ({
-      playerId: p.player_id,
-      role: p.role,
-      team: p.team,
-      position: p.position,
-      name: p.name,
-      present: p.present,
-      outcome: p.outcome,
-      xp: p.xp,
-      score: p.score,
-    })),
-    state: st ? { value: st.state, turn: st.turn, seq: stateSeq } : null,
-    sinceState,
-    snapshot: snap ? { seq: snapSeq, turn: snap.turn, value: snap.state, hash: snap.hash, reason: snap.reason, takenAt: iso(snap.taken_at) as string } : null,
-    snapshotsSkipped: skipped,
-    tail: tail ?? sinceState,
-    queue: queue.map((q) => ({ tenant: q.tenant, playerId: q.player_id, waiting: q.waiting, enteredAt: iso(q.entered_at), expiresAt: iso(q.expires_at) })),
-  };
+  const byId = new Map(sessions.map((s) => [s.id as string, s]));
+  // The newest snapshot that still hashes to what was recorded; a corrupted one is skipped, and said so.
+  const chosen = new Map<string, { snap: Record<string, any> | undefined; skipped: { seq: number; why: string }[] }>();
+  for (const id of byId.keys()) {
+    const first = newest.get(id);
+    if (!first || stateHash(first.state) === first.hash) {
+      chosen.set(id, { snap: first, skipped: [] });
+      continue;
+    }
+    const skipped: { seq: number; why: string }[] = [];
+    let snap: Record<string, any> | undefined;
+    for (const row of await read(SESSION_SNAPSHOTS_SQL, [id])) {
+      if (stateHash(row.state) === row.hash) {
+        snap = row;
+        break;
+      }
+      skipped.push({ seq: Number(row.seq), why: 'hash mismatch: the stored state no longer hashes to the recorded SHA-256' });
+    }
+    chosen.set(id, { snap, skipped });
+  }
+  // Two tails per session, from one read: after the live state (to resume) and after the snapshot
+  // (to rebuild). A fallback to an older snapshot needs a longer tail than the early read fetched.
+  const ranges: { session_id: string; after: number }[] = [];
+  const tails = new Map<string, Record<string, any>[]>();
+  for (const id of byId.keys()) {
+    const after = Math.min(Number(states.get(id)?.seq ?? 0), Number(chosen.get(id)?.snap?.seq ?? 0));
+    const fetched = early?.find(([i]) => i === id)?.[1];
+    if (fetched && !chosen.get(id)?.skipped.length) tails.set(id, fetched);
+    else ranges.push({ session_id: id, after });
+  }
+  if (ranges.length) for (const [id, rows] of groupBy(await read(TAILS_SQL, [JSON.stringify(ranges), limit]))) tails.set(id, rows);
+
+  const out: RecoveredSession[] = [];
+  for (const id of ids) {
+    const s = byId.get(id);
+    if (!s) continue;
+    const st = states.get(id);
+    const stateSeq = st ? Number(st.seq) : 0;
+    const { snap, skipped } = chosen.get(id) ?? { snap: undefined, skipped: [] };
+    const snapSeq = snap ? Number(snap.seq) : 0;
+    const events = (tails.get(id) ?? []).map(toEvent);
+    out.push({
+      session: {
+        id: s.id,
+        tenant: s.tenant,
+        gameType: s.game_type,
+        name: s.name,
+        status: s.status,
+        settings: s.settings,
+        createdAt: iso(s.created_at),
+        startedAt: iso(s.started_at),
+        endedAt: iso(s.ended_at),
+        lastEventAt: iso(s.last_event_at) as string,
+        lastSeq: Number(s.last_seq),
+        eventCount: Number(s.event_count),
+        appliedSeq: Number(s.applied_seq),
+        gapSince: iso(s.gap_since),
+      },
+      participants: (participants.get(id) ?? []).map((p) => ({
+        playerId: p.player_id,
+        role: p.role,
+        team: p.team,
+        position: p.position,
+        name: p.name,
+        present: p.present,
+        outcome: p.outcome,
+        xp: p.xp,
+        score: p.score,
+      })),
+      state: st ? { value: st.state, turn: st.turn, seq: stateSeq } : null,
+      sinceState: events.filter((e) => e.seq > stateSeq),
+      snapshot: snap ? { seq: snapSeq, turn: snap.turn, value: snap.state, hash: snap.hash, reason: snap.reason, takenAt: iso(snap.taken_at) as string } : null,
+      snapshotsSkipped: skipped,
+      tail: events.filter((e) => e.seq > snapSeq),
+      queue: (queues.get(id) ?? []).map((q) => ({ tenant: q.tenant, playerId: q.player_id, waiting: q.waiting, enteredAt: iso(q.entered_at), expiresAt: iso(q.expires_at) })),
+    });
+  }
+  return out;
 }
 
 export interface ActivePage {
@@ -138,27 +199,21 @@ export interface ActivePage {
 
 /** Every unfinished (created or started) session, paged by id. */
 export async function recoverActiveSessions(
-  orm: MikroORM,
+  orm: ReadSource,
   opts: { tenant?: string; gameType?: string; cursor?: string | null; limit?: number; tailLimit?: number } = {},
 ): Promise<ActivePage> {
   const limit = opts.limit ?? 100;
-  const ids = await query<{ id: string }>(orm.em.fork(), ACTIVE_SESSIONS_SQL, [opts.tenant ?? null, opts.gameType ?? null, opts.cursor ?? '', limit]);
-  const sessions: RecoveredSession[] = [];
-  // A few sessions at a time: each recovery is a handful of indexed reads on its own connection.
-  for (let i = 0; i < ids.length; i += 4) {
-    const page = await Promise.all(ids.slice(i, i + 4).map((r) => recoverSession(orm, r.id, { tailLimit: opts.tailLimit })));
-    for (const s of page) if (s) sessions.push(s);
-  }
+  const ids = await asReader(orm).read<{ id: string }>(ACTIVE_SESSIONS_SQL, [opts.tenant ?? null, opts.gameType ?? null, opts.cursor ?? '', limit]);
+  const sessions = await recoverSessions(orm, ids.map((r) => r.id), { tailLimit: opts.tailLimit });
   return { sessions, nextCursor: ids.length === limit ? ids[ids.length - 1].id : null };
 }
 
-async function history(orm: MikroORM, id: string, after: number, upTo: number, limit: number): Promise<HistoryEvent[]> {
-  const rows = await query<Record<string, any>>(orm.em.fork(), HISTORY_SQL, [id, after, upTo, limit]);
-  return rows.map((r) => ({ id: r.id, type: r.type, seq: Number(r.seq), at: new Date(r.at).toISOString(), player: r.player, data: r.data }));
+async function history(orm: ReadSource, id: string, after: number, upTo: number, limit: number): Promise<HistoryEvent[]> {
+  return (await asReader(orm).read(HISTORY_SQL, [id, after, upTo, limit])).map(toEvent);
 }
 
 /** Streams a session's full ordered history (optionally a seq range), a page at a time. */
-export async function* replay(orm: MikroORM, id: string, opts: { fromSeq?: number; toSeq?: number; pageSize?: number } = {}): AsyncGenerator<HistoryEvent> {
+export async function* replay(orm: ReadSource, id: string, opts: { fromSeq?: number; toSeq?: number; pageSize?: number } = {}): AsyncGenerator<HistoryEvent> {
   let after = (opts.fromSeq ?? 1) - 1;
   const upTo = opts.toSeq ?? Number.MAX_SAFE_INTEGER;
   const size = opts.pageSize ?? 1000;

@@ -49,6 +49,8 @@ export interface WriterOptions {
   onRetry?: (err: unknown, attempt: number) => void;
   /** Snapshot scheduling; without it no snapshot is scheduled (jobs are enqueued in the batch's transaction). */
   snapshots?: SnapshotScheduler;
+  /** Fold turn results into live states. @defaultValue true */
+  liveState?: boolean;
 }
 
 export interface SnapshotScheduler {
@@ -140,7 +142,10 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
       const sessions = sessionRows(inserted);
       if (sessions.length) {
         const marks = await q<SessionWatermark>(UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)]);
-        const fold = await foldStates(q, marks, { snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0 });
+        const fold =
+          opts.liveState === false
+            ? { applied: 0, waiting: 0, snapshots: [], captured: [] }
+            : await foldStates(q, marks, { snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0 });
         folded += fold.applied;
         waiting += fold.waiting;
         if (opts.snapshots) {

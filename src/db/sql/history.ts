@@ -7,10 +7,12 @@
  * Result: id, type, seq, at, player, data.
  */
 const strip = (o: string) => `jsonb_strip_nulls(${o})`;
-const branch = (table: string, data: string) =>
-  `SELECT id, type, seq, at, player_id AS player, ${data} AS data FROM ${table} WHERE session_id = $1 AND seq > $2 AND seq <= $3`;
 
-export const HISTORY_SQL = `
+/** The union over every event table of session $1's events with after < seq <= upTo, first `limit` (SQL expressions). */
+function historySql(after: string, upTo: string, limit: string): string {
+  const branch = (table: string, data: string) =>
+    `SELECT id, type, seq, at, player_id AS player, ${data} AS data FROM ${table} WHERE session_id = $1 AND seq > ${after} AND seq <= ${upTo}`;
+  return `
 SELECT id, type, seq, at, player, data FROM (
   ${branch('session_events', 'data')}
   UNION ALL ${branch('participant_events', strip("coalesce(data, '{}'::jsonb) - 'meta' || jsonb_build_object('role', role, 'team', team, 'position', position, 'outcome', outcome, 'xp', xp, 'score', score, 'meta', data->'meta')"))}
@@ -21,26 +23,67 @@ SELECT id, type, seq, at, player, data FROM (
   UNION ALL ${branch('turn_results', strip("jsonb_build_object('turn', turn, 'round', round, 'results', results, 'state', state, 'patch', patch, 'stateHash', state_hash)"))}
   UNION ALL ${branch('agent_logs', strip("jsonb_build_object('model', model, 'provider', provider, 'agent', agent, 'turn', turn, 'prompt', prompt, 'response', response, 'promptChars', prompt_chars, 'responseChars', response_chars, 'promptTokens', prompt_tokens, 'completionTokens', completion_tokens, 'thinkingTokens', thinking_tokens, 'latencyMs', latency_ms, 'meta', data)"))}
   UNION ALL SELECT id, type, seq, at, player_id AS player, ${strip("jsonb_build_object('tenant', tenant, 'expiresAt', expires_at, 'reason', reason, 'meta', data)")} AS data
-    FROM queue_events WHERE session_id = $1 AND seq > $2 AND seq <= $3
-) h ORDER BY seq, id LIMIT $4`;
+    FROM queue_events WHERE session_id = $1 AND seq > ${after} AND seq <= ${upTo}
+) h ORDER BY seq, id LIMIT ${limit}`;
+}
 
-/** $1: session id. Result: the session row. */
-export const SESSION_SQL = `SELECT * FROM sessions WHERE id = $1`;
+export const HISTORY_SQL = historySql('$2', '$3', '$4');
 
-/** $1: session id. Result: participants by position, then join time. */
+/**
+ * Recovery's tail of one session, read in the same round trip as the rest: the events after the
+ * older of its live state and its newest hashed snapshot. $1 session id, $2 limit.
+ */
+export const RECOVERY_TAIL_SQL = historySql(
+  `(SELECT least(coalesce((SELECT seq FROM session_states WHERE session_id = $1), 0), coalesce((SELECT max(seq) FROM session_snapshots WHERE session_id = $1 AND hash IS NOT NULL), 0)))`,
+  '9223372036854775807',
+  '$2',
+);
+
+/*
+ * Recovery reads many sessions at once (a restarted game server recovers hundreds): every statement
+ * below takes $1 = session ids (text[]) and returns rows for all of them.
+ */
+
+/** Result: the session rows. */
+export const SESSIONS_BY_ID_SQL = `SELECT * FROM sessions WHERE id = ANY($1::text[])`;
+
+/** Result: participants by session, position, then join time. */
 export const PARTICIPANTS_SQL = `
-SELECT player_id, role, team, position, name, joined_at, last_joined_at, left_at, outcome, xp, score,
+SELECT session_id, player_id, role, team, position, name, joined_at, last_joined_at, left_at, outcome, xp, score,
   (left_at IS NULL OR last_joined_at > left_at) AS present
-FROM session_participants WHERE session_id = $1 ORDER BY position NULLS LAST, joined_at, player_id`;
+FROM session_participants WHERE session_id = ANY($1::text[]) ORDER BY session_id, position NULLS LAST, joined_at, player_id`;
 
-/** $1: session id. Result: the live state row, if any. */
-export const STATE_SQL = `SELECT state, turn, seq, updated_at FROM session_states WHERE session_id = $1`;
+/** Result: the live state rows. */
+export const STATE_SQL = `SELECT session_id, state, turn, seq, updated_at FROM session_states WHERE session_id = ANY($1::text[])`;
 
-/** $1: session id. Result: join-queue entries naming the session, waiting ones first. */
+/** Result: join-queue entries naming the sessions, waiting ones first. */
 export const SESSION_QUEUE_SQL = `
-SELECT tenant, player_id, entered_at, left_at, expires_at, data,
+SELECT session_id, tenant, player_id, entered_at, left_at, expires_at, data,
   coalesce(entered_at > coalesce(left_at, '-infinity'), false) AS waiting
-FROM join_queue_entries WHERE session_id = $1 ORDER BY waiting DESC, entered_at`;
+FROM join_queue_entries WHERE session_id = ANY($1::text[]) ORDER BY session_id, waiting DESC, entered_at`;
+
+/**
+ * The events of many sessions after a seq each. $1: JSON array of {session_id, after}, $2: limit per
+ * session. Result: session_id, id, type, seq, at, player, data in (session, seq) order.
+ */
+export const TAILS_SQL = `
+SELECT session_id, id, type, seq, at, player, data FROM (
+  SELECT h.*, row_number() OVER (PARTITION BY h.session_id ORDER BY h.seq, h.id) AS n FROM (
+${[
+  ['session_events', 'e.data'],
+  ['participant_events', "jsonb_strip_nulls(coalesce(e.data, '{}'::jsonb) - 'meta' || jsonb_build_object('role', e.role, 'team', e.team, 'position', e.position, 'outcome', e.outcome, 'xp', e.xp, 'score', e.score, 'meta', e.data->'meta'))"],
+  ['moves', "jsonb_strip_nulls(jsonb_build_object('action', e.action, 'round', e.round, 'turn', e.turn, 'data', e.data))"],
+  ['votes', "jsonb_strip_nulls(jsonb_build_object('round', e.round, 'kind', e.kind, 'meta', e.data)) || jsonb_build_object('target', e.target_id)"],
+  ['chat_messages', "jsonb_strip_nulls(jsonb_build_object('text', e.text, 'channel', e.channel, 'round', e.round, 'meta', e.data))"],
+  ['task_logs', "jsonb_strip_nulls(jsonb_build_object('taskType', e.task_type, 'xp', e.xp, 'fake', e.fake, 'description', e.description, 'meta', e.data))"],
+  ['turn_results', "jsonb_strip_nulls(jsonb_build_object('turn', e.turn, 'round', e.round, 'results', e.results, 'state', e.state, 'patch', e.patch, 'stateHash', e.state_hash))"],
+  ['agent_logs', "jsonb_strip_nulls(jsonb_build_object('model', e.model, 'provider', e.provider, 'agent', e.agent, 'turn', e.turn, 'prompt', e.prompt, 'response', e.response, 'promptChars', e.prompt_chars, 'responseChars', e.response_chars, 'promptTokens', e.prompt_tokens, 'completionTokens', e.completion_tokens, 'thinkingTokens', e.thinking_tokens, 'latencyMs', e.latency_ms, 'meta', e.data))"],
+  ['queue_events', "jsonb_strip_nulls(jsonb_build_object('tenant', e.tenant, 'expiresAt', e.expires_at, 'reason', e.reason, 'meta', e.data))"],
+]
+  .map(([t, d]) => `    SELECT e.session_id, e.id, e.type, e.seq, e.at, e.player_id AS player, ${d} AS data FROM json_to_recordset($1::json) AS r(session_id text, after bigint) JOIN ${t} e ON e.session_id = r.session_id AND e.seq > r.after`)
+  .join('\n    UNION ALL\n')}
+  ) h
+) x WHERE n <= $2 ORDER BY session_id, seq, id`;
 
 /** $1: tenant or null, $2: game type or null, $3: cursor (last id seen, '' to start), $4: limit. Result: unfinished sessions by id. */
 export const ACTIVE_SESSIONS_SQL = `

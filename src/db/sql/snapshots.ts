@@ -57,9 +57,14 @@ export const SNAPSHOTS_TO_VERIFY_SQL = `
 SELECT session_id, seq, turn, state, hash, server_hash FROM session_snapshots
 WHERE ($1::text IS NULL OR session_id = $1) AND hash IS NOT NULL ORDER BY session_id, seq`;
 
-/** $1 session id. Result: the session's snapshots, newest first. */
+/** $1 session ids (text[]). Result: the newest hashed snapshot of each (recovery checks it first). */
+export const NEWEST_SNAPSHOTS_SQL = `
+SELECT DISTINCT ON (session_id) session_id, seq, turn, state, hash, reason, final, taken_at FROM session_snapshots
+WHERE session_id = ANY($1::text[]) AND hash IS NOT NULL ORDER BY session_id, seq DESC`;
+
+/** $1 session id. Result: its hashed snapshots, newest first (the fallback when the newest fails). */
 export const SESSION_SNAPSHOTS_SQL = `
-SELECT seq, turn, state, hash, server_hash, hash_matches, reason, final, taken_at FROM session_snapshots
+SELECT session_id, seq, turn, state, hash, reason, final, taken_at FROM session_snapshots
 WHERE session_id = $1 AND hash IS NOT NULL ORDER BY seq DESC`;
 
 /**

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEvent } from '../../../src/contract/validate.ts';
 import { createProducer } from '../../../src/producers/index.ts';
 import { recoverActiveSessions, recoverSession, replay } from '../../../src/recovery/recover.ts';
+import { createReader } from '../../../src/db/reader.ts';
 import { foldTurn } from '../../../src/workers/fold-state.ts';
 import type { WorkerHandle } from '../../../src/workers/worker.ts';
 import { allTypesEvents } from '../../helpers/examples.ts';
@@ -91,6 +92,14 @@ describe('recovery', () => {
       expect(end!.session.gapSince).toBeNull();
     }
     expect(await recoverSession(fx.orm, 'no-such-session')).toBeNull();
+    // The dedicated read pool (prepared statements) returns exactly what the ORM path does.
+    const reader = createReader(fx.db.url);
+    try {
+      expect(await recoverSession(reader, `${tenant}-3`)).toEqual(await recoverSession(fx.orm, `${tenant}-3`));
+      expect((await recoverActiveSessions(reader, { tenant, limit: 10 })).sessions).toEqual((await recoverActiveSessions(fx.orm, { tenant, limit: 10 })).sessions);
+    } finally {
+      await reader.close();
+    }
   });
 
   it('replays the full history in order, in wire form the contract accepts again', async () => {
