@@ -6,25 +6,28 @@
  * $1: session id, $2: seq after which to start (exclusive), $3: last seq (inclusive), $4: limit.
  * Result: id, type, seq, at, player, data.
  */
-const strip = (o: string) => `jsonb_strip_nulls(${o})`;
+/**
+ * Per event table, the SQL that rebuilds an event's wire-form `data` from its row (typed columns
+ * folded back in, absent fields left out; a vote's null target is kept: it means skip).
+ */
+const WIRE_DATA: [table: string, data: string][] = [
+  ['session_events', 'e.data'],
+  ['participant_events', "jsonb_strip_nulls(coalesce(e.data, '{}'::jsonb) - 'meta' || jsonb_build_object('role', e.role, 'team', e.team, 'position', e.position, 'outcome', e.outcome, 'xp', e.xp, 'score', e.score, 'meta', e.data->'meta'))"],
+  ['moves', "jsonb_strip_nulls(jsonb_build_object('action', e.action, 'round', e.round, 'turn', e.turn, 'data', e.data))"],
+  ['votes', "jsonb_strip_nulls(jsonb_build_object('round', e.round, 'kind', e.kind, 'meta', e.data)) || jsonb_build_object('target', e.target_id)"],
+  ['chat_messages', "jsonb_strip_nulls(jsonb_build_object('text', e.text, 'channel', e.channel, 'round', e.round, 'meta', e.data))"],
+  ['task_logs', "jsonb_strip_nulls(jsonb_build_object('taskType', e.task_type, 'xp', e.xp, 'fake', e.fake, 'description', e.description, 'meta', e.data))"],
+  ['turn_results', "jsonb_strip_nulls(jsonb_build_object('turn', e.turn, 'round', e.round, 'results', e.results, 'state', e.state, 'patch', e.patch, 'stateHash', e.state_hash))"],
+  ['agent_logs', "jsonb_strip_nulls(jsonb_build_object('model', e.model, 'provider', e.provider, 'agent', e.agent, 'turn', e.turn, 'prompt', e.prompt, 'response', e.response, 'promptChars', e.prompt_chars, 'responseChars', e.response_chars, 'promptTokens', e.prompt_tokens, 'completionTokens', e.completion_tokens, 'thinkingTokens', e.thinking_tokens, 'latencyMs', e.latency_ms, 'meta', e.data))"],
+  ['queue_events', "jsonb_strip_nulls(jsonb_build_object('tenant', e.tenant, 'expiresAt', e.expires_at, 'reason', e.reason, 'meta', e.data))"],
+];
 
 /** The union over every event table of session $1's events with after < seq <= upTo, first `limit` (SQL expressions). */
 function historySql(after: string, upTo: string, limit: string): string {
-  const branch = (table: string, data: string) =>
-    `SELECT id, type, seq, at, player_id AS player, ${data} AS data FROM ${table} WHERE session_id = $1 AND seq > ${after} AND seq <= ${upTo}`;
-  return `
-SELECT id, type, seq, at, player, data FROM (
-  ${branch('session_events', 'data')}
-  UNION ALL ${branch('participant_events', strip("coalesce(data, '{}'::jsonb) - 'meta' || jsonb_build_object('role', role, 'team', team, 'position', position, 'outcome', outcome, 'xp', xp, 'score', score, 'meta', data->'meta')"))}
-  UNION ALL ${branch('moves', strip("jsonb_build_object('action', action, 'round', round, 'turn', turn, 'data', data)"))}
-  UNION ALL ${branch('votes', "jsonb_strip_nulls(jsonb_build_object('round', round, 'kind', kind, 'meta', data)) || jsonb_build_object('target', target_id)")}
-  UNION ALL ${branch('chat_messages', strip("jsonb_build_object('text', text, 'channel', channel, 'round', round, 'meta', data)"))}
-  UNION ALL ${branch('task_logs', strip("jsonb_build_object('taskType', task_type, 'xp', xp, 'fake', fake, 'description', description, 'meta', data)"))}
-  UNION ALL ${branch('turn_results', strip("jsonb_build_object('turn', turn, 'round', round, 'results', results, 'state', state, 'patch', patch, 'stateHash', state_hash)"))}
-  UNION ALL ${branch('agent_logs', strip("jsonb_build_object('model', model, 'provider', provider, 'agent', agent, 'turn', turn, 'prompt', prompt, 'response', response, 'promptChars', prompt_chars, 'responseChars', response_chars, 'promptTokens', prompt_tokens, 'completionTokens', completion_tokens, 'thinkingTokens', thinking_tokens, 'latencyMs', latency_ms, 'meta', data)"))}
-  UNION ALL SELECT id, type, seq, at, player_id AS player, ${strip("jsonb_build_object('tenant', tenant, 'expiresAt', expires_at, 'reason', reason, 'meta', data)")} AS data
-    FROM queue_events WHERE session_id = $1 AND seq > ${after} AND seq <= ${upTo}
-) h ORDER BY seq, id LIMIT ${limit}`;
+  const branches = WIRE_DATA.map(
+    ([table, data]) => `SELECT e.id, e.type, e.seq, e.at, e.player_id AS player, ${data} AS data FROM ${table} e WHERE e.session_id = $1 AND e.seq > ${after} AND e.seq <= ${upTo}`,
+  );
+  return `SELECT id, type, seq, at, player, data FROM (\n  ${branches.join('\n  UNION ALL ')}\n) h ORDER BY seq, id LIMIT ${limit}`;
 }
 
 export const HISTORY_SQL = historySql('$2', '$3', '$4');
@@ -69,19 +72,7 @@ FROM join_queue_entries WHERE session_id = ANY($1::text[]) ORDER BY session_id, 
 export const TAILS_SQL = `
 SELECT session_id, id, type, seq, at, player, data FROM (
   SELECT h.*, row_number() OVER (PARTITION BY h.session_id ORDER BY h.seq, h.id) AS n FROM (
-${[
-  ['session_events', 'e.data'],
-  ['participant_events', "jsonb_strip_nulls(coalesce(e.data, '{}'::jsonb) - 'meta' || jsonb_build_object('role', e.role, 'team', e.team, 'position', e.position, 'outcome', e.outcome, 'xp', e.xp, 'score', e.score, 'meta', e.data->'meta'))"],
-  ['moves', "jsonb_strip_nulls(jsonb_build_object('action', e.action, 'round', e.round, 'turn', e.turn, 'data', e.data))"],
-  ['votes', "jsonb_strip_nulls(jsonb_build_object('round', e.round, 'kind', e.kind, 'meta', e.data)) || jsonb_build_object('target', e.target_id)"],
-  ['chat_messages', "jsonb_strip_nulls(jsonb_build_object('text', e.text, 'channel', e.channel, 'round', e.round, 'meta', e.data))"],
-  ['task_logs', "jsonb_strip_nulls(jsonb_build_object('taskType', e.task_type, 'xp', e.xp, 'fake', e.fake, 'description', e.description, 'meta', e.data))"],
-  ['turn_results', "jsonb_strip_nulls(jsonb_build_object('turn', e.turn, 'round', e.round, 'results', e.results, 'state', e.state, 'patch', e.patch, 'stateHash', e.state_hash))"],
-  ['agent_logs', "jsonb_strip_nulls(jsonb_build_object('model', e.model, 'provider', e.provider, 'agent', e.agent, 'turn', e.turn, 'prompt', e.prompt, 'response', e.response, 'promptChars', e.prompt_chars, 'responseChars', e.response_chars, 'promptTokens', e.prompt_tokens, 'completionTokens', e.completion_tokens, 'thinkingTokens', e.thinking_tokens, 'latencyMs', e.latency_ms, 'meta', e.data))"],
-  ['queue_events', "jsonb_strip_nulls(jsonb_build_object('tenant', e.tenant, 'expiresAt', e.expires_at, 'reason', e.reason, 'meta', e.data))"],
-]
-  .map(([t, d]) => `    SELECT e.session_id, e.id, e.type, e.seq, e.at, e.player_id AS player, ${d} AS data FROM json_to_recordset($1::json) AS r(session_id text, after bigint) JOIN ${t} e ON e.session_id = r.session_id AND e.seq > r.after`)
-  .join('\n    UNION ALL\n')}
+${WIRE_DATA.map(([t, d]) => `    SELECT e.session_id, e.id, e.type, e.seq, e.at, e.player_id AS player, ${d} AS data FROM json_to_recordset($1::json) AS r(session_id text, after bigint) JOIN ${t} e ON e.session_id = r.session_id AND e.seq > r.after`).join('\n    UNION ALL\n')}
   ) h
 ) x WHERE n <= $2 ORDER BY session_id, seq, id`;
 
