@@ -19,6 +19,7 @@ import {
 } from '../db/sql/session-state.ts';
 import type { SessionWatermark } from '../db/sql/upsert-sessions.ts';
 import type { SnapshotJob } from '../snapshots/take.ts';
+import type { ValidEvent } from '../contract/events.ts';
 
 interface TurnRow {
   session_id: string;
@@ -71,11 +72,17 @@ export function foldTurn(state: Record<string, unknown>, turn: { state: Record<s
   return next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
 }
 
-export async function foldStates(q: TxQuery, marks: SessionWatermark[], opts: FoldOptions): Promise<FoldResult> {
+/**
+ * `batchTurns`: the turn results this transaction inserted, by session. When a session had no turn
+ * result waiting before (the common case), the turns to fold are exactly those, so they are folded
+ * from memory instead of being read back.
+ */
+export async function foldStates(q: TxQuery, marks: SessionWatermark[], opts: FoldOptions, batchTurns: Map<string, ValidEvent[]> = new Map()): Promise<FoldResult> {
   const result: FoldResult = { applied: 0, waiting: 0, snapshots: [], captured: [] };
   if (!marks.length) return result;
   const ranges: { session_id: string; after: number; upto: number }[] = [];
-  const watermarks: { id: string; applied_seq: number; state_seq: number; snapshot_turn: number | null }[] = [];
+  const fromMemory: TurnRow[] = [];
+  const watermarks: { id: string; applied_seq: number; state_seq: number; snapshot_turn: number | null; turns_waiting: boolean }[] = [];
   for (const m of marks) {
     const stateSeq = Number(m.state_seq);
     let applied = Number(m.applied_seq);
@@ -88,16 +95,32 @@ export async function foldStates(q: TxQuery, marks: SessionWatermark[], opts: Fo
       if (upTo > applied) applied = upTo;
       if (applied < lastTurn) result.waiting++;
     }
-    if (applied > stateSeq) ranges.push({ session_id: m.id, after: stateSeq, upto: applied });
-    if (applied > stateSeq || applied > Number(m.applied_seq)) watermarks.push({ id: m.id, applied_seq: applied, state_seq: Math.max(stateSeq, applied), snapshot_turn: null });
+    if (applied > stateSeq) {
+      const mine = batchTurns.get(m.id);
+      if (!m.turns_waiting && mine) {
+        for (const e of mine)
+          if ((e.seq ?? 0) > stateSeq && (e.seq ?? 0) <= applied)
+            fromMemory.push({
+              session_id: m.id,
+              seq: String(e.seq),
+              turn: e.data.turn as number,
+              // A copy: later patches are merged into the state in place, and the event itself must
+              // stay as sent (a retried transaction writes it again).
+              state: e.data.state ? structuredClone(e.data.state as Record<string, unknown>) : null,
+              patch: (e.data.patch as Record<string, unknown>) ?? null,
+              state_hash: (e.data.stateHash as string) ?? null,
+            });
+      } else ranges.push({ session_id: m.id, after: stateSeq, upto: applied });
+    }
+    watermarks.push({ id: m.id, applied_seq: applied, state_seq: Math.max(stateSeq, applied), snapshot_turn: null, turns_waiting: applied < lastTurn });
   }
-  if (!watermarks.length) return result;
-  if (!ranges.length) {
+  fromMemory.sort((a, b) => (a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : Number(a.seq) - Number(b.seq)));
+  const turns = ranges.length ? [...fromMemory, ...(await q<TurnRow>(SELECT_TURNS_SQL, [JSON.stringify(ranges)]))] : fromMemory;
+  if (!turns.length) {
     await q(UPDATE_WATERMARKS_SQL, [JSON.stringify(watermarks)]);
     return result;
   }
 
-  const turns = await q<TurnRow>(SELECT_TURNS_SQL, [JSON.stringify(ranges)]);
   const sessionsWithTurns = [...new Set(turns.map((t) => t.session_id))];
   const current = new Map<string, Record<string, unknown>>();
   if (sessionsWithTurns.length) {

@@ -145,7 +145,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
         const fold =
           opts.liveState === false
             ? { applied: 0, waiting: 0, snapshots: [], captured: [] }
-            : await foldStates(q, marks, { snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0 });
+            : await foldStates(q, marks, { snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0 }, turnsBySession(inserted));
         folded += fold.applied;
         waiting += fold.waiting;
         if (opts.snapshots) {
@@ -178,6 +178,17 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
     result.committed.push(e);
   }
+}
+
+function turnsBySession(inserted: ValidEvent[]): Map<string, ValidEvent[]> {
+  const m = new Map<string, ValidEvent[]>();
+  for (const e of inserted) {
+    if (e.family !== 'turn' || e.sessionId === null) continue;
+    const list = m.get(e.sessionId);
+    if (list) list.push(e);
+    else m.set(e.sessionId, [e]);
+  }
+  return m;
 }
 
 /** A dead-letter row for a validated event (wire form) or for any raw payload. */

@@ -42,7 +42,7 @@ ORDER BY session_id
 ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, turn = excluded.turn, seq = excluded.seq, updated_at = now()`;
 
 /**
- * $1: JSON array of {id, applied_seq, state_seq, snapshot_turn}. Result: none. Closes the gap when the
+ * $1: JSON array of {id, applied_seq, state_seq, snapshot_turn, turns_waiting}. Result: none. Closes the gap when the
  * prefix reaches last_seq; records the turn of a snapshot scheduled in this transaction.
  */
 export const UPDATE_WATERMARKS_SQL = `
@@ -51,6 +51,7 @@ UPDATE sessions s SET
   state_seq = greatest(s.state_seq, x.state_seq),
   gap_since = CASE WHEN greatest(s.applied_seq, x.applied_seq) >= s.last_seq THEN NULL ELSE s.gap_since END,
   snapshot_turn = coalesce(x.snapshot_turn, s.snapshot_turn),
-  snapshot_at = CASE WHEN x.snapshot_turn IS NULL THEN s.snapshot_at ELSE now() END
-FROM json_to_recordset($1::json) AS x(id text, applied_seq bigint, state_seq bigint, snapshot_turn int)
+  snapshot_at = CASE WHEN x.snapshot_turn IS NULL THEN s.snapshot_at ELSE now() END,
+  turns_waiting = x.turns_waiting
+FROM json_to_recordset($1::json) AS x(id text, applied_seq bigint, state_seq bigint, snapshot_turn int, turns_waiting boolean)
 WHERE s.id = x.id`;

@@ -41,6 +41,8 @@ export interface SessionWatermark {
   state_seq: string;
   last_turn_seq: string;
   snapshot_turn: number | null;
+  /** As before this batch (the upsert leaves it alone). */
+  turns_waiting: boolean;
 }
 
 export const UPSERT_SESSIONS_SQL = `
@@ -82,5 +84,5 @@ ON CONFLICT (id) DO UPDATE SET
   gap_since = CASE WHEN s.event_count + excluded.event_count = greatest(s.last_seq, excluded.last_seq)
     THEN NULL ELSE coalesce(s.gap_since, now()) END,
   updated_at = now()
-RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn)
+RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn, turns_waiting)
 SELECT * FROM up WHERE last_turn_seq > state_seq`;
