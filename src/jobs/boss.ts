@@ -60,6 +60,18 @@ function toInsert(jobs: SnapshotJob[]) {
   return jobs.map((j) => ({ data: j, retryLimit: 5, retryBackoff: true }));
 }
 
+/**
+ * Schedules an interval snapshot for every active session whose state changed and whose last
+ * snapshot is older than `snapshotIntervalS`; marks them in the same transaction. Returns their ids.
+ */
+export async function runSnapshotSweep(orm: MikroORM, cfg: Readonly<Config>, boss: PgBoss): Promise<string[]> {
+  return transaction(orm, async (q) => {
+    const due = await q<{ id: string }>(DUE_INTERVAL_SQL, [cfg.snapshotIntervalS]);
+    if (due.length) await boss.insert(SNAPSHOT_QUEUE, toInsert(due.map((d) => ({ sessionId: d.id, reason: 'interval' }))), inTransaction(q));
+    return due.map((d) => d.id);
+  });
+}
+
 export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger): Promise<Jobs> {
   const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
@@ -82,10 +94,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   if (cfg.snapshotIntervalS > 0) {
     await boss.schedule(SNAPSHOT_SWEEP_QUEUE, '* * * * *');
     await boss.work(SNAPSHOT_SWEEP_QUEUE, async () => {
-      await transaction(orm, async (q) => {
-        const due = await q<{ id: string }>(DUE_INTERVAL_SQL, [cfg.snapshotIntervalS]);
-        if (due.length) await boss.insert(SNAPSHOT_QUEUE, toInsert(due.map((d) => ({ sessionId: d.id, reason: 'interval' }))), inTransaction(q));
-      });
+      await runSnapshotSweep(orm, cfg, boss);
     });
   }
 

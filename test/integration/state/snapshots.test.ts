@@ -8,6 +8,7 @@ import { createProducer } from '../../../src/producers/index.ts';
 import { query } from '../../../src/db/query.ts';
 import { recoverSession } from '../../../src/recovery/recover.ts';
 import { stateHash } from '../../../src/snapshots/hash.ts';
+import { runSnapshotSweep } from '../../../src/jobs/boss.ts';
 import type { WorkerHandle } from '../../../src/workers/worker.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { REDIS_URL, dropPrefix, openFixture, rows, testConfig, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
@@ -91,6 +92,26 @@ describe('snapshots', () => {
     const verify = await runCli(['snapshots', 'verify'], testEnv(fx.db.url, prefix));
     expect(verify.code).toBe(1);
     expect(verify.stdout).toMatch(/snap-3 seq 11 turn 10 \(corrupt\)/);
+  });
+
+  it('are taken on an interval while a session changes, and not again while it does not', async () => {
+    const p = createProducer({ connection: REDIS_URL, prefix });
+    await p.turnResult({ sessionId: 'snap-4', turn: 1, state: { a: 1 } });
+    await p.turnResult({ sessionId: 'snap-4', turn: 2, patch: { a: 2 } });
+    await p.close();
+    await waitFor('state folded', async () => (await rows(fx.orm, `select 1 from sessions where id = 'snap-4' and state_seq = 2`)).length === 1);
+    await hashed('snap-4');
+    const cfg = testConfig(fx.db.url, prefix, { ...settings, GP_SNAPSHOT_INTERVAL_S: '1' });
+    // The turn-1 snapshot was scheduled just now: not due yet.
+    expect(await runSnapshotSweep(fx.orm, cfg, worker.jobs!.boss)).not.toContain('snap-4');
+    await query(fx.orm.em.fork(), `update sessions set snapshot_at = now() - interval '5 seconds' where id = 'snap-4'`);
+    expect(await runSnapshotSweep(fx.orm, cfg, worker.jobs!.boss)).toContain('snap-4');
+    await waitFor('interval snapshot', async () => (await snaps('snap-4')).some((s) => s.reason === 'interval' && s.hash));
+    const interval = (await snaps('snap-4')).find((s) => s.reason === 'interval')!;
+    expect(interval.state).toEqual({ a: 2 });
+    // Nothing changed since: the next sweep leaves it alone.
+    await query(fx.orm.em.fork(), `update sessions set snapshot_at = now() - interval '5 seconds', last_event_at = now() - interval '10 seconds' where id = 'snap-4'`);
+    expect(await runSnapshotSweep(fx.orm, cfg, worker.jobs!.boss)).not.toContain('snap-4');
   });
 
   it('are scheduled once however many worker processes run', async () => {
