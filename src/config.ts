@@ -40,6 +40,12 @@ export interface Config {
   jobs: boolean;
   /** Fold turn results into live session states while ingesting. @defaultValue true */
   liveState: boolean;
+  /**
+   * A sequence gap open longer than this (seconds) is taken as lost (e.g. a game server killed after
+   * drawing sequence numbers, before enqueueing) and the live state folds past it; 0 = wait forever.
+   * @defaultValue 60
+   */
+  gapTimeoutS: number;
   /** Snapshot every N turns of a session (and at its first state); 0 = never. @defaultValue 10 */
   snapshotEveryTurns: number;
   /** Snapshot an active session whose state changed at least this often (seconds); 0 = never. @defaultValue 60 */
@@ -110,6 +116,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     writeRetries: int(env, 'GP_WRITE_RETRIES', 8, 0, 1000),
     jobs: bool(env, 'GP_JOBS', true),
     liveState: bool(env, 'GP_LIVE_STATE', true),
+    gapTimeoutS: int(env, 'GP_GAP_TIMEOUT_S', 60, 0, 30 * 86_400),
     snapshotEveryTurns: int(env, 'GP_SNAPSHOT_EVERY_TURNS', 10, 0, 1_000_000),
     snapshotIntervalS: int(env, 'GP_SNAPSHOT_INTERVAL_S', 60, 0, 86_400),
     snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),

@@ -35,6 +35,8 @@ export const Session = defineEntity({
     lastTurnSeq: p.bigint('number').default(0),
     /** Turn results are folded into session_states through this sequence number. */
     stateSeq: p.bigint('number').default(0),
+    /** Sequence numbers given up as lost after a gap timed out (they count as present for contiguity). */
+    lostSeqs: p.bigint('number').default(0),
     /** Some stored turn result is beyond state_seq (waiting for a gap); when false the fold needs no read-back. */
     turnsWaiting: p.boolean().default(false),
     /** Turn at which the last snapshot was scheduled (scheduled once, in the transaction that made it due). */

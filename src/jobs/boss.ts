@@ -10,7 +10,10 @@ import type { Config } from '../config.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
-import { DUE_INTERVAL_SQL, INSERT_FINAL_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
+import { DUE_INTERVAL_SQL, INSERT_FINAL_SNAPSHOTS_SQL, INSERT_PENDING_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
+import { STALE_GAPS_SQL } from '../db/sql/session-state.ts';
+import type { SessionWatermark } from '../db/sql/upsert-sessions.ts';
+import { foldStates } from '../workers/fold-state.ts';
 import { ABANDON_INACTIVE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
 import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import type { SnapshotScheduler } from '../workers/write-batch.ts';
@@ -72,6 +75,22 @@ export async function runSnapshotSweep(orm: MikroORM, cfg: Readonly<Config>, bos
   });
 }
 
+/**
+ * Folds past gaps older than `gapTimeoutS` in sessions no new batch has touched since (a batch does
+ * it on its own when one arrives). Runs with the clean-up. Returns how many turn results it folded.
+ */
+export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshots?: SnapshotScheduler): Promise<number> {
+  if (!cfg.liveState || cfg.gapTimeoutS <= 0) return 0;
+  return transaction(orm, async (q) => {
+    const marks = await q<SessionWatermark>(STALE_GAPS_SQL, [cfg.gapTimeoutS]);
+    if (!marks.length) return 0;
+    const fold = await foldStates(q, marks, { snapshotEveryTurns: snapshots?.everyTurns ?? 0, gapTimeoutS: cfg.gapTimeoutS });
+    if (snapshots && fold.captured.length) await q(INSERT_PENDING_SNAPSHOTS_SQL, [JSON.stringify(fold.captured)]);
+    if (snapshots && fold.snapshots.length) await snapshots.enqueue(q, fold.snapshots);
+    return fold.applied;
+  });
+}
+
 export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger): Promise<Jobs> {
   const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
@@ -106,6 +125,8 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   };
   await boss.schedule(CLEANUP_QUEUE, '* * * * *');
   await boss.work(CLEANUP_QUEUE, async () => {
+    const folded = await runGapSweep(orm, cfg, snapshots);
+    if (folded) log.warn({ folded }, 'folded past sequence gaps that timed out');
     const r = await runCleanup(orm, cfg, snapshots.enqueue);
     if (r.abandoned.length || r.expiredQueueEntries) log.info({ abandoned: r.abandoned.length, expiredQueueEntries: r.expiredQueueEntries }, 'clean-up');
   });

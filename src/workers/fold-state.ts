@@ -52,6 +52,8 @@ export interface PendingSnapshotRow {
 export interface FoldOptions {
   /** Schedule a snapshot every this many turns (and at the first state); 0 turns it off. */
   snapshotEveryTurns: number;
+  /** Fold past a gap open longer than this many seconds (its events taken as lost); 0 = never. */
+  gapTimeoutS?: number;
 }
 
 /** The highest seq such that after+1 .. seq are all present in `seqs` (sorted; duplicates allowed). */
@@ -82,16 +84,20 @@ export async function foldStates(q: TxQuery, marks: SessionWatermark[], opts: Fo
   if (!marks.length) return result;
   const ranges: { session_id: string; after: number; upto: number }[] = [];
   const fromMemory: TurnRow[] = [];
-  const watermarks: { id: string; applied_seq: number; state_seq: number; snapshot_turn: number | null; turns_waiting: boolean }[] = [];
+  const watermarks: { id: string; applied_seq: number; state_seq: number; snapshot_turn: number | null; turns_waiting: boolean; lost: number }[] = [];
   for (const m of marks) {
     const stateSeq = Number(m.state_seq);
     let applied = Number(m.applied_seq);
     const lastTurn = Number(m.last_turn_seq);
+    let lost = 0;
     if (applied < lastTurn && applied < Number(m.last_seq)) {
       // A gap is open and turn results wait beyond the watermark: find how far the history is
       // contiguous now (rare path: one indexed range scan per event table).
-      const seqs = await q<{ seq: string }>(SELECT_SEQS_AFTER_SQL, [m.id, applied]);
-      const upTo = contiguousUpTo(applied, seqs.map((r) => Number(r.seq)));
+      const seqs = (await q<{ seq: string }>(SELECT_SEQS_AFTER_SQL, [m.id, applied])).map((r) => Number(r.seq));
+      const timedOut = (opts.gapTimeoutS ?? 0) > 0 && m.gap_age_s !== null && m.gap_age_s > (opts.gapTimeoutS ?? 0);
+      // A gap older than the timeout is given up on: everything stored is folded, in order.
+      const upTo = timedOut ? Math.max(applied, ...seqs) : contiguousUpTo(applied, seqs);
+      if (timedOut) lost = upTo - applied - new Set(seqs.filter((x) => x <= upTo)).size;
       if (upTo > applied) applied = upTo;
       if (applied < lastTurn) result.waiting++;
     }
@@ -112,7 +118,7 @@ export async function foldStates(q: TxQuery, marks: SessionWatermark[], opts: Fo
             });
       } else ranges.push({ session_id: m.id, after: stateSeq, upto: applied });
     }
-    watermarks.push({ id: m.id, applied_seq: applied, state_seq: Math.max(stateSeq, applied), snapshot_turn: null, turns_waiting: applied < lastTurn });
+    watermarks.push({ id: m.id, applied_seq: applied, state_seq: Math.max(stateSeq, applied), snapshot_turn: null, turns_waiting: applied < lastTurn, lost: Math.max(0, lost) });
   }
   fromMemory.sort((a, b) => (a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : Number(a.seq) - Number(b.seq)));
   const turns = ranges.length ? [...fromMemory, ...(await q<TurnRow>(SELECT_TURNS_SQL, [JSON.stringify(ranges)]))] : fromMemory;

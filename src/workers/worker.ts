@@ -75,6 +75,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
           onRetry: (e, attempt) => log.warn({ err: describeDbError(e), attempt }, 'transient write failure, retrying'),
           snapshots: jobs?.snapshots,
           liveState: cfg.liveState,
+          gapTimeoutS: cfg.gapTimeoutS,
         });
         const now = Date.now();
         for (const e of r.committed) stats.lag.observe(now - Date.parse(e.at));

@@ -51,6 +51,8 @@ export interface WriterOptions {
   snapshots?: SnapshotScheduler;
   /** Fold turn results into live states. @defaultValue true */
   liveState?: boolean;
+  /** See Config.gapTimeoutS. */
+  gapTimeoutS?: number;
 }
 
 export interface SnapshotScheduler {
@@ -145,7 +147,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
         const fold =
           opts.liveState === false
             ? { applied: 0, waiting: 0, snapshots: [], captured: [] }
-            : await foldStates(q, marks, { snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0 }, turnsBySession(inserted));
+            : await foldStates(q, marks, { snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0, gapTimeoutS: opts.gapTimeoutS }, turnsBySession(inserted));
         folded += fold.applied;
         waiting += fold.waiting;
         if (opts.snapshots) {

@@ -24,8 +24,9 @@ for (let r = 0; r < rooms; r++) {
   // Everything this server emitted before a crash must be stored before its state can be trusted.
   const emitted = Number((await redis.get(sequenceKey(prefix, sessionId))) ?? 0);
   let rec = await recoverSession(reader, sessionId);
-  // Bounded: a kill between drawing sequence numbers and enqueueing leaves numbers never sent.
-  const until = Date.now() + 10_000;
+  // Bounded: a kill between drawing sequence numbers and enqueueing leaves numbers never sent; the
+  // workers give such a gap up after GP_GAP_TIMEOUT_S, once new events arrive.
+  const until = Date.now() + 3_000;
   while (emitted > 0 && (rec?.session.appliedSeq ?? 0) < emitted && Date.now() < until) {
     await new Promise((res) => setTimeout(res, 20));
     rec = await recoverSession(reader, sessionId);

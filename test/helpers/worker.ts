@@ -7,7 +7,9 @@ import type { Config } from '../../src/config.ts';
 import type { MikroORM } from '../../src/db/orm.ts';
 import { createLogger } from '../../src/log.ts';
 import { startWorker, type WorkerHandle } from '../../src/workers/worker.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { REDIS_URL } from './env.ts';
+import { dropPrefix, openFixture, testConfig, uniqueName, type Fixture } from './services.ts';
 
 export const CLI = fileURLToPath(new URL('../../bin/game-persist.js', import.meta.url));
 
@@ -66,4 +68,22 @@ export function spawnCli(args: string[], env: Record<string, string>): ChildWork
       }
     },
   };
+}
+
+/**
+ * A test file's database, queue prefix and in-process worker, opened before its tests and closed
+ * after. Read the fields inside tests (they are set in beforeAll).
+ */
+export function workerFixture(settings: Record<string, string> = {}) {
+  const ctx = { prefix: uniqueName('q') } as { prefix: string; fx: Fixture; worker: WorkerHandle };
+  beforeAll(async () => {
+    ctx.fx = await openFixture();
+    ctx.worker = await inProcessWorker(testConfig(ctx.fx.db.url, ctx.prefix, settings));
+  });
+  afterAll(async () => {
+    await ctx.worker?.close();
+    await ctx.fx?.close();
+    await dropPrefix(ctx.prefix);
+  });
+  return ctx;
 }

@@ -42,7 +42,7 @@ ORDER BY session_id
 ON CONFLICT (session_id) DO UPDATE SET state = excluded.state, turn = excluded.turn, seq = excluded.seq, updated_at = now()`;
 
 /**
- * $1: JSON array of {id, applied_seq, state_seq, snapshot_turn, turns_waiting}. Result: none. Closes the gap when the
+ * $1: JSON array of {id, applied_seq, state_seq, snapshot_turn, turns_waiting, lost}. Result: none. Closes the gap when the
  * prefix reaches last_seq; records the turn of a snapshot scheduled in this transaction.
  */
 export const UPDATE_WATERMARKS_SQL = `
@@ -52,6 +52,18 @@ UPDATE sessions s SET
   gap_since = CASE WHEN greatest(s.applied_seq, x.applied_seq) >= s.last_seq THEN NULL ELSE s.gap_since END,
   snapshot_turn = coalesce(x.snapshot_turn, s.snapshot_turn),
   snapshot_at = CASE WHEN x.snapshot_turn IS NULL THEN s.snapshot_at ELSE now() END,
-  turns_waiting = x.turns_waiting
-FROM json_to_recordset($1::json) AS x(id text, applied_seq bigint, state_seq bigint, snapshot_turn int, turns_waiting boolean)
+  turns_waiting = x.turns_waiting,
+  lost_seqs = s.lost_seqs + x.lost
+FROM json_to_recordset($1::json) AS x(id text, applied_seq bigint, state_seq bigint, snapshot_turn int, turns_waiting boolean, lost bigint)
 WHERE s.id = x.id`;
+
+/**
+ * Sessions whose gap has been open longer than $1 seconds and that have turn results waiting, locked
+ * for the fold (SKIP LOCKED: one a batch is writing is left to that batch). Result: watermarks as the
+ * sessions upsert returns them.
+ */
+export const STALE_GAPS_SQL = `
+SELECT id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn, turns_waiting,
+  extract(epoch FROM now() - gap_since)::float8 AS gap_age_s
+FROM sessions WHERE gap_since < now() - make_interval(secs => $1) AND last_turn_seq > state_seq
+ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED`;

@@ -3,9 +3,10 @@
  * inserted (duplicates never count). Order-independent: timestamps take least/greatest, lifecycle
  * status only moves forward (created < started < finished | abandoned, the first end sticks).
  *
- * It also keeps the sequence watermark: a session whose stored event count equals its highest
- * sequence number holds every event 1..last_seq (ids are deduplicated and each event has its own
- * seq), so `applied_seq` moves up to `last_seq` and any gap is closed; otherwise the gap stays open
+ * It also keeps the sequence watermark: a session whose stored event count (plus the sequence
+ * numbers given up as lost) reaches its highest sequence number holds every event 1..last_seq (ids
+ * are deduplicated and each event has its own seq), so `applied_seq` moves up to `last_seq` and any
+ * gap is closed; otherwise the gap stays open
  * since `gap_since` and the exact contiguous prefix is worked out by the state fold when it matters.
  *
  * $1: JSON array of SessionRow. Result: the watermarks (id, applied_seq, last_seq, state_seq,
@@ -43,6 +44,8 @@ export interface SessionWatermark {
   snapshot_turn: number | null;
   /** As before this batch (the upsert leaves it alone). */
   turns_waiting: boolean;
+  /** Seconds the current gap has been open (null: none). */
+  gap_age_s: number | null;
 }
 
 export const UPSERT_SESSIONS_SQL = `
@@ -79,10 +82,12 @@ ON CONFLICT (id) DO UPDATE SET
   last_seq = greatest(s.last_seq, excluded.last_seq),
   event_count = s.event_count + excluded.event_count,
   last_turn_seq = greatest(s.last_turn_seq, excluded.last_turn_seq),
-  applied_seq = CASE WHEN s.event_count + excluded.event_count = greatest(s.last_seq, excluded.last_seq)
+  applied_seq = CASE WHEN s.event_count + excluded.event_count + s.lost_seqs >= greatest(s.last_seq, excluded.last_seq)
     THEN greatest(s.last_seq, excluded.last_seq) ELSE s.applied_seq END,
-  gap_since = CASE WHEN s.event_count + excluded.event_count = greatest(s.last_seq, excluded.last_seq)
+  gap_since = CASE WHEN s.event_count + excluded.event_count + s.lost_seqs >= greatest(s.last_seq, excluded.last_seq)
     THEN NULL ELSE coalesce(s.gap_since, now()) END,
   updated_at = now()
-RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn, turns_waiting)
-SELECT * FROM up WHERE last_turn_seq > state_seq`;
+RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn, turns_waiting, gap_since)
+SELECT id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn, turns_waiting,
+  extract(epoch FROM now() - gap_since)::float8 AS gap_age_s
+FROM up WHERE last_turn_seq > state_seq`;

@@ -2,30 +2,17 @@
  * Recovery as a restarted game server uses it: recover every active session, continue from the
  * recovered state, and end where a game that never restarted would; replay the audit trail.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { validateEvent } from '../../../src/contract/validate.ts';
 import { createProducer } from '../../../src/producers/index.ts';
 import { recoverActiveSessions, recoverSession, replay } from '../../../src/recovery/recover.ts';
 import { createReader } from '../../../src/db/reader.ts';
 import { foldTurn } from '../../../src/workers/fold-state.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
 import { allTypesEvents } from '../../helpers/examples.ts';
-import { REDIS_URL, dropPrefix, openFixture, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
-import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';
+import { REDIS_URL, uniqueName, waitFor } from '../../helpers/services.ts';
+import { plainQueue, workerFixture } from '../../helpers/worker.ts';
 
-let fx: Fixture;
-let worker: WorkerHandle;
-const prefix = uniqueName('q');
-
-beforeAll(async () => {
-  fx = await openFixture();
-  worker = await inProcessWorker(testConfig(fx.db.url, prefix));
-});
-afterAll(async () => {
-  await worker?.close();
-  await fx?.close();
-  await dropPrefix(prefix);
-});
+const ctx = workerFixture();
 
 /** What the game does on turn t of a room: a move, then a turn result (a full state every 4 turns). */
 function turnResult(room: number, t: number, state: Record<string, unknown>) {
@@ -37,7 +24,7 @@ describe('recovery', () => {
   it('lets a restarted game server recover every active room and continue to the same end state', async () => {
     const rooms = 6;
     const tenant = uniqueName('chat');
-    let p = createProducer({ connection: REDIS_URL, prefix });
+    let p = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
     const truth: Record<string, unknown>[] = Array.from({ length: rooms }, () => ({}));
     for (let r = 0; r < rooms; r++) {
       await p.sessionCreated({ sessionId: `${tenant}-${r}`, gameType: 'fourx', tenant });
@@ -53,13 +40,13 @@ describe('recovery', () => {
     // Two moves of turn 8 happen, then the game server dies.
     for (let r = 0; r < 2; r++) await p.move({ sessionId: `${tenant}-${r}`, player: `a${r}`, action: 'build', turn: 8 });
     await p.close();
-    await waitFor('everything stored', async () => (await recoverSession(fx.orm, `${tenant}-0`))?.session.appliedSeq === 17);
+    await waitFor('everything stored', async () => (await recoverSession(ctx.fx.orm, `${tenant}-0`))?.session.appliedSeq === 17);
 
     // Restart: recover all rooms of this tenant, two per page.
-    p = createProducer({ connection: REDIS_URL, prefix });
+    p = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
     const recovered = [];
     for (let cursor: string | null = null, pages = 0; ; pages++) {
-      const page = await recoverActiveSessions(fx.orm, { tenant, cursor, limit: 2 });
+      const page = await recoverActiveSessions(ctx.fx.orm, { tenant, cursor, limit: 2 });
       recovered.push(...page.sessions);
       cursor = page.nextCursor;
       if (!cursor) {
@@ -86,17 +73,17 @@ describe('recovery', () => {
     }
     await p.close();
     for (let r = 0; r < rooms; r++) {
-      await waitFor(`room ${r} folded`, async () => (await recoverSession(fx.orm, `${tenant}-${r}`))?.state?.turn === 10);
-      const end = await recoverSession(fx.orm, `${tenant}-${r}`);
+      await waitFor(`room ${r} folded`, async () => (await recoverSession(ctx.fx.orm, `${tenant}-${r}`))?.state?.turn === 10);
+      const end = await recoverSession(ctx.fx.orm, `${tenant}-${r}`);
       expect(end!.state!.value).toEqual(truth[r]);
       expect(end!.session.gapSince).toBeNull();
     }
-    expect(await recoverSession(fx.orm, 'no-such-session')).toBeNull();
+    expect(await recoverSession(ctx.fx.orm, 'no-such-session')).toBeNull();
     // The dedicated read pool (prepared statements) returns exactly what the ORM path does.
-    const reader = createReader(fx.db.url);
+    const reader = createReader(ctx.fx.db.url);
     try {
-      expect(await recoverSession(reader, `${tenant}-3`)).toEqual(await recoverSession(fx.orm, `${tenant}-3`));
-      expect((await recoverActiveSessions(reader, { tenant, limit: 10 })).sessions).toEqual((await recoverActiveSessions(fx.orm, { tenant, limit: 10 })).sessions);
+      expect(await recoverSession(reader, `${tenant}-3`)).toEqual(await recoverSession(ctx.fx.orm, `${tenant}-3`));
+      expect((await recoverActiveSessions(reader, { tenant, limit: 10 })).sessions).toEqual((await recoverActiveSessions(ctx.fx.orm, { tenant, limit: 10 })).sessions);
     } finally {
       await reader.close();
     }
@@ -104,12 +91,12 @@ describe('recovery', () => {
 
   it('replays the full history in order, in wire form the contract accepts again', async () => {
     const sent = allTypesEvents('replay-me');
-    const q = plainQueue(prefix);
+    const q = plainQueue(ctx.prefix);
     await q.add('events', { v: 1, events: sent });
     await q.close();
-    await waitFor('stored', async () => (await recoverSession(fx.orm, 'replay-me'))?.session.eventCount === 13);
+    await waitFor('stored', async () => (await recoverSession(ctx.fx.orm, 'replay-me'))?.session.eventCount === 13);
     const out = [];
-    for await (const e of replay(fx.orm, 'replay-me', { pageSize: 4 })) out.push(e);
+    for await (const e of replay(ctx.fx.orm, 'replay-me', { pageSize: 4 })) out.push(e);
     expect(out.map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
     const bySent = new Map(sent.map((e) => [e.id as string, e]));
     for (const e of out) {
@@ -123,9 +110,9 @@ describe('recovery', () => {
       else expect(again.data).toEqual(orig.data);
     }
     const window = [];
-    for await (const e of replay(fx.orm, 'replay-me', { fromSeq: 5, toSeq: 7 })) window.push(e.seq);
+    for await (const e of replay(ctx.fx.orm, 'replay-me', { fromSeq: 5, toSeq: 7 })) window.push(e.seq);
     expect(window).toEqual([5, 6, 7]);
-    const rec = await recoverSession(fx.orm, 'replay-me');
+    const rec = await recoverSession(ctx.fx.orm, 'replay-me');
     expect(rec!.session.status).toBe('finished');
     expect(rec!.state!.seq).toBe(8);
     expect(rec!.sinceState.map((e) => e.seq)).toEqual([9, 10, 11, 12, 13]);
