@@ -75,8 +75,12 @@ export async function openFixture(): Promise<Fixture> {
     db,
     orm,
     async close() {
-      await orm.close();
-      await db.drop();
+      // The database goes even if closing the ORM fails (a test may have killed its connections).
+      try {
+        await orm.close();
+      } finally {
+        await db.drop();
+      }
     },
   };
 }

@@ -30,6 +30,12 @@ export interface ChildWorker {
   waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, any>>;
 }
 
+/** Children a test file started; whatever is still running when the file ends is killed (a failed test must not leave workers behind). */
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 /** Runs `game-persist <args>` as a child process with the given environment (logs at info, JSON on stderr). */
 export function spawnCli(args: string[], env: Record<string, string>): ChildWorker {
   const child = spawn(process.execPath, [CLI, ...args], {
@@ -53,6 +59,8 @@ export function spawnCli(args: string[], env: Record<string, string>): ChildWork
     }
   });
   child.stdout!.resume();
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
     child,

@@ -32,7 +32,7 @@ function openFixtureAdmin(): MikroORM {
 }
 
 afterAll(async () => {
-  await adminOrm?.close();
+  await adminOrm?.close().catch(() => {});
   await worker?.close();
   await fx?.close();
   await dropPrefix(prefix);
