@@ -151,10 +151,11 @@ export async function foldStates(q: TxQuery, marks: SessionWatermark[], opts: Fo
     }
   }
   if (states.size) await q(UPSERT_STATES_SQL, [JSON.stringify([...states.values()])]);
+  // snapTurn started from each mark's snapshot_turn: a changed value is a snapshot scheduled here.
+  const scheduledBefore = new Map(marks.map((m) => [m.id, m.snapshot_turn ?? null]));
   for (const w of watermarks) {
     const turn = snapTurn.get(w.id) ?? null;
-    const before = marks.find((m) => m.id === w.id)?.snapshot_turn ?? null;
-    if (turn !== before) w.snapshot_turn = turn;
+    if (turn !== scheduledBefore.get(w.id)) w.snapshot_turn = turn;
   }
   await q(UPDATE_WATERMARKS_SQL, [JSON.stringify(watermarks)]);
   return result;
