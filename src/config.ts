@@ -54,6 +54,16 @@ export interface Config {
   snapshotKeep: number;
   /** An unfinished session without events for this long (seconds) becomes abandoned; 0 = never. @defaultValue 3600 */
   abandonAfterS: number;
+  /** DATABASE_READ_URL: analytics and recovery reads go to this replica when set. */
+  databaseReadUrl: string | null;
+  /** GP_AGGREGATES: keep player stats, leaderboards and ratings in the ingest transaction. */
+  aggregates: boolean;
+  /** GP_STATS_TZ: IANA time zone whose midnights bound the daily, weekly (Monday) and monthly periods. */
+  statsTimeZone: string;
+  /** GP_WIN_RATE_MIN_GAMES: games a player needs before appearing on the win-rate board. */
+  winRateMinGames: number;
+  /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
+  ratingDelayS: number;
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -121,6 +131,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     snapshotIntervalS: int(env, 'GP_SNAPSHOT_INTERVAL_S', 60, 0, 86_400),
     snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),
     abandonAfterS: int(env, 'GP_ABANDON_AFTER_S', 3600, 0, 365 * 86_400),
+    databaseReadUrl: env.DATABASE_READ_URL ? str(env, 'DATABASE_READ_URL', '', url(['postgres:', 'postgresql:'])) : null,
+    aggregates: bool(env, 'GP_AGGREGATES', true),
+    statsTimeZone: str(env, 'GP_STATS_TZ', 'UTC', (v) => (isTimeZone(v) ? null : 'must be an IANA time zone such as UTC or Europe/Berlin')),
+    winRateMinGames: int(env, 'GP_WIN_RATE_MIN_GAMES', 10, 1, 1_000_000),
+    ratingDelayS: int(env, 'GP_RATING_DELAY_S', 10, 0, 86_400),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
       maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),
@@ -129,6 +144,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     logLevel,
   });
+}
+
+function isTimeZone(v: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: v });
+    return v.length <= 64;
+  } catch {
+    return false;
+  }
 }
 
 /** The URL with its password replaced, for logs and `doctor` output. */

@@ -34,6 +34,16 @@ export const SessionParticipant = defineEntity({
     xp: p.integer().nullable(),
     score: p.double().nullable(),
     outcomeSeq: p.bigint('number').default(0),
+    /** The outcome event (seq ties are broken by id) and its time (the period its result counts in). */
+    outcomeId: p.text().nullable(),
+    outcomeAt: p.datetime().nullable(),
+    /** This player's contribution to the aggregates from tasks and votes in the session. */
+    tasks: p.integer().default(0),
+    fakeTasks: p.integer().default(0),
+    taskXp: p.bigint('number').default(0),
+    votes: p.integer().default(0),
+    /** Latest participant, task or vote event of the player in the session. */
+    lastAt: p.datetime().nullable(),
     updatedAt: p.datetime().defaultRaw('now()'),
   },
   indexes: [{ properties: ['playerId'] }],

@@ -43,9 +43,19 @@ export const Session = defineEntity({
     snapshotTurn: p.integer().nullable(),
     /** When the last snapshot was scheduled. */
     snapshotAt: p.datetime().nullable(),
+    /** Transaction (xid8 as text) that set game_type on an existing row: its players' stats move into the game's scope then. */
+    typedTx: p.text().nullable(),
     updatedAt: p.datetime().defaultRaw('now()'),
   },
   // Every batch updates last_seq/last_event_at/event_count: none of them is indexed, so those updates
   // stay HOT (no index writes). Active-session scans go through (status).
-  indexes: [{ properties: ['tenant', 'status'] }, { properties: ['status'] }],
+  // The time columns below change at most once or twice per session, so batch updates stay HOT.
+  indexes: [
+    { properties: ['tenant', 'status'] },
+    { properties: ['status'] },
+    { properties: ['tenant', 'firstEventAt'] },
+    { properties: ['firstEventAt'] },
+    { properties: ['startedAt'] },
+    { properties: ['endedAt'] },
+  ],
 });

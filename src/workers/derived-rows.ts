@@ -84,10 +84,17 @@ export function sessionRows(inserted: ValidEvent[]): SessionRow[] {
   return sortedValues(rows);
 }
 
+/** Events that add to a player's share of a session: participant events, tasks, votes. */
+export const CONTRIBUTING = new Set(['participant', 'task', 'vote']);
+
+/** Whether outcome event a is newer than the outcome with (seq, id): by seq, then id (bytewise, as uuids sort). */
+export const newerOutcome = (a: ValidEvent, seq: number, id: string | null) =>
+  id === null || (a.seq ?? 0) > seq || ((a.seq ?? 0) === seq && a.id > id);
+
 export function participantRows(inserted: ValidEvent[]): { participants: ParticipantRow[]; players: PlayerRow[] } {
   const parts = new Map<string, ParticipantRow>();
   const players = new Map<string, PlayerRow>();
-  const events = inserted.filter((e) => e.family === 'participant' && e.sessionId !== null && e.player !== null).sort(bySeq);
+  const events = inserted.filter((e) => CONTRIBUTING.has(e.family) && e.sessionId !== null && e.player !== null).sort(bySeq);
   for (const e of events) {
     if (e.sessionId === null || e.player === null) continue;
     const key = `${e.sessionId}\u0001${e.player}`;
@@ -96,11 +103,19 @@ export function participantRows(inserted: ValidEvent[]): { participants: Partici
       r = {
         session_id: e.sessionId, player_id: e.player, role: null, team: null, position: null, name: null, info_seq: 0,
         joined_at: null, last_joined_at: null, left_at: null, outcome: null, xp: null, score: null, outcome_seq: 0,
+        outcome_id: null, outcome_at: null, tasks: 0, fake_tasks: 0, task_xp: 0, votes: 0, last_at: null,
       };
       parts.set(key, r);
     }
     const d = e.data;
     const seq = e.seq ?? 0;
+    r.last_at = maxAt(r.last_at, e.at);
+    if (e.family === 'task') {
+      if (d.fake === true) r.fake_tasks++;
+      else r.tasks++;
+      r.task_xp += (d.xp as number | undefined) ?? 0;
+    } else if (e.family === 'vote') r.votes++;
+    if (e.family !== 'participant') continue;
     if (d.role !== undefined || d.team !== undefined || d.position !== undefined || d.name !== undefined) {
       r.role = str(d.role) ?? r.role;
       r.team = str(d.team) ?? r.team;
@@ -113,11 +128,13 @@ export function participantRows(inserted: ValidEvent[]): { participants: Partici
       r.last_joined_at = maxAt(r.last_joined_at, e.at);
     } else if (e.type === 'player.left') {
       r.left_at = maxAt(r.left_at, e.at);
-    } else if (e.type === 'player.outcome') {
+    } else if (e.type === 'player.outcome' && newerOutcome(e, r.outcome_seq, r.outcome_id)) {
       r.outcome = str(d.outcome);
       r.xp = (d.xp as number | undefined) ?? null;
       r.score = (d.score as number | undefined) ?? null;
       r.outcome_seq = seq;
+      r.outcome_id = e.id;
+      r.outcome_at = e.at;
     }
     const pl = players.get(e.player);
     if (!pl) players.set(e.player, { id: e.player, name: str(d.name), first_at: e.at, last_at: e.at });

@@ -16,6 +16,7 @@ import { writeBatch } from './write-batch.ts';
 import { LagHistogram } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
+import { aggregateOptions } from '../aggregates/write.ts';
 
 export interface WorkerStats {
   /** Emit-to-commit lag of committed events (their `at` to the commit). */
@@ -65,6 +66,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
 
   const jobs = cfg.jobs ? await startJobs(cfg, orm, log) : null;
   const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, byType: {} };
+  const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
   const batcher = new Batcher(
     async (events, deadLetters) => {
       const t0 = performance.now();
@@ -76,6 +78,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
           snapshots: jobs?.snapshots,
           liveState: cfg.liveState,
           gapTimeoutS: cfg.gapTimeoutS,
+          aggregates,
         });
         const now = Date.now();
         for (const e of r.committed) stats.lag.observe(now - Date.parse(e.at));

@@ -13,8 +13,10 @@ import { FAMILIES, type Family, type ValidEvent } from '../contract/events.ts';
 import { INSERT_DEAD_LETTERS_SQL, MAX_DEAD_LETTER_PAYLOAD, type DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { familyRowsJson, INSERT_SQL } from '../db/sql/insert-events.ts';
 import { UPSERT_JOIN_QUEUE_SQL } from '../db/sql/upsert-join-queue.ts';
-import { UPSERT_PARTICIPANTS_SQL, UPSERT_PLAYERS_SQL } from '../db/sql/upsert-participants.ts';
-import { UPSERT_SESSIONS_SQL, type SessionWatermark } from '../db/sql/upsert-sessions.ts';
+import { UPSERT_PARTICIPANTS_SQL, UPSERT_PLAYERS_SQL, type OutcomeChange } from '../db/sql/upsert-participants.ts';
+import { UPSERT_SESSIONS_SQL, type SessionUpserted } from '../db/sql/upsert-sessions.ts';
+import { writeAggregates, type AggregateOptions } from '../aggregates/write.ts';
+import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
 import { foldStates } from './fold-state.ts';
 import { joinQueueRows, participantRows, sessionRows } from './derived-rows.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
@@ -53,6 +55,8 @@ export interface WriterOptions {
   liveState?: boolean;
   /** See Config.gapTimeoutS. */
   gapTimeoutS?: number;
+  /** Keep player stats and leaderboards in the batch's transaction; off when absent. */
+  aggregates?: AggregateOptions;
 }
 
 export interface SnapshotScheduler {
@@ -127,7 +131,9 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
   }
   let folded = 0;
   let waiting = 0;
+  const newPeriods: string[] = [];
   const counts = await transaction(orm, async (q) => {
+    if (opts.aggregates && events.length) await q(AGGREGATES_SHARED_LOCK_SQL);
     const inserted: ValidEvent[] = [];
     // Families in a fixed order, rows sorted by key: replicas take row locks in the same order.
     for (const family of FAMILIES) {
@@ -142,8 +148,10 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     }
     if (inserted.length) {
       const sessions = sessionRows(inserted);
+      let upserted: SessionUpserted[] = [];
       if (sessions.length) {
-        const marks = await q<SessionWatermark>(UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)]);
+        upserted = await q<SessionUpserted>(UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)]);
+        const marks = upserted.filter((m) => m.needs_fold);
         const fold =
           opts.liveState === false
             ? { applied: 0, waiting: 0, snapshots: [], captured: [] }
@@ -162,8 +170,9 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
         }
       }
       const { participants, players } = participantRows(inserted);
-      if (participants.length) await q(UPSERT_PARTICIPANTS_SQL, [JSON.stringify(participants)]);
+      const changes = participants.length ? await q<OutcomeChange>(UPSERT_PARTICIPANTS_SQL, [JSON.stringify(participants)]) : [];
       if (players.length) await q(UPSERT_PLAYERS_SQL, [JSON.stringify(players)]);
+      if (opts.aggregates) newPeriods.push(...(await writeAggregates(q, opts.aggregates, inserted, upserted, changes)));
       const queue = joinQueueRows(inserted);
       if (queue.length) await q(UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)]);
     }
@@ -171,6 +180,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     return inserted;
   });
   result.transactions++;
+  for (const p of newPeriods) opts.aggregates?.knownPeriods.add(p);
   result.inserted += counts.length;
   result.duplicates += events.length - counts.length;
   result.deadLettered += deadLetters.length;

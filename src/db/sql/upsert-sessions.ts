@@ -9,8 +9,12 @@
  * gap is closed; otherwise the gap stays open
  * since `gap_since` and the exact contiguous prefix is worked out by the state fold when it matters.
  *
- * $1: JSON array of SessionRow. Result: the watermarks (id, applied_seq, last_seq, state_seq,
- * last_turn_seq) of the sessions that have turn results not yet folded into their live state.
+ * The game type is set once (the first stored session.created wins); `newly_typed` marks an existing
+ * session that got it in this statement, whose earlier players' stats then move into the game's scope.
+ *
+ * $1: JSON array of SessionRow. Result: per session, its game type and whether this statement typed it,
+ * and the watermarks (id, applied_seq, last_seq, state_seq, last_turn_seq); `needs_fold` when it has
+ * turn results not yet folded into its live state.
  */
 export interface SessionRow {
   id: string;
@@ -48,6 +52,12 @@ export interface SessionWatermark {
   gap_age_s: number | null;
 }
 
+export interface SessionUpserted extends SessionWatermark {
+  game_type: string | null;
+  newly_typed: boolean;
+  needs_fold: boolean;
+}
+
 export const UPSERT_SESSIONS_SQL = `
 WITH up AS (
 INSERT INTO sessions AS s (id, tenant, game_type, name, created_by, status, settings, winners, final_scores, result,
@@ -62,7 +72,8 @@ FROM json_to_recordset($1::json) AS x(id text, tenant text, game_type text, name
   last_turn_seq bigint, n bigint)
 ON CONFLICT (id) DO UPDATE SET
   tenant = coalesce(excluded.tenant, s.tenant),
-  game_type = coalesce(excluded.game_type, s.game_type),
+  game_type = coalesce(s.game_type, excluded.game_type),
+  typed_tx = CASE WHEN s.game_type IS NULL AND excluded.game_type IS NOT NULL THEN pg_current_xact_id()::text ELSE s.typed_tx END,
   name = coalesce(excluded.name, s.name),
   created_by = coalesce(excluded.created_by, s.created_by),
   status = CASE
@@ -87,7 +98,9 @@ ON CONFLICT (id) DO UPDATE SET
   gap_since = CASE WHEN s.event_count + excluded.event_count + s.lost_seqs >= greatest(s.last_seq, excluded.last_seq)
     THEN NULL ELSE coalesce(s.gap_since, now()) END,
   updated_at = now()
-RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn, turns_waiting, gap_since)
+RETURNING id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn, turns_waiting, gap_since, game_type,
+  typed_tx = pg_current_xact_id()::text AS newly_typed)
 SELECT id, applied_seq, last_seq, state_seq, last_turn_seq, snapshot_turn, turns_waiting,
-  extract(epoch FROM now() - gap_since)::float8 AS gap_age_s
-FROM up WHERE last_turn_seq > state_seq`;
+  extract(epoch FROM now() - gap_since)::float8 AS gap_age_s, game_type, coalesce(newly_typed, false) AS newly_typed,
+  last_turn_seq > state_seq AS needs_fold
+FROM up`;

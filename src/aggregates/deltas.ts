@@ -1,0 +1,96 @@
+/**
+ * Turns what one transaction really changed into player_stats deltas: each inserted task, vote or
+ * participant event adds to its player's scopes (all, the session's game, the periods of its time),
+ * and each outcome change subtracts the replaced outcome (in the periods of its own time) and adds the
+ * new one. Nothing is derived from an event that was a duplicate, so nothing counts twice.
+ */
+import type { ValidEvent } from '../contract/events.ts';
+import type { StatDelta } from '../db/sql/aggregates.ts';
+import type { OutcomeChange } from '../db/sql/upsert-participants.ts';
+import { CONTRIBUTING } from '../workers/derived-rows.ts';
+import { periodScopes } from './periods.ts';
+
+const iso = (v: string | Date | null): string | null => (v === null ? null : typeof v === 'string' ? v : v.toISOString());
+
+export class StatDeltas {
+  private rows = new Map<string, StatDelta>();
+  private periodCache = new Map<string, string[]>();
+  readonly periods = new Set<string>();
+  private readonly timeZone: string;
+  constructor(timeZone: string) {
+    this.timeZone = timeZone;
+  }
+
+  private row(player: string, scope: string): StatDelta {
+    const key = `${player}\u0001${scope}`;
+    let r = this.rows.get(key);
+    if (!r) {
+      r = { player_id: player, scope, games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_at: null };
+      this.rows.set(key, r);
+    }
+    return r;
+  }
+
+  /** The scopes a contribution at `at` in a session of `gameType` counts in. */
+  scopes(at: string, gameType: string | null): string[] {
+    const periods = periodScopes(at, this.timeZone, this.periodCache);
+    for (const p of periods) this.periods.add(p);
+    return gameType === null ? ['all', ...periods] : ['all', `game:${gameType}`, ...periods];
+  }
+
+  /** Adds `sign` times a contribution to every scope given. */
+  add(player: string, scopes: string[], c: Partial<Omit<StatDelta, 'player_id' | 'scope'>>, sign = 1): void {
+    for (const scope of scopes) {
+      const r = this.row(player, scope);
+      r.games += sign * (c.games ?? 0);
+      r.wins += sign * (c.wins ?? 0);
+      r.losses += sign * (c.losses ?? 0);
+      r.draws += sign * (c.draws ?? 0);
+      r.xp += sign * (c.xp ?? 0);
+      r.tasks += sign * (c.tasks ?? 0);
+      r.fake_tasks += sign * (c.fake_tasks ?? 0);
+      r.votes += sign * (c.votes ?? 0);
+      const at = iso(c.last_at ?? null);
+      if (at !== null && (r.last_at === null || Date.parse(at) > Date.parse(r.last_at))) r.last_at = at;
+    }
+  }
+
+  /** Inserted task, vote and participant events. `gameTypes`: the session's type, null when unknown or typed in this transaction. */
+  addEvents(inserted: ValidEvent[], gameTypes: Map<string, string | null>): void {
+    for (const e of inserted) {
+      if (!CONTRIBUTING.has(e.family) || e.sessionId === null || e.player === null) continue;
+      const scopes = this.scopes(e.at, gameTypes.get(e.sessionId) ?? null);
+      if (e.family === 'task') {
+        const fake = e.data.fake === true;
+        this.add(e.player, scopes, { tasks: fake ? 0 : 1, fake_tasks: fake ? 1 : 0, xp: (e.data.xp as number | undefined) ?? 0, last_at: e.at });
+      } else if (e.family === 'vote') this.add(e.player, scopes, { votes: 1, last_at: e.at });
+      else this.add(e.player, scopes, { last_at: e.at });
+    }
+  }
+
+  /** Outcome changes returned by the participants upsert. */
+  addOutcomeChanges(changes: OutcomeChange[], gameTypes: Map<string, string | null>): void {
+    for (const c of changes) {
+      const gt = gameTypes.get(c.session_id) ?? null;
+      if (c.old_outcome !== null && c.old_at !== null)
+        this.add(c.player_id, this.scopes(iso(c.old_at) as string, gt), outcomeContribution(c.old_outcome, c.old_xp), -1);
+      this.add(c.player_id, this.scopes(iso(c.at) as string, gt), outcomeContribution(c.outcome, c.xp));
+    }
+  }
+
+  /** Whole contributions already aggregated (the game scope of a session typed late). */
+  addRows(rows: StatDelta[]): void {
+    for (const r of rows) this.add(r.player_id, [r.scope], r);
+  }
+
+  /** Non-empty deltas sorted by primary key (player, scope). */
+  list(): StatDelta[] {
+    return [...this.rows.values()]
+      .filter((r) => r.games || r.wins || r.losses || r.draws || r.xp || r.tasks || r.fake_tasks || r.votes || r.last_at)
+      .sort((a, b) => (a.player_id !== b.player_id ? (a.player_id < b.player_id ? -1 : 1) : a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0));
+  }
+}
+
+function outcomeContribution(outcome: string, xp: number | null) {
+  return { games: 1, wins: outcome === 'win' ? 1 : 0, losses: outcome === 'loss' ? 1 : 0, draws: outcome === 'draw' ? 1 : 0, xp: Number(xp ?? 0) };
+}

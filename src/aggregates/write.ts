@@ -1,0 +1,41 @@
+/** The aggregates step of an ingest transaction (after events, sessions and participants are written). */
+import type { ValidEvent } from '../contract/events.ts';
+import type { TxQuery } from '../db/query.ts';
+import { INSERT_PERIODS_SQL, TYPED_CONTRIBUTIONS_SQL, UPSERT_PLAYER_STATS_SQL, type StatDelta } from '../db/sql/aggregates.ts';
+import type { OutcomeChange } from '../db/sql/upsert-participants.ts';
+import type { SessionUpserted } from '../db/sql/upsert-sessions.ts';
+import { StatDeltas } from './deltas.ts';
+
+export interface AggregateOptions {
+  timeZone: string;
+  winRateMinGames: number;
+  /** Periods this process has seen registered (committed); skips the insert for them. */
+  knownPeriods: Set<string>;
+}
+
+export function aggregateOptions(cfg: { statsTimeZone: string; winRateMinGames: number }): AggregateOptions {
+  return { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames, knownPeriods: new Set() };
+}
+
+/** Applies the transaction's deltas; returns the periods it registered (to remember once committed). */
+export async function writeAggregates(
+  q: TxQuery,
+  opts: AggregateOptions,
+  inserted: ValidEvent[],
+  sessions: SessionUpserted[],
+  changes: OutcomeChange[],
+): Promise<string[]> {
+  // A session typed in this transaction: its whole contribution (this batch included) is added to the
+  // game's scope below, so this batch's events skip that scope.
+  const gameTypes = new Map(sessions.map((s) => [s.id, s.newly_typed ? null : s.game_type]));
+  const deltas = new StatDeltas(opts.timeZone);
+  deltas.addEvents(inserted, gameTypes);
+  deltas.addOutcomeChanges(changes, gameTypes);
+  const typed = sessions.filter((s) => s.newly_typed).map((s) => s.id);
+  if (typed.length) deltas.addRows(await q<StatDelta>(TYPED_CONTRIBUTIONS_SQL, [typed]));
+  const rows = deltas.list();
+  const periods = [...deltas.periods].filter((p) => !opts.knownPeriods.has(p)).sort();
+  if (periods.length) await q(INSERT_PERIODS_SQL, [periods, opts.timeZone]);
+  if (rows.length) await q(UPSERT_PLAYER_STATS_SQL, [JSON.stringify(rows), opts.winRateMinGames]);
+  return periods;
+}
