@@ -60,7 +60,8 @@ export class Migration20261122021947_aggregates extends Migration {
     this.addSql(`create table "stat_periods" ("scope" text not null, "kind" text not null, "starts_at" timestamptz not null, "ends_at" timestamptz not null, "closed_at" timestamptz null, primary key ("scope"));`);
     this.addSql(`create index "stat_periods_closed_at_ends_at_index" on "stat_periods" ("closed_at", "ends_at");`);
 
-    this.addSql(`alter table "sessions" add "typed_tx" text null;`);
+    this.addSql(`alter table "sessions" add "typed_tx" text null, add "rated_at" timestamptz null;`);
+    this.addSql(`create index "sessions_unrated_idx" on "sessions" ("ended_at") where "status" = 'finished' and "rated_at" is null;`);
     this.addSql(`create index "sessions_tenant_first_event_at_index" on "sessions" ("tenant", "first_event_at");`);
     this.addSql(`create index "sessions_first_event_at_index" on "sessions" ("first_event_at");`);
     this.addSql(`create index "sessions_started_at_index" on "sessions" ("started_at");`);
@@ -87,7 +88,8 @@ export class Migration20261122021947_aggregates extends Migration {
     this.addSql(`drop index "sessions_first_event_at_index";`);
     this.addSql(`drop index "sessions_started_at_index";`);
     this.addSql(`drop index "sessions_ended_at_index";`);
-    this.addSql(`alter table "sessions" drop column "typed_tx";`);
+    this.addSql(`drop index "sessions_unrated_idx";`);
+    this.addSql(`alter table "sessions" drop column "typed_tx", drop column "rated_at";`);
   }
 
 }

@@ -72,6 +72,13 @@ export class PreconditionError extends GamePersistError {
   }
 }
 
+/** An analytics request that cannot be answered as asked (unknown metric, bad period). */
+export class AnalyticsError extends GamePersistError {
+  constructor(message: string) {
+    super('bad_request', message);
+  }
+}
+
 /** Turns any thrown value into an Error, keeping the original as `cause`. */
 export function coerceError(e: unknown): Error {
   if (e instanceof Error) return e;

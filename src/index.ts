@@ -32,3 +32,13 @@ export {
   GamePersistError,
   PreconditionError,
 } from './errors.ts';
+
+// Aggregates and analytics.
+export { playerStats, leaderboard, archivedLeaderboard, sessionLeaderboard, tenantStats, dailyStats, recentSessions, leaderboardScope } from './aggregates/read.ts';
+export type { PlayerStats, ScopeStats, Leaderboard, LeaderboardRow, LeaderboardOptions, SessionLeaderboardRow } from './aggregates/read.ts';
+export { verifyAggregates, type VerifyReport, type Drift } from './aggregates/verify.ts';
+export { rebuildAggregates } from './aggregates/rebuild.ts';
+export { rateFinishedSessions, rateSession } from './aggregates/ratings.ts';
+export { closeEndedPeriods } from './aggregates/close-periods.ts';
+export { periodScopes } from './aggregates/periods.ts';
+export { AnalyticsError } from './errors.ts';

@@ -12,6 +12,7 @@ import { runDoctor } from './doctor.ts';
 import { runMigrate } from './migrate.ts';
 import { runSessions } from './sessions.ts';
 import { runSnapshots } from './snapshots.ts';
+import { runLeaderboard, runPlayers, runRebuild, runStats, runTenants, runVerify } from './analytics.ts';
 import { runWorker } from './worker.ts';
 
 const USAGE = `usage: game-persist <command> [options]
@@ -25,13 +26,22 @@ commands:
   dlq replay (--id N ... | --all) [--reason CODE] [--json]
   sessions list [--active] [--tenant T] [--limit N] [--json]
   sessions show <id> | sessions recover <id> (JSON) | sessions replay <id> [--from SEQ] [--to SEQ] [--json]
+  sessions leaderboard <id> | sessions recent [--tenant T] [--limit N] [--json]
   snapshots verify [--session ID] [--json]   recompute every snapshot hash; exit 1 on a mismatch
+  players stats <id> [--json]        a player's totals, per game type, rating and ranks
+  leaderboard [--by xp|wins|win_rate|rating] [--period all|day|week|month|day:YYYY-MM-DD] [--game T]
+              [--around PLAYER] [--limit N] [--json]
+  tenants stats <id> [--days N] [--json]     sessions of a chat/guild: total, active, completed, rate
+  stats daily [--days N] [--json]    sessions started/finished, mean duration, players per day
+  verify [--sample N] [--json]       recompute the aggregates from the events; exit 1 on any drift
+  rebuild [--json]                   recompute the aggregates from the events (safe while workers run)
   demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
 
 configuration comes from the environment: DATABASE_URL, REDIS_URL, GP_QUEUE_PREFIX, GP_QUEUE_NAME,
 GP_WORKER_CONCURRENCY, GP_BATCH_ROWS, GP_BATCH_BYTES, GP_BATCH_MS, GP_WORKER_HEAP_MB, GP_LOCK_MS, GP_DB_POOL_MAX, GP_ALLOW_EVICTION,
 GP_WRITE_RETRIES, GP_JOBS, GP_LIVE_STATE, GP_GAP_TIMEOUT_S, GP_SNAPSHOT_EVERY_TURNS, GP_SNAPSHOT_INTERVAL_S, GP_SNAPSHOT_KEEP, GP_ABANDON_AFTER_S, GP_MAX_EVENT_BYTES,
-GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL (see README).`;
+GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL, GP_AGGREGATES, GP_STATS_TZ, GP_WIN_RATE_MIN_GAMES, GP_RATING_DELAY_S,
+DATABASE_READ_URL (see README).`;
 
 export class UsageError extends GamePersistError {
   constructor(message: string) {
@@ -58,6 +68,12 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   session: { type: 'string' },
+  by: { type: 'string' },
+  period: { type: 'string' },
+  game: { type: 'string' },
+  around: { type: 'string' },
+  days: { type: 'string' },
+  sample: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];
@@ -109,6 +125,18 @@ export async function main(argv: string[]): Promise<number> {
         return await runSessions(cfg, sub, arg, flags);
       case 'snapshots':
         return await runSnapshots(cfg, sub, flags);
+      case 'players':
+        return await runPlayers(cfg, sub, arg, flags);
+      case 'leaderboard':
+        return await runLeaderboard(cfg, flags);
+      case 'tenants':
+        return await runTenants(cfg, sub, arg, flags);
+      case 'stats':
+        return await runStats(cfg, sub, flags);
+      case 'verify':
+        return await runVerify(cfg, flags);
+      case 'rebuild':
+        return await runRebuild(cfg, flags);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

@@ -4,10 +4,16 @@ import { query } from '../db/query.ts';
 import { LIST_SESSIONS_SQL } from '../db/sql/history.ts';
 import { recoverSession, replay } from '../recovery/recover.ts';
 import { UsageError, intFlag, type Flags } from './main.ts';
+import { runRecentSessions, runSessionLeaderboard } from './analytics.ts';
 
 /** `sessions list|show|recover|replay`. */
 export async function runSessions(cfg: Readonly<Config>, sub: string | undefined, id: string | undefined, flags: Flags): Promise<number> {
-  if (!sub || !['list', 'show', 'recover', 'replay'].includes(sub)) throw new UsageError('sessions needs a subcommand: list, show, recover or replay');
+  if (sub === 'recent') return runRecentSessions(cfg, flags);
+  if (sub === 'leaderboard') {
+    if (!id) throw new UsageError('sessions leaderboard needs a session id');
+    return runSessionLeaderboard(cfg, id, flags);
+  }
+  if (!sub || !['list', 'show', 'recover', 'replay'].includes(sub)) throw new UsageError('sessions needs a subcommand: list, show, recover, replay, leaderboard or recent');
   if (sub !== 'list' && !id) throw new UsageError(`sessions ${sub} needs a session id`);
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 4 });
   try {

@@ -42,6 +42,8 @@ export function ormConfig(opts: OrmOptions): Options {
     schemaGenerator: {
       // BullMQ's PostgreSQL backend and pg-boss own these schemas; never diff or drop them.
       ignoreSchema: ['bullmq', 'pgboss'],
+      // The leaderboard rank functions are hand-written in the aggregates migration.
+      ignoreRoutines: true,
     },
   });
 }

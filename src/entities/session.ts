@@ -45,6 +45,8 @@ export const Session = defineEntity({
     snapshotAt: p.datetime().nullable(),
     /** Transaction (xid8 as text) that set game_type on an existing row: its players' stats move into the game's scope then. */
     typedTx: p.text().nullable(),
+    /** When ratings were updated from this finished session (once; see rated_sessions). */
+    ratedAt: p.datetime().nullable(),
     updatedAt: p.datetime().defaultRaw('now()'),
   },
   // Every batch updates last_seq/last_event_at/event_count: none of them is indexed, so those updates
@@ -57,5 +59,9 @@ export const Session = defineEntity({
     { properties: ['firstEventAt'] },
     { properties: ['startedAt'] },
     { properties: ['endedAt'] },
+    {
+      name: 'sessions_unrated_idx',
+      expression: `create index "sessions_unrated_idx" on "sessions" ("ended_at") where "status" = 'finished' and "rated_at" is null`,
+    },
   ],
 });

@@ -16,12 +16,16 @@ import type { SessionWatermark } from '../db/sql/upsert-sessions.ts';
 import { foldStates } from '../workers/fold-state.ts';
 import { ABANDON_INACTIVE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
 import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
+import { rateFinishedSessions } from '../aggregates/ratings.ts';
+import { closeEndedPeriods } from '../aggregates/close-periods.ts';
 import type { SnapshotScheduler } from '../workers/write-batch.ts';
 
 export const PGBOSS_SCHEMA = 'pgboss';
 export const SNAPSHOT_QUEUE = 'gp-snapshot';
 export const SNAPSHOT_SWEEP_QUEUE = 'gp-snapshot-sweep';
 export const CLEANUP_QUEUE = 'gp-cleanup';
+export const RATINGS_QUEUE = 'gp-ratings';
+export const PERIODS_QUEUE = 'gp-periods';
 
 export interface CleanupResult {
   abandoned: string[];
@@ -95,7 +99,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
-  for (const name of [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE]) await boss.createQueue(name);
+  for (const name of [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE]) await boss.createQueue(name);
   const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
 
   await boss.work<SnapshotJob>(SNAPSHOT_QUEUE, { batchSize: 20 }, async (jobs) => {
@@ -130,6 +134,20 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     const r = await runCleanup(orm, cfg, snapshots.enqueue);
     if (r.abandoned.length || r.expiredQueueEntries) log.info({ abandoned: r.abandoned.length, expiredQueueEntries: r.expiredQueueEntries }, 'clean-up');
   });
+
+  if (cfg.aggregates) {
+    // Ratings of finished sessions and the closing of ended periods: each occurrence runs on one replica.
+    await boss.schedule(RATINGS_QUEUE, '* * * * *');
+    await boss.work(RATINGS_QUEUE, async () => {
+      const n = await rateFinishedSessions(orm, cfg.ratingDelayS);
+      if (n) log.info({ sessions: n }, 'ratings updated');
+    });
+    await boss.schedule(PERIODS_QUEUE, '* * * * *');
+    await boss.work(PERIODS_QUEUE, async () => {
+      const closed = await closeEndedPeriods(orm);
+      if (closed.length) log.info({ periods: closed }, 'leaderboard periods closed and archived');
+    });
+  }
 
   return {
     boss,

@@ -111,3 +111,112 @@ export const periodScopesSql = (at: string, tz: string) => `
   ('day:' || to_char(${at} AT TIME ZONE ${tz}, 'YYYY-MM-DD')),
   ('week:' || to_char(date_trunc('week', ${at} AT TIME ZONE ${tz}), 'YYYY-MM-DD')),
   ('month:' || to_char(${at} AT TIME ZONE ${tz}, 'YYYY-MM'))`;
+
+/** Stat columns compared by verify and written by rebuild, in order. */
+export const STAT_COLUMNS = ['games', 'wins', 'losses', 'draws', 'xp', 'tasks', 'fake_tasks', 'votes', 'last_played_at', 'win_rate'] as const;
+
+/** The player filter of the recomputations: $3 is a text[] of player ids, or null for everyone. */
+const PLAYERS = `($3::text[] IS NULL OR player_id = ANY($3::text[]))`;
+
+/**
+ * player_stats as the raw event rows say they should be: one outcome per (session, player), the newest by
+ * (seq, id); every task and vote; the latest participant, task or vote event as last played.
+ * $1 time zone, $2 GP_WIN_RATE_MIN_GAMES, $3 players (null: all).
+ */
+export const EXPECTED_STATS_SQL = `
+WITH outcome AS (
+  SELECT DISTINCT ON (session_id, player_id) session_id, player_id, outcome, coalesce(xp, 0)::bigint AS xp, at
+  FROM participant_events WHERE type = 'player.outcome' AND player_id IS NOT NULL AND ${PLAYERS}
+  ORDER BY session_id, player_id, seq DESC, id DESC),
+c AS (
+  SELECT player_id, session_id, at, 1 AS games, (outcome = 'win')::int AS wins, (outcome = 'loss')::int AS losses,
+    (outcome = 'draw')::int AS draws, xp, 0 AS tasks, 0 AS fake_tasks, 0 AS votes, NULL::timestamptz AS last_at FROM outcome
+  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, xp::bigint, (NOT fake)::int, fake::int, 0, at
+    FROM task_logs WHERE player_id IS NOT NULL AND ${PLAYERS}
+  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, 0, 0, 0, 1, at FROM votes WHERE player_id IS NOT NULL AND ${PLAYERS}
+  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, 0, 0, 0, 0, at
+    FROM participant_events WHERE player_id IS NOT NULL AND ${PLAYERS}),
+scoped AS (
+  SELECT sc.scope, c.* FROM c JOIN sessions s ON s.id = c.session_id
+  CROSS JOIN LATERAL (VALUES ('all'), ('game:' || s.game_type), ${periodScopesSql('c.at', '$1::text')}) AS sc(scope)
+  WHERE sc.scope IS NOT NULL)
+SELECT player_id, scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
+  sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes,
+  max(last_at) AS last_played_at,
+  CASE WHEN sum(games) >= $2 AND sum(games) > 0 THEN sum(wins)::float8 / sum(games) END AS win_rate
+FROM scoped GROUP BY player_id, scope`;
+
+/** Rows where player_stats and the recomputation disagree (either side may be missing). Same parameters. */
+export const STATS_DRIFT_SQL = `
+WITH e AS (${EXPECTED_STATS_SQL}),
+a AS (SELECT player_id, scope, ${STAT_COLUMNS.join(', ')} FROM player_stats WHERE ${PLAYERS})
+SELECT coalesce(e.player_id, a.player_id) AS player_id, coalesce(e.scope, a.scope) AS scope,
+  CASE WHEN a.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', a.${c}`).join(', ')}) END AS actual,
+  CASE WHEN e.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', e.${c}`).join(', ')}) END AS expected
+FROM e FULL JOIN a ON a.player_id = e.player_id AND a.scope = e.scope
+WHERE ${STAT_COLUMNS.map((c) => `e.${c} IS DISTINCT FROM a.${c}`).join(' OR ')}
+ORDER BY 1, 2 LIMIT 1000`;
+
+/** The bucket counts player_stats implies. */
+const WANTED_BUCKETS = `
+  SELECT scope, m.metric, m.bucket, count(*) AS n FROM player_stats
+  CROSS JOIN LATERAL (VALUES (1, gp_bucket(1, xp)), (2, gp_bucket(2, wins)),
+    (3, CASE WHEN win_rate IS NOT NULL THEN gp_bucket(3, win_rate) END),
+    (4, CASE WHEN rating IS NOT NULL THEN gp_bucket(4, rating) END)) AS m(metric, bucket)
+  WHERE m.bucket IS NOT NULL GROUP BY 1, 2, 3`;
+
+export const BUCKET_DRIFT_SQL = `
+WITH w AS (${WANTED_BUCKETS}), b AS (SELECT * FROM leaderboard_buckets WHERE n <> 0)
+SELECT coalesce(w.scope, b.scope) AS scope, coalesce(w.metric, b.metric) AS metric, coalesce(w.bucket, b.bucket) AS bucket,
+  coalesce(b.n, 0)::bigint AS actual, coalesce(w.n, 0)::bigint AS expected
+FROM w FULL JOIN b ON b.scope = w.scope AND b.metric = w.metric AND b.bucket = w.bucket
+WHERE w.n IS DISTINCT FROM b.n ORDER BY 1, 2, 3 LIMIT 1000`;
+
+/** Replaces all leaderboard buckets by the counts player_stats implies (rebuild, under the exclusive lock). */
+export const REBUILD_BUCKETS_SQL = [`DELETE FROM leaderboard_buckets`, `INSERT INTO leaderboard_buckets (scope, metric, bucket, n) ${WANTED_BUCKETS}`];
+
+/** Participant counters recomputed from task and vote rows ($3 players or null). */
+const EXPECTED_PARTICIPANTS = `
+  SELECT session_id, player_id, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(task_xp)::bigint AS task_xp,
+    sum(votes)::int AS votes
+  FROM (SELECT session_id, player_id, (NOT fake)::int AS tasks, fake::int AS fake_tasks, xp AS task_xp, 0 AS votes
+      FROM task_logs WHERE player_id IS NOT NULL AND ${PLAYERS}
+    UNION ALL SELECT session_id, player_id, 0, 0, 0, 1 FROM votes WHERE player_id IS NOT NULL AND ${PLAYERS}) x
+  GROUP BY session_id, player_id`;
+
+/** $1 players (null: all). */
+export const PARTICIPANT_DRIFT_SQL = `
+WITH e AS (${EXPECTED_PARTICIPANTS}),
+a AS (SELECT session_id, player_id, tasks, fake_tasks, task_xp, votes FROM session_participants
+  WHERE (tasks <> 0 OR fake_tasks <> 0 OR task_xp <> 0 OR votes <> 0) AND ${PLAYERS})
+SELECT coalesce(e.session_id, a.session_id) AS session_id, coalesce(e.player_id, a.player_id) AS player_id,
+  row_to_json(a) AS actual, row_to_json(e) AS expected
+FROM e FULL JOIN a ON a.session_id = e.session_id AND a.player_id = e.player_id
+WHERE e.tasks IS DISTINCT FROM a.tasks OR e.fake_tasks IS DISTINCT FROM a.fake_tasks OR e.task_xp IS DISTINCT FROM a.task_xp
+  OR e.votes IS DISTINCT FROM a.votes
+ORDER BY 1, 2 LIMIT 1000`.replaceAll('$3', '$1');
+
+/** Rebuild: participant counters from task and vote rows, for players $1 (null: all). */
+export const REBUILD_PARTICIPANTS_SQL = `
+WITH e AS (${EXPECTED_PARTICIPANTS.replaceAll('$3', '$1')}),
+z AS (
+  SELECT p.session_id, p.player_id, coalesce(e.tasks, 0) AS tasks, coalesce(e.fake_tasks, 0) AS fake_tasks,
+    coalesce(e.task_xp, 0) AS task_xp, coalesce(e.votes, 0) AS votes
+  FROM session_participants p LEFT JOIN e ON e.session_id = p.session_id AND e.player_id = p.player_id
+  WHERE ($1::text[] IS NULL OR p.player_id = ANY($1::text[]))
+    AND (p.tasks, p.fake_tasks, p.task_xp, p.votes) IS DISTINCT FROM
+      (coalesce(e.tasks, 0), coalesce(e.fake_tasks, 0), coalesce(e.task_xp, 0)::bigint, coalesce(e.votes, 0)))
+UPDATE session_participants p SET tasks = z.tasks, fake_tasks = z.fake_tasks, task_xp = z.task_xp, votes = z.votes
+FROM z WHERE p.session_id = z.session_id AND p.player_id = z.player_id`;
+
+/** Rebuild of the stats of players $1: drop their rows (keeping rated rows, zeroed), then FILL with $1 tz, $2 min games, $3 players. */
+export const REBUILD_STATS_CLEAR_SQL = [
+  `DELETE FROM player_stats WHERE player_id = ANY($1::text[]) AND rating IS NULL`,
+  `UPDATE player_stats SET games = 0, wins = 0, losses = 0, draws = 0, xp = 0, tasks = 0, fake_tasks = 0, votes = 0,
+    last_played_at = NULL, win_rate = NULL WHERE player_id = ANY($1::text[])`,
+];
+export const REBUILD_STATS_FILL_SQL = `
+WITH e AS (${EXPECTED_STATS_SQL})
+INSERT INTO player_stats AS s (player_id, scope, ${STAT_COLUMNS.join(', ')})
+SELECT player_id, scope, ${STAT_COLUMNS.join(', ')} FROM e ORDER BY player_id, scope
+ON CONFLICT (player_id, scope) DO UPDATE SET ${STAT_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`;

@@ -94,8 +94,9 @@ ON CONFLICT (session_id, player_id) DO UPDATE SET
 RETURNING p.session_id, p.player_id, p.outcome, p.xp, p.outcome_at, p.outcome_id)
 SELECT up.session_id, up.player_id, o.outcome AS old_outcome, o.xp AS old_xp, o.outcome_at AS old_at, up.outcome, up.xp,
   up.outcome_at AS at
-FROM up LEFT JOIN old o ON o.session_id = up.session_id AND o.player_id = up.player_id
-WHERE up.outcome_id IS NOT NULL AND up.outcome_id IS DISTINCT FROM o.outcome_id`;
+FROM up JOIN x ON x.session_id = up.session_id AND x.player_id = up.player_id
+LEFT JOIN old o ON o.session_id = up.session_id AND o.player_id = up.player_id
+WHERE up.outcome_id = x.outcome_id AND up.outcome_id IS DISTINCT FROM o.outcome_id`;
 
 export interface PlayerRow {
   id: string;

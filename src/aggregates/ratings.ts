@@ -1,0 +1,126 @@
+/**
+ * Skill ratings (OpenSkill, Plackett-Luce; team-aware) from finished sessions, once per session: the
+ * rated_sessions row (primary key) is written in the same transaction as the new ratings, with the
+ * exact input, so a redelivered job or a second worker finds the session rated and does nothing, and
+ * ratings can be replayed for verify and rebuild. Each player is rated in the `all` scope and in the
+ * session's game scope.
+ */
+import { rate, rating as newRating, ordinal } from 'openskill';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { transaction, type TxQuery } from '../db/query.ts';
+import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
+import { INSERT_RATED_SQL, LOCK_RATINGS_SQL, RATING_INPUT_SQL, UNRATED_SESSIONS_SQL, UPSERT_RATINGS_SQL } from '../db/sql/ratings.ts';
+
+const RANK_OF = { win: 1, draw: 2, loss: 3 } as const;
+
+export interface RatingInput {
+  teams: string[][];
+  ranks: number[];
+}
+
+interface Participant {
+  player_id: string | null;
+  team: string | null;
+  outcome: 'win' | 'loss' | 'draw' | null;
+}
+
+/**
+ * Teams and ranks of a finished session: players grouped by team (a player without one is a team of
+ * one), ranked by outcome (win < draw < loss); without any outcome, the session's winners beat everyone
+ * else. Returns a reason instead when there is nothing to rate.
+ */
+export function ratingInput(parts: Participant[], winners: string[] | null): RatingInput | string {
+  let ranked = parts.filter((p) => p.player_id !== null && p.outcome !== null);
+  if (!ranked.length && winners?.length) {
+    const w = new Set(winners.map(String));
+    ranked = parts.filter((p) => p.player_id !== null).map((p) => ({ ...p, outcome: w.has(p.player_id as string) ? 'win' : 'loss' }));
+  }
+  if (!ranked.length) return 'no outcomes';
+  const teams = new Map<string, { players: string[]; rank: number }>();
+  for (const p of ranked) {
+    const key = p.team === null ? `player:${p.player_id}` : `team:${p.team}`;
+    const rank = RANK_OF[p.outcome as keyof typeof RANK_OF];
+    const t = teams.get(key);
+    if (t) {
+      t.players.push(p.player_id as string);
+      t.rank = Math.min(t.rank, rank);
+    } else teams.set(key, { players: [p.player_id as string], rank });
+  }
+  if (teams.size < 2) return 'fewer than two teams';
+  const list = [...teams.values()].sort((a, b) => a.rank - b.rank || (a.players[0] as string).localeCompare(b.players[0] as string));
+  return { teams: list.map((t) => t.players.sort()), ranks: list.map((t) => t.rank) };
+}
+
+export interface PlayerRating {
+  mu: number;
+  sigma: number;
+}
+
+/** New ratings of the players of one session, given their current ratings (missing: the default prior). */
+export function rateTeams(input: RatingInput, current: (player: string) => PlayerRating | undefined): Map<string, PlayerRating> {
+  const teams = input.teams.map((t) => t.map((p) => current(p) ?? newRating()));
+  const rated = rate(teams, { rank: input.ranks });
+  const out = new Map<string, PlayerRating>();
+  input.teams.forEach((t, i) => t.forEach((p, j) => out.set(p, rated[i]?.[j] as PlayerRating)));
+  return out;
+}
+
+export const ratingScopes = (gameType: string | null) => (gameType === null ? ['all'] : ['all', `game:${gameType}`]);
+
+/** Rates one finished session unless it was rated already. Returns whether this call rated it. */
+export async function rateSession(orm: MikroORM, sessionId: string): Promise<boolean> {
+  return transaction(orm, (q) => rateSessionTx(q, sessionId));
+}
+
+async function rateSessionTx(q: TxQuery, sessionId: string): Promise<boolean> {
+  await q(AGGREGATES_SHARED_LOCK_SQL);
+  const rows = await q<Participant & { game_type: string | null; winners: string[] | null; status: string; rated_at: Date | null }>(RATING_INPUT_SQL, [sessionId]);
+  const head = rows[0];
+  if (!head || head.status !== 'finished' || head.rated_at !== null) return false;
+  const input = ratingInput(rows, head.winners);
+  const skipped = typeof input === 'string' ? input : null;
+  const marked = await q(INSERT_RATED_SQL, [
+    sessionId, head.game_type, skipped ? null : JSON.stringify((input as RatingInput).teams), skipped ? null : JSON.stringify((input as RatingInput).ranks), skipped,
+  ]);
+  if (!marked.length || skipped) return marked.length > 0;
+  const inp = input as RatingInput;
+  const players = inp.teams.flat().sort();
+  const scopes = ratingScopes(head.game_type);
+  const locked = await q<{ player_id: string; scope: string; mu: number | null; sigma: number | null; rating: number | null }>(LOCK_RATINGS_SQL, [scopes, players]);
+  const cur = new Map(locked.map((r) => [`${r.player_id}\u0001${r.scope}`, r]));
+  const out: { player_id: string; scope: string; mu: number; sigma: number; rating: number; old_rating: number | null }[] = [];
+  for (const scope of scopes) {
+    const next = rateTeams(inp, (p) => {
+      const r = cur.get(`${p}\u0001${scope}`);
+      return r && r.mu !== null && r.sigma !== null ? { mu: r.mu, sigma: r.sigma } : undefined;
+    });
+    for (const [p, r] of next) out.push({ player_id: p, scope, mu: r.mu, sigma: r.sigma, rating: ordinal(r), old_rating: cur.get(`${p}\u0001${scope}`)?.rating ?? null });
+  }
+  out.sort((a, b) => (a.player_id !== b.player_id ? (a.player_id < b.player_id ? -1 : 1) : a.scope < b.scope ? -1 : 1));
+  await q(UPSERT_RATINGS_SQL, [JSON.stringify(out)]);
+  return true;
+}
+
+/** Rates every finished session that ended at least `delayS` ago and is not rated yet (in batches). Returns how many it rated. */
+export async function rateFinishedSessions(orm: MikroORM, delayS: number, limit = 500): Promise<number> {
+  let rated = 0;
+  for (;;) {
+    const ids = await transaction(orm, (q) => q<{ id: string }>(UNRATED_SESSIONS_SQL, [delayS, limit]));
+    for (const { id } of ids) if (await rateSession(orm, id)) rated++;
+    if (ids.length < limit) return rated;
+  }
+}
+
+/** Replays rating inputs in order: the ratings every (player, scope) should have. */
+export function replayRatings(history: { game_type: string | null; teams: string[][]; ranks: number[] }[]): Map<string, PlayerRating & { games: number }> {
+  const state = new Map<string, PlayerRating & { games: number }>();
+  for (const h of history)
+    for (const scope of ratingScopes(h.game_type)) {
+      const next = rateTeams(h, (p) => state.get(`${p}\u0001${scope}`));
+      for (const [p, r] of next) {
+        const key = `${p}\u0001${scope}`;
+        state.set(key, { mu: r.mu, sigma: r.sigma, games: (state.get(key)?.games ?? 0) + 1 });
+      }
+    }
+  return state;
+}

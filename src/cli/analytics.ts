@@ -1,0 +1,176 @@
+/** `players stats`, `leaderboard`, `sessions leaderboard|recent`, `tenants stats`, `stats daily`, `verify`, `rebuild`. */
+import type { Config } from '../config.ts';
+import { openOrm } from '../db/orm.ts';
+import { createReader, type Reader } from '../db/reader.ts';
+import { METRIC_NAMES, type Metric } from '../db/sql/aggregates.ts';
+import { dailyStats, leaderboard, playerStats, recentSessions, sessionLeaderboard, tenantStats } from '../aggregates/read.ts';
+import { verifyAggregates } from '../aggregates/verify.ts';
+import { rebuildAggregates } from '../aggregates/rebuild.ts';
+import { UsageError, intFlag, type Flags } from './main.ts';
+
+const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
+const MEDALS = ['🥇', '🥈', '🥉'];
+const medal = (rank: number) => MEDALS[rank - 1] ?? `${rank}.`;
+const OUTCOME = { win: '✅ win', loss: '❌ lose', draw: '🤝 draw' } as Record<string, string>;
+
+/** Analytics reads go to the replica when DATABASE_READ_URL is set. */
+async function withReader<T>(cfg: Readonly<Config>, fn: (r: Reader) => Promise<T>): Promise<T> {
+  const r = createReader(cfg.databaseReadUrl ?? cfg.databaseUrl, { max: 2 });
+  try {
+    return await fn(r);
+  } finally {
+    await r.close();
+  }
+}
+
+export async function runPlayers(cfg: Readonly<Config>, sub: string | undefined, id: string | undefined, flags: Flags): Promise<number> {
+  if (sub !== 'stats' || !id) throw new UsageError('usage: players stats <player id>');
+  const s = await withReader(cfg, (r) => playerStats(r, id));
+  if (!s) {
+    console.error(`no player ${id}`);
+    return 1;
+  }
+  if (flags.json) {
+    console.log(JSON.stringify(s));
+    return 0;
+  }
+  const a = s.all;
+  console.log(`📊 Player Statistics — ${s.name ?? s.playerId}\n`);
+  if (!a) console.log('No games yet.');
+  else {
+    console.log(`✨ Total XP: ${a.xp}${s.xpRank ? `  (rank ${s.xpRank})` : ''}`);
+    console.log(`🎮 Games Played: ${a.games}`);
+    console.log(`🏆 Games Won: ${a.wins}${s.winsRank ? `  (rank ${s.winsRank})` : ''}`);
+    console.log(`📈 Win Rate: ${pct(a.games ? a.wins / a.games : null)}`);
+    console.log(`🔧 Tasks Completed: ${a.tasks}`);
+    console.log(`🛠️ Fake Tasks: ${a.fakeTasks}`);
+    console.log(`🗳️ Votes Cast: ${a.votes}`);
+    console.log(`💀 Losses: ${a.losses}${a.draws ? `   🤝 Draws: ${a.draws}` : ''}`);
+    if (a.rating !== null) console.log(`⭐ Rating: ${a.rating.toFixed(2)} (μ ${a.mu?.toFixed(2)}, σ ${a.sigma?.toFixed(2)}, ${a.ratedGames} rated games)`);
+    console.log(`🕒 Last Played: ${a.lastPlayedAt ?? '-'}`);
+    if (a.games) {
+      console.log(`\n🎯 Performance:`);
+      console.log(`• Average XP per game: ${(a.xp / a.games).toFixed(1)}`);
+      console.log(`• Task efficiency: ${((a.tasks + a.fakeTasks) / a.games).toFixed(1)} tasks/game`);
+    }
+    for (const [game, g] of Object.entries(s.games))
+      console.log(`\n🎲 ${game}: ${g.games} games, ${g.wins} won (${pct(g.games ? g.wins / g.games : null)}), ${g.xp} XP${g.rating !== null ? `, rating ${g.rating.toFixed(2)}` : ''}`);
+  }
+  return 0;
+}
+
+export async function runLeaderboard(cfg: Readonly<Config>, flags: Flags): Promise<number> {
+  const by = (flags.by ?? 'xp') as Metric;
+  if (!METRIC_NAMES.includes(by)) throw new UsageError(`--by must be one of ${METRIC_NAMES.join(', ')}`);
+  const board = await withReader(cfg, (r) =>
+    leaderboard(r, { by, period: flags.period, game: flags.game, around: flags.around, limit: intFlag(flags, 'limit', flags.around ? 5 : 10), timeZone: cfg.statsTimeZone }),
+  );
+  if (flags.json) {
+    console.log(JSON.stringify(board));
+    return 0;
+  }
+  const title = board.scope === 'all' ? 'Global' : board.scope;
+  console.log(`🏆 ${title} Leaderboard — by ${by.replace('_', ' ')} (${board.players} players)\n`);
+  if (!board.rows.length) console.log(flags.around ? `${flags.around} is not on this board.` : 'Nobody yet.');
+  for (const r of board.rows) {
+    const v = by === 'win_rate' ? pct(r.value) : by === 'rating' ? r.value.toFixed(2) : String(r.value);
+    console.log(`${r.me ? '👉' : '  '} ${medal(r.rank).padEnd(4)} ${(r.name ?? r.playerId).padEnd(24)} ${by === 'xp' ? '✨' : by === 'wins' ? '🏆' : by === 'rating' ? '⭐' : '📈'} ${v.padStart(9)}   🎮 ${r.games} games, ${r.wins} won`);
+  }
+  return 0;
+}
+
+export async function runSessionLeaderboard(cfg: Readonly<Config>, id: string, flags: Flags): Promise<number> {
+  const b = await withReader(cfg, (r) => sessionLeaderboard(r, id));
+  if (!b) {
+    console.error(`no session ${id}`);
+    return 1;
+  }
+  if (flags.json) {
+    console.log(JSON.stringify(b));
+    return 0;
+  }
+  console.log(`🏆 Session ${b.name ?? b.sessionId} Leaderboard${b.gameType ? ` (${b.gameType})` : ''}\n`);
+  for (const p of b.players) {
+    console.log(`${medal(p.rank)} ${p.name ?? p.playerId}`);
+    console.log(`   ✨ XP: ${p.xp}${p.role ? ` | 🎭 Role: ${p.role}` : ''}${p.team ? ` | 👥 Team: ${p.team}` : ''}${p.outcome ? ` | ${OUTCOME[p.outcome]}` : ''}${p.score !== null ? ` | 🎯 Score: ${p.score}` : ''}\n`);
+  }
+  return 0;
+}
+
+export async function runRecentSessions(cfg: Readonly<Config>, flags: Flags): Promise<number> {
+  const rows = await withReader(cfg, (r) => recentSessions(r, { tenant: flags.tenant, limit: intFlag(flags, 'limit', 10) }));
+  if (flags.json) {
+    console.log(JSON.stringify(rows));
+    return 0;
+  }
+  console.log(`🕒 Recent Sessions${flags.tenant ? ` — ${flags.tenant}` : ''}\n`);
+  const icon = { created: '🆕', started: '⏳', finished: '✅', abandoned: '🚫' } as Record<string, string>;
+  for (const s of rows)
+    console.log(`${icon[s.status] ?? ''} ${s.name ?? s.id}  ${s.gameType ?? '?'}  ${s.players} players  ${s.status}  started ${s.startedAt ?? s.firstEventAt}${s.endedAt ? `, ended ${s.endedAt}` : ''}`);
+  return 0;
+}
+
+export async function runTenants(cfg: Readonly<Config>, sub: string | undefined, id: string | undefined, flags: Flags): Promise<number> {
+  if (sub !== 'stats' || !id) throw new UsageError('usage: tenants stats <tenant> [--days N]');
+  const s = await withReader(cfg, (r) => tenantStats(r, id, intFlag(flags, 'days', 7)));
+  if (flags.json) {
+    console.log(JSON.stringify(s));
+    return 0;
+  }
+  console.log(`📊 Chat Statistics — ${id}\n`);
+  console.log(`🎮 Total Sessions: ${s.total}`);
+  console.log(`⏳ Active Sessions: ${s.active}`);
+  console.log(`✅ Completed Sessions: ${s.completed}`);
+  console.log(`🚫 Abandoned Sessions: ${s.abandoned}`);
+  console.log(`📈 Completion Rate: ${pct(s.completionRate)}`);
+  console.log(`\n📅 Time Period: Last ${s.days} days`);
+  return 0;
+}
+
+export async function runStats(cfg: Readonly<Config>, sub: string | undefined, flags: Flags): Promise<number> {
+  if (sub !== 'daily') throw new UsageError('usage: stats daily [--days N]');
+  const rows = await withReader(cfg, (r) => dailyStats(r, intFlag(flags, 'days', 7), cfg.statsTimeZone));
+  if (flags.json) {
+    console.log(JSON.stringify(rows));
+    return 0;
+  }
+  console.log(`📅 Daily Statistics (${cfg.statsTimeZone})\n`);
+  console.log(`${'day'.padEnd(10)} ${'created'.padStart(8)} ${'started'.padStart(8)} ${'finished'.padStart(8)} ${'abandoned'.padStart(9)} ${'avg min'.padStart(8)} ${'players'.padStart(8)}`);
+  for (const d of rows)
+    console.log(`${d.day} ${String(d.created).padStart(8)} ${String(d.started).padStart(8)} ${String(d.finished).padStart(8)} ${String(d.abandoned).padStart(9)} ${(d.avgDurationS === null ? '-' : (d.avgDurationS / 60).toFixed(1)).padStart(8)} ${String(d.players).padStart(8)}`);
+  return 0;
+}
+
+export async function runVerify(cfg: Readonly<Config>, flags: Flags): Promise<number> {
+  const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 2 });
+  try {
+    const sample = flags.sample === undefined ? undefined : intFlag(flags, 'sample', 1);
+    const r = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames, sample });
+    if (flags.json) console.log(JSON.stringify({ ok: r.drift.length === 0, ...r }));
+    else {
+      for (const d of r.drift) console.log(`drift ${d.kind} ${d.key}: stored ${JSON.stringify(d.actual)}, from events ${JSON.stringify(d.expected)}`);
+      console.log(`${r.drift.length} drift(s); players checked: ${r.playersChecked}`);
+    }
+    return r.drift.length ? 1 : 0;
+  } finally {
+    await orm.close();
+  }
+}
+
+export async function runRebuild(cfg: Readonly<Config>, flags: Flags): Promise<number> {
+  const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 2 });
+  try {
+    const t0 = performance.now();
+    const r = await rebuildAggregates(orm, {
+      timeZone: cfg.statsTimeZone,
+      winRateMinGames: cfg.winRateMinGames,
+      onProgress: flags.json ? undefined : (done, total) => process.stderr.write(`\rplayers ${done}/${total}`),
+    });
+    const ms = Math.round(performance.now() - t0);
+    if (flags.json) console.log(JSON.stringify({ ...r, ms }));
+    else console.log(`\nrebuilt the aggregates of ${r.players} players and replayed ${r.ratedSessions} rated sessions in ${ms} ms`);
+    return 0;
+  } finally {
+    await orm.close();
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Reads of the analytics API (src/aggregates/read.ts). Column names per metric come from the fixed map
+ * below, never from input; every value is a bound parameter.
+ */
+import type { Metric } from './aggregates.ts';
+
+export const METRIC_COLUMN: Record<Metric, string> = { xp: 'xp', wins: 'wins', win_rate: 'win_rate', rating: 'rating' };
+const METRIC_ID: Record<Metric, number> = { xp: 1, wins: 2, win_rate: 3, rating: 4 };
+const nullable = (m: Metric) => m === 'win_rate' || m === 'rating';
+
+export const PLAYER_SQL = `SELECT id, name, first_seen_at, last_seen_at FROM players WHERE id = $1`;
+
+/** A player's rows in the all and game scopes ($1 player), with the all-scope ranks. */
+export const PLAYER_STATS_SQL = `
+SELECT scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate, mu, sigma, rating, rated_games,
+  CASE WHEN scope = 'all' THEN gp_rank(scope, 1, xp) END AS xp_rank,
+  CASE WHEN scope = 'all' THEN gp_rank(scope, 2, wins) END AS wins_rank
+FROM player_stats WHERE player_id = $1 AND (scope = 'all' OR scope LIKE 'game:%') ORDER BY scope`;
+
+/** Top $2 of scope $1 by a metric, with competition ranks (ties share a rank). */
+export function topSql(m: Metric): string {
+  const c = METRIC_COLUMN[m];
+  return `
+SELECT t.player_id, pl.name, t.value, t.games, t.wins, rank() OVER (ORDER BY t.value DESC)::int AS rank
+FROM (SELECT player_id, ${c}::float8 AS value, ${c} AS raw, games, wins FROM player_stats
+  WHERE scope = $1${nullable(m) ? ` AND ${c} IS NOT NULL` : ''} ORDER BY ${c} DESC, player_id LIMIT $2) t
+LEFT JOIN players pl ON pl.id = t.player_id
+ORDER BY t.raw DESC, t.player_id`;
+}
+
+/**
+ * The $3 players before and after player $2 on the board of scope $1, with ranks. Each side is two
+ * index range scans (same value, then beyond it); the rank of each distinct value comes from gp_rank.
+ */
+export function aroundSql(m: Metric): string {
+  const c = METRIC_COLUMN[m];
+  const nn = nullable(m) ? ` AND ${c} IS NOT NULL` : '';
+  return `
+WITH me AS (SELECT player_id, ${c} AS v, games, wins FROM player_stats WHERE scope = $1 AND player_id = $2${nn}),
+above AS (
+  SELECT * FROM (
+    (SELECT s.player_id, s.${c} AS v, s.games, s.wins FROM player_stats s, me WHERE s.scope = $1 AND s.${c} = me.v AND s.player_id < me.player_id
+      ORDER BY s.player_id DESC LIMIT $3)
+    UNION ALL
+    (SELECT s.player_id, s.${c}, s.games, s.wins FROM player_stats s, me WHERE s.scope = $1 AND s.${c} > me.v
+      ORDER BY s.${c} ASC, s.player_id DESC LIMIT $3)) a
+  ORDER BY v ASC, player_id DESC LIMIT $3),
+below AS (
+  SELECT * FROM (
+    (SELECT s.player_id, s.${c} AS v, s.games, s.wins FROM player_stats s, me WHERE s.scope = $1 AND s.${c} = me.v AND s.player_id > me.player_id
+      ORDER BY s.player_id LIMIT $3)
+    UNION ALL
+    (SELECT s.player_id, s.${c}, s.games, s.wins FROM player_stats s, me WHERE s.scope = $1 AND s.${c} < me.v${nn.replace(c, `s.${c}`)}
+      ORDER BY s.${c} DESC, s.player_id LIMIT $3)) b
+  ORDER BY v DESC, player_id LIMIT $3),
+rows AS (SELECT * FROM above UNION ALL SELECT * FROM me UNION ALL SELECT * FROM below),
+ranks AS (SELECT v, gp_rank($1, ${METRIC_ID[m]}, v::float8)::int AS rank FROM (SELECT DISTINCT v FROM rows) d)
+SELECT r.player_id, pl.name, r.v::float8 AS value, r.games, r.wins, k.rank, r.player_id = $2 AS me
+FROM rows r JOIN ranks k ON k.v = r.v LEFT JOIN players pl ON pl.id = r.player_id
+ORDER BY r.v DESC, r.player_id`;
+}
+
+/** Players of a board (scope $1). */
+export function boardSizeSql(m: Metric): string {
+  return `SELECT coalesce(sum(n), 0)::bigint AS n FROM leaderboard_buckets WHERE scope = $1 AND metric = ${METRIC_ID[m]}`;
+}
+
+/** Participants of session $1 ranked by their XP in it (outcome XP plus task XP), then score. */
+export const SESSION_LEADERBOARD_SQL = `
+SELECT rank() OVER (ORDER BY x.xp DESC, x.score DESC NULLS LAST)::int AS rank, x.*
+FROM (
+  SELECT p.player_id, coalesce(p.name, pl.name) AS name, p.role, p.team, p.outcome,
+    (coalesce(p.xp, 0) + p.task_xp)::bigint AS xp, p.score, p.tasks, p.fake_tasks, p.votes
+  FROM session_participants p LEFT JOIN players pl ON pl.id = p.player_id WHERE p.session_id = $1) x
+ORDER BY x.xp DESC, x.score DESC NULLS LAST, x.player_id`;
+
+export const SESSION_HEAD_SQL = `SELECT id, tenant, game_type, name, status, started_at, ended_at, winners FROM sessions WHERE id = $1`;
+
+/** Sessions of tenant $1 whose first event is within the last $2 days, by status. */
+export const TENANT_STATS_SQL = `
+SELECT count(*)::int AS total,
+  count(*) FILTER (WHERE status IN ('created', 'started'))::int AS active,
+  count(*) FILTER (WHERE status = 'finished')::int AS completed,
+  count(*) FILTER (WHERE status = 'abandoned')::int AS abandoned,
+  count(DISTINCT game_type)::int AS game_types
+FROM sessions WHERE tenant = $1 AND first_event_at >= now() - make_interval(days => $2)`;
+
+/** Per local day ($2 zone) of the last $1 days: sessions created, started, finished, abandoned, mean duration, players. */
+export const DAILY_STATS_SQL = `
+WITH days AS (
+  SELECT d::date AS day, (d::date::timestamp AT TIME ZONE $2) AS t0, ((d::date + 1)::timestamp AT TIME ZONE $2) AS t1
+  FROM generate_series((now() AT TIME ZONE $2)::date - ($1::int - 1), (now() AT TIME ZONE $2)::date, interval '1 day') AS d)
+SELECT to_char(day, 'YYYY-MM-DD') AS day,
+  (SELECT count(*) FROM sessions s WHERE s.first_event_at >= t0 AND s.first_event_at < t1)::int AS created,
+  (SELECT count(*) FROM sessions s WHERE s.started_at >= t0 AND s.started_at < t1)::int AS started,
+  (SELECT count(*) FROM sessions s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'finished')::int AS finished,
+  (SELECT count(*) FROM sessions s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'abandoned')::int AS abandoned,
+  (SELECT avg(extract(epoch FROM s.ended_at - coalesce(s.started_at, s.created_at, s.first_event_at)))
+     FROM sessions s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'finished')::float8 AS avg_duration_s,
+  (SELECT count(DISTINCT p.player_id) FROM sessions s JOIN session_participants p ON p.session_id = s.id
+     WHERE s.first_event_at >= t0 AND s.first_event_at < t1)::int AS players
+FROM days ORDER BY day DESC`;
+
+/** The $2 latest sessions, of tenant $1 when not null. */
+export const RECENT_SESSIONS_SQL = `
+SELECT s.id, s.tenant, s.game_type, s.name, s.status, s.first_event_at, s.started_at, s.ended_at, s.winners,
+  (SELECT count(*) FROM session_participants p WHERE p.session_id = s.id)::int AS players
+FROM sessions s WHERE ($1::text IS NULL OR s.tenant = $1) ORDER BY s.first_event_at DESC LIMIT $2`;
+
+/** Periods that ended and are not closed yet. */
+export const DUE_PERIODS_SQL = `SELECT scope FROM stat_periods WHERE closed_at IS NULL AND ends_at <= now() ORDER BY ends_at, scope LIMIT 100`;
+
+/** Archives the top $2 of closed period $1 per metric (xp, wins, win rate). Run after DELETE_ARCHIVE_SQL. */
+export const ARCHIVE_PERIOD_SQL = `
+WITH t AS (
+  SELECT 'xp' AS metric, player_id, value FROM (${topSql('xp')}) x
+  UNION ALL SELECT 'wins', player_id, value FROM (${topSql('wins')}) w
+  UNION ALL SELECT 'win_rate', player_id, value FROM (${topSql('win_rate')}) r)
+INSERT INTO leaderboard_archive (scope, metric, position, rank, player_id, value)
+SELECT $1, metric, row_number() OVER (PARTITION BY metric ORDER BY value DESC, player_id),
+  rank() OVER (PARTITION BY metric ORDER BY value DESC), player_id, value
+FROM t`;
+export const DELETE_ARCHIVE_SQL = `DELETE FROM leaderboard_archive WHERE scope = $1`;
+export const CLOSE_PERIOD_SQL = `UPDATE stat_periods SET closed_at = now() WHERE scope = $1 AND closed_at IS NULL RETURNING scope`;
+export const ARCHIVE_SQL = `SELECT metric, position, rank, player_id, value, archived_at FROM leaderboard_archive WHERE scope = $1 AND metric = $2 ORDER BY position LIMIT $3`;

@@ -1,0 +1,69 @@
+/** SQL of the ratings (src/aggregates/ratings.ts). */
+
+/** Finished sessions not rated yet that ended at least $1 seconds ago, oldest first, at most $2. */
+export const UNRATED_SESSIONS_SQL = `
+SELECT id FROM sessions WHERE status = 'finished' AND rated_at IS NULL AND ended_at < now() - make_interval(secs => $1)
+ORDER BY ended_at LIMIT $2`;
+
+/** The session (locked: its participants cannot change while it is rated) and its participants' results. $1 session id. */
+export const RATING_INPUT_SQL = `
+SELECT s.game_type, s.winners, s.status, s.rated_at, p.player_id, p.team, p.outcome
+FROM (SELECT * FROM sessions WHERE id = $1 FOR UPDATE) s
+LEFT JOIN session_participants p ON p.session_id = s.id
+ORDER BY p.player_id`;
+
+/** Records the rating input once; no row back means the session was rated already. */
+export const INSERT_RATED_SQL = `
+WITH r AS (
+  INSERT INTO rated_sessions (session_id, game_type, teams, ranks, skipped) VALUES ($1, $2, $3::jsonb, $4::jsonb, $5)
+  ON CONFLICT (session_id) DO NOTHING RETURNING session_id, ord)
+UPDATE sessions s SET rated_at = now() FROM r WHERE s.id = r.session_id RETURNING r.ord`;
+
+/** Current ratings of players $2 in scopes $1, locked in key order. */
+export const LOCK_RATINGS_SQL = `
+SELECT player_id, scope, mu, sigma, rating FROM player_stats
+WHERE scope = ANY($1::text[]) AND player_id = ANY($2::text[]) ORDER BY player_id, scope FOR UPDATE`;
+
+/**
+ * Writes new ratings and moves the rating buckets; a row created here (a player known only from the
+ * session's winners list) also enters the xp and wins buckets at 0.
+ * $1: JSON [{player_id, scope, mu, sigma, rating, old_rating}], sorted by (player_id, scope).
+ */
+export const UPSERT_RATINGS_SQL = `
+WITH d AS (
+  SELECT * FROM json_to_recordset($1::json) AS x(player_id text, scope text, mu float8, sigma float8, rating float8, old_rating float8)),
+u AS (
+  INSERT INTO player_stats AS s (player_id, scope, mu, sigma, rating, rated_games)
+  SELECT player_id, scope, mu, sigma, rating, 1 FROM d
+  ON CONFLICT (player_id, scope) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, rating = excluded.rating,
+    rated_games = s.rated_games + 1
+  RETURNING s.player_id, s.scope, (s.xmax = 0) AS inserted),
+moves AS (
+  SELECT d.scope, m.metric, m.bucket, sum(m.n) AS n
+  FROM d JOIN u ON u.player_id = d.player_id AND u.scope = d.scope
+  CROSS JOIN LATERAL (
+    SELECT 4 AS metric, gp_bucket(4, d.rating) AS bucket, 1 AS n
+    UNION ALL SELECT 4, gp_bucket(4, d.old_rating), -1 WHERE d.old_rating IS NOT NULL
+    UNION ALL SELECT 1, gp_bucket(1, 0), 1 WHERE u.inserted
+    UNION ALL SELECT 2, gp_bucket(2, 0), 1 WHERE u.inserted) m
+  GROUP BY 1, 2, 3 HAVING sum(m.n) <> 0)
+INSERT INTO leaderboard_buckets AS b (scope, metric, bucket, n)
+SELECT scope, metric, bucket, n FROM moves ORDER BY scope, metric, bucket
+ON CONFLICT (scope, metric, bucket) DO UPDATE SET n = b.n + excluded.n`;
+
+/** Every rated session's input in rating order (verify and rebuild replay them). */
+export const RATED_HISTORY_SQL = `SELECT session_id, game_type, teams, ranks FROM rated_sessions WHERE teams IS NOT NULL ORDER BY ord`;
+
+/** Stored ratings (verify compares them with the replay). */
+export const STORED_RATINGS_SQL = `SELECT player_id, scope, mu, sigma, rating, rated_games FROM player_stats WHERE rated_games > 0 OR rating IS NOT NULL`;
+
+/** Rebuild: clear every rating (the buckets are recomputed after). */
+export const CLEAR_RATINGS_SQL = `UPDATE player_stats SET mu = NULL, sigma = NULL, rating = NULL, rated_games = 0 WHERE rated_games > 0 OR rating IS NOT NULL`;
+
+/** Rebuild: write replayed ratings. $1: JSON [{player_id, scope, mu, sigma, rating, rated_games}]. */
+export const WRITE_RATINGS_SQL = `
+INSERT INTO player_stats AS s (player_id, scope, mu, sigma, rating, rated_games)
+SELECT player_id, scope, mu, sigma, rating, rated_games
+FROM json_to_recordset($1::json) AS x(player_id text, scope text, mu float8, sigma float8, rating float8, rated_games int)
+ORDER BY player_id, scope
+ON CONFLICT (player_id, scope) DO UPDATE SET mu = excluded.mu, sigma = excluded.sigma, rating = excluded.rating, rated_games = excluded.rated_games`;

@@ -1,0 +1,271 @@
+/**
+ * Exact aggregates against real services: duplicates and redeliveries count once, replaced and
+ * out-of-order outcomes, sessions typed late, period boundaries at midnight (UTC and a +05:30 zone),
+ * ratings once per session (team-aware), reads that match SQL recomputed over the raw rows, period
+ * closing, and verify/rebuild.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ordinal, rate, rating } from 'openskill';
+import { uuidv7 } from '../../../src/contract/ids.ts';
+import { leaderboard, playerStats, sessionLeaderboard, tenantStats, dailyStats, recentSessions } from '../../../src/aggregates/read.ts';
+import { verifyAggregates } from '../../../src/aggregates/verify.ts';
+import { rebuildAggregates } from '../../../src/aggregates/rebuild.ts';
+import { rateFinishedSessions, rateSession } from '../../../src/aggregates/ratings.ts';
+import { closeEndedPeriods } from '../../../src/aggregates/close-periods.ts';
+import { periodScopes } from '../../../src/aggregates/periods.ts';
+import { createReader } from '../../../src/db/reader.ts';
+import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import { dropPrefix, openFixture, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
+import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';
+
+let fx: Fixture;
+let worker: WorkerHandle;
+const prefix = uniqueName('q');
+const TZ = 'Asia/Kolkata';
+const opts = { timeZone: TZ, winRateMinGames: 2 };
+
+beforeAll(async () => {
+  fx = await openFixture();
+  // A +05:30 zone, so period boundaries are not UTC midnights; pg-boss off: the tests drive ratings and periods.
+  worker = await inProcessWorker(testConfig(fx.db.url, prefix, { GP_STATS_TZ: TZ, GP_WIN_RATE_MIN_GAMES: '2', GP_JOBS: 'false' }));
+});
+afterAll(async () => {
+  await worker?.close();
+  await fx?.close();
+  await dropPrefix(prefix);
+});
+
+type Ev = { id?: string; type: string; sessionId: string; seq: number; player?: string; at?: string; data?: Record<string, unknown> };
+const envelope = (e: Ev) => ({ id: e.id ?? uuidv7(), type: e.type, sessionId: e.sessionId, seq: e.seq, at: e.at ?? new Date().toISOString(), ...(e.player ? { player: e.player } : {}), data: e.data ?? {} });
+
+async function publish(...batches: ReturnType<typeof envelope>[][]) {
+  const q = plainQueue(prefix);
+  try {
+    for (const events of batches) await q.add('events', { v: 1, events });
+  } finally {
+    await q.close();
+  }
+}
+
+async function landed(sessionId: string, n: number) {
+  await waitFor(`${n} events of ${sessionId}`, async () => {
+    const [s] = await rows(fx.orm, 'select event_count from sessions where id = $1', [sessionId]);
+    return Number(s?.event_count ?? 0) >= n;
+  });
+  // Let the batch holding duplicates commit too (they add nothing, but the worker must be idle).
+  await new Promise((r) => setTimeout(r, 150));
+}
+
+async function stat(player: string, scope = 'all') {
+  const [r] = await rows(fx.orm, 'select games, wins, losses, draws, xp, tasks, fake_tasks, votes, win_rate, rating, rated_games from player_stats where player_id = $1 and scope = $2', [player, scope]);
+  return r ? { ...r, xp: Number(r.xp) } : undefined;
+}
+
+async function expectNoDrift() {
+  const r = await verifyAggregates(fx.orm, opts);
+  expect(r.drift).toEqual([]);
+}
+
+/** A finished impostor-style session: created, joins, tasks, votes, outcomes, finished. */
+function game(id: string, players: string[], winners: string[], at = new Date().toISOString(), gameType = 'impostor') {
+  let seq = 0;
+  const ev = (type: string, player?: string, data: Record<string, unknown> = {}) => envelope({ type, sessionId: id, seq: ++seq, player, at, data });
+  return [
+    ev('session.created', undefined, { gameType, tenant: 'chat-1' }),
+    ev('session.started'),
+    ...players.map((p, i) => ev('player.joined', p, { role: i === 0 ? 'impostor' : 'crewmate', name: `Player ${p}` })),
+    ...players.map((p) => ev('task.completed', p, { taskType: 'wires', xp: 10 })),
+    ev('task.completed', players[0], { taskType: 'fake', xp: 0, fake: true }),
+    ...players.map((p) => ev('vote', p, { target: players[0], round: 1 })),
+    ...players.map((p) => ev('player.outcome', p, { outcome: winners.includes(p) ? 'win' : 'loss', xp: winners.includes(p) ? 50 : 20 })),
+    ev('session.finished', undefined, { winners }),
+  ];
+}
+
+describe('aggregates', () => {
+  it('count duplicated and redelivered outcomes, tasks and votes once', async () => {
+    const events = game('dup-1', ['dup-a', 'dup-b', 'dup-c'], ['dup-b', 'dup-c']);
+    // Every event twice in one job, then the whole job again (a redelivery), then a few again alone.
+    await publish([...events, ...events], events, events.slice(5, 12));
+    await landed('dup-1', events.length);
+    expect(await stat('dup-b')).toMatchObject({ games: 1, wins: 1, losses: 0, xp: 60, tasks: 1, fake_tasks: 0, votes: 1, win_rate: null });
+    expect(await stat('dup-a')).toMatchObject({ games: 1, wins: 0, losses: 1, xp: 30, tasks: 1, fake_tasks: 1, votes: 1 });
+    expect(await stat('dup-a', 'game:impostor')).toMatchObject({ games: 1, xp: 30 });
+    await expectNoDrift();
+  });
+
+  it('replace an outcome by a newer one, whichever arrives first, and count the game once', async () => {
+    const s = 'corr-1';
+    const base = [envelope({ type: 'session.created', sessionId: s, seq: 1, data: { gameType: 'hokm' } }), envelope({ type: 'player.joined', sessionId: s, seq: 2, player: 'corr-a' })];
+    const older = envelope({ type: 'player.outcome', sessionId: s, seq: 3, player: 'corr-a', data: { outcome: 'loss', xp: 5 } });
+    const newer = envelope({ type: 'player.outcome', sessionId: s, seq: 4, player: 'corr-a', data: { outcome: 'win', xp: 40 } });
+    await publish(base, [newer], [older]);
+    await landed(s, 4);
+    expect(await stat('corr-a')).toMatchObject({ games: 1, wins: 1, losses: 0, xp: 40 });
+    const s2 = 'corr-2';
+    const o1 = envelope({ type: 'player.outcome', sessionId: s2, seq: 1, player: 'corr-a', data: { outcome: 'loss', xp: 5 } });
+    const o2 = envelope({ type: 'player.outcome', sessionId: s2, seq: 2, player: 'corr-a', data: { outcome: 'draw', xp: 7 } });
+    await publish([o1], [o2]);
+    await landed(s2, 2);
+    expect(await stat('corr-a')).toMatchObject({ games: 2, wins: 1, losses: 0, draws: 1, xp: 47, win_rate: 0.5 });
+    await expectNoDrift();
+  });
+
+  it('move a session into its game scope when session.created arrives after its players', async () => {
+    const s = 'late-1';
+    const early = [
+      envelope({ type: 'player.joined', sessionId: s, seq: 2, player: 'late-a' }),
+      envelope({ type: 'task.completed', sessionId: s, seq: 3, player: 'late-a', data: { taskType: 't', xp: 15 } }),
+      envelope({ type: 'player.outcome', sessionId: s, seq: 4, player: 'late-a', data: { outcome: 'win', xp: 30 } }),
+    ];
+    await publish(early);
+    await landed(s, 3);
+    expect(await stat('late-a', 'game:liap-tui')).toBeUndefined();
+    expect(await stat('late-a')).toMatchObject({ games: 1, xp: 45 });
+    await publish([envelope({ type: 'session.created', sessionId: s, seq: 1, data: { gameType: 'liap-tui' } }), envelope({ type: 'vote', sessionId: s, seq: 5, player: 'late-a', data: { target: null } })]);
+    await landed(s, 5);
+    expect(await stat('late-a', 'game:liap-tui')).toMatchObject({ games: 1, wins: 1, xp: 45, tasks: 1, votes: 1 });
+    await expectNoDrift();
+  });
+
+  it('put events one millisecond either side of a local midnight in different days, weeks and months', async () => {
+    // 2026-10-31T18:30:00Z is midnight of Sunday 1 November in Asia/Kolkata (+05:30); that week began Monday 26 October.
+    const before = '2026-10-31T18:29:59.999Z';
+    const after = '2026-10-31T18:30:00.000Z';
+    expect(periodScopes(before, TZ)).toEqual(['day:2026-10-31', 'week:2026-10-26', 'month:2026-10']);
+    expect(periodScopes(after, TZ)).toEqual(['day:2026-11-01', 'week:2026-10-26', 'month:2026-11']);
+    expect(periodScopes('2026-11-01T18:29:59.999Z', TZ)[1]).toBe('week:2026-10-26');
+    expect(periodScopes('2026-11-01T18:30:00.000Z', TZ)[1]).toBe('week:2026-11-02');
+    expect(periodScopes('2026-11-01T00:00:00+05:30', TZ)[0]).toBe('day:2026-11-01');
+    const s = 'mid-1';
+    await publish([
+      envelope({ type: 'session.created', sessionId: s, seq: 1, at: before, data: { gameType: 'impostor' } }),
+      envelope({ type: 'player.outcome', sessionId: s, seq: 2, player: 'mid-a', at: before, data: { outcome: 'win', xp: 10 } }),
+      envelope({ type: 'player.outcome', sessionId: s, seq: 3, player: 'mid-b', at: after, data: { outcome: 'win', xp: 20 } }),
+    ]);
+    await landed(s, 3);
+    expect(await stat('mid-a', 'day:2026-10-31')).toMatchObject({ games: 1, xp: 10 });
+    expect(await stat('mid-a', 'day:2026-11-01')).toBeUndefined();
+    expect(await stat('mid-b', 'day:2026-11-01')).toMatchObject({ games: 1, xp: 20 });
+    expect(await stat('mid-b', 'day:2026-10-31')).toBeUndefined();
+    expect(await stat('mid-b', 'month:2026-11')).toMatchObject({ games: 1 });
+    expect(await stat('mid-a', 'month:2026-10')).toMatchObject({ games: 1 });
+    expect(await stat('mid-a', 'week:2026-10-26')).toMatchObject({ games: 1 });
+    expect(await stat('mid-b', 'week:2026-10-26')).toMatchObject({ games: 1 });
+    const [p] = await rows(fx.orm, `select starts_at, ends_at from stat_periods where scope = 'day:2026-11-01'`);
+    expect(new Date(p.starts_at).toISOString()).toBe(after);
+    expect(new Date(p.ends_at).toISOString()).toBe('2026-11-01T18:30:00.000Z');
+    const board = await leaderboard(fx.orm, { period: 'day:2026-11-01', timeZone: TZ });
+    expect(board.rows.map((r) => r.playerId)).toEqual(['mid-b']);
+    await expectNoDrift();
+  });
+
+  it('rate each finished session once, team-aware, and exactly as OpenSkill does', async () => {
+    const s = 'hokm-1';
+    let seq = 0;
+    const e = (type: string, player?: string, data: Record<string, unknown> = {}) => envelope({ type, sessionId: s, seq: ++seq, player, data });
+    const teams = { A: ['hk-1', 'hk-3'], B: ['hk-2', 'hk-4'] };
+    const events = [
+      e('session.created', undefined, { gameType: 'hokm' }),
+      ...teams.A.map((p) => e('player.joined', p, { team: 'A' })),
+      ...teams.B.map((p) => e('player.joined', p, { team: 'B' })),
+      ...teams.A.map((p) => e('player.outcome', p, { outcome: 'win' })),
+      ...teams.B.map((p) => e('player.outcome', p, { outcome: 'loss' })),
+      e('session.finished', undefined, { winners: teams.A }),
+    ];
+    await publish(events, events);
+    await landed(s, events.length);
+    // Two direct calls and the sweep race for it: one rates it, the rest find it rated.
+    const [r1, r2] = await Promise.all([rateSession(fx.orm, s), rateSession(fx.orm, s), rateFinishedSessions(fx.orm, 0)]);
+    expect(Number(r1) + Number(r2)).toBeLessThanOrEqual(1);
+    expect(await rateSession(fx.orm, s)).toBe(false);
+    const rs = await rows(fx.orm, 'select teams, ranks from rated_sessions where session_id = $1', [s]);
+    expect(rs).toEqual([{ teams: [teams.A, teams.B], ranks: [1, 3] }]);
+    const [[a1, a3], [b2, b4]] = rate([[rating(), rating()], [rating(), rating()]], { rank: [1, 3] });
+    for (const [p, want] of [['hk-1', a1], ['hk-3', a3], ['hk-2', b2], ['hk-4', b4]] as const) {
+      for (const scope of ['all', 'game:hokm']) {
+        const st = await stat(p, scope);
+        expect(st?.rated_games).toBe(1);
+        expect(st?.rating).toBe(ordinal(want));
+      }
+    }
+    expect((await stat('hk-1'))!.rating).toBeGreaterThan((await stat('hk-2'))!.rating);
+    const board = await leaderboard(fx.orm, { by: 'rating', game: 'hokm' });
+    expect(board.rows.slice(0, 2).map((r) => r.playerId).sort()).toEqual(['hk-1', 'hk-3']);
+    expect(board.rows[0]!.rank).toBe(1);
+    await expectNoDrift();
+  });
+
+  it('answer reads that match SQL recomputed over the raw rows, through a reader too', async () => {
+    // A spread of players so ranks, ties and buckets matter.
+    const batches = [];
+    for (let g = 0; g < 30; g++) {
+      const players = [`rd-${g % 17}`, `rd-${(g * 7 + 3) % 17}`, `rd-${(g * 5 + 1) % 17}`].filter((p, i, a) => a.indexOf(p) === i);
+      batches.push(game(`rd-s${g}`, players, players.slice(0, 1 + (g % 2))));
+    }
+    await publish(...batches);
+    for (let g = 0; g < 30; g++) await landed(`rd-s${g}`, batches[g]!.length);
+    const reader = createReader(fx.db.url, { max: 2 });
+    try {
+      for (const by of ['xp', 'wins', 'win_rate'] as const) {
+        const col = by;
+        const want = await rows(fx.orm, `select player_id, rank() over (order by ${col} desc)::int as rank from player_stats where scope = 'all' and ${col} is not null order by ${col} desc, player_id`);
+        const top = await leaderboard(reader, { by, limit: 1000 });
+        expect(top.rows.map((r) => [r.playerId, r.rank])).toEqual(want.map((w) => [w.player_id, w.rank]));
+        expect(top.players).toBe(want.length);
+        for (const w of want.filter((_, i) => i % 3 === 0)) {
+          const around = await leaderboard(reader, { by, around: w.player_id, limit: 3 });
+          const me = around.rows.find((r) => r.me);
+          expect(me).toMatchObject({ playerId: w.player_id, rank: w.rank });
+          for (const r of around.rows) expect(r.rank).toBe(want.find((x) => x.player_id === r.playerId)!.rank);
+        }
+      }
+      const ps = await playerStats(reader, 'rd-3');
+      const [raw] = await rows(fx.orm, `select count(*)::int as games, count(*) filter (where outcome = 'win')::int as wins from session_participants where player_id = 'rd-3' and outcome is not null`);
+      expect(ps?.all).toMatchObject({ games: raw.games, wins: raw.wins });
+      const [tasks] = await rows(fx.orm, `select count(*) filter (where not fake)::int as tasks from task_logs where player_id = 'rd-3'`);
+      expect(ps?.all?.tasks).toBe(tasks.tasks);
+      const [xpRank] = await rows(fx.orm, `select 1 + count(*)::int as r from player_stats where scope = 'all' and xp > (select xp from player_stats where scope = 'all' and player_id = 'rd-3')`);
+      expect(ps?.xpRank).toBe(xpRank.r);
+      const sl = await sessionLeaderboard(reader, 'rd-s4');
+      const [best] = await rows(fx.orm, `select player_id from session_participants where session_id = 'rd-s4' order by coalesce(xp, 0) + task_xp desc, player_id limit 1`);
+      expect(sl?.players[0]?.playerId).toBe(best.player_id);
+      expect(sl?.players[0]?.rank).toBe(1);
+      const ts = await tenantStats(reader, 'chat-1', 7);
+      const [t] = await rows(fx.orm, `select count(*)::int as total, count(*) filter (where status = 'finished')::int as done from sessions where tenant = 'chat-1'`);
+      expect(ts).toMatchObject({ total: t.total, completed: t.done });
+      const days = await dailyStats(reader, 2, TZ);
+      const [d] = await rows(fx.orm, `select count(*)::int as n from sessions where (ended_at at time zone $1)::date = (now() at time zone $1)::date and status = 'finished'`, [TZ]);
+      expect(days[0]!.finished).toBe(d.n);
+      const recent = await recentSessions(reader, { tenant: 'chat-1', limit: 3 });
+      expect(recent).toHaveLength(3);
+    } finally {
+      await reader.close();
+    }
+    await expectNoDrift();
+  });
+
+  it('close ended periods once, archiving their standings', async () => {
+    const closed = await closeEndedPeriods(fx.orm);
+    expect(closed).toEqual(expect.arrayContaining(['day:2026-10-31', 'day:2026-11-01', 'week:2026-10-26', 'month:2026-10']));
+    expect(closed).not.toContain('month:2026-11');
+    expect(await closeEndedPeriods(fx.orm)).toEqual([]);
+    const arch = await rows(fx.orm, `select player_id, rank from leaderboard_archive where scope = 'day:2026-10-31' and metric = 'xp' order by position`);
+    expect(arch.map((a) => a.player_id)).toContain('mid-a');
+  });
+
+  it('verify finds drift it did not make, and rebuild removes it', async () => {
+    await rows(fx.orm, `update player_stats set wins = wins + 1 where player_id = 'dup-b' and scope = 'all'`);
+    await rows(fx.orm, `update session_participants set tasks = tasks + 2 where player_id = 'dup-a'`);
+    await rows(fx.orm, `update player_stats set rating = rating + 1 where player_id = 'hk-1' and scope = 'all'`);
+    const bad = await verifyAggregates(fx.orm, opts);
+    const kinds = new Set(bad.drift.map((d) => d.kind));
+    expect(kinds).toEqual(new Set(['stats', 'participants', 'buckets', 'ratings']));
+    expect(bad.drift.find((d) => d.kind === 'stats')?.key).toBe('dup-b all');
+    await rebuildAggregates(fx.orm, { ...opts, chunk: 7 });
+    await expectNoDrift();
+    const sample = await verifyAggregates(fx.orm, { ...opts, sample: 5 });
+    expect(sample.playersChecked).toBe(5);
+    expect(sample.drift).toEqual([]);
+  });
+});
