@@ -74,7 +74,7 @@ export async function runLeaderboard(cfg: Readonly<Config>, flags: Flags): Promi
   if (!board.rows.length) console.log(flags.around ? `${flags.around} is not on this board.` : 'Nobody yet.');
   for (const r of board.rows) {
     const v = by === 'win_rate' ? pct(r.value) : by === 'rating' ? r.value.toFixed(2) : String(r.value);
-    console.log(`${r.me ? '👉' : '  '} ${medal(r.rank).padEnd(4)} ${(r.name ?? r.playerId).padEnd(24)} ${by === 'xp' ? '✨' : by === 'wins' ? '🏆' : by === 'rating' ? '⭐' : '📈'} ${v.padStart(9)}   🎮 ${r.games} games, ${r.wins} won`);
+    console.log(`${r.me ? '👉' : '  '} ${medal(r.rank)} ${(r.name ?? r.playerId).padEnd(24)} ${by === 'xp' ? '✨' : by === 'wins' ? '🏆' : by === 'rating' ? '⭐' : '📈'} ${v.padStart(9)}   🎮 ${r.games} games, ${r.wins} won`);
   }
   return 0;
 }
