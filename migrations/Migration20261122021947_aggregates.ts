@@ -3,7 +3,8 @@ import { Migration } from '@mikro-orm/migrations';
 /**
  * Leaderboard rank functions (hand-written; the schema diff does not see functions).
  * gp_bucket maps a metric value to a bucket, monotonically: xp and wins ~16 buckets per doubling,
- * win rate by 0.001, rating by 0.1. gp_bucket_top bounds the values that can share a bucket with v.
+ * win rate by 0.001, rating by 0.1. gp_bucket_top bounds the values that can share a bucket with v
+ * (x shares v's bucket only if x + 1 < (v + 1) * 2^(1/16) = (v + 1) * 1.044274; 1.04428 is just above).
  * gp_rank = 1 + players in higher buckets (leaderboard_buckets) + players above v inside v's bucket.
  */
 const RANK_FUNCTIONS = `
@@ -15,7 +16,7 @@ create function gp_bucket(metric int, v float8) returns int language sql immutab
 $$;
 create function gp_bucket_top(metric int, v float8) returns float8 language sql immutable parallel safe as $$
   select case
-    when metric in (1, 2) then case when v >= 0 then (v + 1) * 1.05 + 1 else 0 end
+    when metric in (1, 2) then case when v >= 0 then (v + 1) * 1.04428 - 1 else 0 end
     when metric = 3 then v + 0.0011
     else v + 0.11 end
 $$;

@@ -13,6 +13,9 @@ import { createLogger } from '../log.ts';
 import { createProducer } from '../producers/producer.ts';
 import { startWorker } from '../workers/worker.ts';
 import { intFlag, type Flags } from './main.ts';
+import { leaderboard } from '../aggregates/read.ts';
+import { rateFinishedSessions } from '../aggregates/ratings.ts';
+import { verifyAggregates } from '../aggregates/verify.ts';
 
 const TABLES = ['sessions', 'session_participants', 'players', 'session_events', 'participant_events', 'moves', 'votes', 'chat_messages', 'task_logs', 'turn_results', 'agent_logs', 'queue_events', 'join_queue_entries', 'dead_letters'];
 
@@ -71,7 +74,14 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
        ) h order by seq limit 12`,
       [`demo-${run}-hokm-0`],
     );
-    const summary = { run, emitted, ms, worker: { ...worker.stats, lag: worker.stats.lag.summary() }, tables: counts, sessions, history, deadLetters: dead };
+    // Aggregates: rate the sessions that just finished (a worker's minute schedule would), then read them back and check them.
+    const rated = await rateFinishedSessions(orm, 0);
+    const board = await leaderboard(orm, { by: 'xp', limit: 5 });
+    const check = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames });
+    const summary = {
+      run, emitted, ms, worker: { ...worker.stats, lag: worker.stats.lag.summary() }, tables: counts, sessions, history, deadLetters: dead,
+      leaderboard: board, ratedSessions: rated, aggregateDrift: check.drift.length,
+    };
     if (flags.json) console.log(JSON.stringify(summary));
     else {
       out(`worker committed ${worker.stats.inserted} events in ${worker.stats.batches} batches (${worker.stats.duplicates} duplicates, ${worker.stats.deadLettered} dead-lettered) in ${ms} ms\n`);
@@ -84,8 +94,11 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
       for (const h of history) out(`  ${String(h.seq).padStart(3)}  ${String(h.type).padEnd(16)} ${String(h.player_id ?? '').padEnd(18)} ${h.detail}`);
       out('\nnewest dead letters:');
       for (const d of dead) out(`  #${d.id} ${d.reason_code}: ${d.reason}`);
+      out(`\n🏆 global leaderboard by XP (${board.players} players; \`npm run gp -- leaderboard --help\` for more):`);
+      for (const r of board.rows) out(`  ${String(r.rank).padStart(2)}. ${r.playerId.padEnd(24)} ✨ ${String(r.value).padStart(6)} XP  🎮 ${r.games} games, ${r.wins} won`);
+      out(`${rated} finished sessions rated; \`verify\`: ${check.drift.length} drift(s) between the aggregates and the events`);
     }
-    const ok = worker.stats.inserted === emitted && worker.stats.deadLettered >= 1;
+    const ok = worker.stats.inserted === emitted && worker.stats.deadLettered >= 1 && check.drift.length === 0;
     if (!ok) console.error(`demo: expected ${emitted} new events and 1 dead letter, got ${worker.stats.inserted} and ${worker.stats.deadLettered}`);
     return ok ? 0 : 1;
   } finally {

@@ -34,23 +34,26 @@ ORDER BY t.raw DESC, t.player_id`;
  */
 export function aroundSql(m: Metric): string {
   const c = METRIC_COLUMN[m];
-  const nn = nullable(m) ? ` AND ${c} IS NOT NULL` : '';
+  const nn = nullable(m) ? ` AND s.${c} IS NOT NULL` : '';
+  // (SELECT v FROM me) is an InitPlan: a value the index scans can start from (a join would scan the board).
+  const v = '(SELECT v FROM me)';
+  const p = '(SELECT player_id FROM me)';
   return `
-WITH me AS (SELECT player_id, ${c} AS v, games, wins FROM player_stats WHERE scope = $1 AND player_id = $2${nn}),
+WITH me AS (SELECT player_id, ${c} AS v, games, wins FROM player_stats WHERE scope = $1 AND player_id = $2${nn.replace('s.', '')}),
 above AS (
   SELECT * FROM (
-    (SELECT s.player_id, s.${c} AS v, s.games, s.wins FROM player_stats s, me WHERE s.scope = $1 AND s.${c} = me.v AND s.player_id < me.player_id
+    (SELECT s.player_id, s.${c} AS v, s.games, s.wins FROM player_stats s WHERE s.scope = $1 AND s.${c} = ${v} AND s.player_id < ${p}
       ORDER BY s.player_id DESC LIMIT $3)
     UNION ALL
-    (SELECT s.player_id, s.${c}, s.games, s.wins FROM player_stats s, me WHERE s.scope = $1 AND s.${c} > me.v
+    (SELECT s.player_id, s.${c}, s.games, s.wins FROM player_stats s WHERE s.scope = $1 AND s.${c} > ${v}
       ORDER BY s.${c} ASC, s.player_id DESC LIMIT $3)) a
   ORDER BY v ASC, player_id DESC LIMIT $3),
 below AS (
   SELECT * FROM (
-    (SELECT s.player_id, s.${c} AS v, s.games, s.wins FROM player_stats s, me WHERE s.scope = $1 AND s.${c} = me.v AND s.player_id > me.player_id
+    (SELECT s.player_id, s.${c} AS v, s.games, s.wins FROM player_stats s WHERE s.scope = $1 AND s.${c} = ${v} AND s.player_id > ${p}
       ORDER BY s.player_id LIMIT $3)
     UNION ALL
-    (SELECT s.player_id, s.${c}, s.games, s.wins FROM player_stats s, me WHERE s.scope = $1 AND s.${c} < me.v${nn.replace(c, `s.${c}`)}
+    (SELECT s.player_id, s.${c}, s.games, s.wins FROM player_stats s WHERE s.scope = $1 AND s.${c} < ${v}${nn}
       ORDER BY s.${c} DESC, s.player_id LIMIT $3)) b
   ORDER BY v DESC, player_id LIMIT $3),
 rows AS (SELECT * FROM above UNION ALL SELECT * FROM me UNION ALL SELECT * FROM below),

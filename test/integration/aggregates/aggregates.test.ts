@@ -58,7 +58,7 @@ async function landed(sessionId: string, n: number) {
 
 async function stat(player: string, scope = 'all') {
   const [r] = await rows(fx.orm, 'select games, wins, losses, draws, xp, tasks, fake_tasks, votes, win_rate, rating, rated_games from player_stats where player_id = $1 and scope = $2', [player, scope]);
-  return r ? { ...r, xp: Number(r.xp) } : undefined;
+  return r ? ({ ...r, xp: Number(r.xp) } as Record<string, any>) : undefined;
 }
 
 async function expectNoDrift() {
