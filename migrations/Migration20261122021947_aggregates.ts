@@ -2,21 +2,25 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * Leaderboard rank functions (hand-written; the schema diff does not see functions).
- * gp_bucket maps a metric value to a bucket, monotonically: xp and wins ~16 buckets per doubling,
- * win rate by 0.001, rating by 0.1. gp_bucket_top bounds the values that can share a bucket with v
- * (x shares v's bucket only if x + 1 < (v + 1) * 2^(1/16) = (v + 1) * 1.044274; 1.04428 is just above).
+ * gp_bucket maps a metric value to a bucket, monotonically: xp and wins exactly below 4096 (where most
+ * players are, and share values), 64 buckets per doubling above; win rate by 0.001, rating by 0.1.
+ * gp_bucket_top bounds the values that can share a bucket with v (above 4096, x shares v's bucket only if
+ * x < v * 2^(1/64) = v * 1.010889; 1.0109 is just above).
  * gp_rank = 1 + players in higher buckets (leaderboard_buckets) + players above v inside v's bucket.
  */
 const RANK_FUNCTIONS = `
 create function gp_bucket(metric int, v float8) returns int language sql immutable parallel safe as $$
   select case
-    when metric in (1, 2) then case when v >= 0 then floor(16 * ln(v + 1) / ln(2))::int else -floor(16 * ln(1 - v) / ln(2))::int - 1 end
+    when metric in (1, 2) then case
+      when abs(v) < 4096 then v::int
+      when v > 0 then 4096 + floor(64 * ln(v / 4096) / ln(2))::int
+      else -4097 - floor(64 * ln(-v / 4096) / ln(2))::int end
     when metric = 3 then floor(v * 1000)::int
     else floor(v * 10)::int end
 $$;
 create function gp_bucket_top(metric int, v float8) returns float8 language sql immutable parallel safe as $$
   select case
-    when metric in (1, 2) then case when v >= 0 then (v + 1) * 1.04428 - 1 else 0 end
+    when metric in (1, 2) then case when abs(v) < 4096 then v when v > 0 then v * 1.0109 else v / 1.0109 end
     when metric = 3 then v + 0.0011
     else v + 0.11 end
 $$;

@@ -203,8 +203,11 @@ describe('aggregates', () => {
       const players = [`rd-${g % 17}`, `rd-${(g * 7 + 3) % 17}`, `rd-${(g * 5 + 1) % 17}`].filter((p, i, a) => a.indexOf(p) === i);
       batches.push(game(`rd-s${g}`, players, players.slice(0, 1 + (g % 2))));
     }
-    await publish(...batches);
+    // Big task XP for a few players puts them in the logarithmic buckets (above 4096), some sharing one.
+    const bonus = [3000, 4100, 4120, 4140, 9000, 9050].map((xp, i) => envelope({ type: 'task.completed', sessionId: 'rd-bonus', seq: i + 1, player: `rd-${i}`, data: { taskType: 'boss', xp } }));
+    await publish(...batches, bonus);
     for (let g = 0; g < 30; g++) await landed(`rd-s${g}`, batches[g]!.length);
+    await landed('rd-bonus', bonus.length);
     const reader = createReader(fx.db.url, { max: 2 });
     try {
       for (const by of ['xp', 'wins', 'win_rate'] as const) {
