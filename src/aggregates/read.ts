@@ -40,15 +40,15 @@ export interface PlayerStats {
   all: ScopeStats | null;
   /** Per game type. */
   games: Record<string, ScopeStats>;
+  /** Rank on the global XP board. */
   xpRank: number | null;
-  winsRank: number | null;
 }
 
 export async function playerStats(src: ReadSource, playerId: string): Promise<PlayerStats | null> {
   const r = asReader(src);
   const [players, rows] = await Promise.all([r.read(PLAYER_SQL, [playerId]), r.read(PLAYER_STATS_SQL, [playerId])]);
   if (!players.length && !rows.length) return null;
-  const out: PlayerStats = { playerId, name: players[0]?.name ?? null, firstSeenAt: iso(players[0]?.first_seen_at), all: null, games: {}, xpRank: null, winsRank: null };
+  const out: PlayerStats = { playerId, name: players[0]?.name ?? null, firstSeenAt: iso(players[0]?.first_seen_at), all: null, games: {}, xpRank: null };
   for (const x of rows) {
     const s: ScopeStats = {
       scope: x.scope, games: x.games, wins: x.wins, losses: x.losses, draws: x.draws, winRate: num(x.win_rate), xp: Number(x.xp),
@@ -58,7 +58,6 @@ export async function playerStats(src: ReadSource, playerId: string): Promise<Pl
     if (x.scope === 'all') {
       out.all = s;
       out.xpRank = num(x.xp_rank);
-      out.winsRank = num(x.wins_rank);
     } else out.games[String(x.scope).slice(5)] = s;
   }
   return out;
@@ -111,7 +110,7 @@ export async function leaderboard(src: ReadSource, opts: LeaderboardOptions = {}
   if (by === 'rating' && scope !== 'all' && !scope.startsWith('game:')) throw new AnalyticsError('ratings have no periods: use --period all');
   const limit = Math.min(Math.max(opts.limit ?? (opts.around ? 5 : 10), 1), 1000);
   const r = asReader(src);
-  const rows = opts.around === undefined ? await r.read(topSql(by), [scope, limit]) : await r.read(aroundSql(by), [scope, opts.around, limit]);
+  const rows = opts.around === undefined ? await r.read(topSql(by), [scope, limit]) : fillAroundRanks(await r.read(aroundSql(by), [scope, opts.around, limit]));
   const [size] = await r.read<{ n: string }>(boardSizeSql(by), [scope]);
   return {
     scope,
@@ -122,6 +121,26 @@ export async function leaderboard(src: ReadSource, opts: LeaderboardOptions = {}
       ...(opts.around === undefined ? {} : { me: x.me }),
     })),
   };
+}
+
+/**
+ * Ranks of the rows around a player (sorted by value desc) from the three gp_rank gave: above the player,
+ * rank(v') = rank(v) - players listed with a value in (v, v']; below the first lower value f,
+ * rank(v'') = rank(f) + players listed with a value in (v'', f]. Every player in those ranges is listed.
+ */
+function fillAroundRanks(rows: Record<string, any>[]): Record<string, any>[] {
+  const me = rows.find((x) => x.me);
+  if (!me) return rows;
+  const v = Number(me.value);
+  const vals = rows.map((x) => Number(x.value));
+  const first = rows.find((x) => Number(x.value) < v && x.rank !== null);
+  for (const x of rows) {
+    if (x.rank !== null) continue;
+    const w = Number(x.value);
+    if (w > v) x.rank = Number(me.rank) - vals.filter((y) => y > v && y <= w).length;
+    else if (first) x.rank = Number(first.rank) + vals.filter((y) => y > w && y <= Number(first.value)).length;
+  }
+  return rows;
 }
 
 /** The standings archived when a period closed. */

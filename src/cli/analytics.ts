@@ -40,7 +40,7 @@ export async function runPlayers(cfg: Readonly<Config>, sub: string | undefined,
   else {
     console.log(`✨ Total XP: ${a.xp}${s.xpRank ? `  (rank ${s.xpRank})` : ''}`);
     console.log(`🎮 Games Played: ${a.games}`);
-    console.log(`🏆 Games Won: ${a.wins}${s.winsRank ? `  (rank ${s.winsRank})` : ''}`);
+    console.log(`🏆 Games Won: ${a.wins}`);
     console.log(`📈 Win Rate: ${pct(a.games ? a.wins / a.games : null)}`);
     console.log(`🔧 Tasks Completed: ${a.tasks}`);
     console.log(`🛠️ Fake Tasks: ${a.fakeTasks}`);

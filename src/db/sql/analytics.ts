@@ -10,11 +10,10 @@ const nullable = (m: Metric) => m === 'win_rate' || m === 'rating';
 
 export const PLAYER_SQL = `SELECT id, name, first_seen_at, last_seen_at FROM players WHERE id = $1`;
 
-/** A player's rows in the all and game scopes ($1 player), with the all-scope ranks. */
+/** A player's rows in the all and game scopes ($1 player), with the global XP rank. */
 export const PLAYER_STATS_SQL = `
 SELECT scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate, mu, sigma, rating, rated_games,
-  CASE WHEN scope = 'all' THEN gp_rank(scope, 1, xp) END AS xp_rank,
-  CASE WHEN scope = 'all' THEN gp_rank(scope, 2, wins) END AS wins_rank
+  CASE WHEN scope = 'all' THEN gp_rank(scope, 1, xp) END AS xp_rank
 FROM player_stats WHERE player_id = $1 AND (scope = 'all' OR scope LIKE 'game:%') ORDER BY scope`;
 
 /** Top $2 of scope $1 by a metric, with competition ranks (ties share a rank). */
@@ -29,8 +28,10 @@ ORDER BY t.raw DESC, t.player_id`;
 }
 
 /**
- * The $3 players before and after player $2 on the board of scope $1, with ranks. Each side is two
- * index range scans (same value, then beyond it); the rank of each distinct value comes from gp_rank.
+ * The $3 players before and after player $2 on the board of scope $1. Each side is two index range scans
+ * (same value, then beyond it). gp_rank gives the ranks of three values only: the player's, the highest
+ * listed and the first lower one; the others follow from the listed rows (fillAroundRanks), since every
+ * player between two listed values is listed.
  */
 export function aroundSql(m: Metric): string {
   const c = METRIC_COLUMN[m];
@@ -57,9 +58,11 @@ below AS (
       ORDER BY s.${c} DESC, s.player_id LIMIT $3)) b
   ORDER BY v DESC, player_id LIMIT $3),
 rows AS (SELECT * FROM above UNION ALL SELECT * FROM me UNION ALL SELECT * FROM below),
-ranks AS (SELECT v, gp_rank($1, ${METRIC_ID[m]}, v::float8)::int AS rank FROM (SELECT DISTINCT v FROM rows) d)
+ranks AS (
+  SELECT v, gp_rank($1, ${METRIC_ID[m]}, v::float8)::int AS rank
+  FROM (SELECT v FROM me UNION SELECT max(v) FROM above UNION SELECT max(v) FROM below WHERE v < ${v}) d WHERE v IS NOT NULL)
 SELECT r.player_id, pl.name, r.v::float8 AS value, r.games, r.wins, k.rank, r.player_id = $2 AS me
-FROM rows r JOIN ranks k ON k.v = r.v LEFT JOIN players pl ON pl.id = r.player_id
+FROM rows r LEFT JOIN ranks k ON k.v = r.v LEFT JOIN players pl ON pl.id = r.player_id
 ORDER BY r.v DESC, r.player_id`;
 }
 

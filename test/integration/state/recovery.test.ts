@@ -9,7 +9,7 @@ import { recoverActiveSessions, recoverSession, replay } from '../../../src/reco
 import { createReader } from '../../../src/db/reader.ts';
 import { foldTurn } from '../../../src/workers/fold-state.ts';
 import { allTypesEvents } from '../../helpers/examples.ts';
-import { REDIS_URL, uniqueName, waitFor } from '../../helpers/services.ts';
+import { REDIS_URL, rows, uniqueName, waitFor } from '../../helpers/services.ts';
 import { plainQueue, workerFixture } from '../../helpers/worker.ts';
 
 const ctx = workerFixture();
@@ -79,7 +79,9 @@ describe('recovery', () => {
       expect(end!.session.gapSince).toBeNull();
     }
     expect(await recoverSession(ctx.fx.orm, 'no-such-session')).toBeNull();
-    // The dedicated read pool (prepared statements) returns exactly what the ORM path does.
+    // The dedicated read pool (prepared statements) returns exactly what the ORM path does, once the
+    // snapshot jobs have hashed what the fold captured (a snapshot counts from then on).
+    await waitFor('snapshots hashed', async () => (await rows(ctx.fx.orm, 'select count(*)::int as n from session_snapshots where hash is null'))[0]!.n === 0);
     const reader = createReader(ctx.fx.db.url);
     try {
       expect(await recoverSession(reader, `${tenant}-3`)).toEqual(await recoverSession(ctx.fx.orm, `${tenant}-3`));
