@@ -204,8 +204,11 @@ async function drain(c: pg.Client, aggregates: boolean, tag: string): Promise<nu
   });
   const t0 = performance.now();
   const w = await startWorker(cfg, { log: createLogger('error') });
-  while (Number((await c.query('SELECT coalesce(sum(event_count), 0)::bigint AS n FROM sessions WHERE id LIKE $1', [`${tag}-%`])).rows[0].n) < sent)
-    await new Promise((r) => setTimeout(r, 20));
+  // Done when every event is stored and (aggregates on) every stat delta is folded into the boards.
+  const done = async () =>
+    Number((await c.query('SELECT coalesce(sum(event_count), 0)::bigint AS n FROM sessions WHERE id LIKE $1', [`${tag}-%`])).rows[0].n) >= sent &&
+    (!aggregates || Number((await c.query('SELECT count(*) AS n FROM stat_deltas')).rows[0].n) === 0);
+  while (!(await done())) await new Promise((r) => setTimeout(r, 20));
   const rate = sent / ((performance.now() - t0) / 1000);
   await w.close();
   await deletePrefix(REDIS_URL, prefix);

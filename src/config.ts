@@ -62,6 +62,8 @@ export interface Config {
   statsTimeZone: string;
   /** GP_WIN_RATE_MIN_GAMES: games a player needs before appearing on the win-rate board. */
   winRateMinGames: number;
+  /** GP_STATS_FOLD_MS: how often a worker folds pending stat deltas into player_stats (the boards' lag). */
+  statsFoldMs: number;
   /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
   ratingDelayS: number;
   limits: Limits;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     statsTimeZone: str(env, 'GP_STATS_TZ', 'UTC', (v) => (isTimeZone(v) ? null : 'must be an IANA time zone such as UTC or Europe/Berlin')),
     winRateMinGames: int(env, 'GP_WIN_RATE_MIN_GAMES', 10, 1, 1_000_000),
     ratingDelayS: int(env, 'GP_RATING_DELAY_S', 10, 0, 86_400),
+    statsFoldMs: int(env, 'GP_STATS_FOLD_MS', 500, 10, 60_000),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
       maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),

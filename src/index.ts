@@ -40,5 +40,6 @@ export { verifyAggregates, type VerifyReport, type Drift } from './aggregates/ve
 export { rebuildAggregates } from './aggregates/rebuild.ts';
 export { rateFinishedSessions, rateSession } from './aggregates/ratings.ts';
 export { closeEndedPeriods } from './aggregates/close-periods.ts';
+export { foldStatDeltas } from './aggregates/write.ts';
 export { periodScopes } from './aggregates/periods.ts';
 export { AnalyticsError } from './errors.ts';

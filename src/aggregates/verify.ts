@@ -1,12 +1,12 @@
 /**
  * `game-persist verify`: recomputes the aggregates from the raw event rows, in one REPEATABLE READ
  * snapshot (the aggregates change in the same transactions as the rows, so any difference is drift),
- * and reports every difference: player stats per scope, participant counters, leaderboard buckets,
+ * and reports every difference: player stats per scope (stored plus the deltas not folded yet), participant counters, leaderboard buckets,
  * ratings (replayed from their recorded inputs).
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { transaction } from '../db/query.ts';
-import { BUCKET_DRIFT_SQL, PARTICIPANT_DRIFT_SQL, STATS_DRIFT_SQL } from '../db/sql/aggregates.ts';
+import { BUCKET_DRIFT_SQL, PARTICIPANT_DRIFT_SQL, STATS_DRIFT_SQL, WIN_RATE_DRIFT_SQL } from '../db/sql/aggregates.ts';
 import { RATED_HISTORY_SQL, STORED_RATINGS_SQL } from '../db/sql/ratings.ts';
 import { ordinal } from 'openskill';
 import { replayRatings } from './ratings.ts';
@@ -39,6 +39,8 @@ export async function verifyAggregates(orm: MikroORM, opts: VerifyOptions): Prom
     const drift: Drift[] = [];
     for (const r of await q<any>(STATS_DRIFT_SQL, [opts.timeZone, opts.winRateMinGames, players]))
       drift.push({ kind: 'stats', key: `${r.player_id} ${r.scope}`, actual: r.actual, expected: r.expected });
+    for (const r of await q<any>(WIN_RATE_DRIFT_SQL, [opts.winRateMinGames]))
+      drift.push({ kind: 'stats', key: `${r.player_id} ${r.scope} win_rate`, actual: r.actual, expected: r.expected });
     for (const r of await q<any>(PARTICIPANT_DRIFT_SQL, [players]))
       drift.push({ kind: 'participants', key: `${r.session_id} ${r.player_id}`, actual: r.actual, expected: r.expected });
     for (const r of await q<any>(BUCKET_DRIFT_SQL))

@@ -1,10 +1,16 @@
-/** The aggregates step of an ingest transaction (after events, sessions and participants are written). */
+/**
+ * The aggregates step of an ingest transaction (after events, sessions and participants are written), and
+ * the fold that applies the pending deltas to player_stats.
+ */
 import type { ValidEvent } from '../contract/events.ts';
 import type { TxQuery } from '../db/query.ts';
-import { INSERT_PERIODS_SQL, TYPED_CONTRIBUTIONS_SQL, UPSERT_PLAYER_STATS_SQL, type StatDelta } from '../db/sql/aggregates.ts';
+import { INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, TYPED_CONTRIBUTIONS_SQL, type StatDelta } from '../db/sql/aggregates.ts';
 import type { OutcomeChange } from '../db/sql/upsert-participants.ts';
 import type { SessionUpserted } from '../db/sql/upsert-sessions.ts';
 import { StatDeltas } from './deltas.ts';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { transaction } from '../db/query.ts';
+import { AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL } from '../db/sql/aggregates.ts';
 
 export interface AggregateOptions {
   timeZone: string;
@@ -36,6 +42,24 @@ export async function writeAggregates(
   const rows = deltas.list();
   const periods = [...deltas.periods].filter((p) => !opts.knownPeriods.has(p)).sort();
   if (periods.length) await q(INSERT_PERIODS_SQL, [periods, opts.timeZone]);
-  if (rows.length) await q(UPSERT_PLAYER_STATS_SQL, [JSON.stringify(rows), opts.winRateMinGames]);
+  // Appended, not applied: folding them into player_stats (random rows of a large table, their index
+  // entries and buckets) is done for many batches at once by foldStatDeltas, off the ingest path.
+  if (rows.length) await q(INSERT_STAT_DELTAS_SQL, [JSON.stringify(rows)]);
   return periods;
+}
+
+/**
+ * Applies pending stat deltas to player_stats and the leaderboard buckets, `limit` at a time, until none
+ * is left (or only ones another fold holds). Safe to run on every replica at once. Returns how many it applied.
+ */
+export async function foldStatDeltas(orm: MikroORM, winRateMinGames: number, limit = 20_000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const [r] = await transaction(orm, async (q) => {
+      await q(AGGREGATES_SHARED_LOCK_SQL);
+      return q<{ taken: number }>(FOLD_STAT_DELTAS_SQL, [limit, winRateMinGames]);
+    });
+    total += r?.taken ?? 0;
+    if ((r?.taken ?? 0) < limit) return total;
+  }
 }

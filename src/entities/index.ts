@@ -5,13 +5,13 @@ import { JoinQueueEntry } from './queue.ts';
 import { Session } from './session.ts';
 import { SessionState } from './session-state.ts';
 import { SessionSnapshot } from './snapshot.ts';
-import { LeaderboardArchive, LeaderboardBucket, PlayerStat, RatedSession, StatPeriod } from './stats.ts';
+import { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod } from './stats.ts';
 
-export { LeaderboardArchive, LeaderboardBucket, PlayerStat, RatedSession, StatPeriod };
+export { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod };
 export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, SessionSnapshot, SessionState, TaskLog, TurnResult, Vote };
 export { SESSION_STATUSES, type SessionStatus } from './session.ts';
 
 export const ENTITIES = [
   Session, SessionState, SessionSnapshot, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
-  PlayerStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession,
+  PlayerStat, PendingStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession,
 ];

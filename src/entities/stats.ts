@@ -45,6 +45,30 @@ export const PlayerStat = defineEntity({
 });
 
 /**
+ * Deltas of player_stats written by ingest transactions (append-only: cheap next to the events they come
+ * from) and folded into player_stats and the buckets by the workers every GP_STATS_FOLD_MS, many batches
+ * at a time. player_stats plus these rows is always exact; the boards lag by one fold.
+ */
+export const PendingStat = defineEntity({
+  name: 'PendingStat',
+  tableName: 'stat_deltas',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    playerId: p.text(),
+    scope: p.text(),
+    games: p.integer(),
+    wins: p.integer(),
+    losses: p.integer(),
+    draws: p.integer(),
+    xp: p.bigint('number'),
+    tasks: p.integer(),
+    fakeTasks: p.integer(),
+    votes: p.integer(),
+    lastAt: p.datetime().nullable(),
+  },
+});
+
+/**
  * How many players of a scope have a metric value in each bucket (see gp_bucket in the aggregates
  * migration): a rank is the sum of the buckets above plus a short index count inside one bucket, so a
  * rank among a million players costs two small reads instead of counting half the table.

@@ -16,7 +16,7 @@ import { writeBatch } from './write-batch.ts';
 import { LagHistogram } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
-import { aggregateOptions } from '../aggregates/write.ts';
+import { aggregateOptions, foldStatDeltas } from '../aggregates/write.ts';
 
 export interface WorkerStats {
   /** Emit-to-commit lag of committed events (their `at` to the commit). */
@@ -124,6 +124,8 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   await worker.waitUntilReady();
   log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs }, 'worker started');
 
+  const folder = aggregates ? startFolding(orm, cfg, log) : null;
+
   let closing: Promise<void> | null = null;
   return {
     stats,
@@ -135,12 +137,34 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         batcher.drain();
         await worker.close();
         await batcher.idle();
+        await folder?.stop();
         await jobs?.stop();
         await redis.quit().catch(() => redis.disconnect());
         if (!deps.orm) await orm.close();
         log.info({ ...stats, byType: undefined, lag: stats.lag.summary(), snapshots: jobs?.stats.snapshots ?? 0, snapshotJobs: jobs?.stats.snapshotJobs ?? 0 }, 'worker stopped');
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * Folds pending stat deltas into player_stats every GP_STATS_FOLD_MS (every replica does; folds take
+ * disjoint deltas), and once more when stopping so a drained worker leaves none of its own behind.
+ */
+function startFolding(orm: MikroORM, cfg: Readonly<Config>, log: Logger) {
+  let running: Promise<void> | null = null;
+  const fold = () =>
+    (running ??= foldStatDeltas(orm, cfg.winRateMinGames)
+      .then(() => undefined)
+      .catch((e) => log.warn({ err: describeDbError(e) }, 'folding stat deltas failed; retrying next tick'))
+      .finally(() => (running = null)));
+  const timer = setInterval(fold, cfg.statsFoldMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await fold();
     },
   };
 }

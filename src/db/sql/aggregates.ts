@@ -40,23 +40,33 @@ const BUCKET_MOVES = `
   UNION ALL SELECT 3, gp_bucket(3, (u.wins - d.wins)::float8 / (u.games - d.games)), -1
     WHERE NOT u.inserted AND u.games - d.games >= $2 AND u.games - d.games > 0`;
 
+/** Appends a transaction's deltas ($1: JSON array of StatDelta) to stat_deltas. */
+export const INSERT_STAT_DELTAS_SQL = `
+INSERT INTO stat_deltas (player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at)
+SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at
+FROM json_to_recordset($1::json) AS x(player_id text, scope text, games int, wins int, losses int, draws int,
+  xp bigint, tasks int, fake_tasks int, votes int, last_at timestamptz)`;
+
 /**
- * Adds deltas to player_stats and moves the leaderboard buckets, in one statement. The old values are
- * the new ones minus the delta (the update is additive on the locked row, so this holds under any
- * concurrency). Rows arrive sorted by primary key and buckets are written in key order: replicas lock
- * in one order.
- *
- * $1: JSON array of StatDelta, unique by (player_id, scope). $2: GP_WIN_RATE_MIN_GAMES.
+ * Folds up to $1 pending deltas into player_stats and moves the leaderboard buckets, in one statement:
+ * takes them (SKIP LOCKED: concurrent folds take disjoint sets), sums them per (player, scope), adds the
+ * sums to the rows (old values = new minus the sum: the update is additive on the locked row, so this
+ * holds under any concurrency), then moves each changed row's buckets. Rows and buckets are written in
+ * key order, so replicas lock in one order. $2: GP_WIN_RATE_MIN_GAMES. Returns the deltas taken.
  */
-export const UPSERT_PLAYER_STATS_SQL = `
-WITH d AS (
-  SELECT * FROM json_to_recordset($1::json) AS x(player_id text, scope text, games int, wins int, losses int, draws int,
-    xp bigint, tasks int, fake_tasks int, votes int, last_at timestamptz)),
+export const FOLD_STAT_DELTAS_SQL = `
+WITH taken AS (
+  DELETE FROM stat_deltas WHERE id IN (SELECT id FROM stat_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+  RETURNING *),
+d AS (
+  SELECT player_id, scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
+    sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes, max(last_at) AS last_at
+  FROM taken GROUP BY player_id, scope),
 u AS (
   INSERT INTO player_stats AS s (player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate)
   SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at,
     CASE WHEN games >= $2 AND games > 0 THEN wins::float8 / games END
-  FROM d
+  FROM d ORDER BY player_id, scope
   ON CONFLICT (player_id, scope) DO UPDATE SET
     games = s.games + excluded.games,
     wins = s.wins + excluded.wins,
@@ -74,10 +84,12 @@ moves AS (
   SELECT u.scope, m.metric, m.bucket, sum(m.n) AS n
   FROM u JOIN d ON d.player_id = u.player_id AND d.scope = u.scope
   CROSS JOIN LATERAL (${BUCKET_MOVES}) m
-  GROUP BY u.scope, m.metric, m.bucket HAVING sum(m.n) <> 0)
-INSERT INTO leaderboard_buckets AS b (scope, metric, bucket, n)
-SELECT scope, metric, bucket, n FROM moves ORDER BY scope, metric, bucket
-ON CONFLICT (scope, metric, bucket) DO UPDATE SET n = b.n + excluded.n`;
+  GROUP BY u.scope, m.metric, m.bucket HAVING sum(m.n) <> 0),
+b AS (
+  INSERT INTO leaderboard_buckets AS b (scope, metric, bucket, n)
+  SELECT scope, metric, bucket, n FROM moves ORDER BY scope, metric, bucket
+  ON CONFLICT (scope, metric, bucket) DO UPDATE SET n = b.n + excluded.n)
+SELECT count(*)::int AS taken FROM taken`;
 
 /**
  * The whole contribution of each participant of sessions that just got their game type (added to the
@@ -146,15 +158,32 @@ SELECT player_id, scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(l
   CASE WHEN sum(games) >= $2 AND sum(games) > 0 THEN sum(wins)::float8 / sum(games) END AS win_rate
 FROM scoped GROUP BY player_id, scope`;
 
-/** Rows where player_stats and the recomputation disagree (either side may be missing). Same parameters. */
+/**
+ * Rows where player_stats plus the pending deltas and the recomputation disagree (either side may be
+ * missing); the win rate is checked against the summed games and wins. Same parameters.
+ */
 export const STATS_DRIFT_SQL = `
 WITH e AS (${EXPECTED_STATS_SQL}),
-a AS (SELECT player_id, scope, ${STAT_COLUMNS.join(', ')} FROM player_stats WHERE ${PLAYERS})
+a AS (
+  SELECT player_id, scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
+    sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes,
+    max(last_played_at) AS last_played_at,
+    CASE WHEN sum(games) >= $2 AND sum(games) > 0 THEN sum(wins)::float8 / sum(games) END AS win_rate
+  FROM (
+    SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at FROM player_stats WHERE ${PLAYERS}
+    UNION ALL SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at FROM stat_deltas WHERE ${PLAYERS}) x
+  GROUP BY player_id, scope)
 SELECT coalesce(e.player_id, a.player_id) AS player_id, coalesce(e.scope, a.scope) AS scope,
   CASE WHEN a.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', a.${c}`).join(', ')}) END AS actual,
   CASE WHEN e.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', e.${c}`).join(', ')}) END AS expected
 FROM e FULL JOIN a ON a.player_id = e.player_id AND a.scope = e.scope
 WHERE ${STAT_COLUMNS.map((c) => `e.${c} IS DISTINCT FROM a.${c}`).join(' OR ')}
+ORDER BY 1, 2 LIMIT 1000`;
+
+/** Stored win rates that disagree with their own row's games and wins. $1 GP_WIN_RATE_MIN_GAMES. */
+export const WIN_RATE_DRIFT_SQL = `
+SELECT player_id, scope, win_rate AS actual, CASE WHEN games >= $1 AND games > 0 THEN wins::float8 / games END AS expected
+FROM player_stats WHERE win_rate IS DISTINCT FROM CASE WHEN games >= $1 AND games > 0 THEN wins::float8 / games END
 ORDER BY 1, 2 LIMIT 1000`;
 
 /** The bucket counts player_stats implies. */
@@ -211,6 +240,7 @@ FROM z WHERE p.session_id = z.session_id AND p.player_id = z.player_id`;
 
 /** Rebuild of the stats of players $1: drop their rows (keeping rated rows, zeroed), then FILL with $1 tz, $2 min games, $3 players. */
 export const REBUILD_STATS_CLEAR_SQL = [
+  `DELETE FROM stat_deltas WHERE player_id = ANY($1::text[])`,
   `DELETE FROM player_stats WHERE player_id = ANY($1::text[]) AND rating IS NULL`,
   `UPDATE player_stats SET games = 0, wins = 0, losses = 0, draws = 0, xp = 0, tasks = 0, fake_tasks = 0, votes = 0,
     last_played_at = NULL, win_rate = NULL WHERE player_id = ANY($1::text[])`,

@@ -12,6 +12,7 @@ import { verifyAggregates } from '../../../src/aggregates/verify.ts';
 import { rebuildAggregates } from '../../../src/aggregates/rebuild.ts';
 import { rateFinishedSessions, rateSession } from '../../../src/aggregates/ratings.ts';
 import { closeEndedPeriods } from '../../../src/aggregates/close-periods.ts';
+import { foldStatDeltas } from '../../../src/aggregates/write.ts';
 import { periodScopes } from '../../../src/aggregates/periods.ts';
 import { createReader } from '../../../src/db/reader.ts';
 import type { WorkerHandle } from '../../../src/workers/worker.ts';
@@ -27,7 +28,8 @@ const opts = { timeZone: TZ, winRateMinGames: 2 };
 beforeAll(async () => {
   fx = await openFixture();
   // A +05:30 zone, so period boundaries are not UTC midnights; pg-boss off: the tests drive ratings and periods.
-  worker = await inProcessWorker(testConfig(fx.db.url, prefix, { GP_STATS_TZ: TZ, GP_WIN_RATE_MIN_GAMES: '2', GP_JOBS: 'false' }));
+  // The worker's own folding is slowed down so the tests decide when deltas are folded.
+  worker = await inProcessWorker(testConfig(fx.db.url, prefix, { GP_STATS_TZ: TZ, GP_WIN_RATE_MIN_GAMES: '2', GP_JOBS: 'false', GP_STATS_FOLD_MS: '60000' }));
 });
 afterAll(async () => {
   await worker?.close();
@@ -47,13 +49,15 @@ async function publish(...batches: ReturnType<typeof envelope>[][]) {
   }
 }
 
-async function landed(sessionId: string, n: number) {
+async function landed(sessionId: string, n: number, fold = true) {
   await waitFor(`${n} events of ${sessionId}`, async () => {
     const [s] = await rows(fx.orm, 'select event_count from sessions where id = $1', [sessionId]);
     return Number(s?.event_count ?? 0) >= n;
   });
   // Let the batch holding duplicates commit too (they add nothing, but the worker must be idle).
   await new Promise((r) => setTimeout(r, 150));
+  // The worker folds pending deltas every GP_STATS_FOLD_MS; fold now so the reads below see them.
+  if (fold) await foldStatDeltas(fx.orm, opts.winRateMinGames);
 }
 
 async function stat(player: string, scope = 'all') {
@@ -87,7 +91,12 @@ describe('aggregates', () => {
     const events = game('dup-1', ['dup-a', 'dup-b', 'dup-c'], ['dup-b', 'dup-c']);
     // Every event twice in one job, then the whole job again (a redelivery), then a few again alone.
     await publish([...events, ...events], events, events.slice(5, 12));
-    await landed('dup-1', events.length);
+    await landed('dup-1', events.length, false);
+    // Not folded yet: the deltas are pending, and player_stats plus them is already exact.
+    expect(Number((await rows(fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBeGreaterThan(0);
+    await expectNoDrift();
+    expect(await foldStatDeltas(fx.orm, opts.winRateMinGames)).toBeGreaterThan(0);
+    expect(Number((await rows(fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBe(0);
     expect(await stat('dup-b')).toMatchObject({ games: 1, wins: 1, losses: 0, xp: 60, tasks: 1, fake_tasks: 0, votes: 1, win_rate: null });
     expect(await stat('dup-a')).toMatchObject({ games: 1, wins: 0, losses: 1, xp: 30, tasks: 1, fake_tasks: 1, votes: 1 });
     expect(await stat('dup-a', 'game:impostor')).toMatchObject({ games: 1, xp: 30 });

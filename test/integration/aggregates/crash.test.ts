@@ -77,6 +77,8 @@ describe('aggregates under a crash', () => {
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
 
+    // The first worker died with deltas pending; the second folded them as it ran and once more as it stopped.
+    expect(Number((await rows(fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBe(0);
     const got = await rows(fx.orm, `select player_id, games, wins, xp::int as xp, tasks, votes from player_stats where scope = 'all' order by player_id`);
     expect(got.length).toBe(want.size);
     for (const g of got) expect(g, g.player_id).toMatchObject(want.get(g.player_id)!);

@@ -7,6 +7,7 @@ import { uuidv7 } from '../../../src/contract/ids.ts';
 import type { WorkerHandle } from '../../../src/workers/worker.ts';
 import { dropPrefix, openFixture, rows, testConfig, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { runCli } from '../../helpers/cli.ts';
+import { foldStatDeltas } from '../../../src/aggregates/write.ts';
 import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';
 
 let fx: Fixture;
@@ -42,6 +43,7 @@ beforeAll(async () => {
   }
   await waitFor('four rooms stored', async () => (await rows(fx.orm, `select count(*)::int as n from sessions where event_count >= 9`))[0]!.n === 4);
   await new Promise((r) => setTimeout(r, 100));
+  await foldStatDeltas(fx.orm, 10);
 });
 afterAll(async () => {
   await worker?.close();
