@@ -7,7 +7,8 @@
  *   - leaderboard_top100_p99_ms, around_player_p99_ms, player_stats_p99_ms: the read API through a
  *     prepared-statement reader, random boards, metrics and players;
  *   - ingest_ratio_with_aggregates: one worker draining the same game-mix queue (players drawn from the
- *     history) with aggregates on vs off, alternating, in this run.
+ *     history) with aggregates on vs off, alternating, in this run; "on" counts until every stat delta
+ *     is folded into the boards (ingest_ratio_committed: until the events and their deltas are committed).
  * Prints a table, then one JSON line. Options: --players N (default 1000000), --sessions N (default
  * 500000), --reads N (per measure, default 1000), --drain N (events per drain run, default 60000),
  * --keep (leave the database for inspection), --db NAME (measure a kept database again, no generation).
@@ -25,6 +26,7 @@ import { createLogger } from '../src/log.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
 import { startWorker } from '../src/workers/worker.ts';
+import { dropDatabase, pct, printFigures, round } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,8 +48,6 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const dbName = args.db ?? `gp_bench_analytics_${process.pid}`;
 const dbUrl = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] as number;
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const GAMES = ['impostor', 'hokm', 'liap-tui'];
 const DAYS = 14;
 
@@ -166,12 +166,16 @@ async function measure(what: string, fn: (i: number) => Promise<unknown>): Promi
   return xs;
 }
 
-/** A game-mix load on players from the history: 4-player rooms, 6 rounds of moves, chat, tasks, votes, a turn result. */
-async function drain(c: pg.Client, aggregates: boolean, tag: string): Promise<number> {
+/**
+ * A game-mix load on players from the history, played the way a server with many rooms produces it:
+ * 200 rooms at a time, each round of every room before the next round (4 players; per round a move, a
+ * chat message, a task and a vote each, and a turn result), then outcomes and the end.
+ */
+async function drain(c: pg.Client, aggregates: boolean, tag: string): Promise<{ committed: number; folded: number }> {
   tag = `${tag}x${process.pid}`;
   const prefix = `gpbenchan${tag}`;
   const p = createProducer({ connection: REDIS_URL, prefix });
-  const perRoom = 2 + 4 + 6 * (4 * 4 + 1) + 4;
+  const perRoom = 1 + 4 + 6 * (4 * 4 + 1) + 4 + 1;
   const rooms = Math.ceil(DRAIN / perRoom);
   const window: Promise<unknown>[] = [];
   let sent = 0;
@@ -179,41 +183,56 @@ async function drain(c: pg.Client, aggregates: boolean, tag: string): Promise<nu
     window.push(x);
     sent++;
   };
-  for (let r = 0; r < rooms; r++) {
-    const sessionId = `${tag}-${r}`;
-    const players = [0, 1, 2, 3].map((k) => `p${(Math.floor(Math.random() * PLAYERS) + k * 250007) % PLAYERS}`).filter((x, i, a) => a.indexOf(x) === i);
-    push(p.sessionCreated({ sessionId, gameType: GAMES[r % 3] as string, tenant: `chat-${r % 1000}` }));
-    for (const pl of players) push(p.playerJoined({ sessionId, player: pl }));
-    for (let round = 0; round < 6; round++) {
-      for (const pl of players) {
-        push(p.move({ sessionId, player: pl, action: 'step', turn: round }));
-        push(p.chatMessage({ sessionId, player: pl, text: 'I saw them vent', channel: 'discussion', round }));
-        push(p.taskCompleted({ sessionId, player: pl, taskType: 'wires', xp: 5 }));
-        push(p.vote({ sessionId, player: pl, target: players[0] as string, round }));
-      }
-      push(p.turnResult({ sessionId, turn: round, patch: { round } }));
-    }
-    for (const [i, pl] of players.entries()) push(p.playerOutcome({ sessionId, player: pl, outcome: i % 2 ? 'loss' : 'win', xp: 20 }));
-    push(p.sessionFinished({ sessionId }));
+  const flush = async () => {
     if (window.length >= 5000) await Promise.all(window.splice(0));
+  };
+  for (let first = 0; first < rooms; first += 200) {
+    const group = Array.from({ length: Math.min(200, rooms - first) }, (_, i) => {
+      const r = first + i;
+      const players = [0, 1, 2, 3].map((k) => `p${(Math.floor(Math.random() * PLAYERS) + k * 250007) % PLAYERS}`);
+      return { r, sessionId: `${tag}-${r}`, players };
+    });
+    for (const { r, sessionId, players } of group) {
+      push(p.sessionCreated({ sessionId, gameType: GAMES[r % 3] as string, tenant: `chat-${r % 1000}` }));
+      for (const pl of players) push(p.playerJoined({ sessionId, player: pl }));
+    }
+    for (let round = 0; round < 6; round++) {
+      for (const { sessionId, players } of group) {
+        for (const pl of players) {
+          push(p.move({ sessionId, player: pl, action: 'step', turn: round }));
+          push(p.chatMessage({ sessionId, player: pl, text: 'I saw them vent', channel: 'discussion', round }));
+          push(p.taskCompleted({ sessionId, player: pl, taskType: 'wires', xp: 5 }));
+          push(p.vote({ sessionId, player: pl, target: players[0] as string, round }));
+        }
+        push(p.turnResult({ sessionId, turn: round, patch: { round } }));
+        await flush();
+      }
+    }
+    for (const { sessionId, players } of group) {
+      for (const [i, pl] of players.entries()) push(p.playerOutcome({ sessionId, player: pl, outcome: i % 2 ? 'loss' : 'win', xp: 20 }));
+      push(p.sessionFinished({ sessionId }));
+      await flush();
+    }
   }
   await Promise.all(window);
   await p.close();
   const cfg = loadConfig({
     DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'error', GP_JOBS: 'false', GP_AGGREGATES: String(aggregates),
+    GP_STATS_FOLD_MS: process.env.GP_STATS_FOLD_MS,
   });
   const t0 = performance.now();
   const w = await startWorker(cfg, { log: createLogger('error') });
-  // Done when every event is stored and (aggregates on) every stat delta is folded into the boards.
-  const done = async () =>
-    Number((await c.query('SELECT coalesce(sum(event_count), 0)::bigint AS n FROM sessions WHERE id LIKE $1', [`${tag}-%`])).rows[0].n) >= sent &&
-    (!aggregates || Number((await c.query('SELECT count(*) AS n FROM stat_deltas')).rows[0].n) === 0);
-  while (!(await done())) await new Promise((r) => setTimeout(r, 20));
-  const rate = sent / ((performance.now() - t0) / 1000);
+  // Two clocks: every event (and its stat deltas) committed; then, aggregates on, every delta folded into the boards.
+  const stored = async () =>
+    Number((await c.query('SELECT coalesce(sum(event_count), 0)::bigint AS n FROM sessions WHERE id LIKE $1', [`${tag}-%`])).rows[0].n) >= sent;
+  while (!(await stored())) await new Promise((r) => setTimeout(r, 20));
+  const committedS = (performance.now() - t0) / 1000;
+  while (aggregates && Number((await c.query('SELECT count(*) AS n FROM stat_deltas')).rows[0].n) > 0) await new Promise((r) => setTimeout(r, 20));
+  const foldedS = (performance.now() - t0) / 1000;
   await w.close();
   await deletePrefix(REDIS_URL, prefix);
-  log(`  drain ${tag} (aggregates ${aggregates ? 'on' : 'off'}): ${sent} events, ${Math.round(rate)} events/s`);
-  return rate;
+  log(`  drain ${tag} (aggregates ${aggregates ? 'on' : 'off'}): ${sent} events, committed at ${Math.round(sent / committedS)}/s, on the boards at ${Math.round(sent / foldedS)}/s`);
+  return { committed: sent / committedS, folded: sent / foldedS };
 }
 
 async function main() {
@@ -264,8 +283,9 @@ async function main() {
     const on1 = await drain(c, true, 'on1');
     const off2 = await drain(c, false, 'off2');
     const on2 = await drain(c, true, 'on2');
-    const on = (on1 + on2) / 2;
-    const off = (off1 + off2) / 2;
+    const on = (on1.folded + on2.folded) / 2;
+    const onCommitted = (on1.committed + on2.committed) / 2;
+    const off = (off1.committed + off2.committed) / 2;
 
     const result = {
       leaderboard_top100_p50_ms: round(pct(top, 0.5)),
@@ -277,31 +297,27 @@ async function main() {
       ingest_with_aggregates_per_s: Math.round(on),
       ingest_without_aggregates_per_s: Math.round(off),
       ingest_ratio_with_aggregates: round(on / off, 3),
+      ingest_committed_with_aggregates_per_s: Math.round(onCommitted),
+      ingest_ratio_committed: round(onCommitted / off, 3),
       players,
       events,
       player_stats_rows: statRows,
     };
-    console.log(
+    printFigures(
       [
         ['leaderboard top 100 p99', `${result.leaderboard_top100_p99_ms} ms`, 'target <= 10'],
         ['around a player p99', `${result.around_player_p99_ms} ms`, 'target <= 10'],
         ['player stats p99', `${result.player_stats_p99_ms} ms`, 'target <= 5'],
         ['ingest with / without aggregates', `${result.ingest_ratio_with_aggregates}`, 'target >= 0.8'],
-      ]
-        .map((x) => `${x[0].padEnd(36)} ${x[1].padStart(10)}  ${x[2]}`)
-        .join('\n'),
+      ],
+      result,
     );
-    console.log(JSON.stringify(result));
   } finally {
     await reader?.close();
     await c.end();
     await orm.close();
-    if (!args.keep && !args.db) {
-      const admin = new pg.Client({ connectionString: ADMIN });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(dbName)} WITH (FORCE)`);
-      await admin.end();
-    } else log(`kept database ${dbName}`);
+    if (!args.keep && !args.db) await dropDatabase(ADMIN, dbName);
+    else log(`kept database ${dbName}`);
   }
 }
 

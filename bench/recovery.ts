@@ -19,6 +19,7 @@ import { createReader } from '../src/db/reader.ts';
 import { deletePrefix } from '../src/redis.ts';
 import { takeSnapshot } from '../src/snapshots/take.ts';
 import { startWorker } from '../src/workers/worker.ts';
+import { dropDatabase, pct, printFigures, round } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: { sessions: { type: 'string', default: '1000' }, turns: { type: 'string', default: '20' }, drain: { type: 'string', default: '60000' } },
@@ -31,8 +32,6 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const dbName = `gp_bench_rec_${process.pid}`;
 const dbUrl = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** A 4X-like room: a ~2 KB state, patches most turns, a move per player per turn. */
 async function playRooms(p: Producer, tag: string, rooms: number, turns: number): Promise<number> {
@@ -157,25 +156,20 @@ async function main() {
       sessions: SESSIONS,
       events: sent,
     };
-    console.log(
+    printFigures(
       [
         ['recover 1,000 active sessions', `${result.recover_active_1000_ms} ms`, 'target <= 1000'],
         ['recover one session p99', `${result.recover_one_p99_ms} ms`, 'target <= 10'],
         ['snapshot job p99', `${result.snapshot_p99_ms} ms`, ''],
         ['ingest with / without state folding', `${result.ingest_ratio_with_state}`, 'target >= 0.8'],
-      ]
-        .map((r) => `${r[0].padEnd(38)} ${r[1].padStart(10)}  ${r[2]}`)
-        .join('\n'),
+      ],
+      result,
     );
-    console.log(JSON.stringify(result));
   } finally {
     await c.end();
     await orm.close();
     await deletePrefix(REDIS_URL, prefix);
-    const admin = new pg.Client({ connectionString: ADMIN });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await dropDatabase(ADMIN, dbName);
   }
 }
 
