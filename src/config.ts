@@ -62,6 +62,10 @@ export interface Config {
   statsTimeZone: string;
   /** GP_WIN_RATE_MIN_GAMES: games a player needs before appearing on the win-rate board. */
   winRateMinGames: number;
+  /** GP_METRICS_PORT: port of /metrics, /healthz, /readyz (0: no HTTP server). */
+  metricsPort: number;
+  /** GP_METRICS_HOST: address the HTTP endpoints listen on. */
+  metricsHost: string;
   /** GP_STATS_FOLD_MS: how often a worker folds pending stat deltas into player_stats (the boards' lag). */
   statsFoldMs: number;
   /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
@@ -139,6 +143,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     winRateMinGames: int(env, 'GP_WIN_RATE_MIN_GAMES', 10, 1, 1_000_000),
     ratingDelayS: int(env, 'GP_RATING_DELAY_S', 10, 0, 86_400),
     statsFoldMs: int(env, 'GP_STATS_FOLD_MS', 500, 10, 60_000),
+    metricsPort: int(env, 'GP_METRICS_PORT', 9464, 0, 65_535),
+    metricsHost: str(env, 'GP_METRICS_HOST', '0.0.0.0', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
       maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),

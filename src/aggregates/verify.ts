@@ -8,6 +8,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { transaction } from '../db/query.ts';
 import { BUCKET_DRIFT_SQL, PARTICIPANT_DRIFT_SQL, STATS_DRIFT_SQL, WIN_RATE_DRIFT_SQL } from '../db/sql/aggregates.ts';
 import { RATED_HISTORY_SQL, STORED_RATINGS_SQL } from '../db/sql/ratings.ts';
+import { INSERT_VERIFY_RUN_SQL } from '../db/sql/metrics.ts';
 import { ordinal } from 'openskill';
 import { replayRatings } from './ratings.ts';
 
@@ -60,4 +61,9 @@ export async function verifyAggregates(orm: MikroORM, opts: VerifyOptions): Prom
       if (!seen.has(key)) drift.push({ kind: 'ratings', key: key.replace('\u0001', ' '), actual: null, expected: { mu: w.mu, sigma: w.sigma, rated_games: w.games } });
     return { playersChecked: players ? players.length : 'all', drift };
   });
+}
+
+/** Records a run's result; workers export the last one as gp_aggregate_drift. */
+export async function recordVerifyRun(orm: MikroORM, report: VerifyReport): Promise<void> {
+  await transaction(orm, (q) => q(INSERT_VERIFY_RUN_SQL, [report.drift.length, report.playersChecked === 'all' ? null : report.playersChecked]));
 }

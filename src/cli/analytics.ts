@@ -4,7 +4,7 @@ import { openOrm } from '../db/orm.ts';
 import { createReader, type Reader } from '../db/reader.ts';
 import { METRIC_NAMES, type Metric } from '../db/sql/aggregates.ts';
 import { dailyStats, leaderboard, playerStats, recentSessions, sessionLeaderboard, tenantStats } from '../aggregates/read.ts';
-import { verifyAggregates } from '../aggregates/verify.ts';
+import { recordVerifyRun, verifyAggregates } from '../aggregates/verify.ts';
 import { rebuildAggregates } from '../aggregates/rebuild.ts';
 import { UsageError, intFlag, type Flags } from './main.ts';
 
@@ -146,6 +146,7 @@ export async function runVerify(cfg: Readonly<Config>, flags: Flags): Promise<nu
   try {
     const sample = flags.sample === undefined ? undefined : intFlag(flags, 'sample', 1);
     const r = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames, sample });
+    await recordVerifyRun(orm, r);
     if (flags.json) console.log(JSON.stringify({ ok: r.drift.length === 0, ...r }));
     else {
       for (const d of r.drift) console.log(`drift ${d.kind} ${d.key}: stored ${JSON.stringify(d.actual)}, from events ${JSON.stringify(d.expected)}`);

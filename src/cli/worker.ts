@@ -44,7 +44,7 @@ export async function runWorker(base: Readonly<Config>, flags: Flags): Promise<n
 }
 
 async function runOnMainThread(cfg: Readonly<Config>, stop: Promise<void>): Promise<number> {
-  const handle: WorkerHandle = await startWorker(cfg, { log: createLogger(cfg.logLevel) });
+  const handle: WorkerHandle = await startWorker(cfg, { log: createLogger(cfg.logLevel), metricsPort: cfg.metricsPort > 0 ? cfg.metricsPort : undefined });
   await stop;
   await handle.close();
   return 0;

@@ -25,3 +25,16 @@ export const DeadLetter = defineEntity({
   },
   indexes: [{ properties: ['createdAt'] }, { properties: ['reasonCode'] }, { properties: ['eventId'] }],
 });
+
+/** A `verify` run's result: the workers export the last one's drift as a metric. */
+export const VerifyRun = defineEntity({
+  name: 'VerifyRun',
+  tableName: 'verify_runs',
+  properties: {
+    id: p.bigint('number').primary().autoincrement(),
+    at: p.datetime().defaultRaw('now()'),
+    drift: p.integer(),
+    /** Null when every player was checked. */
+    playersChecked: p.integer().nullable(),
+  },
+});

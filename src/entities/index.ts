@@ -1,4 +1,4 @@
-import { DeadLetter } from './dead-letter.ts';
+import { DeadLetter, VerifyRun } from './dead-letter.ts';
 import { AgentLog, ChatMessage, Move, ParticipantEvent, QueueEvent, SessionEvent, TaskLog, TurnResult, Vote } from './events.ts';
 import { Player, SessionParticipant } from './player.ts';
 import { JoinQueueEntry } from './queue.ts';
@@ -7,11 +7,12 @@ import { SessionState } from './session-state.ts';
 import { SessionSnapshot } from './snapshot.ts';
 import { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod } from './stats.ts';
 
+export { VerifyRun };
 export { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod };
 export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, SessionSnapshot, SessionState, TaskLog, TurnResult, Vote };
 export { SESSION_STATUSES, type SessionStatus } from './session.ts';
 
 export const ENTITIES = [
   Session, SessionState, SessionSnapshot, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
-  PlayerStat, PendingStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession,
+  PlayerStat, PendingStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession, VerifyRun,
 ];

@@ -59,6 +59,7 @@ export const Session = defineEntity({
     { properties: ['firstEventAt'] },
     { properties: ['startedAt'] },
     { properties: ['endedAt'] },
+    { name: 'sessions_gap_idx', expression: `create index "sessions_gap_idx" on "sessions" ("gap_since") where "gap_since" is not null` },
     {
       name: 'sessions_unrated_idx',
       expression: `create index "sessions_unrated_idx" on "sessions" ("ended_at") where "status" = 'finished' and "rated_at" is null`,

@@ -26,6 +26,7 @@ export const SNAPSHOT_SWEEP_QUEUE = 'gp-snapshot-sweep';
 export const CLEANUP_QUEUE = 'gp-cleanup';
 export const RATINGS_QUEUE = 'gp-ratings';
 export const PERIODS_QUEUE = 'gp-periods';
+export const PGBOSS_QUEUES = [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE];
 
 export interface CleanupResult {
   abandoned: string[];
@@ -99,7 +100,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
-  for (const name of [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE]) await boss.createQueue(name);
+  for (const name of PGBOSS_QUEUES) await boss.createQueue(name);
   const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
 
   await boss.work<SnapshotJob>(SNAPSHOT_QUEUE, { batchSize: 20 }, async (jobs) => {

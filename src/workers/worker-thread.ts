@@ -16,7 +16,7 @@ const { cfg } = workerData as { cfg: Readonly<Config> };
 const post = (m: ThreadMessage) => port.postMessage(m);
 
 try {
-  const handle = await startWorker(cfg, { log: createLogger(cfg.logLevel) });
+  const handle = await startWorker(cfg, { log: createLogger(cfg.logLevel), metricsPort: cfg.metricsPort > 0 ? cfg.metricsPort : undefined });
   port.on('message', (m: { type: string }) => {
     if (m.type !== 'drain') return;
     handle.close().then(

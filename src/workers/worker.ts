@@ -2,7 +2,7 @@
  * The ingest worker: consumes the events queue with many jobs in flight, gathers their events into
  * write batches, and acknowledges each job only after its events are committed.
  */
-import { Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { openOrm, type MikroORM } from '../db/orm.ts';
@@ -17,6 +17,10 @@ import { LagHistogram } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
 import { aggregateOptions, foldStatDeltas } from '../aggregates/write.ts';
+import { createMetrics, typeLabel, type Metrics } from '../metrics/metrics.ts';
+import { startMetricsServer, type ReadyCheck } from '../metrics/http.ts';
+import { VERSION } from '../version.ts';
+import { PGBOSS_QUEUES } from '../jobs/boss.ts';
 
 export interface WorkerStats {
   /** Emit-to-commit lag of committed events (their `at` to the commit). */
@@ -39,6 +43,9 @@ export interface WorkerHandle {
   readonly orm: MikroORM;
   /** pg-boss jobs (snapshots) run by this worker; null when GP_JOBS=false. */
   readonly jobs: Jobs | null;
+  /** Port of /metrics, /healthz, /readyz; null when not served. */
+  readonly metricsPort: number | null;
+  readonly metrics: Metrics;
   /** Stops fetching, commits and acknowledges what is in flight, closes connections. */
   close(): Promise<void>;
 }
@@ -49,6 +56,8 @@ export interface WorkerDeps {
   orm?: MikroORM;
   /** Skip the start-up checks (migrations applied, Redis eviction policy). */
   skipChecks?: boolean;
+  /** Serve /metrics, /healthz, /readyz on this port (0: any free one); the `worker` command passes GP_METRICS_PORT. */
+  metricsPort?: number;
 }
 
 export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Promise<WorkerHandle> {
@@ -67,6 +76,11 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   const jobs = cfg.jobs ? await startJobs(cfg, orm, log) : null;
   const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, byType: {} };
   const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
+  let draining = false;
+  const metricsQueue = new Queue(cfg.queueName, { connection: redis, prefix: cfg.queuePrefix });
+  const metrics: Metrics = createMetrics({
+    orm, redis, queue: metricsQueue, boss: jobs?.boss ?? null, bossQueues: PGBOSS_QUEUES, snapshots: jobs?.stats, draining: () => draining, version: VERSION,
+  });
   const batcher = new Batcher(
     async (events, deadLetters) => {
       const t0 = performance.now();
@@ -81,7 +95,20 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
           aggregates,
         });
         const now = Date.now();
-        for (const e of r.committed) stats.lag.observe(now - Date.parse(e.at));
+        for (const e of r.committed) {
+          const ms = now - Date.parse(e.at);
+          stats.lag.observe(ms);
+          metrics.lag.observe(ms / 1000);
+        }
+        metrics.batchRows.observe(events.length);
+        metrics.batchSeconds.observe((performance.now() - t0) / 1000);
+        for (const [t, n] of r.byType) metrics.eventsIngested.inc({ type: t }, n);
+        if (r.duplicates) metrics.duplicates.inc(r.duplicates);
+        if (r.retries) metrics.batchRetries.inc(r.retries);
+        if (r.turnsFolded) metrics.turnsFolded.inc(r.turnsFolded);
+        for (const d of deadLetters) metrics.rejected.inc({ type: typeLabel(d.type), reason: d.reason_code });
+        // Rows PostgreSQL refused, isolated and dead-lettered by the writer.
+        if (r.deadLettered > deadLetters.length) metrics.rejected.inc({ type: 'unknown', reason: 'db_rejected' }, r.deadLettered - deadLetters.length);
         stats.batches++;
         stats.inserted += r.inserted;
         stats.duplicates += r.duplicates;
@@ -93,6 +120,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         log.debug({ rows: events.length, inserted: r.inserted, ms: Math.round(performance.now() - t0) }, 'batch committed');
       } catch (e) {
         stats.failedBatches++;
+        metrics.batchFailures.inc();
         log.error({ err: describeDbError(e), kind: classifyDbError(e), rows: events.length }, 'batch failed; its jobs go back to the queue');
         throw coerceError(e);
       }
@@ -126,19 +154,47 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
 
   const folder = aggregates ? startFolding(orm, cfg, log) : null;
 
+  const ready = async (): Promise<ReadyCheck[]> => {
+    const check = async (name: string, fn: () => Promise<string | null>): Promise<ReadyCheck> => {
+      try {
+        const problem = await Promise.race([fn(), new Promise<string>((r) => setTimeout(() => r('timed out'), 2000).unref())]);
+        return problem ? { name, ok: false, detail: problem } : { name, ok: true };
+      } catch (e) {
+        return { name, ok: false, detail: e instanceof Error ? e.message : String(e) };
+      }
+    };
+    return Promise.all([
+      check('redis', async () => ((await redis.ping()) === 'PONG' ? null : 'no PONG')),
+      check('postgres', async () => (await orm.em.getConnection().execute('select 1'), null)),
+      check('migrations', async () => {
+        const pending = await pendingMigrations(orm);
+        return pending.length ? `${pending.length} pending` : null;
+      }),
+      check('draining', async () => (draining ? 'draining' : null)),
+    ]);
+  };
+  const http =
+    deps.metricsPort !== undefined ? await startMetricsServer({ port: deps.metricsPort, host: cfg.metricsHost, registry: metrics.registry, ready }) : null;
+  if (http) log.info({ port: http.port, host: cfg.metricsHost }, 'metrics and health endpoints listening');
+
   let closing: Promise<void> | null = null;
   return {
+    metricsPort: http?.port ?? null,
+    metrics,
     stats,
     orm,
     jobs,
     close() {
       closing ??= (async () => {
         log.info('worker draining');
+        draining = true;
         batcher.drain();
         await worker.close();
         await batcher.idle();
         await folder?.stop();
         await jobs?.stop();
+        await http?.close();
+        await metricsQueue.close();
         await redis.quit().catch(() => redis.disconnect());
         if (!deps.orm) await orm.close();
         log.info({ ...stats, byType: undefined, lag: stats.lag.summary(), snapshots: jobs?.stats.snapshots ?? 0, snapshotJobs: jobs?.stats.snapshotJobs ?? 0 }, 'worker stopped');

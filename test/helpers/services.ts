@@ -50,7 +50,7 @@ export async function emptyDatabase(): Promise<{ name: string; url: string; drop
 }
 
 export function testEnv(dbUrl: string, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'silent', GP_BATCH_MS: '5', GP_LOCK_MS: '2000', ...extra };
+  return { DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'silent', GP_BATCH_MS: '5', GP_LOCK_MS: '2000', GP_METRICS_PORT: '0', ...extra };
 }
 
 export function testConfig(dbUrl: string, prefix: string, extra: Record<string, string> = {}): Readonly<Config> {

@@ -1,0 +1,205 @@
+/**
+ * Prometheus metrics of a worker process (prom-client), on a registry of its own. Names are exported
+ * here, once: the dashboards, alert rules and tests import them rather than spelling them again.
+ * Labels are bounded sets (event types, reason codes, queue states); never player or session ids.
+ *
+ * Counters and histograms are updated where things happen (batch written, job failed); gauges that
+ * describe shared state (queue depth, open gaps, dead letters, pg-boss queues, pool use, Redis and
+ * PostgreSQL up) are read at scrape time, each with a short timeout so a slow dependency never hangs
+ * a scrape (it reports itself down instead).
+ */
+import client from 'prom-client';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { PgBoss } from 'pg-boss';
+import { EVENT_TYPE_NAMES } from '../contract/events.ts';
+import { query } from '../db/query.ts';
+import { SCRAPE_SQL } from '../db/sql/metrics.ts';
+
+export const METRIC = {
+  eventsIngested: 'gp_events_ingested_total',
+  duplicates: 'gp_events_duplicate_total',
+  rejected: 'gp_events_rejected_total',
+  batchRows: 'gp_batch_rows',
+  batchSeconds: 'gp_batch_write_seconds',
+  batchRetries: 'gp_batch_retries_total',
+  batchFailures: 'gp_batch_failures_total',
+  lag: 'gp_ingest_lag_seconds',
+  turnsFolded: 'gp_turns_folded_total',
+  queueJobs: 'gp_queue_jobs',
+  deadLetters: 'gp_dead_letters',
+  gapsOpen: 'gp_sequence_gaps_open',
+  gapOldest: 'gp_sequence_gap_oldest_seconds',
+  sessions: 'gp_sessions',
+  players: 'gp_players',
+  snapshotsTaken: 'gp_snapshots_taken_total',
+  snapshotMismatches: 'gp_snapshot_hash_mismatches',
+  statDeltasPending: 'gp_stat_deltas_pending',
+  aggregateDrift: 'gp_aggregate_drift',
+  bossJobs: 'gp_pgboss_jobs',
+  dbPool: 'gp_db_pool_connections',
+  redisUp: 'gp_redis_up',
+  postgresUp: 'gp_postgres_up',
+  draining: 'gp_worker_draining',
+  buildInfo: 'gp_build_info',
+} as const;
+
+const TYPES = new Set<string>(EVENT_TYPE_NAMES);
+/** An event type as a label: one of the contract's, or `unknown` (a dead letter's type may be anything). */
+export const typeLabel = (t: string | null | undefined) => (t && TYPES.has(t) ? t : 'unknown');
+const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const;
+const SCRAPE_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>, ms = SCRAPE_TIMEOUT_MS): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+}
+
+export interface MetricSources {
+  orm: MikroORM;
+  redis: Redis;
+  queue: Queue;
+  boss?: PgBoss | null;
+  bossQueues?: string[];
+  /** Snapshot work of this process's pg-boss handlers. */
+  snapshots?: { snapshots: number; hashMismatches: number };
+  draining: () => boolean;
+  version: string;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(src: MetricSources) {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'gp_' });
+  const r = [registry];
+
+  const eventsIngested = new client.Counter({ name: METRIC.eventsIngested, help: 'Events stored (first time; duplicates excluded), by type.', labelNames: ['type'], registers: r });
+  const duplicates = new client.Counter({ name: METRIC.duplicates, help: 'Events received again and not stored a second time.', registers: r });
+  const rejected = new client.Counter({ name: METRIC.rejected, help: 'Events or jobs dead-lettered, by type and reason code.', labelNames: ['type', 'reason'], registers: r });
+  const batchRows = new client.Histogram({ name: METRIC.batchRows, help: 'Events per write batch.', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers: r });
+  const batchSeconds = new client.Histogram({ name: METRIC.batchSeconds, help: 'Time to write one batch (its transactions, retries included).', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
+  const batchRetries = new client.Counter({ name: METRIC.batchRetries, help: 'Transient write failures retried.', registers: r });
+  const batchFailures = new client.Counter({ name: METRIC.batchFailures, help: 'Batches given back to the queue after the retries ran out.', registers: r });
+  const lag = new client.Histogram({ name: METRIC.lag, help: "Time from an event's `at` to the commit that stored it.", buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: r });
+  const turnsFolded = new client.Counter({ name: METRIC.turnsFolded, help: 'Turn results folded into live session states.', registers: r });
+
+  new client.Counter({
+    name: METRIC.snapshotsTaken,
+    help: "Snapshots taken by this process's snapshot jobs.",
+    registers: r,
+    collect() {
+      this.reset();
+      this.inc(src.snapshots?.snapshots ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: METRIC.draining,
+    help: '1 while the worker drains (SIGTERM): not ready for new work.',
+    registers: r,
+    collect() {
+      this.set(src.draining() ? 1 : 0);
+    },
+  });
+  new client.Gauge({ name: METRIC.buildInfo, help: 'Version of game-persist and Node running this worker.', labelNames: ['version', 'node'], registers: r }).set(
+    { version: src.version, node: process.versions.node },
+    1,
+  );
+
+  new client.Gauge({
+    name: METRIC.queueJobs,
+    help: 'Jobs in the events queue by state (BullMQ job counts at scrape time).',
+    labelNames: ['state'],
+    registers: r,
+    async collect() {
+      try {
+        const c = await withTimeout(src.queue.getJobCounts(...QUEUE_STATES));
+        for (const s of QUEUE_STATES) this.set({ state: s }, c[s] ?? 0);
+      } catch {
+        this.reset();
+      }
+    },
+  });
+  new client.Gauge({
+    name: METRIC.redisUp,
+    help: '1 when Redis answered a PING at scrape time.',
+    registers: r,
+    async collect() {
+      this.set((await withTimeout(src.redis.ping()).catch(() => null)) === 'PONG' ? 1 : 0);
+    },
+  });
+
+  // One statement reads every database gauge. A registry collects its metrics concurrently, so each
+  // of these gauges awaits the same read (one per scrape); when it fails, PostgreSQL is reported down.
+  let reading: Promise<Record<string, any> | null> | null = null;
+  const read = () =>
+    (reading ??= withTimeout(query<Record<string, any>>(src.orm.em.fork(), SCRAPE_SQL))
+      .then((rows) => rows[0] ?? null, () => null)
+      .finally(() => setImmediate(() => (reading = null))));
+  const fromDb = (name: string, help: string, fill: (g: client.Gauge, x: Record<string, any>) => void, labelNames: string[] = []) =>
+    new client.Gauge({
+      name,
+      help,
+      labelNames,
+      registers: r,
+      async collect() {
+        const x = await read();
+        if (x) fill(this, x);
+      },
+    });
+  const byKey = (g: client.Gauge, label: string, m: Record<string, number> | null) => {
+    g.reset();
+    for (const [k, n] of Object.entries(m ?? {})) g.set({ [label]: k }, Number(n));
+  };
+  fromDb(METRIC.deadLetters, 'Dead letters not replayed, by reason code.', (g, x) => byKey(g, 'reason', x.dead_letters), ['reason']);
+  fromDb(METRIC.gapsOpen, 'Sessions whose events wait behind a sequence gap.', (g, x) => g.set(Number(x.gaps_open)));
+  fromDb(METRIC.gapOldest, 'Age of the oldest open sequence gap (0: none).', (g, x) => g.set(Number(x.gap_oldest_s)));
+  fromDb(METRIC.sessions, 'Active sessions by status (created, started).', (g, x) => byKey(g, 'status', x.sessions), ['status']);
+  fromDb(METRIC.players, 'Players seen (estimate).', (g, x) => g.set(Number(x.players)));
+  fromDb(METRIC.snapshotMismatches, "Snapshots whose hash differs from the game server's.", (g, x) => g.set(Number(x.snapshot_mismatches)));
+  fromDb(METRIC.statDeltasPending, 'Stat deltas not folded into the boards yet.', (g, x) => g.set(Number(x.stat_deltas)));
+  fromDb(METRIC.aggregateDrift, 'Differences the last `verify` found between the aggregates and the events (-1: never run).', (g, x) =>
+    g.set(x.drift === null || x.drift === undefined ? -1 : Number(x.drift)),
+  );
+  new client.Gauge({
+    name: METRIC.postgresUp,
+    help: '1 when PostgreSQL answered the scrape-time query.',
+    registers: r,
+    async collect() {
+      this.set((await read()) ? 1 : 0);
+    },
+  });
+  new client.Gauge({
+    name: METRIC.bossJobs,
+    help: 'pg-boss jobs by queue and state (ready, deferred, active, failed).',
+    labelNames: ['queue', 'state'],
+    registers: r,
+    async collect() {
+      if (!src.boss) return;
+      try {
+        for (const q of await withTimeout(src.boss.getQueues(src.bossQueues))) {
+          this.set({ queue: q.name, state: 'ready' }, q.readyCount);
+          this.set({ queue: q.name, state: 'deferred' }, q.deferredCount);
+          this.set({ queue: q.name, state: 'active' }, q.activeCount);
+          this.set({ queue: q.name, state: 'failed' }, q.failedCount);
+        }
+      } catch {
+        this.reset();
+      }
+    },
+  });
+  new client.Gauge({
+    name: METRIC.dbPool,
+    help: "Connections of this worker's PostgreSQL pool, by state (total, idle, waiting clients).",
+    labelNames: ['state'],
+    registers: r,
+    async collect() {
+      const pool = await src.orm.em.getConnection().getNativeClient();
+      this.set({ state: 'total' }, pool.totalCount);
+      this.set({ state: 'idle' }, pool.idleCount);
+      this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+
+  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, turnsFolded };
+}

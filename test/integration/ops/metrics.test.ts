@@ -1,0 +1,97 @@
+/**
+ * The worker's HTTP endpoints against real services: /metrics in Prometheus text format with the
+ * pipeline's figures (ingested by type, rejected by reason, batch and lag histograms, queue depth,
+ * dead letters, gaps, build info, Node defaults), /healthz, /readyz turning 503 while draining.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../../src/contract/ids.ts';
+import { METRIC } from '../../../src/metrics/metrics.ts';
+import { startWorker, type WorkerHandle } from '../../../src/workers/worker.ts';
+import { createLogger } from '../../../src/log.ts';
+import { dropPrefix, openFixture, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
+import { plainQueue } from '../../helpers/worker.ts';
+
+let fx: Fixture;
+let worker: WorkerHandle;
+const prefix = uniqueName('q');
+let base: string;
+
+beforeAll(async () => {
+  fx = await openFixture();
+  worker = await startWorker(testConfig(fx.db.url, prefix, { GP_JOBS: 'false', GP_METRICS_HOST: '127.0.0.1' }), { log: createLogger('silent'), orm: fx.orm, metricsPort: 0 });
+  base = `http://127.0.0.1:${worker.metricsPort}`;
+});
+afterAll(async () => {
+  await worker?.close();
+  await fx?.close();
+  await dropPrefix(prefix);
+});
+
+/** Sample value of `name{labels}` in a Prometheus text exposition (labels matched as a substring). */
+function sample(text: string, name: string, labels = ''): number | undefined {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m && m[1] === name && (m[2] ?? '').includes(labels)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe('worker endpoints', () => {
+  it('serve the pipeline figures on /metrics', async () => {
+    const at = new Date(Date.now() - 1500).toISOString();
+    const events = [
+      { id: uuidv7(), type: 'session.created', sessionId: 'm-1', seq: 1, at, data: { gameType: 'hokm' } },
+      { id: uuidv7(), type: 'move', sessionId: 'm-1', seq: 2, at, player: 'a', data: { action: 'play' } },
+      { id: uuidv7(), type: 'move', sessionId: 'm-1', seq: 4, at, player: 'a', data: { action: 'play' } }, // seq 3 missing: a gap
+      { id: 'not-a-uuid', type: 'vote', sessionId: 'm-1', seq: 5, at, data: {} },
+    ];
+    const q = plainQueue(prefix);
+    try {
+      await q.add('events', { v: 1, events });
+      await q.add('events', { v: 1, events: events.slice(0, 1) }); // a duplicate
+    } finally {
+      await q.close();
+    }
+    await waitFor('stored', async () => Number((await rows(fx.orm, `select count(*) as n from dead_letters`))[0]!.n) === 1);
+    await waitFor('duplicate seen', () => worker.stats.duplicates >= 1);
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(sample(text, METRIC.eventsIngested, 'type="move"')).toBe(2);
+    expect(sample(text, METRIC.eventsIngested, 'type="session.created"')).toBe(1);
+    expect(sample(text, METRIC.duplicates)).toBe(1);
+    expect(sample(text, METRIC.rejected, 'reason="invalid_event"')).toBe(1);
+    expect(sample(text, `${METRIC.batchRows}_count`)).toBeGreaterThanOrEqual(1);
+    expect(sample(text, `${METRIC.batchSeconds}_count`)).toBeGreaterThanOrEqual(1);
+    expect(sample(text, `${METRIC.lag}_count`)).toBe(3);
+    expect(sample(text, `${METRIC.lag}_bucket`, 'le="1"')).toBe(0); // 1.5 s old when sent
+    expect(sample(text, METRIC.queueJobs, 'state="waiting"')).toBe(0);
+    expect(sample(text, METRIC.deadLetters, 'reason="invalid_event"')).toBe(1);
+    expect(sample(text, METRIC.gapsOpen)).toBe(1);
+    expect(sample(text, METRIC.gapOldest)).toBeGreaterThan(0);
+    expect(sample(text, METRIC.sessions, 'status="created"')).toBe(1);
+    expect(sample(text, METRIC.redisUp)).toBe(1);
+    expect(sample(text, METRIC.postgresUp)).toBe(1);
+    expect(sample(text, METRIC.aggregateDrift)).toBe(-1);
+    expect(sample(text, METRIC.dbPool, 'state="total"')).toBeGreaterThanOrEqual(1);
+    expect(sample(text, METRIC.buildInfo, 'version="')).toBe(1);
+    expect(sample(text, 'gp_process_cpu_seconds_total')).toBeGreaterThan(0);
+    // No session or player ids in any label.
+    expect(text).not.toMatch(/m-1|player="/);
+  });
+
+  it('answer /healthz, and /readyz until the worker drains', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ ready: true, checks: expect.arrayContaining([{ name: 'migrations', ok: true }]) });
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    const closing = worker.close();
+    // While the batch in hand is finished, the endpoint may still answer: then it must say not ready.
+    const during = await fetch(`${base}/readyz`).then((r) => r.status, () => 'closed');
+    expect([503, 'closed']).toContain(during);
+    await closing;
+  });
+});
