@@ -16,6 +16,7 @@ import type { PgBoss } from 'pg-boss';
 import { EVENT_TYPE_NAMES } from '../contract/events.ts';
 import { query } from '../db/query.ts';
 import { SCRAPE_SQL } from '../db/sql/metrics.ts';
+import { evictionPolicy } from '../redis.ts';
 
 export const METRIC = {
   eventsIngested: 'gp_events_ingested_total',
@@ -40,6 +41,7 @@ export const METRIC = {
   bossJobs: 'gp_pgboss_jobs',
   dbPool: 'gp_db_pool_connections',
   redisUp: 'gp_redis_up',
+  redisEvictionSafe: 'gp_redis_noeviction',
   postgresUp: 'gp_postgres_up',
   draining: 'gp_worker_draining',
   buildInfo: 'gp_build_info',
@@ -129,6 +131,15 @@ export function createMetrics(src: MetricSources) {
     },
   });
 
+  new client.Gauge({
+    name: METRIC.redisEvictionSafe,
+    help: '1 when Redis maxmemory-policy is noeviction (queued jobs cannot be evicted).',
+    registers: r,
+    async collect() {
+      this.set((await withTimeout(evictionPolicy(src.redis)).catch(() => null)) === 'noeviction' ? 1 : 0);
+    },
+  });
+
   // One statement reads every database gauge. A registry collects its metrics concurrently, so each
   // of these gauges awaits the same read (one per scrape); when it fails, PostgreSQL is reported down.
   let reading: Promise<Record<string, any> | null> | null = null;
@@ -147,14 +158,16 @@ export function createMetrics(src: MetricSources) {
         if (x) fill(this, x);
       },
     });
-  const byKey = (g: client.Gauge, label: string, m: Record<string, number> | null) => {
+  /** Sets one series per key; `always` keys are exported as 0 when absent (a panel never goes blank). */
+  const byKey = (g: client.Gauge, label: string, m: Record<string, number> | null, always: string[] = []) => {
     g.reset();
+    for (const k of always) g.set({ [label]: k }, 0);
     for (const [k, n] of Object.entries(m ?? {})) g.set({ [label]: k }, Number(n));
   };
   fromDb(METRIC.deadLetters, 'Dead letters not replayed, by reason code.', (g, x) => byKey(g, 'reason', x.dead_letters), ['reason']);
   fromDb(METRIC.gapsOpen, 'Sessions whose events wait behind a sequence gap.', (g, x) => g.set(Number(x.gaps_open)));
   fromDb(METRIC.gapOldest, 'Age of the oldest open sequence gap (0: none).', (g, x) => g.set(Number(x.gap_oldest_s)));
-  fromDb(METRIC.sessions, 'Active sessions by status (created, started).', (g, x) => byKey(g, 'status', x.sessions), ['status']);
+  fromDb(METRIC.sessions, 'Active sessions by status (created, started).', (g, x) => byKey(g, 'status', x.sessions, ['created', 'started']), ['status']);
   fromDb(METRIC.players, 'Players seen (estimate).', (g, x) => g.set(Number(x.players)));
   fromDb(METRIC.snapshotMismatches, "Snapshots whose hash differs from the game server's.", (g, x) => g.set(Number(x.snapshot_mismatches)));
   fromDb(METRIC.statDeltasPending, 'Stat deltas not folded into the boards yet.', (g, x) => g.set(Number(x.stat_deltas)));
