@@ -66,6 +66,12 @@ export interface Config {
   metricsPort: number;
   /** GP_METRICS_HOST: address the HTTP endpoints listen on. */
   metricsHost: string;
+  /** GP_BOARD_USER / GP_BOARD_PASSWORD: basic-auth credentials of `game-persist board` (no password: it refuses to start). */
+  boardUser: string;
+  boardPassword: string | null;
+  /** GP_BOARD_PORT / GP_BOARD_HOST: where `game-persist board` listens (default loopback only). */
+  boardPort: number;
+  boardHost: string;
   /** GP_STATS_FOLD_MS: how often a worker folds pending stat deltas into player_stats (the boards' lag). */
   statsFoldMs: number;
   /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
@@ -144,6 +150,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     ratingDelayS: int(env, 'GP_RATING_DELAY_S', 10, 0, 86_400),
     statsFoldMs: int(env, 'GP_STATS_FOLD_MS', 500, 10, 60_000),
     metricsPort: int(env, 'GP_METRICS_PORT', 9464, 0, 65_535),
+    boardUser: str(env, 'GP_BOARD_USER', 'admin', (v) => (/^[^:\s]{1,64}$/.test(v) ? null : 'must be 1-64 characters without ":" or spaces')),
+    boardPassword: env.GP_BOARD_PASSWORD ? str(env, 'GP_BOARD_PASSWORD', '', (v) => (v.length >= 12 ? null : 'must be at least 12 characters')) : null,
+    boardPort: int(env, 'GP_BOARD_PORT', 3010, 0, 65_535),
+    boardHost: str(env, 'GP_BOARD_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     metricsHost: str(env, 'GP_METRICS_HOST', '0.0.0.0', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),

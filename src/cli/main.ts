@@ -12,6 +12,7 @@ import { runDoctor } from './doctor.ts';
 import { runMigrate } from './migrate.ts';
 import { runSessions } from './sessions.ts';
 import { runSnapshots } from './snapshots.ts';
+import { runBoard } from './board.ts';
 import { runLeaderboard, runPlayers, runRebuild, runStats, runTenants, runVerify } from './analytics.ts';
 import { runWorker } from './worker.ts';
 
@@ -35,13 +36,16 @@ commands:
   stats daily [--days N] [--json]    sessions started/finished, mean duration, players per day
   verify [--sample N] [--json]       recompute the aggregates from the events; exit 1 on any drift
   rebuild [--json]                   recompute the aggregates from the events (safe while workers run)
+  board [--write]                    Bull Board for the events queue, behind basic auth (GP_BOARD_PASSWORD);
+                                     read-only unless --write
   demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
 
 configuration comes from the environment: DATABASE_URL, REDIS_URL, GP_QUEUE_PREFIX, GP_QUEUE_NAME,
 GP_WORKER_CONCURRENCY, GP_BATCH_ROWS, GP_BATCH_BYTES, GP_BATCH_MS, GP_WORKER_HEAP_MB, GP_LOCK_MS, GP_DB_POOL_MAX, GP_ALLOW_EVICTION,
 GP_WRITE_RETRIES, GP_JOBS, GP_LIVE_STATE, GP_GAP_TIMEOUT_S, GP_SNAPSHOT_EVERY_TURNS, GP_SNAPSHOT_INTERVAL_S, GP_SNAPSHOT_KEEP, GP_ABANDON_AFTER_S, GP_MAX_EVENT_BYTES,
 GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL, GP_AGGREGATES, GP_STATS_TZ, GP_WIN_RATE_MIN_GAMES, GP_RATING_DELAY_S,
-GP_STATS_FOLD_MS, DATABASE_READ_URL (see README).`;
+GP_STATS_FOLD_MS, GP_METRICS_PORT, GP_METRICS_HOST, GP_BOARD_USER, GP_BOARD_PASSWORD, GP_BOARD_PORT,
+GP_BOARD_HOST, DATABASE_READ_URL (see README).`;
 
 export class UsageError extends GamePersistError {
   constructor(message: string) {
@@ -74,6 +78,7 @@ const OPTIONS = {
   around: { type: 'string' },
   days: { type: 'string' },
   sample: { type: 'string' },
+  write: { type: 'boolean' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];
@@ -137,6 +142,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runVerify(cfg, flags);
       case 'rebuild':
         return await runRebuild(cfg, flags);
+      case 'board':
+        return await runBoard(cfg, flags);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

@@ -1,0 +1,121 @@
+/**
+ * npm run bench:scale — the same load drained by 1, 2 and 4 worker processes (the `worker` command, as
+ * operators run replicas), in one run: events/s for each, the ratio to one process, and a check that
+ * every event was stored exactly once at every size (rows = events sent, session counters agree).
+ * Prints a table, then one JSON line. Options: --events N per size (default 120000), --sizes 1,2,4.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
+import { openOrm } from '../src/db/orm.ts';
+import { createProducer } from '../src/producers/index.ts';
+import { deletePrefix } from '../src/redis.ts';
+import { dropDatabase, printFigures, round } from './lib.ts';
+
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '120000' }, sizes: { type: 'string', default: '1,2,4' } } });
+const EVENTS = Number(args.events);
+const SIZES = String(args.sizes).split(',').map(Number);
+const ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const dbName = `gp_bench_scale_${process.pid}`;
+const dbUrl = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
+const CLI = fileURLToPath(new URL('../bin/game-persist.js', import.meta.url));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** A game mix over 400 rooms: per round each of 4 players moves, chats, completes a task and votes. */
+async function fill(prefix: string, tag: string): Promise<number> {
+  const p = createProducer({ connection: REDIS_URL, prefix });
+  const rooms = 400;
+  let sent = 0;
+  const window: Promise<unknown>[] = [];
+  const push = (x: Promise<unknown>) => {
+    window.push(x);
+    sent++;
+  };
+  for (let r = 0; r < rooms; r++) push(p.sessionCreated({ sessionId: `${tag}-${r}`, gameType: 'impostor', tenant: `chat-${r % 20}` }));
+  for (let round = 0; sent < EVENTS; round++)
+    for (let r = 0; r < rooms && sent < EVENTS; r++) {
+      const sessionId = `${tag}-${r}`;
+      const player = `p${r}-${round % 4}`;
+      push(p.move({ sessionId, player, action: 'step', turn: round }));
+      push(p.chatMessage({ sessionId, player, text: 'who vented?', round }));
+      push(p.taskCompleted({ sessionId, player, taskType: 'wires', xp: 5 }));
+      push(p.vote({ sessionId, player, target: `p${r}-0`, round }));
+      if (window.length >= 5000) await Promise.all(window.splice(0));
+    }
+  await Promise.all(window);
+  await p.close();
+  return sent;
+}
+
+async function stored(c: pg.Client, tag: string): Promise<{ rows: number; counted: number }> {
+  const like = `${tag}-%`;
+  const { rows } = await c.query(
+    `SELECT (SELECT count(*) FROM session_events WHERE session_id LIKE $1) + (SELECT count(*) FROM moves WHERE session_id LIKE $1)
+       + (SELECT count(*) FROM chat_messages WHERE session_id LIKE $1) + (SELECT count(*) FROM task_logs WHERE session_id LIKE $1)
+       + (SELECT count(*) FROM votes WHERE session_id LIKE $1) AS rows,
+     (SELECT coalesce(sum(event_count), 0) FROM sessions WHERE id LIKE $1) AS counted`,
+    [like],
+  );
+  return { rows: Number(rows[0].rows), counted: Number(rows[0].counted) };
+}
+
+function startWorkers(n: number, prefix: string): ChildProcess[] {
+  return Array.from({ length: n }, () =>
+    spawn(process.execPath, [CLI, 'worker'], {
+      env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'error', GP_METRICS_PORT: '0', GP_JOBS: 'false' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+}
+
+async function main() {
+  await ensureDatabase(dbUrl);
+  const orm = await openOrm({ databaseUrl: dbUrl, poolMax: 2 });
+  await migrateUp(orm);
+  await orm.close();
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  const results: { workers: number; events: number; events_per_s: number; exact: boolean }[] = [];
+  try {
+    for (const n of SIZES) {
+      const tag = `s${n}x${process.pid}`;
+      const prefix = `gpbenchscale${tag}`;
+      const sent = await fill(prefix, tag);
+      const t0 = performance.now();
+      const ws = startWorkers(n, prefix);
+      let s = await stored(c, tag);
+      while (s.counted < sent) {
+        await new Promise((r) => setTimeout(r, 50));
+        s = await stored(c, tag);
+      }
+      const secs = (performance.now() - t0) / 1000;
+      await Promise.all(ws.map((w) => new Promise((r) => (w.kill('SIGTERM'), w.once('exit', r)))));
+      s = await stored(c, tag);
+      const exact = s.rows === sent && s.counted === sent;
+      results.push({ workers: n, events: sent, events_per_s: Math.round(sent / secs), exact });
+      log(`${n} worker process(es): ${sent} events in ${secs.toFixed(1)} s = ${Math.round(sent / secs)}/s; rows ${s.rows}, counted ${s.counted}${exact ? '' : '  NOT EXACT'}`);
+      await deletePrefix(REDIS_URL, prefix);
+    }
+    const one = results[0]?.events_per_s ?? 1;
+    const result = {
+      ...Object.fromEntries(results.map((r) => [`workers_${r.workers}_events_per_s`, r.events_per_s])),
+      ...Object.fromEntries(results.map((r) => [`workers_${r.workers}_ratio`, round(r.events_per_s / one, 2)])),
+      exactly_once: results.every((r) => r.exact),
+      events_per_size: EVENTS,
+      cores: (await import('node:os')).availableParallelism(),
+    };
+    printFigures(
+      results.map((r) => [`${r.workers} worker process(es)`, `${r.events_per_s}/s`, `x${round(r.events_per_s / one, 2)}${r.exact ? ', exactly once' : ', LOST OR DUPLICATED'}`]),
+      result,
+    );
+    if (!result.exactly_once) process.exitCode = 1;
+  } finally {
+    await c.end();
+    await dropDatabase(ADMIN, dbName);
+  }
+}
+
+await main();

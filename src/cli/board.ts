@@ -1,0 +1,71 @@
+/**
+ * `game-persist board [--write]`: Bull Board, the operator UI for the events queue, as an opt-in
+ * command. Behind HTTP basic auth (GP_BOARD_USER / GP_BOARD_PASSWORD; it refuses to start without a
+ * password), on loopback by default (GP_BOARD_HOST, GP_BOARD_PORT), and read-only unless `--write`:
+ * then retrying and removing jobs is allowed (every other method is refused before Bull Board sees it).
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import express from 'express';
+import { Queue } from 'bullmq';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Config } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import { workerRedis } from '../redis.ts';
+import type { Flags } from './main.ts';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Constant-time check of a Basic authorization header. */
+export function basicAuthOk(header: string | undefined, user: string, password: string): boolean {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/.exec(header ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  return timingSafeEqual(digest(given), digest(`${user}:${password}`));
+}
+
+export async function runBoard(cfg: Readonly<Config>, flags: Flags): Promise<number> {
+  if (!cfg.boardPassword) throw new ConfigError('GP_BOARD_PASSWORD', 'is required for `board` (at least 12 characters; the UI shows queued game data)');
+  const password = cfg.boardPassword;
+  const writable = flags.write === true;
+  const redis = workerRedis(cfg.redisUrl);
+  const queue = new Queue(cfg.queueName, { connection: redis, prefix: cfg.queuePrefix });
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath('/');
+  createBullBoard({
+    queues: [new BullMQAdapter(queue, { readOnlyMode: !writable, allowRetries: writable, description: `${cfg.queuePrefix}:${cfg.queueName}` })],
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'game-persist' } },
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    if (!basicAuthOk(req.headers.authorization, cfg.boardUser, password)) {
+      res.set('WWW-Authenticate', 'Basic realm="game-persist board", charset="UTF-8"').status(401).send('authentication required\n');
+      return;
+    }
+    if (!writable && !['GET', 'HEAD'].includes(req.method)) {
+      res.status(403).send('read-only: start the board with --write to change jobs\n');
+      return;
+    }
+    next();
+  });
+  app.use('/', serverAdapter.getRouter());
+  const server = await new Promise<import('node:http').Server>((resolve, reject) => {
+    const s = app.listen(cfg.boardPort, cfg.boardHost, () => resolve(s));
+    s.once('error', reject);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.boardPort;
+  console.log(`board listening on http://${cfg.boardHost}:${port}/ (${writable ? 'read-write' : 'read-only'}, user ${cfg.boardUser})`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await queue.close();
+  await redis.quit().catch(() => redis.disconnect());
+  return 0;
+}
