@@ -2,19 +2,25 @@
  * npm run bench:scale — the same load drained by 1, 2 and 4 worker processes (the `worker` command, as
  * operators run replicas), in one run: events/s for each, the ratio to one process, and a check that
  * every event was stored exactly once at every size (rows = events sent, session counters agree).
- * Prints a table, then one JSON line. Options: --events N per size (default 120000), --sizes 1,2,4.
+ * Prints a table, then one JSON line. Options: --events N per size (default 120000), --sizes 1,2,4,
+ * --rooms N (default 400).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { Queue } from 'bullmq';
+import { DEFAULT_QUEUE_NAME } from '../src/contract/limits.ts';
+import { workerRedis } from '../src/redis.ts';
 import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
 import { dropDatabase, printFigures, round } from './lib.ts';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '120000' }, sizes: { type: 'string', default: '1,2,4' } } });
+const { values: args } = parseArgs({
+  options: { events: { type: 'string', default: '120000' }, sizes: { type: 'string', default: '1,2,4' }, rooms: { type: 'string', default: '400' } },
+});
 const EVENTS = Number(args.events);
 const SIZES = String(args.sizes).split(',').map(Number);
 const ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -24,10 +30,10 @@ const dbUrl = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString
 const CLI = fileURLToPath(new URL('../bin/game-persist.js', import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-/** A game mix over 400 rooms: per round each of 4 players moves, chats, completes a task and votes. */
+/** A game mix over --rooms rooms (400): per round each of 4 players moves, chats, completes a task and votes. */
 async function fill(prefix: string, tag: string): Promise<number> {
   const p = createProducer({ connection: REDIS_URL, prefix });
-  const rooms = 400;
+  const rooms = Number(args.rooms);
   let sent = 0;
   const window: Promise<unknown>[] = [];
   const push = (x: Promise<unknown>) => {
@@ -62,13 +68,30 @@ async function stored(c: pg.Client, tag: string): Promise<{ rows: number; counte
   return { rows: Number(rows[0].rows), counted: Number(rows[0].counted) };
 }
 
-function startWorkers(n: number, prefix: string): ChildProcess[] {
-  return Array.from({ length: n }, () =>
+/** Starts n worker processes; resolves once every one has logged that it started (startup is not timed). */
+async function startWorkers(n: number, prefix: string): Promise<ChildProcess[]> {
+  const ws = Array.from({ length: n }, () =>
     spawn(process.execPath, [CLI, 'worker'], {
-      env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'error', GP_METRICS_PORT: '0', GP_JOBS: 'false' },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'info', GP_METRICS_PORT: '0', GP_JOBS: 'false' },
+      stdio: ['ignore', 'ignore', 'pipe'],
     }),
   );
+  await Promise.all(
+    ws.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          let buf = '';
+          w.stderr!.setEncoding('utf8');
+          w.stderr!.on('data', (d: string) => {
+            buf += d;
+            if (buf.includes('"msg":"worker started"')) resolve();
+            if (buf.length > 100_000) buf = buf.slice(-10_000);
+          });
+          w.once('exit', (code) => reject(new Error(`worker exited with ${code} before starting: ${buf.slice(-2000)}`)));
+        }),
+    ),
+  );
+  return ws;
 }
 
 async function main() {
@@ -83,9 +106,16 @@ async function main() {
     for (const n of SIZES) {
       const tag = `s${n}x${process.pid}`;
       const prefix = `gpbenchscale${tag}`;
+      // The queue is filled while paused, the workers start, then it is resumed: only draining is timed.
+      const conn = workerRedis(REDIS_URL);
+      const queue = new Queue(DEFAULT_QUEUE_NAME, { connection: conn, prefix });
+      await queue.pause();
       const sent = await fill(prefix, tag);
+      const ws = await startWorkers(n, prefix);
       const t0 = performance.now();
-      const ws = startWorkers(n, prefix);
+      await queue.resume();
+      await queue.close();
+      conn.disconnect();
       let s = await stored(c, tag);
       while (s.counted < sent) {
         await new Promise((r) => setTimeout(r, 50));
