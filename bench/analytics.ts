@@ -26,7 +26,7 @@ import { createLogger } from '../src/log.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
 import { startWorker } from '../src/workers/worker.ts';
-import { dropDatabase, pct, printFigures, round } from './lib.ts';
+import { dropDatabase, emitWindow, pct, printFigures, round } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -177,15 +177,9 @@ async function drain(c: pg.Client, aggregates: boolean, tag: string): Promise<{ 
   const p = createProducer({ connection: REDIS_URL, prefix });
   const perRoom = 1 + 4 + 6 * (4 * 4 + 1) + 4 + 1;
   const rooms = Math.ceil(DRAIN / perRoom);
-  const window: Promise<unknown>[] = [];
-  let sent = 0;
-  const push = (x: Promise<unknown>) => {
-    window.push(x);
-    sent++;
-  };
-  const flush = async () => {
-    if (window.length >= 5000) await Promise.all(window.splice(0));
-  };
+  const em = emitWindow();
+  const push = em.push;
+  const flush = () => em.flush();
   for (let first = 0; first < rooms; first += 200) {
     const group = Array.from({ length: Math.min(200, rooms - first) }, (_, i) => {
       const r = first + i;
@@ -214,7 +208,8 @@ async function drain(c: pg.Client, aggregates: boolean, tag: string): Promise<{ 
       await flush();
     }
   }
-  await Promise.all(window);
+  await em.flush(true);
+  const sent = em.sent;
   await p.close();
   const cfg = loadConfig({
     DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'error', GP_JOBS: 'false', GP_AGGREGATES: String(aggregates),

@@ -20,3 +20,22 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
     await admin.end();
   }
 }
+
+/** Emits without waiting for each event: keeps up to `limit` emits in flight, counting what was sent. */
+export function emitWindow(limit = 5000) {
+  const window: Promise<unknown>[] = [];
+  let sent = 0;
+  return {
+    get sent() {
+      return sent;
+    },
+    push(x: Promise<unknown>) {
+      window.push(x);
+      sent++;
+    },
+    /** Waits for the emits in flight once `limit` are (or always, with `all`). */
+    async flush(all = false) {
+      if (all || window.length >= limit) await Promise.all(window.splice(0));
+    },
+  };
+}

@@ -19,7 +19,7 @@ import { createReader } from '../src/db/reader.ts';
 import { deletePrefix } from '../src/redis.ts';
 import { takeSnapshot } from '../src/snapshots/take.ts';
 import { startWorker } from '../src/workers/worker.ts';
-import { dropDatabase, pct, printFigures, round } from './lib.ts';
+import { dropDatabase, emitWindow, pct, printFigures, round } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: { sessions: { type: 'string', default: '1000' }, turns: { type: 'string', default: '20' }, drain: { type: 'string', default: '60000' } },
@@ -35,12 +35,8 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** A 4X-like room: a ~2 KB state, patches most turns, a move per player per turn. */
 async function playRooms(p: Producer, tag: string, rooms: number, turns: number): Promise<number> {
-  let sent = 0;
-  const window: Promise<unknown>[] = [];
-  const push = (x: Promise<unknown>) => {
-    window.push(x);
-    sent++;
-  };
+  const w = emitWindow();
+  const push = w.push;
   for (let r = 0; r < rooms; r++) push(p.sessionCreated({ sessionId: `${tag}-${r}`, gameType: 'fourx', tenant: `guild-${r % 10}` }));
   for (let t = 0; t < turns; t++) {
     for (let r = 0; r < rooms; r++) {
@@ -48,13 +44,13 @@ async function playRooms(p: Producer, tag: string, rooms: number, turns: number)
       for (let pl = 0; pl < 2; pl++) push(p.move({ sessionId, player: `p${r}-${pl}`, action: 'expand', turn: t, data: { x: t, y: pl } }));
       const cities = Object.fromEntries(Array.from({ length: 20 }, (_, c) => [`city${c}`, { pop: t + c, owner: `p${r}-${c % 2}` }]));
       push(p.turnResult({ sessionId, turn: t, ...(t % 10 === 0 ? { state: { turn: t, cities } } : { patch: { turn: t, cities: { [`city${t % 20}`]: { pop: t * 3 } } } }) }));
-      if (window.length >= 5000) await Promise.all(window.splice(0));
+      await w.flush();
     }
   }
   // The turn in progress: a few moves after the last turn result (the tail a recovering server needs).
   for (let r = 0; r < rooms; r++) push(p.move({ sessionId: `${tag}-${r}`, player: `p${r}-0`, action: 'build', turn: turns }));
-  await Promise.all(window);
-  return sent;
+  await w.flush(true);
+  return w.sent;
 }
 
 async function stored(c: pg.Client, tag: string): Promise<number> {

@@ -16,7 +16,7 @@ import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
-import { dropDatabase, printFigures, round } from './lib.ts';
+import { dropDatabase, emitWindow, printFigures, round } from './lib.ts';
 
 const { values: args } = parseArgs({
   options: { events: { type: 'string', default: '120000' }, sizes: { type: 'string', default: '1,2,4' }, rooms: { type: 'string', default: '400' } },
@@ -34,26 +34,22 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 async function fill(prefix: string, tag: string): Promise<number> {
   const p = createProducer({ connection: REDIS_URL, prefix });
   const rooms = Number(args.rooms);
-  let sent = 0;
-  const window: Promise<unknown>[] = [];
-  const push = (x: Promise<unknown>) => {
-    window.push(x);
-    sent++;
-  };
+  const w = emitWindow();
+  const push = w.push;
   for (let r = 0; r < rooms; r++) push(p.sessionCreated({ sessionId: `${tag}-${r}`, gameType: 'impostor', tenant: `chat-${r % 20}` }));
-  for (let round = 0; sent < EVENTS; round++)
-    for (let r = 0; r < rooms && sent < EVENTS; r++) {
+  for (let round = 0; w.sent < EVENTS; round++)
+    for (let r = 0; r < rooms && w.sent < EVENTS; r++) {
       const sessionId = `${tag}-${r}`;
       const player = `p${r}-${round % 4}`;
       push(p.move({ sessionId, player, action: 'step', turn: round }));
       push(p.chatMessage({ sessionId, player, text: 'who vented?', round }));
       push(p.taskCompleted({ sessionId, player, taskType: 'wires', xp: 5 }));
       push(p.vote({ sessionId, player, target: `p${r}-0`, round }));
-      if (window.length >= 5000) await Promise.all(window.splice(0));
+      await w.flush();
     }
-  await Promise.all(window);
+  await w.flush(true);
   await p.close();
-  return sent;
+  return w.sent;
 }
 
 async function stored(c: pg.Client, tag: string): Promise<{ rows: number; counted: number }> {

@@ -8,7 +8,10 @@ export function createLogger(level: string, name = 'game-persist'): Logger {
     {
       name,
       level,
-      redact: { paths: ['*.password', '*.databaseUrl', '*.redisUrl', 'config.databaseUrl', 'config.redisUrl'], censor: '***' },
+      redact: {
+        paths: ['*.password', '*.databaseUrl', '*.databaseReadUrl', '*.redisUrl', '*.boardPassword', 'config.databaseUrl', 'config.redisUrl', 'config.boardPassword'],
+        censor: '***',
+      },
     },
     pino.destination({ fd: 2, sync: true }),
   );
