@@ -48,6 +48,8 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
       for (;;) {
         const c = await producer.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
         if (!c.waiting && !c.active && !c.delayed && !c.prioritized) break;
+        // A batch that failed past its retries goes back to the queue for ever: say so instead of waiting.
+        if (worker.stats.failedBatches) throw new Error('the worker could not write a batch (see the error above); is the database migrated by this version?');
         await new Promise((r) => setTimeout(r, 25));
       }
     } finally {
