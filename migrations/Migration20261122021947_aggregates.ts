@@ -62,7 +62,7 @@ export class Migration20261122021947_aggregates extends Migration {
     this.addSql(`create table "rated_sessions" ("session_id" text not null, "ord" bigserial, "game_type" text null, "teams" jsonb null, "ranks" jsonb null, "skipped" text null, "rated_at" timestamptz not null default now(), primary key ("session_id"));`);
     this.addSql(`alter table "rated_sessions" add constraint "rated_sessions_ord_unique" unique ("ord");`);
 
-    this.addSql(`create table "stat_deltas" ("id" bigserial primary key, "player_id" text not null, "scope" text not null, "games" int not null, "wins" int not null, "losses" int not null, "draws" int not null, "xp" bigint not null, "tasks" int not null, "fake_tasks" int not null, "votes" int not null, "last_at" timestamptz null);`);
+    this.addSql(`create table "stat_deltas" ("id" bigserial primary key, "player_id" text not null, "scopes" text[] not null, "games" int not null, "wins" int not null, "losses" int not null, "draws" int not null, "xp" bigint not null, "tasks" int not null, "fake_tasks" int not null, "votes" int not null, "last_at" timestamptz null);`);
 
     this.addSql(`create table "stat_periods" ("scope" text not null, "kind" text not null, "starts_at" timestamptz not null, "ends_at" timestamptz not null, "closed_at" timestamptz null, primary key ("scope"));`);
     this.addSql(`create index "stat_periods_closed_at_ends_at_index" on "stat_periods" ("closed_at", "ends_at");`);

@@ -21,11 +21,12 @@ export class StatDeltas {
     this.timeZone = timeZone;
   }
 
-  private row(player: string, scope: string): StatDelta {
-    const key = `${player}\u0001${scope}`;
+  /** One row per player and scope set: a contribution goes to all its scopes in one row, expanded by the fold. */
+  private row(player: string, scopes: string[]): StatDelta {
+    const key = `${player}\u0001${scopes.join('\u0002')}`;
     let r = this.rows.get(key);
     if (!r) {
-      r = { player_id: player, scope, games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_at: null };
+      r = { player_id: player, scopes, games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_at: null };
       this.rows.set(key, r);
     }
     return r;
@@ -39,20 +40,18 @@ export class StatDeltas {
   }
 
   /** Adds `sign` times a contribution to every scope given. */
-  add(player: string, scopes: string[], c: Partial<Omit<StatDelta, 'player_id' | 'scope'>>, sign = 1): void {
-    for (const scope of scopes) {
-      const r = this.row(player, scope);
-      r.games += sign * (c.games ?? 0);
-      r.wins += sign * (c.wins ?? 0);
-      r.losses += sign * (c.losses ?? 0);
-      r.draws += sign * (c.draws ?? 0);
-      r.xp += sign * (c.xp ?? 0);
-      r.tasks += sign * (c.tasks ?? 0);
-      r.fake_tasks += sign * (c.fake_tasks ?? 0);
-      r.votes += sign * (c.votes ?? 0);
-      const at = iso(c.last_at ?? null);
-      if (at !== null && (r.last_at === null || Date.parse(at) > Date.parse(r.last_at))) r.last_at = at;
-    }
+  add(player: string, scopes: string[], c: Partial<Omit<StatDelta, 'player_id' | 'scopes'>>, sign = 1): void {
+    const r = this.row(player, scopes);
+    r.games += sign * (c.games ?? 0);
+    r.wins += sign * (c.wins ?? 0);
+    r.losses += sign * (c.losses ?? 0);
+    r.draws += sign * (c.draws ?? 0);
+    r.xp += sign * Number(c.xp ?? 0);
+    r.tasks += sign * (c.tasks ?? 0);
+    r.fake_tasks += sign * (c.fake_tasks ?? 0);
+    r.votes += sign * (c.votes ?? 0);
+    const at = iso(c.last_at ?? null);
+    if (at !== null && (r.last_at === null || Date.parse(at) > Date.parse(r.last_at))) r.last_at = at;
   }
 
   /** Inserted task, vote and participant events. `gameTypes`: the session's type, null when unknown or typed in this transaction. */
@@ -80,14 +79,19 @@ export class StatDeltas {
 
   /** Whole contributions already aggregated (the game scope of a session typed late). */
   addRows(rows: StatDelta[]): void {
-    for (const r of rows) this.add(r.player_id, [r.scope], r);
+    for (const r of rows) this.add(r.player_id, r.scopes, r);
   }
 
-  /** Non-empty deltas sorted by primary key (player, scope). */
+  /** Non-empty deltas, sorted by player and scopes (deterministic; the fold sorts what it locks). */
   list(): StatDelta[] {
     return [...this.rows.values()]
       .filter((r) => r.games || r.wins || r.losses || r.draws || r.xp || r.tasks || r.fake_tasks || r.votes || r.last_at)
-      .sort((a, b) => (a.player_id !== b.player_id ? (a.player_id < b.player_id ? -1 : 1) : a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0));
+      .sort((a, b) => {
+        if (a.player_id !== b.player_id) return a.player_id < b.player_id ? -1 : 1;
+        const x = a.scopes.join(' ');
+        const y = b.scopes.join(' ');
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
   }
 }
 

@@ -55,7 +55,8 @@ export const PendingStat = defineEntity({
   properties: {
     id: p.bigint('number').primary().autoincrement(),
     playerId: p.text(),
-    scope: p.text(),
+    /** all, game:<type>, and the periods of the contribution's time: expanded into rows by the fold. */
+    scopes: p.array(),
     games: p.integer(),
     wins: p.integer(),
     losses: p.integer(),

@@ -15,10 +15,10 @@ export const METRICS = { xp: 1, wins: 2, win_rate: 3, rating: 4 } as const;
 export type Metric = keyof typeof METRICS;
 export const METRIC_NAMES = Object.keys(METRICS) as Metric[];
 
-/** One (player, scope) delta; every counter is added, last_at is a maximum. */
+/** One player's delta to a set of scopes (all, game, periods); every counter is added, last_at is a maximum. */
 export interface StatDelta {
   player_id: string;
-  scope: string;
+  scopes: string[];
   games: number;
   wins: number;
   losses: number;
@@ -42,9 +42,9 @@ const BUCKET_MOVES = `
 
 /** Appends a transaction's deltas ($1: JSON array of StatDelta) to stat_deltas. */
 export const INSERT_STAT_DELTAS_SQL = `
-INSERT INTO stat_deltas (player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at)
-SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at
-FROM json_to_recordset($1::json) AS x(player_id text, scope text, games int, wins int, losses int, draws int,
+INSERT INTO stat_deltas (player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at)
+SELECT player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at
+FROM json_to_recordset($1::json) AS x(player_id text, scopes text[], games int, wins int, losses int, draws int,
   xp bigint, tasks int, fake_tasks int, votes int, last_at timestamptz)`;
 
 /**
@@ -59,9 +59,9 @@ WITH taken AS (
   DELETE FROM stat_deltas WHERE id IN (SELECT id FROM stat_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
   RETURNING *),
 d AS (
-  SELECT player_id, scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
+  SELECT player_id, s.scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
     sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes, max(last_at) AS last_at
-  FROM taken GROUP BY player_id, scope),
+  FROM taken CROSS JOIN LATERAL unnest(taken.scopes) AS s(scope) GROUP BY player_id, s.scope),
 u AS (
   INSERT INTO player_stats AS s (player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate)
   SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at,
@@ -96,7 +96,7 @@ SELECT count(*)::int AS taken FROM taken`;
  * game's scope then, since it was unknown when those events landed). $1: session ids.
  */
 export const TYPED_CONTRIBUTIONS_SQL = `
-SELECT p.player_id, 'game:' || s.game_type AS scope,
+SELECT p.player_id, ARRAY['game:' || s.game_type] AS scopes,
   (p.outcome IS NOT NULL)::int AS games, (p.outcome = 'win')::int AS wins, (p.outcome = 'loss')::int AS losses,
   (p.outcome = 'draw')::int AS draws, p.task_xp + CASE WHEN p.outcome IS NOT NULL THEN coalesce(p.xp, 0) ELSE 0 END AS xp,
   p.tasks, p.fake_tasks, p.votes, p.last_at
@@ -171,7 +171,8 @@ a AS (
     CASE WHEN sum(games) >= $2 AND sum(games) > 0 THEN sum(wins)::float8 / sum(games) END AS win_rate
   FROM (
     SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at FROM player_stats WHERE ${PLAYERS}
-    UNION ALL SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at FROM stat_deltas WHERE ${PLAYERS}) x
+    UNION ALL SELECT player_id, s.scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at
+      FROM stat_deltas CROSS JOIN LATERAL unnest(scopes) AS s(scope) WHERE ${PLAYERS}) x
   GROUP BY player_id, scope)
 SELECT coalesce(e.player_id, a.player_id) AS player_id, coalesce(e.scope, a.scope) AS scope,
   CASE WHEN a.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', a.${c}`).join(', ')}) END AS actual,
