@@ -18,7 +18,7 @@ import { ABANDON_INACTIVE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanu
 import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import { closeEndedPeriods } from '../aggregates/close-periods.ts';
-import type { SnapshotScheduler } from '../workers/write-batch.ts';
+import type { RatingsScheduler, SnapshotScheduler } from '../workers/write-batch.ts';
 
 export const PGBOSS_SCHEMA = 'pgboss';
 export const SNAPSHOT_QUEUE = 'gp-snapshot';
@@ -52,6 +52,8 @@ export async function runCleanup(orm: MikroORM, cfg: Readonly<Config>, enqueue?:
 export interface Jobs {
   boss: PgBoss;
   snapshots: SnapshotScheduler;
+  /** Null when aggregates are off. */
+  ratings: RatingsScheduler | null;
   /** Snapshot jobs run and snapshots taken by this process (a job finding its work done takes none). */
   stats: { snapshotJobs: number; snapshots: number; hashMismatches: number };
   stop(): Promise<void>;
@@ -150,10 +152,17 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     });
   }
 
+  // A batch that finishes sessions enqueues one ratings run, due GP_RATING_DELAY_S later, in its own
+  // transaction: ratings land seconds after a game ends instead of at the next minute's schedule.
+  const ratings: RatingsScheduler | null = cfg.aggregates
+    ? { enqueue: async (q) => void (await boss.insert(RATINGS_QUEUE, [{ data: {}, startAfter: cfg.ratingDelayS + 1 }], inTransaction(q))) }
+    : null;
+
   return {
     boss,
     stats,
     snapshots,
+    ratings,
     async stop() {
       await boss.stop({ graceful: true, timeout: 10_000 });
     },

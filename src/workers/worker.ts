@@ -93,6 +93,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
           liveState: cfg.liveState,
           gapTimeoutS: cfg.gapTimeoutS,
           aggregates,
+          ratings: jobs?.ratings ?? undefined,
         });
         const now = Date.now();
         for (const e of r.committed) {

@@ -57,6 +57,13 @@ export interface WriterOptions {
   gapTimeoutS?: number;
   /** Keep player stats and leaderboards in the batch's transaction; off when absent. */
   aggregates?: AggregateOptions;
+  /** Schedule ratings when a batch finishes sessions; none when absent (the minute schedule still rates them). */
+  ratings?: RatingsScheduler;
+}
+
+export interface RatingsScheduler {
+  /** Schedules a ratings run in the batch's transaction (called when the batch finished a session). */
+  enqueue(q: TxQuery): Promise<void>;
 }
 
 export interface SnapshotScheduler {
@@ -152,6 +159,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
       if (sessions.length) {
         upserted = await q<SessionUpserted>(UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)]);
         const marks = upserted.filter((m) => m.needs_fold);
+        if (opts.ratings && sessions.some((r) => r.status === 'finished')) await opts.ratings.enqueue(q);
         const fold =
           opts.liveState === false
             ? { applied: 0, waiting: 0, snapshots: [], captured: [] }
