@@ -7,7 +7,7 @@
 import type { ValidEvent } from '../contract/events.ts';
 import type { StatDelta } from '../db/sql/aggregates.ts';
 import type { OutcomeChange } from '../db/sql/upsert-participants.ts';
-import { CONTRIBUTING } from '../workers/derived-rows.ts';
+import { CONTRIBUTING, maxAt } from '../workers/derived-rows.ts';
 import { periodScopes } from './periods.ts';
 
 const iso = (v: string | Date | null): string | null => (v === null ? null : typeof v === 'string' ? v : v.toISOString());
@@ -51,7 +51,7 @@ export class StatDeltas {
     r.fake_tasks += sign * (c.fake_tasks ?? 0);
     r.votes += sign * (c.votes ?? 0);
     const at = iso(c.last_at ?? null);
-    if (at !== null && (r.last_at === null || Date.parse(at) > Date.parse(r.last_at))) r.last_at = at;
+    if (at !== null) r.last_at = maxAt(r.last_at, at);
   }
 
   /** Inserted task, vote and participant events. `gameTypes`: the session's type, null when unknown or typed in this transaction. */

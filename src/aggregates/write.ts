@@ -2,15 +2,15 @@
  * The aggregates step of an ingest transaction (after events, sessions and participants are written), and
  * the fold that applies the pending deltas to player_stats.
  */
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ValidEvent } from '../contract/events.ts';
-import type { TxQuery } from '../db/query.ts';
-import { INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, TYPED_CONTRIBUTIONS_SQL, type StatDelta } from '../db/sql/aggregates.ts';
+import { transaction, type TxQuery } from '../db/query.ts';
+import {
+  AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, TYPED_CONTRIBUTIONS_SQL, type StatDelta,
+} from '../db/sql/aggregates.ts';
 import type { OutcomeChange } from '../db/sql/upsert-participants.ts';
 import type { SessionUpserted } from '../db/sql/upsert-sessions.ts';
 import { StatDeltas } from './deltas.ts';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import { transaction } from '../db/query.ts';
-import { AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL } from '../db/sql/aggregates.ts';
 
 export interface AggregateOptions {
   timeZone: string;

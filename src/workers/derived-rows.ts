@@ -15,7 +15,7 @@ function cmpAt(a: string, b: string): number {
   return Date.parse(a) - Date.parse(b);
 }
 const minAt = (a: string | null, b: string) => (a === null || cmpAt(b, a) < 0 ? b : a);
-const maxAt = (a: string | null, b: string) => (a === null || cmpAt(b, a) > 0 ? b : a);
+export const maxAt = (a: string | null, b: string) => (a === null || cmpAt(b, a) > 0 ? b : a);
 const str = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));
 
 function sortedValues<T>(m: Map<string, T>): T[] {

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { openOrm, type MikroORM } from '../db/orm.ts';
 import { pendingMigrations } from '../db/migrate.ts';
+import { query } from '../db/query.ts';
 import { PreconditionError, coerceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { evictionPolicy, workerRedis } from '../redis.ts';
@@ -166,7 +167,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     };
     return Promise.all([
       check('redis', async () => ((await redis.ping()) === 'PONG' ? null : 'no PONG')),
-      check('postgres', async () => (await orm.em.getConnection().execute('select 1'), null)),
+      check('postgres', async () => (await query(orm.em.fork(), 'SELECT 1'), null)),
       check('migrations', async () => {
         const pending = await pendingMigrations(orm);
         return pending.length ? `${pending.length} pending` : null;

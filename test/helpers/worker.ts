@@ -79,19 +79,29 @@ export function spawnCli(args: string[], env: Record<string, string>): ChildWork
 }
 
 /**
- * A test file's database, queue prefix and in-process worker, opened before its tests and closed
- * after. Read the fields inside tests (they are set in beforeAll).
+ * A test file's database and queue prefix, opened before its tests and dropped after. Read the fields
+ * inside tests (they are set in beforeAll).
  */
-export function workerFixture(settings: Record<string, string> = {}) {
-  const ctx = { prefix: uniqueName('q') } as { prefix: string; fx: Fixture; worker: WorkerHandle };
+export function dbFixture() {
+  const ctx = { prefix: uniqueName('q') } as { prefix: string; fx: Fixture };
   beforeAll(async () => {
     ctx.fx = await openFixture();
+  });
+  afterAll(async () => {
+    await ctx.fx?.close();
+    await dropPrefix(ctx.prefix);
+  });
+  return ctx;
+}
+
+/** dbFixture plus an in-process worker on them (closed before the database goes). */
+export function workerFixture(settings: Record<string, string> = {}) {
+  const ctx = dbFixture() as ReturnType<typeof dbFixture> & { worker: WorkerHandle };
+  beforeAll(async () => {
     ctx.worker = await inProcessWorker(testConfig(ctx.fx.db.url, ctx.prefix, settings));
   });
   afterAll(async () => {
     await ctx.worker?.close();
-    await ctx.fx?.close();
-    await dropPrefix(ctx.prefix);
   });
   return ctx;
 }

@@ -4,7 +4,7 @@
  * ratings once per session (team-aware), reads that match SQL recomputed over the raw rows, period
  * closing, and verify/rebuild.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ordinal, rate, rating } from 'openskill';
 import { uuidv7 } from '../../../src/contract/ids.ts';
 import { leaderboard, playerStats, sessionLeaderboard, tenantStats, dailyStats, recentSessions } from '../../../src/aggregates/read.ts';
@@ -15,33 +15,20 @@ import { closeEndedPeriods } from '../../../src/aggregates/close-periods.ts';
 import { foldStatDeltas } from '../../../src/aggregates/write.ts';
 import { periodScopes } from '../../../src/aggregates/periods.ts';
 import { createReader } from '../../../src/db/reader.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
-import { dropPrefix, openFixture, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
-import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';
+import { rows, waitFor } from '../../helpers/services.ts';
+import { plainQueue, workerFixture } from '../../helpers/worker.ts';
 
-let fx: Fixture;
-let worker: WorkerHandle;
-const prefix = uniqueName('q');
 const TZ = 'Asia/Kolkata';
 const opts = { timeZone: TZ, winRateMinGames: 2 };
-
-beforeAll(async () => {
-  fx = await openFixture();
-  // A +05:30 zone, so period boundaries are not UTC midnights; pg-boss off: the tests drive ratings and periods.
-  // The worker's own folding is slowed down so the tests decide when deltas are folded.
-  worker = await inProcessWorker(testConfig(fx.db.url, prefix, { GP_STATS_TZ: TZ, GP_WIN_RATE_MIN_GAMES: '2', GP_JOBS: 'false', GP_STATS_FOLD_MS: '60000' }));
-});
-afterAll(async () => {
-  await worker?.close();
-  await fx?.close();
-  await dropPrefix(prefix);
-});
+// A +05:30 zone, so period boundaries are not UTC midnights; pg-boss off: the tests drive ratings and
+// periods. The worker's own folding is slowed down so the tests decide when deltas are folded.
+const ctx = workerFixture({ GP_STATS_TZ: TZ, GP_WIN_RATE_MIN_GAMES: '2', GP_JOBS: 'false', GP_STATS_FOLD_MS: '60000' });
 
 type Ev = { id?: string; type: string; sessionId: string; seq: number; player?: string; at?: string; data?: Record<string, unknown> };
 const envelope = (e: Ev) => ({ id: e.id ?? uuidv7(), type: e.type, sessionId: e.sessionId, seq: e.seq, at: e.at ?? new Date().toISOString(), ...(e.player ? { player: e.player } : {}), data: e.data ?? {} });
 
 async function publish(...batches: ReturnType<typeof envelope>[][]) {
-  const q = plainQueue(prefix);
+  const q = plainQueue(ctx.prefix);
   try {
     for (const events of batches) await q.add('events', { v: 1, events });
   } finally {
@@ -51,22 +38,22 @@ async function publish(...batches: ReturnType<typeof envelope>[][]) {
 
 async function landed(sessionId: string, n: number, fold = true) {
   await waitFor(`${n} events of ${sessionId}`, async () => {
-    const [s] = await rows(fx.orm, 'select event_count from sessions where id = $1', [sessionId]);
+    const [s] = await rows(ctx.fx.orm, 'select event_count from sessions where id = $1', [sessionId]);
     return Number(s?.event_count ?? 0) >= n;
   });
   // Let the batch holding duplicates commit too (they add nothing, but the worker must be idle).
   await new Promise((r) => setTimeout(r, 150));
   // The worker folds pending deltas every GP_STATS_FOLD_MS; fold now so the reads below see them.
-  if (fold) await foldStatDeltas(fx.orm, opts.winRateMinGames);
+  if (fold) await foldStatDeltas(ctx.fx.orm, opts.winRateMinGames);
 }
 
 async function stat(player: string, scope = 'all') {
-  const [r] = await rows(fx.orm, 'select games, wins, losses, draws, xp, tasks, fake_tasks, votes, win_rate, rating, rated_games from player_stats where player_id = $1 and scope = $2', [player, scope]);
+  const [r] = await rows(ctx.fx.orm, 'select games, wins, losses, draws, xp, tasks, fake_tasks, votes, win_rate, rating, rated_games from player_stats where player_id = $1 and scope = $2', [player, scope]);
   return r ? ({ ...r, xp: Number(r.xp) } as Record<string, any>) : undefined;
 }
 
 async function expectNoDrift() {
-  const r = await verifyAggregates(fx.orm, opts);
+  const r = await verifyAggregates(ctx.fx.orm, opts);
   expect(r.drift).toEqual([]);
 }
 
@@ -93,10 +80,10 @@ describe('aggregates', () => {
     await publish([...events, ...events], events, events.slice(5, 12));
     await landed('dup-1', events.length, false);
     // Not folded yet: the deltas are pending, and player_stats plus them is already exact.
-    expect(Number((await rows(fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBeGreaterThan(0);
+    expect(Number((await rows(ctx.fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBeGreaterThan(0);
     await expectNoDrift();
-    expect(await foldStatDeltas(fx.orm, opts.winRateMinGames)).toBeGreaterThan(0);
-    expect(Number((await rows(fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBe(0);
+    expect(await foldStatDeltas(ctx.fx.orm, opts.winRateMinGames)).toBeGreaterThan(0);
+    expect(Number((await rows(ctx.fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBe(0);
     expect(await stat('dup-b')).toMatchObject({ games: 1, wins: 1, losses: 0, xp: 60, tasks: 1, fake_tasks: 0, votes: 1, win_rate: null });
     expect(await stat('dup-a')).toMatchObject({ games: 1, wins: 0, losses: 1, xp: 30, tasks: 1, fake_tasks: 1, votes: 1 });
     expect(await stat('dup-a', 'game:impostor')).toMatchObject({ games: 1, xp: 30 });
@@ -161,10 +148,10 @@ describe('aggregates', () => {
     expect(await stat('mid-a', 'month:2026-10')).toMatchObject({ games: 1 });
     expect(await stat('mid-a', 'week:2026-10-26')).toMatchObject({ games: 1 });
     expect(await stat('mid-b', 'week:2026-10-26')).toMatchObject({ games: 1 });
-    const [p] = await rows(fx.orm, `select starts_at, ends_at from stat_periods where scope = 'day:2026-11-01'`);
+    const [p] = await rows(ctx.fx.orm, `select starts_at, ends_at from stat_periods where scope = 'day:2026-11-01'`);
     expect(new Date(p.starts_at).toISOString()).toBe(after);
     expect(new Date(p.ends_at).toISOString()).toBe('2026-11-01T18:30:00.000Z');
-    const board = await leaderboard(fx.orm, { period: 'day:2026-11-01', timeZone: TZ });
+    const board = await leaderboard(ctx.fx.orm, { period: 'day:2026-11-01', timeZone: TZ });
     expect(board.rows.map((r) => r.playerId)).toEqual(['mid-b']);
     await expectNoDrift();
   });
@@ -185,10 +172,10 @@ describe('aggregates', () => {
     await publish(events, events);
     await landed(s, events.length);
     // Two direct calls and the sweep race for it: one rates it, the rest find it rated.
-    const [r1, r2] = await Promise.all([rateSession(fx.orm, s), rateSession(fx.orm, s), rateFinishedSessions(fx.orm, 0)]);
+    const [r1, r2] = await Promise.all([rateSession(ctx.fx.orm, s), rateSession(ctx.fx.orm, s), rateFinishedSessions(ctx.fx.orm, 0)]);
     expect(Number(r1) + Number(r2)).toBeLessThanOrEqual(1);
-    expect(await rateSession(fx.orm, s)).toBe(false);
-    const rs = await rows(fx.orm, 'select teams, ranks from rated_sessions where session_id = $1', [s]);
+    expect(await rateSession(ctx.fx.orm, s)).toBe(false);
+    const rs = await rows(ctx.fx.orm, 'select teams, ranks from rated_sessions where session_id = $1', [s]);
     expect(rs).toEqual([{ teams: [teams.A, teams.B], ranks: [1, 3] }]);
     const [[a1, a3], [b2, b4]] = rate([[rating(), rating()], [rating(), rating()]], { rank: [1, 3] });
     for (const [p, want] of [['hk-1', a1], ['hk-3', a3], ['hk-2', b2], ['hk-4', b4]] as const) {
@@ -199,7 +186,7 @@ describe('aggregates', () => {
       }
     }
     expect((await stat('hk-1'))!.rating).toBeGreaterThan((await stat('hk-2'))!.rating);
-    const board = await leaderboard(fx.orm, { by: 'rating', game: 'hokm' });
+    const board = await leaderboard(ctx.fx.orm, { by: 'rating', game: 'hokm' });
     expect(board.rows.slice(0, 2).map((r) => r.playerId).sort()).toEqual(['hk-1', 'hk-3']);
     expect(board.rows[0]!.rank).toBe(1);
     await expectNoDrift();
@@ -217,11 +204,11 @@ describe('aggregates', () => {
     await publish(...batches, bonus);
     for (let g = 0; g < 30; g++) await landed(`rd-s${g}`, batches[g]!.length);
     await landed('rd-bonus', bonus.length);
-    const reader = createReader(fx.db.url, { max: 2 });
+    const reader = createReader(ctx.fx.db.url, { max: 2 });
     try {
       for (const by of ['xp', 'wins', 'win_rate'] as const) {
         const col = by;
-        const want = await rows(fx.orm, `select player_id, rank() over (order by ${col} desc)::int as rank from player_stats where scope = 'all' and ${col} is not null order by ${col} desc, player_id`);
+        const want = await rows(ctx.fx.orm, `select player_id, rank() over (order by ${col} desc)::int as rank from player_stats where scope = 'all' and ${col} is not null order by ${col} desc, player_id`);
         const top = await leaderboard(reader, { by, limit: 1000 });
         expect(top.rows.map((r) => [r.playerId, r.rank])).toEqual(want.map((w) => [w.player_id, w.rank]));
         expect(top.players).toBe(want.length);
@@ -233,21 +220,21 @@ describe('aggregates', () => {
         }
       }
       const ps = await playerStats(reader, 'rd-3');
-      const [raw] = await rows(fx.orm, `select count(*)::int as games, count(*) filter (where outcome = 'win')::int as wins from session_participants where player_id = 'rd-3' and outcome is not null`);
+      const [raw] = await rows(ctx.fx.orm, `select count(*)::int as games, count(*) filter (where outcome = 'win')::int as wins from session_participants where player_id = 'rd-3' and outcome is not null`);
       expect(ps?.all).toMatchObject({ games: raw.games, wins: raw.wins });
-      const [tasks] = await rows(fx.orm, `select count(*) filter (where not fake)::int as tasks from task_logs where player_id = 'rd-3'`);
+      const [tasks] = await rows(ctx.fx.orm, `select count(*) filter (where not fake)::int as tasks from task_logs where player_id = 'rd-3'`);
       expect(ps?.all?.tasks).toBe(tasks.tasks);
-      const [xpRank] = await rows(fx.orm, `select 1 + count(*)::int as r from player_stats where scope = 'all' and xp > (select xp from player_stats where scope = 'all' and player_id = 'rd-3')`);
+      const [xpRank] = await rows(ctx.fx.orm, `select 1 + count(*)::int as r from player_stats where scope = 'all' and xp > (select xp from player_stats where scope = 'all' and player_id = 'rd-3')`);
       expect(ps?.xpRank).toBe(xpRank.r);
       const sl = await sessionLeaderboard(reader, 'rd-s4');
-      const [best] = await rows(fx.orm, `select player_id from session_participants where session_id = 'rd-s4' order by coalesce(xp, 0) + task_xp desc, player_id limit 1`);
+      const [best] = await rows(ctx.fx.orm, `select player_id from session_participants where session_id = 'rd-s4' order by coalesce(xp, 0) + task_xp desc, player_id limit 1`);
       expect(sl?.players[0]?.playerId).toBe(best.player_id);
       expect(sl?.players[0]?.rank).toBe(1);
       const ts = await tenantStats(reader, 'chat-1', 7);
-      const [t] = await rows(fx.orm, `select count(*)::int as total, count(*) filter (where status = 'finished')::int as done from sessions where tenant = 'chat-1'`);
+      const [t] = await rows(ctx.fx.orm, `select count(*)::int as total, count(*) filter (where status = 'finished')::int as done from sessions where tenant = 'chat-1'`);
       expect(ts).toMatchObject({ total: t.total, completed: t.done });
       const days = await dailyStats(reader, 2, TZ);
-      const [d] = await rows(fx.orm, `select count(*)::int as n from sessions where (ended_at at time zone $1)::date = (now() at time zone $1)::date and status = 'finished'`, [TZ]);
+      const [d] = await rows(ctx.fx.orm, `select count(*)::int as n from sessions where (ended_at at time zone $1)::date = (now() at time zone $1)::date and status = 'finished'`, [TZ]);
       expect(days[0]!.finished).toBe(d.n);
       const recent = await recentSessions(reader, { tenant: 'chat-1', limit: 3 });
       expect(recent).toHaveLength(3);
@@ -258,25 +245,25 @@ describe('aggregates', () => {
   });
 
   it('close ended periods once, archiving their standings', async () => {
-    const closed = await closeEndedPeriods(fx.orm);
+    const closed = await closeEndedPeriods(ctx.fx.orm);
     expect(closed).toEqual(expect.arrayContaining(['day:2026-10-31', 'day:2026-11-01', 'week:2026-10-26', 'month:2026-10']));
     expect(closed).not.toContain('month:2026-11');
-    expect(await closeEndedPeriods(fx.orm)).toEqual([]);
-    const arch = await rows(fx.orm, `select player_id, rank from leaderboard_archive where scope = 'day:2026-10-31' and metric = 'xp' order by position`);
+    expect(await closeEndedPeriods(ctx.fx.orm)).toEqual([]);
+    const arch = await rows(ctx.fx.orm, `select player_id, rank from leaderboard_archive where scope = 'day:2026-10-31' and metric = 'xp' order by position`);
     expect(arch.map((a) => a.player_id)).toContain('mid-a');
   });
 
   it('verify finds drift it did not make, and rebuild removes it', async () => {
-    await rows(fx.orm, `update player_stats set wins = wins + 1 where player_id = 'dup-b' and scope = 'all'`);
-    await rows(fx.orm, `update session_participants set tasks = tasks + 2 where player_id = 'dup-a'`);
-    await rows(fx.orm, `update player_stats set rating = rating + 1 where player_id = 'hk-1' and scope = 'all'`);
-    const bad = await verifyAggregates(fx.orm, opts);
+    await rows(ctx.fx.orm, `update player_stats set wins = wins + 1 where player_id = 'dup-b' and scope = 'all'`);
+    await rows(ctx.fx.orm, `update session_participants set tasks = tasks + 2 where player_id = 'dup-a'`);
+    await rows(ctx.fx.orm, `update player_stats set rating = rating + 1 where player_id = 'hk-1' and scope = 'all'`);
+    const bad = await verifyAggregates(ctx.fx.orm, opts);
     const kinds = new Set(bad.drift.map((d) => d.kind));
     expect(kinds).toEqual(new Set(['stats', 'participants', 'buckets', 'ratings']));
     expect(bad.drift.find((d) => d.kind === 'stats')?.key).toBe('dup-b all');
-    await rebuildAggregates(fx.orm, { ...opts, chunk: 7 });
+    await rebuildAggregates(ctx.fx.orm, { ...opts, chunk: 7 });
     await expectNoDrift();
-    const sample = await verifyAggregates(fx.orm, { ...opts, sample: 5 });
+    const sample = await verifyAggregates(ctx.fx.orm, { ...opts, sample: 5 });
     expect(sample.playersChecked).toBe(5);
     expect(sample.drift).toEqual([]);
   });

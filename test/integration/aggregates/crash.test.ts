@@ -3,22 +3,14 @@
  * back to the queue, the next worker redelivers them, and the aggregates still match the raw rows
  * (verify: zero drift) and the totals the load generator knows independently.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createProducer } from '../../../src/producers/index.ts';
 import { verifyAggregates } from '../../../src/aggregates/verify.ts';
-import { REDIS_URL, count, dropPrefix, openFixture, rows, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
+import { REDIS_URL, count, rows, testEnv, waitFor } from '../../helpers/services.ts';
 import { runCli } from '../../helpers/cli.ts';
-import { spawnCli } from '../../helpers/worker.ts';
+import { dbFixture, spawnCli } from '../../helpers/worker.ts';
 
-let fx: Fixture;
-const prefix = uniqueName('q');
-beforeAll(async () => {
-  fx = await openFixture();
-});
-afterAll(async () => {
-  await fx?.close();
-  await dropPrefix(prefix);
-});
+const ctx = dbFixture();
 
 describe('aggregates under a crash', () => {
   it('stay exact when a worker is killed with SIGKILL mid-batch and its jobs are redelivered', async () => {
@@ -30,7 +22,7 @@ describe('aggregates under a crash', () => {
       w[k] += n;
       want.set(p, w);
     };
-    const producer = createProducer({ connection: REDIS_URL, prefix });
+    const producer = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
     let events = 0;
     const pending: Promise<unknown>[] = [];
     const emit = (e: Parameters<typeof producer.emit>[0]) => {
@@ -64,28 +56,28 @@ describe('aggregates under a crash', () => {
     await Promise.all(pending);
     await producer.close();
 
-    const env = testEnv(fx.db.url, prefix, { GP_LOCK_MS: '2000', GP_BATCH_ROWS: '500', GP_LOG_LEVEL: 'info' });
+    const env = testEnv(ctx.fx.db.url, ctx.prefix, { GP_LOCK_MS: '2000', GP_BATCH_ROWS: '500', GP_LOG_LEVEL: 'info' });
     const a = spawnCli(['worker'], env);
     await a.waitForLog('worker started');
-    await waitFor('some events committed', async () => (await count(fx.orm, 'task_logs')) > 2000);
+    await waitFor('some events committed', async () => (await count(ctx.fx.orm, 'task_logs')) > 2000);
     a.child.kill('SIGKILL');
     await a.exited;
-    const atKill = (await rows(fx.orm, 'select coalesce(sum(event_count), 0)::int as n from sessions'))[0]!.n;
+    const atKill = (await rows(ctx.fx.orm, 'select coalesce(sum(event_count), 0)::int as n from sessions'))[0]!.n;
     expect(atKill).toBeLessThan(events);
     const b = spawnCli(['worker'], env);
-    await waitFor('every event stored', async () => (await rows(fx.orm, 'select coalesce(sum(event_count), 0)::int as n from sessions'))[0]!.n === events, 60_000);
+    await waitFor('every event stored', async () => (await rows(ctx.fx.orm, 'select coalesce(sum(event_count), 0)::int as n from sessions'))[0]!.n === events, 60_000);
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
 
     // The first worker died with deltas pending; the second folded them as it ran and once more as it stopped.
-    expect(Number((await rows(fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBe(0);
-    const got = await rows(fx.orm, `select player_id, games, wins, xp::int as xp, tasks, votes from player_stats where scope = 'all' order by player_id`);
+    expect(Number((await rows(ctx.fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBe(0);
+    const got = await rows(ctx.fx.orm, `select player_id, games, wins, xp::int as xp, tasks, votes from player_stats where scope = 'all' order by player_id`);
     expect(got.length).toBe(want.size);
     for (const g of got) expect(g, g.player_id).toMatchObject(want.get(g.player_id)!);
-    const report = await verifyAggregates(fx.orm, { timeZone: 'UTC', winRateMinGames: 10 });
+    const report = await verifyAggregates(ctx.fx.orm, { timeZone: 'UTC', winRateMinGames: 10 });
     expect(report.drift).toEqual([]);
     // The command says the same, with its exit code.
-    const cli = await runCli(['verify', '--json'], testEnv(fx.db.url, prefix));
+    const cli = await runCli(['verify', '--json'], testEnv(ctx.fx.db.url, ctx.prefix));
     expect(cli.code).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ ok: true, drift: [] });
   });

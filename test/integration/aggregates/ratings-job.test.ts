@@ -2,31 +2,19 @@
  * A finished session is rated seconds after it ends: the batch that stores `session.finished` enqueues
  * a pg-boss ratings run in its own transaction (the minute schedule is only the safety net).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
-import { dropPrefix, openFixture, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
-import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';
+import { rows, waitFor } from '../../helpers/services.ts';
+import { plainQueue, workerFixture } from '../../helpers/worker.ts';
 
-let fx: Fixture;
-let worker: WorkerHandle;
-const prefix = uniqueName('q');
-beforeAll(async () => {
-  fx = await openFixture();
-  worker = await inProcessWorker(testConfig(fx.db.url, prefix, { GP_RATING_DELAY_S: '0' }));
-});
-afterAll(async () => {
-  await worker?.close();
-  await fx?.close();
-  await dropPrefix(prefix);
-});
+const ctx = workerFixture({ GP_RATING_DELAY_S: '0' });
 
 describe('ratings job', () => {
   it('rates a session within seconds of its end, once', async () => {
     let seq = 0;
     const at = new Date().toISOString();
     const e = (type: string, player?: string, data: Record<string, unknown> = {}) => ({ id: uuidv7(), type, sessionId: 'rj-1', seq: ++seq, at, ...(player ? { player } : {}), data });
-    const q = plainQueue(prefix);
+    const q = plainQueue(ctx.prefix);
     const t0 = Date.now();
     try {
       await q.add('events', {
@@ -36,10 +24,10 @@ describe('ratings job', () => {
     } finally {
       await q.close();
     }
-    await waitFor('rated', async () => (await rows(fx.orm, `select 1 from rated_sessions where session_id = 'rj-1'`)).length === 1, 30_000);
+    await waitFor('rated', async () => (await rows(ctx.fx.orm, `select 1 from rated_sessions where session_id = 'rj-1'`)).length === 1, 30_000);
     // Well before the minute schedule's next run could have done it (it fires on the minute).
     expect(Date.now() - t0).toBeLessThan(20_000);
-    const [a] = await rows(fx.orm, `select rated_games, rating from player_stats where player_id = 'a' and scope = 'all'`);
+    const [a] = await rows(ctx.fx.orm, `select rated_games, rating from player_stats where player_id = 'a' and scope = 'all'`);
     expect(a).toMatchObject({ rated_games: 1 });
     expect(a!.rating).toBeGreaterThan(0);
   });

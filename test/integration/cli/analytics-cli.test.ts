@@ -2,22 +2,18 @@
  * The analytics commands against real services: human output in the seed bot's style and --json,
  * reads through DATABASE_READ_URL, verify's exit code on drift, rebuild, and usage errors.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
-import { dropPrefix, openFixture, rows, testConfig, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
+import { rows, testEnv, waitFor } from '../../helpers/services.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { foldStatDeltas } from '../../../src/aggregates/write.ts';
-import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';
+import { plainQueue, workerFixture } from '../../helpers/worker.ts';
 
-let fx: Fixture;
-let worker: WorkerHandle;
-const prefix = uniqueName('q');
+const ctx = workerFixture({ GP_JOBS: 'false' });
 let env: Record<string, string>;
 
 beforeAll(async () => {
-  fx = await openFixture();
-  worker = await inProcessWorker(testConfig(fx.db.url, prefix, { GP_JOBS: 'false' }));
+  const { fx, prefix } = ctx;
   // The "replica" is the same database here; what matters is that reads go through DATABASE_READ_URL.
   env = testEnv(fx.db.url, prefix, { DATABASE_READ_URL: fx.db.url });
   const q = plainQueue(prefix);
@@ -45,12 +41,6 @@ beforeAll(async () => {
   await new Promise((r) => setTimeout(r, 100));
   await foldStatDeltas(fx.orm, 10);
 });
-afterAll(async () => {
-  await worker?.close();
-  await fx?.close();
-  await dropPrefix(prefix);
-});
-
 describe('analytics commands', () => {
   it('print player stats, leaderboards, session boards, chat and daily stats', async () => {
     const stats = await runCli(['players', 'stats', 'john'], env);
@@ -58,7 +48,7 @@ describe('analytics commands', () => {
     expect(stats.stdout).toContain('📊 Player Statistics — John Doe');
     expect(stats.stdout).toMatch(/🎮 Games Played: 4\n/);
     const json = JSON.parse((await runCli(['players', 'stats', 'john', '--json'], env)).stdout);
-    const [raw] = await rows(fx.orm, `select count(*) filter (where outcome = 'win')::int as wins from session_participants where player_id = 'john'`);
+    const [raw] = await rows(ctx.fx.orm, `select count(*) filter (where outcome = 'win')::int as wins from session_participants where player_id = 'john'`);
     expect(json.all.wins).toBe(raw.wins);
     expect(json.games.impostor.games).toBe(4);
 
@@ -86,7 +76,7 @@ describe('analytics commands', () => {
 
   it('exit 1 from verify on drift, and 0 again after rebuild', async () => {
     expect((await runCli(['verify'], env)).code).toBe(0);
-    await rows(fx.orm, `update player_stats set xp = xp + 7 where player_id = 'jane' and scope = 'game:impostor'`);
+    await rows(ctx.fx.orm, `update player_stats set xp = xp + 7 where player_id = 'jane' and scope = 'game:impostor'`);
     const bad = await runCli(['verify'], env);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('drift stats jane game:impostor');
