@@ -4,14 +4,17 @@
  * closed as soon as one is back. The period's rows stay in player_stats (exact, still readable).
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
+import { systemClock, type Clock } from '../clock.ts';
 import { transaction } from '../db/query.ts';
 import { ARCHIVE_PERIOD_SQL, CLOSE_PERIOD_SQL, DELETE_ARCHIVE_SQL, DUE_PERIODS_SQL } from '../db/sql/analytics.ts';
 
 export const ARCHIVE_TOP = 100;
 
-/** Returns the scopes it closed. */
-export async function closeEndedPeriods(orm: MikroORM, top = ARCHIVE_TOP): Promise<string[]> {
-  const due = await transaction(orm, (q) => q<{ scope: string }>(DUE_PERIODS_SQL));
+/** Closes the periods that ended by `clock`'s now; returns the scopes it closed. */
+export async function closeEndedPeriods(orm: MikroORM, opts: { clock?: Clock; top?: number } = {}): Promise<string[]> {
+  const top = opts.top ?? ARCHIVE_TOP;
+  const now = (opts.clock ?? systemClock).now();
+  const due = await transaction(orm, (q) => q<{ scope: string }>(DUE_PERIODS_SQL, [now]));
   const closed: string[] = [];
   for (const { scope } of due) {
     const done = await transaction(orm, async (q) => {

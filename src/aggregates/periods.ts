@@ -45,7 +45,7 @@ export function periodKind(scope: string): PeriodKind | null {
   return (PERIOD_KINDS as readonly string[]).includes(k) ? (k as PeriodKind) : null;
 }
 
-/** The scope of the period of `kind` holding `at` (default now). */
-export function currentPeriodScope(kind: PeriodKind, timeZone: string, at = new Date().toISOString()): string {
-  return periodScopes(at, timeZone)[PERIOD_KINDS.indexOf(kind)] as string;
+/** The scope of the period of `kind` holding `at`. */
+export function currentPeriodScope(kind: PeriodKind, timeZone: string, at: Date): string {
+  return periodScopes(at.toISOString(), timeZone)[PERIOD_KINDS.indexOf(kind)] as string;
 }

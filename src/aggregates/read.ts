@@ -10,6 +10,7 @@ import {
 } from '../db/sql/analytics.ts';
 import { currentPeriodScope, PERIOD_KINDS, type PeriodKind } from './periods.ts';
 import { AnalyticsError } from '../errors.ts';
+import { systemClock, type Clock } from '../clock.ts';
 
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : String(v));
@@ -74,6 +75,8 @@ export interface LeaderboardOptions {
   around?: string;
   /** Time zone of the periods (GP_STATS_TZ). */
   timeZone?: string;
+  /** What "the current day, week, month" means. @defaultValue the system clock */
+  clock?: Clock;
 }
 
 export interface LeaderboardRow {
@@ -94,11 +97,11 @@ export interface Leaderboard {
 }
 
 /** The board's scope for a period and game. */
-export function leaderboardScope(opts: Pick<LeaderboardOptions, 'period' | 'game' | 'timeZone'>): string {
+export function leaderboardScope(opts: Pick<LeaderboardOptions, 'period' | 'game' | 'timeZone' | 'clock'>): string {
   const period = opts.period ?? 'all';
   if (opts.game !== undefined && period !== 'all') throw new AnalyticsError('a game type can only be combined with the all-time board');
   if (period === 'all') return opts.game === undefined ? 'all' : `game:${opts.game}`;
-  if ((PERIOD_KINDS as readonly string[]).includes(period)) return currentPeriodScope(period as PeriodKind, opts.timeZone ?? 'UTC');
+  if ((PERIOD_KINDS as readonly string[]).includes(period)) return currentPeriodScope(period as PeriodKind, opts.timeZone ?? 'UTC', (opts.clock ?? systemClock).now());
   if (/^(day|week):\d{4}-\d{2}-\d{2}$|^month:\d{4}-\d{2}$/.test(period)) return period;
   throw new AnalyticsError(`unknown period "${period}": use all, day, week, month, or day:YYYY-MM-DD, week:YYYY-MM-DD (a Monday), month:YYYY-MM`);
 }
@@ -179,14 +182,16 @@ export async function sessionLeaderboard(src: ReadSource, sessionId: string) {
   };
 }
 
-export async function tenantStats(src: ReadSource, tenant: string, days = 7) {
-  const [x] = await asReader(src).read(TENANT_STATS_SQL, [tenant, days]);
+/** A tenant's sessions whose first event is within the last `days` days (by `clock`). */
+export async function tenantStats(src: ReadSource, tenant: string, days = 7, clock: Clock = systemClock) {
+  const [x] = await asReader(src).read(TENANT_STATS_SQL, [tenant, days, clock.now()]);
   const ended = x.completed + x.abandoned;
   return { tenant, days, total: x.total, active: x.active, completed: x.completed, abandoned: x.abandoned, completionRate: ended ? x.completed / ended : null };
 }
 
-export async function dailyStats(src: ReadSource, days = 7, timeZone = 'UTC') {
-  const rows = await asReader(src).read(DAILY_STATS_SQL, [days, timeZone]);
+/** Per local day of the last `days` days up to `clock`'s today. */
+export async function dailyStats(src: ReadSource, days = 7, timeZone = 'UTC', clock: Clock = systemClock) {
+  const rows = await asReader(src).read(DAILY_STATS_SQL, [days, timeZone, clock.now()]);
   return rows.map((x) => ({
     day: x.day as string, created: x.created, started: x.started, finished: x.finished, abandoned: x.abandoned,
     avgDurationS: num(x.avg_duration_s), players: x.players,

@@ -7,6 +7,7 @@
 import { PgBoss } from 'pg-boss';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config.ts';
+import { systemClock, type Clock } from '../clock.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
@@ -98,7 +99,7 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
   });
 }
 
-export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger): Promise<Jobs> {
+export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock): Promise<Jobs> {
   const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
@@ -147,7 +148,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     });
     await boss.schedule(PERIODS_QUEUE, '* * * * *');
     await boss.work(PERIODS_QUEUE, async () => {
-      const closed = await closeEndedPeriods(orm);
+      const closed = await closeEndedPeriods(orm, { clock });
       if (closed.length) log.info({ periods: closed }, 'leaderboard periods closed and archived');
     });
   }

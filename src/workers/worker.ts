@@ -5,6 +5,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
+import type { Clock } from '../clock.ts';
 import { openOrm, type MikroORM } from '../db/orm.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { query } from '../db/query.ts';
@@ -59,6 +60,8 @@ export interface WorkerDeps {
   skipChecks?: boolean;
   /** Serve /metrics, /healthz, /readyz on this port (0: any free one); the `worker` command passes GP_METRICS_PORT. */
   metricsPort?: number;
+  /** The calendar the scheduled jobs follow (which periods have ended). @defaultValue the system clock */
+  clock?: Clock;
 }
 
 export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Promise<WorkerHandle> {
@@ -74,7 +77,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     throw e;
   }
 
-  const jobs = cfg.jobs ? await startJobs(cfg, orm, log) : null;
+  const jobs = cfg.jobs ? await startJobs(cfg, orm, log, deps.clock) : null;
   const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, byType: {} };
   const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
   let draining = false;

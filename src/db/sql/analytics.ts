@@ -82,20 +82,20 @@ ORDER BY x.xp DESC, x.score DESC NULLS LAST, x.player_id`;
 
 export const SESSION_HEAD_SQL = `SELECT id, tenant, game_type, name, status, started_at, ended_at, winners FROM sessions WHERE id = $1`;
 
-/** Sessions of tenant $1 whose first event is within the last $2 days, by status. */
+/** Sessions of tenant $1 whose first event is within the $2 days before $3 (the caller's now), by status. */
 export const TENANT_STATS_SQL = `
 SELECT count(*)::int AS total,
   count(*) FILTER (WHERE status IN ('created', 'started'))::int AS active,
   count(*) FILTER (WHERE status = 'finished')::int AS completed,
   count(*) FILTER (WHERE status = 'abandoned')::int AS abandoned,
   count(DISTINCT game_type)::int AS game_types
-FROM sessions WHERE tenant = $1 AND first_event_at >= now() - make_interval(days => $2)`;
+FROM sessions WHERE tenant = $1 AND first_event_at >= $3::timestamptz - make_interval(days => $2)`;
 
-/** Per local day ($2 zone) of the last $1 days: sessions created, started, finished, abandoned, mean duration, players. */
+/** Per local day ($2 zone) of the $1 days up to $3 (the caller's now): sessions created, started, finished, abandoned, mean duration, players. */
 export const DAILY_STATS_SQL = `
 WITH days AS (
   SELECT d::date AS day, (d::date::timestamp AT TIME ZONE $2) AS t0, ((d::date + 1)::timestamp AT TIME ZONE $2) AS t1
-  FROM generate_series((now() AT TIME ZONE $2)::date - ($1::int - 1), (now() AT TIME ZONE $2)::date, interval '1 day') AS d)
+  FROM generate_series(($3::timestamptz AT TIME ZONE $2)::date - ($1::int - 1), ($3::timestamptz AT TIME ZONE $2)::date, interval '1 day') AS d)
 SELECT to_char(day, 'YYYY-MM-DD') AS day,
   (SELECT count(*) FROM sessions s WHERE s.first_event_at >= t0 AND s.first_event_at < t1)::int AS created,
   (SELECT count(*) FROM sessions s WHERE s.started_at >= t0 AND s.started_at < t1)::int AS started,
@@ -113,8 +113,8 @@ SELECT s.id, s.tenant, s.game_type, s.name, s.status, s.first_event_at, s.starte
   (SELECT count(*) FROM session_participants p WHERE p.session_id = s.id)::int AS players
 FROM sessions s WHERE ($1::text IS NULL OR s.tenant = $1) ORDER BY s.first_event_at DESC LIMIT $2`;
 
-/** Periods that ended and are not closed yet. */
-export const DUE_PERIODS_SQL = `SELECT scope FROM stat_periods WHERE closed_at IS NULL AND ends_at <= now() ORDER BY ends_at, scope LIMIT 100`;
+/** Periods that ended by $1 (the caller's clock) and are not closed yet. */
+export const DUE_PERIODS_SQL = `SELECT scope FROM stat_periods WHERE closed_at IS NULL AND ends_at <= $1::timestamptz ORDER BY ends_at, scope LIMIT 100`;
 
 /** Archives the top $2 of closed period $1 per metric (xp, wins, win rate). Run after DELETE_ARCHIVE_SQL. */
 export const ARCHIVE_PERIOD_SQL = `

@@ -15,6 +15,7 @@ import { closeEndedPeriods } from '../../../src/aggregates/close-periods.ts';
 import { foldStatDeltas } from '../../../src/aggregates/write.ts';
 import { periodScopes } from '../../../src/aggregates/periods.ts';
 import { createReader } from '../../../src/db/reader.ts';
+import { fixedClock } from '../../../src/clock.ts';
 import { rows, waitFor } from '../../helpers/services.ts';
 import { plainQueue, workerFixture } from '../../helpers/worker.ts';
 
@@ -230,11 +231,12 @@ describe('aggregates', () => {
       const [best] = await rows(ctx.fx.orm, `select player_id from session_participants where session_id = 'rd-s4' order by coalesce(xp, 0) + task_xp desc, player_id limit 1`);
       expect(sl?.players[0]?.playerId).toBe(best.player_id);
       expect(sl?.players[0]?.rank).toBe(1);
-      const ts = await tenantStats(reader, 'chat-1', 7);
+      const clock = fixedClock(new Date());
+      const ts = await tenantStats(reader, 'chat-1', 7, clock);
       const [t] = await rows(ctx.fx.orm, `select count(*)::int as total, count(*) filter (where status = 'finished')::int as done from sessions where tenant = 'chat-1'`);
       expect(ts).toMatchObject({ total: t.total, completed: t.done });
-      const days = await dailyStats(reader, 2, TZ);
-      const [d] = await rows(ctx.fx.orm, `select count(*)::int as n from sessions where (ended_at at time zone $1)::date = (now() at time zone $1)::date and status = 'finished'`, [TZ]);
+      const days = await dailyStats(reader, 2, TZ, clock);
+      const [d] = await rows(ctx.fx.orm, `select count(*)::int as n from sessions where (ended_at at time zone $1)::date = ($2::timestamptz at time zone $1)::date and status = 'finished'`, [TZ, clock.now()]);
       expect(days[0]!.finished).toBe(d.n);
       const recent = await recentSessions(reader, { tenant: 'chat-1', limit: 3 });
       expect(recent).toHaveLength(3);
@@ -245,10 +247,14 @@ describe('aggregates', () => {
   });
 
   it('close ended periods once, archiving their standings', async () => {
-    const closed = await closeEndedPeriods(ctx.fx.orm);
+    // The periods registered so far include the midnight test's (October and 1 November 2026) and the
+    // current ones of the other tests; at this fixed time only the first have ended, whatever today is.
+    const clock = fixedClock('2026-11-15T00:00:00Z');
+    const closed = await closeEndedPeriods(ctx.fx.orm, { clock });
     expect(closed).toEqual(expect.arrayContaining(['day:2026-10-31', 'day:2026-11-01', 'week:2026-10-26', 'month:2026-10']));
     expect(closed).not.toContain('month:2026-11');
-    expect(await closeEndedPeriods(ctx.fx.orm)).toEqual([]);
+    expect(await rows(ctx.fx.orm, 'select scope from stat_periods where closed_at is not null and ends_at > $1', [clock.now()])).toEqual([]);
+    expect(await closeEndedPeriods(ctx.fx.orm, { clock })).toEqual([]);
     const arch = await rows(ctx.fx.orm, `select player_id, rank from leaderboard_archive where scope = 'day:2026-10-31' and metric = 'xp' order by position`);
     expect(arch.map((a) => a.player_id)).toContain('mid-a');
   });
