@@ -118,7 +118,7 @@ function envelopeRule(type: EventType): { session: string; player: string } {
   const needsSession = !('needsSession' in def) || def.needsSession !== false;
   const needsPlayer = def.family === 'participant' || def.family === 'vote' || def.family === 'queue';
   return {
-    session: needsSession ? 'required (+ `seq`)' : 'optional (`seq` required if given)',
+    session: needsSession ? 'required (+ `seq`)' : 'optional (`seq` optional: not part of the session\'s sequence)',
     player: needsPlayer ? 'required' : 'optional',
   };
 }

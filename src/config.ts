@@ -32,6 +32,23 @@ export interface Config {
   lockMs: number;
   /** PostgreSQL connections per worker process. @defaultValue 4 */
   dbPoolMax: number;
+  /**
+   * GP_DB_IDLE_IN_TX_TIMEOUT_MS: PostgreSQL ends a worker's transaction left idle this long (a frozen or
+   * stalled worker) and releases its row locks, before the worker's jobs are redelivered after
+   * GP_LOCK_MS: the replica taking them over never waits on the frozen one. Below GP_LOCK_MS; 0 = never.
+   * @defaultValue GP_LOCK_MS / 3 (10000)
+   */
+  dbIdleInTransactionTimeoutMs: number;
+  /**
+   * GP_DB_LOCK_TIMEOUT_MS: a worker's statement waiting this long for another transaction's locks gives up
+   * (55P03) and its batch is retried with backoff. 0 = wait forever. @defaultValue GP_LOCK_MS / 6 (5000)
+   */
+  dbLockTimeoutMs: number;
+  /**
+   * GP_DB_STATEMENT_TIMEOUT_MS: a worker's statement running this long is cancelled (57014) and its batch
+   * retried; only the worker's pool has it, never `migrate`. 0 = none. @defaultValue 2 × GP_LOCK_MS (60000)
+   */
+  dbStatementTimeoutMs: number;
   /** Start even if Redis may evict keys (loses jobs). @defaultValue false */
   allowEviction: boolean;
   /** Transient write failures retried in-process before the jobs are handed back to BullMQ. @defaultValue 8 */
@@ -54,6 +71,11 @@ export interface Config {
   snapshotKeep: number;
   /** An unfinished session without events for this long (seconds) becomes abandoned; 0 = never. @defaultValue 3600 */
   abandonAfterS: number;
+  /**
+   * GP_IDLE_TIMEOUTS: idle timeout per game type, overriding abandonAfterS (`world=0,4x=86400`; 0 =
+   * never). A session's own settings.idleTimeoutS overrides both.
+   */
+  idleTimeouts: Readonly<Record<string, number>>;
   /** DATABASE_READ_URL: analytics and recovery reads go to this replica when set. */
   databaseReadUrl: string | null;
   /** GP_AGGREGATES: keep player stats, leaderboards and ratings in the ingest transaction. */
@@ -122,6 +144,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const logLevel = str(env, 'GP_LOG_LEVEL', 'info', (v) =>
     (LOG_LEVELS as readonly string[]).includes(v) ? null : `must be one of ${LOG_LEVELS.join(', ')}`,
   ) as Config['logLevel'];
+  const lockMs = int(env, 'GP_LOCK_MS', 30_000, 1000, 3_600_000);
+  const idleInTx = int(env, 'GP_DB_IDLE_IN_TX_TIMEOUT_MS', Math.floor(lockMs / 3), 0, 86_400_000);
+  if (idleInTx >= lockMs)
+    throw new ConfigError('GP_DB_IDLE_IN_TX_TIMEOUT_MS', `must be below GP_LOCK_MS (${lockMs}) or 0, got ${idleInTx}: a frozen worker's transaction must end before its jobs are redelivered`);
   return Object.freeze({
     databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/game_persist', url(['postgres:', 'postgresql:'])),
     redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
@@ -132,8 +158,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     batchBytes: int(env, 'GP_BATCH_BYTES', 8 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
     workerHeapMb: int(env, 'GP_WORKER_HEAP_MB', 192, 0, 65_536),
     batchMs: int(env, 'GP_BATCH_MS', 10, 0, 60_000),
-    lockMs: int(env, 'GP_LOCK_MS', 30_000, 1000, 3_600_000),
+    lockMs,
     dbPoolMax: int(env, 'GP_DB_POOL_MAX', 4, 1, 200),
+    dbIdleInTransactionTimeoutMs: idleInTx,
+    dbLockTimeoutMs: int(env, 'GP_DB_LOCK_TIMEOUT_MS', Math.floor(lockMs / 6), 0, 86_400_000),
+    dbStatementTimeoutMs: int(env, 'GP_DB_STATEMENT_TIMEOUT_MS', 2 * lockMs, 0, 86_400_000),
     allowEviction: bool(env, 'GP_ALLOW_EVICTION', false),
     writeRetries: int(env, 'GP_WRITE_RETRIES', 8, 0, 1000),
     jobs: bool(env, 'GP_JOBS', true),
@@ -143,6 +172,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     snapshotIntervalS: int(env, 'GP_SNAPSHOT_INTERVAL_S', 60, 0, 86_400),
     snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),
     abandonAfterS: int(env, 'GP_ABANDON_AFTER_S', 3600, 0, 365 * 86_400),
+    idleTimeouts: idleTimeouts(env, 'GP_IDLE_TIMEOUTS'),
     databaseReadUrl: env.DATABASE_READ_URL ? str(env, 'DATABASE_READ_URL', '', url(['postgres:', 'postgresql:'])) : null,
     aggregates: bool(env, 'GP_AGGREGATES', true),
     statsTimeZone: str(env, 'GP_STATS_TZ', 'UTC', (v) => (isTimeZone(v) ? null : 'must be an IANA time zone such as UTC or Europe/Berlin')),
@@ -163,6 +193,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     }),
     logLevel,
   });
+}
+
+/** `gameType=seconds,...` (seconds 0 = never). */
+function idleTimeouts(env: Env, name: string): Readonly<Record<string, number>> {
+  const raw = env[name];
+  const out: Record<string, number> = Object.create(null);
+  if (raw === undefined || raw.trim() === '') return Object.freeze(out);
+  for (const part of raw.split(',')) {
+    const m = /^\s*([^=\s][^=]{0,63}?)\s*=\s*(\d{1,9})\s*$/.exec(part);
+    if (!m) throw new ConfigError(name, `must be gameType=seconds pairs separated by commas (e.g. world=0,4x=86400), got "${part.trim().slice(0, 80)}"`);
+    out[m[1] as string] = Number(m[2]);
+  }
+  return Object.freeze(out);
 }
 
 function isTimeZone(v: string): boolean {

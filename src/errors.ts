@@ -44,17 +44,32 @@ export class BackpressureError extends GamePersistError {
 }
 
 /**
+ * Why events were not enqueued (`EnqueueError.reason`), stable for callers to branch on:
+ * - `redis_unavailable`: Redis did not become reachable (or finish loading its data) within
+ *   `readyTimeoutMs`, or the connection dropped before it answered.
+ * - `redis_out_of_memory`: Redis refused the write (maxmemory reached with `noeviction`); workers must
+ *   drain the queue or Redis needs more memory.
+ * - `sequence_seed_failed`: the producer's `sequenceSeed` failed, so no sequence number could be drawn
+ *   safely for the event's session.
+ * - `redis_error`: any other error Redis answered with (its message is kept).
+ */
+export type EnqueueReason = 'redis_unavailable' | 'redis_out_of_memory' | 'sequence_seed_failed' | 'redis_error';
+
+/**
  * Events could not be written to Redis. `events` holds them in wire form, ids and any sequence numbers
  * already assigned included: emitting them again (`producer.emit(e)`) is safe, since workers
- * deduplicate by id even if a send that looked failed did reach Redis.
+ * deduplicate by id even if a send that looked failed did reach Redis. `reason` says why; the message
+ * explains it in plain words and `cause` keeps the underlying error (client internals stay there).
  */
 export class EnqueueError extends GamePersistError {
   readonly eventIds: string[];
   readonly events: Record<string, unknown>[];
-  constructor(events: Record<string, unknown>[], cause: unknown) {
-    super('enqueue_failed', `could not enqueue ${events.length} event(s): ${errorMessage(cause)}`, { cause });
+  readonly reason: EnqueueReason;
+  constructor(events: Record<string, unknown>[], cause: unknown, explained?: { reason: EnqueueReason; message: string }) {
+    super('enqueue_failed', `could not enqueue ${events.length} event(s): ${explained?.message ?? errorMessage(cause)}`, { cause });
     this.events = events;
     this.eventIds = events.map((e) => String(e.id));
+    this.reason = explained?.reason ?? 'redis_error';
   }
 }
 
@@ -76,6 +91,13 @@ export class PreconditionError extends GamePersistError {
 export class AnalyticsError extends GamePersistError {
   constructor(message: string) {
     super('bad_request', message);
+  }
+}
+
+/** A wait ran out of time before what it waited for happened (e.g. `waitPersisted`). */
+export class TimeoutError extends GamePersistError {
+  constructor(message: string) {
+    super('timeout', message);
   }
 }
 

@@ -15,10 +15,13 @@ export type { WorkerHandle, WorkerStats } from './workers/worker.ts';
 export { doctor } from './ops/doctor.ts';
 export type { DoctorReport } from './ops/doctor.ts';
 export { listDeadLetters, replayDeadLetters } from './ops/dead-letters.ts';
-export { recoverSession, recoverSessions, recoverActiveSessions, replay } from './recovery/recover.ts';
+export { recoverSession, recoverSessions, recoverActiveSessions, recoverTail, replay } from './recovery/recover.ts';
+export { waitPersisted, type Persisted } from './recovery/wait.ts';
+export { pgSequenceSeed } from './recovery/sequence-seed.ts';
 export { createReader } from './db/reader.ts';
 export type { Reader, ReadSource } from './db/reader.ts';
-export type { ActivePage, HistoryEvent, RecoveredSession } from './recovery/recover.ts';
+export type { ActivePage, HistoryEvent, RecoveredSession, RecoverOptions } from './recovery/recover.ts';
+export { systemClock, fixedClock, type Clock } from './clock.ts';
 export { verifySnapshots } from './ops/verify-snapshots.ts';
 export { runCleanup } from './jobs/boss.ts';
 export { stateHash } from './snapshots/hash.ts';
@@ -31,6 +34,7 @@ export {
   EnqueueError,
   GamePersistError,
   PreconditionError,
+  TimeoutError,
 } from './errors.ts';
 
 // Aggregates and analytics.

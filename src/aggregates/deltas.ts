@@ -1,16 +1,28 @@
 /**
  * Turns what one transaction really changed into player_stats deltas: each inserted task, vote or
  * participant event adds to its player's scopes (all, the session's game, the periods of its time),
- * and each outcome change subtracts the replaced outcome (in the periods of its own time) and adds the
- * new one. Nothing is derived from an event that was a duplicate, so nothing counts twice.
+ * and each change of a participant's effective outcome subtracts the old one (in the periods of its own
+ * time) and adds the new one. Nothing is derived from an event that was a duplicate, so nothing counts twice.
  */
 import type { ValidEvent } from '../contract/events.ts';
 import type { StatDelta } from '../db/sql/aggregates.ts';
-import type { OutcomeChange } from '../db/sql/upsert-participants.ts';
-import { CONTRIBUTING, maxAt } from '../workers/derived-rows.ts';
+import { maxAt } from '../derive/session.ts';
+import { CONTRIBUTING } from '../workers/derived-rows.ts';
 import { periodScopes } from './periods.ts';
 
 const iso = (v: string | Date | null): string | null => (v === null ? null : typeof v === 'string' ? v : v.toISOString());
+
+/** A participant whose effective outcome (what the statistics count) changed; nulls: none before / after. */
+export interface EffectiveChange {
+  session_id: string;
+  player_id: string;
+  old_outcome: string | null;
+  old_xp: number | null;
+  old_at: string | Date | null;
+  outcome: string | null;
+  xp: number | null;
+  at: string | Date | null;
+}
 
 export class StatDeltas {
   private rows = new Map<string, StatDelta>();
@@ -22,11 +34,11 @@ export class StatDeltas {
   }
 
   /** One row per player and scope set: a contribution goes to all its scopes in one row, expanded by the fold. */
-  private row(player: string, scopes: string[]): StatDelta {
-    const key = `${player}\u0001${scopes.join('\u0002')}`;
+  private row(player: string, scopes: string[], resetLast = false): StatDelta {
+    const key = `${player}\u0001${scopes.join('\u0002')}${resetLast ? '\u0003' : ''}`;
     let r = this.rows.get(key);
     if (!r) {
-      r = { player_id: player, scopes, games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_at: null };
+      r = { player_id: player, scopes, games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_at: null, ...(resetLast ? { reset_last: true } : {}) };
       this.rows.set(key, r);
     }
     return r;
@@ -40,8 +52,8 @@ export class StatDeltas {
   }
 
   /** Adds `sign` times a contribution to every scope given. */
-  add(player: string, scopes: string[], c: Partial<Omit<StatDelta, 'player_id' | 'scopes'>>, sign = 1): void {
-    const r = this.row(player, scopes);
+  add(player: string, scopes: string[], c: Partial<Omit<StatDelta, 'player_id' | 'scopes'>>, sign = 1, resetLast = false): void {
+    const r = this.row(player, scopes, resetLast);
     r.games += sign * (c.games ?? 0);
     r.wins += sign * (c.wins ?? 0);
     r.losses += sign * (c.losses ?? 0);
@@ -51,7 +63,7 @@ export class StatDeltas {
     r.fake_tasks += sign * (c.fake_tasks ?? 0);
     r.votes += sign * (c.votes ?? 0);
     const at = iso(c.last_at ?? null);
-    if (at !== null) r.last_at = maxAt(r.last_at, at);
+    if (at !== null && sign > 0) r.last_at = maxAt(r.last_at, at);
   }
 
   /** Inserted task, vote and participant events. `gameTypes`: the session's type, null when unknown or typed in this transaction. */
@@ -67,25 +79,25 @@ export class StatDeltas {
     }
   }
 
-  /** Outcome changes returned by the participants upsert. */
-  addOutcomeChanges(changes: OutcomeChange[], gameTypes: Map<string, string | null>): void {
+  /** Effective outcome changes: the old one out of the periods of its time, the new one into those of its. */
+  addOutcomeChanges(changes: EffectiveChange[], gameTypes: Map<string, string | null>): void {
     for (const c of changes) {
       const gt = gameTypes.get(c.session_id) ?? null;
       if (c.old_outcome !== null && c.old_at !== null)
         this.add(c.player_id, this.scopes(iso(c.old_at) as string, gt), outcomeContribution(c.old_outcome, c.old_xp), -1);
-      this.add(c.player_id, this.scopes(iso(c.at) as string, gt), outcomeContribution(c.outcome, c.xp));
+      if (c.outcome !== null && c.at !== null) this.add(c.player_id, this.scopes(iso(c.at) as string, gt), outcomeContribution(c.outcome, c.xp));
     }
   }
 
-  /** Whole contributions already aggregated (the game scope of a session typed late). */
-  addRows(rows: StatDelta[]): void {
-    for (const r of rows) this.add(r.player_id, r.scopes, r);
+  /** Whole contributions (a session's, moving between game scopes): added with `sign`; `resetLast` for the scope they leave. */
+  addRows(rows: StatDelta[], sign = 1, resetLast = false): void {
+    for (const r of rows) this.add(r.player_id, r.scopes, r, sign, resetLast);
   }
 
   /** Non-empty deltas, sorted by player and scopes (deterministic; the fold sorts what it locks). */
   list(): StatDelta[] {
     return [...this.rows.values()]
-      .filter((r) => r.games || r.wins || r.losses || r.draws || r.xp || r.tasks || r.fake_tasks || r.votes || r.last_at)
+      .filter((r) => r.games || r.wins || r.losses || r.draws || r.xp || r.tasks || r.fake_tasks || r.votes || r.last_at || r.reset_last)
       .sort((a, b) => {
         if (a.player_id !== b.player_id) return a.player_id < b.player_id ? -1 : 1;
         const x = a.scopes.join(' ');

@@ -1,5 +1,6 @@
 /**
- * Skill ratings (OpenSkill, Plackett-Luce; team-aware) from finished sessions, once per session: the
+ * Skill ratings (OpenSkill, Plackett-Luce; team-aware) from finished sessions, once per session, when
+ * the session is final and quiet (docs/contract.md, "Statistics and ratings"): the
  * rated_sessions row (primary key) is written in the same transaction as the new ratings, with the
  * exact input, so a redelivered job or a second worker finds the session rated and does nothing, and
  * ratings can be replayed for verify and rebuild. Each player is rated in the `all` scope and in the
@@ -21,20 +22,17 @@ export interface RatingInput {
 interface Participant {
   player_id: string | null;
   team: string | null;
+  /** The effective outcome (docs/contract.md, "Participants"): explicit, or derived from the finish. */
   outcome: 'win' | 'loss' | 'draw' | null;
 }
 
 /**
- * Teams and ranks of a finished session: players grouped by team (a player without one is a team of
- * one), ranked by outcome (win < draw < loss); without any outcome, the session's winners beat everyone
- * else. Returns a reason instead when there is nothing to rate.
+ * Teams and ranks of a finished session: the players with an effective outcome grouped by team (a player
+ * without one is a team of one), ranked by outcome (win < draw < loss). Returns a reason instead when
+ * there is nothing to rate.
  */
-export function ratingInput(parts: Participant[], winners: string[] | null): RatingInput | string {
-  let ranked = parts.filter((p) => p.player_id !== null && p.outcome !== null);
-  if (!ranked.length && winners?.length) {
-    const w = new Set(winners.map(String));
-    ranked = parts.filter((p) => p.player_id !== null).map((p) => ({ ...p, outcome: w.has(p.player_id as string) ? 'win' : 'loss' }));
-  }
+export function ratingInput(parts: Participant[]): RatingInput | string {
+  const ranked = parts.filter((p) => p.player_id !== null && p.outcome !== null);
   if (!ranked.length) return 'no outcomes';
   const teams = new Map<string, { players: string[]; rank: number }>();
   for (const p of ranked) {
@@ -47,8 +45,9 @@ export function ratingInput(parts: Participant[], winners: string[] | null): Rat
     } else teams.set(key, { players: [p.player_id as string], rank });
   }
   if (teams.size < 2) return 'fewer than two teams';
-  const list = [...teams.values()].sort((a, b) => a.rank - b.rank || (a.players[0] as string).localeCompare(b.players[0] as string));
-  return { teams: list.map((t) => t.players.sort()), ranks: list.map((t) => t.rank) };
+  const list = [...teams.values()].map((t) => ({ ...t, players: t.players.sort() }));
+  list.sort((a, b) => a.rank - b.rank || ((a.players[0] as string) < (b.players[0] as string) ? -1 : 1));
+  return { teams: list.map((t) => t.players), ranks: list.map((t) => t.rank) };
 }
 
 export interface PlayerRating {
@@ -67,17 +66,17 @@ export function rateTeams(input: RatingInput, current: (player: string) => Playe
 
 export const ratingScopes = (gameType: string | null) => (gameType === null ? ['all'] : ['all', `game:${gameType}`]);
 
-/** Rates one finished session unless it was rated already. Returns whether this call rated it. */
-export async function rateSession(orm: MikroORM, sessionId: string): Promise<boolean> {
-  return transaction(orm, (q) => rateSessionTx(q, sessionId));
+/** Rates one finished session unless it was rated already or is not final yet. Returns whether this call rated it. */
+export async function rateSession(orm: MikroORM, sessionId: string | number): Promise<boolean> {
+  return transaction(orm, (q) => rateSessionTx(q, String(sessionId)));
 }
 
 async function rateSessionTx(q: TxQuery, sessionId: string): Promise<boolean> {
   await q(AGGREGATES_SHARED_LOCK_SQL);
-  const rows = await q<Participant & { game_type: string | null; winners: string[] | null; status: string; rated_at: Date | null }>(RATING_INPUT_SQL, [sessionId]);
+  const rows = await q<Participant & { game_type: string | null; status: string; final: boolean; rated_at: Date | null }>(RATING_INPUT_SQL, [sessionId]);
   const head = rows[0];
-  if (!head || head.status !== 'finished' || head.rated_at !== null) return false;
-  const input = ratingInput(rows, head.winners);
+  if (!head || head.status !== 'finished' || !head.final || head.game_type === null || head.rated_at !== null) return false;
+  const input = ratingInput(rows);
   const skipped = typeof input === 'string' ? input : null;
   const marked = await q(INSERT_RATED_SQL, [
     sessionId, head.game_type, skipped ? null : JSON.stringify((input as RatingInput).teams), skipped ? null : JSON.stringify((input as RatingInput).ranks), skipped,
@@ -101,13 +100,23 @@ async function rateSessionTx(q: TxQuery, sessionId: string): Promise<boolean> {
   return true;
 }
 
-/** Rates every finished session that ended at least `delayS` ago and is not rated yet (in batches). Returns how many it rated. */
-export async function rateFinishedSessions(orm: MikroORM, delayS: number, limit = 500): Promise<number> {
+export interface RatingRun {
+  rated: number;
+  /** Seconds until the next final session has been quiet for the delay (null: none waits). */
+  nextDueInS: number | null;
+}
+
+/**
+ * Rates every final, finished session with a known game type none of whose events was written for
+ * `delayS` seconds (in batches). Says when the next waiting one will be ready, so the caller can come back then.
+ */
+export async function rateFinishedSessions(orm: MikroORM, delayS: number, limit = 500): Promise<RatingRun> {
   let rated = 0;
   for (;;) {
-    const ids = await transaction(orm, (q) => q<{ id: string }>(UNRATED_SESSIONS_SQL, [delayS, limit]));
-    for (const { id } of ids) if (await rateSession(orm, id)) rated++;
-    if (ids.length < limit) return rated;
+    const rows = await transaction(orm, (q) => q<{ id: string; due_in_s: number }>(UNRATED_SESSIONS_SQL, [delayS, limit]));
+    for (const { id } of rows.filter((r) => r.due_in_s <= 0)) if (await rateSession(orm, id)) rated++;
+    const waiting = rows.filter((r) => r.due_in_s > 0).map((r) => r.due_in_s);
+    if (rows.length < limit || rows.every((r) => r.due_in_s > 0)) return { rated, nextDueInS: waiting.length ? Math.min(...waiting) : null };
   }
 }
 

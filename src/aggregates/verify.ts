@@ -1,8 +1,9 @@
 /**
  * `game-persist verify`: recomputes the aggregates from the raw event rows, in one REPEATABLE READ
  * snapshot (the aggregates change in the same transactions as the rows, so any difference is drift),
- * and reports every difference: player stats per scope (stored plus the deltas not folded yet), participant counters, leaderboard buckets,
- * ratings (replayed from their recorded inputs).
+ * and reports every difference: sessions and participants recomputed from their events by position,
+ * player stats per scope (stored plus the deltas not folded yet), participant counters, leaderboard
+ * buckets, ratings (replayed from their recorded inputs) and rating inputs that changed after rating.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { transaction } from '../db/query.ts';
@@ -11,16 +12,25 @@ import { RATED_HISTORY_SQL, STORED_RATINGS_SQL } from '../db/sql/ratings.ts';
 import { INSERT_VERIFY_RUN_SQL } from '../db/sql/metrics.ts';
 import { ordinal } from 'openskill';
 import { replayRatings } from './ratings.ts';
+import { ratingInputDrift, sessionDrift } from './verify-sessions.ts';
 
 export interface VerifyOptions {
   timeZone: string;
   winRateMinGames: number;
-  /** Check only this many random players (their stats and participant counters); buckets and ratings are always checked whole. */
+  /**
+   * Check only this many random players (their stats and participant counters) and this many random
+   * sessions (recomputed from their events); buckets and ratings are always checked whole.
+   */
   sample?: number;
 }
 
 export interface Drift {
-  kind: 'stats' | 'participants' | 'buckets' | 'ratings';
+  /**
+   * stats, participants (counters, or fields that differ from recomputing the participant's events),
+   * sessions (fields that differ from recomputing the session's events), buckets, ratings (stored vs
+   * replayed), ratings_input (a rated session whose input changed since it was rated: stale).
+   */
+  kind: 'stats' | 'participants' | 'sessions' | 'buckets' | 'ratings' | 'ratings_input';
   key: string;
   actual: unknown;
   expected: unknown;
@@ -28,6 +38,7 @@ export interface Drift {
 
 export interface VerifyReport {
   playersChecked: number | 'all';
+  sessionsChecked: number;
   drift: Drift[];
 }
 
@@ -38,6 +49,9 @@ export async function verifyAggregates(orm: MikroORM, opts: VerifyOptions): Prom
     if (opts.sample !== undefined)
       players = (await q<{ player_id: string }>(`SELECT player_id FROM player_stats WHERE scope = 'all' ORDER BY random() LIMIT $1`, [opts.sample])).map((r) => r.player_id);
     const drift: Drift[] = [];
+    const sessions =
+      opts.sample !== undefined ? (await q<{ id: string }>(`SELECT id FROM sessions ORDER BY random() LIMIT $1`, [opts.sample])).map((r) => r.id) : null;
+    const sessionsChecked = await sessionDrift(q, sessions, drift);
     for (const r of await q<any>(STATS_DRIFT_SQL, [opts.timeZone, opts.winRateMinGames, players]))
       drift.push({ kind: 'stats', key: `${r.player_id} ${r.scope}`, actual: r.actual, expected: r.expected });
     for (const r of await q<any>(WIN_RATE_DRIFT_SQL, [opts.winRateMinGames]))
@@ -59,7 +73,8 @@ export async function verifyAggregates(orm: MikroORM, opts: VerifyOptions): Prom
     }
     for (const [key, w] of want)
       if (!seen.has(key)) drift.push({ kind: 'ratings', key: key.replace('\u0001', ' '), actual: null, expected: { mu: w.mu, sigma: w.sigma, rated_games: w.games } });
-    return { playersChecked: players ? players.length : 'all', drift };
+    await ratingInputDrift(q, drift);
+    return { playersChecked: players ? players.length : 'all', sessionsChecked, drift };
   });
 }
 

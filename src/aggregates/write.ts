@@ -6,11 +6,10 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ValidEvent } from '../contract/events.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
 import {
-  AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, TYPED_CONTRIBUTIONS_SQL, type StatDelta,
+  AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, RESET_LAST_PLAYED_SQL,
 } from '../db/sql/aggregates.ts';
-import type { OutcomeChange } from '../db/sql/upsert-participants.ts';
-import type { SessionUpserted } from '../db/sql/upsert-sessions.ts';
-import { StatDeltas } from './deltas.ts';
+import { StatDeltas, type EffectiveChange } from './deltas.ts';
+import type { StatDelta } from '../db/sql/aggregates.ts';
 
 export interface AggregateOptions {
   timeZone: string;
@@ -23,22 +22,25 @@ export function aggregateOptions(cfg: { statsTimeZone: string; winRateMinGames: 
   return { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames, knownPeriods: new Set() };
 }
 
-/** Applies the transaction's deltas; returns the periods it registered (to remember once committed). */
-export async function writeAggregates(
-  q: TxQuery,
-  opts: AggregateOptions,
-  inserted: ValidEvent[],
-  sessions: SessionUpserted[],
-  changes: OutcomeChange[],
-): Promise<string[]> {
-  // A session typed in this transaction: its whole contribution (this batch included) is added to the
-  // game's scope below, so this batch's events skip that scope.
-  const gameTypes = new Map(sessions.map((s) => [s.id, s.newly_typed ? null : s.game_type]));
+export interface AggregateInput {
+  inserted: ValidEvent[];
+  /** Each touched session's game type; null while unknown, and for a session whose type changed here. */
+  gameTypes: Map<string, string | null>;
+  /** Effective outcomes this transaction changed. */
+  outcomes: EffectiveChange[];
+  /** Sessions whose game type changed: their whole contribution before (to take from the old game) and after (to give to the new). */
+  movedOut: StatDelta[];
+  movedIn: StatDelta[];
+}
+
+/** Appends the transaction's deltas; returns the periods it registered (to remember once committed). */
+export async function writeAggregates(q: TxQuery, opts: AggregateOptions, input: AggregateInput): Promise<string[]> {
   const deltas = new StatDeltas(opts.timeZone);
-  deltas.addEvents(inserted, gameTypes);
-  deltas.addOutcomeChanges(changes, gameTypes);
-  const typed = sessions.filter((s) => s.newly_typed).map((s) => s.id);
-  if (typed.length) deltas.addRows(await q<StatDelta>(TYPED_CONTRIBUTIONS_SQL, [typed]));
+  deltas.addEvents(input.inserted, input.gameTypes);
+  deltas.addOutcomeChanges(input.outcomes, input.gameTypes);
+  // Out of the old game's scope: counters subtracted, and its last_played_at recomputed (a maximum cannot be subtracted).
+  deltas.addRows(input.movedOut, -1, true);
+  deltas.addRows(input.movedIn, 1);
   const rows = deltas.list();
   const periods = [...deltas.periods].filter((p) => !opts.knownPeriods.has(p)).sort();
   if (periods.length) await q(INSERT_PERIODS_SQL, [periods, opts.timeZone]);
@@ -57,7 +59,9 @@ export async function foldStatDeltas(orm: MikroORM, winRateMinGames: number, lim
   for (;;) {
     const [r] = await transaction(orm, async (q) => {
       await q(AGGREGATES_SHARED_LOCK_SQL);
-      return q<{ taken: number }>(FOLD_STAT_DELTAS_SQL, [limit, winRateMinGames]);
+      const res = await q<{ taken: number; reset: { player_id: string; scope: string }[] | null }>(FOLD_STAT_DELTAS_SQL, [limit, winRateMinGames]);
+      if (res[0]?.reset?.length) await q(RESET_LAST_PLAYED_SQL, [JSON.stringify(res[0].reset)]);
+      return res;
     });
     total += r?.taken ?? 0;
     if ((r?.taken ?? 0) < limit) return total;

@@ -150,7 +150,8 @@ export async function runVerify(cfg: Readonly<Config>, flags: Flags): Promise<nu
     if (flags.json) console.log(JSON.stringify({ ok: r.drift.length === 0, ...r }));
     else {
       for (const d of r.drift) console.log(`drift ${d.kind} ${d.key}: stored ${JSON.stringify(d.actual)}, from events ${JSON.stringify(d.expected)}`);
-      console.log(`${r.drift.length} drift(s); players checked: ${r.playersChecked}`);
+      console.log(`${r.drift.length} drift(s); players checked: ${r.playersChecked}, sessions recomputed from their events: ${r.sessionsChecked}`);
+      if (r.drift.some((d) => d.kind === 'ratings_input')) console.log('stale ratings (rating input changed after rating): `game-persist rebuild` re-rates them');
     }
     return r.drift.length ? 1 : 0;
   } finally {
@@ -169,7 +170,10 @@ export async function runRebuild(cfg: Readonly<Config>, flags: Flags): Promise<n
     });
     const ms = Math.round(performance.now() - t0);
     if (flags.json) console.log(JSON.stringify({ ...r, ms }));
-    else console.log(`\nrebuilt the aggregates of ${r.players} players and replayed ${r.ratedSessions} rated sessions in ${ms} ms`);
+    else
+      console.log(
+        `\nrecomputed ${r.sessions} sessions from their events, rebuilt the aggregates of ${r.players} players and replayed ${r.ratedSessions} rated sessions (${r.reRated} stale input(s) refreshed) in ${ms} ms`,
+      );
     return 0;
   } finally {
     await orm.close();

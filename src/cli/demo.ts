@@ -77,7 +77,7 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
       [`demo-${run}-hokm-0`],
     );
     // Aggregates: rate the sessions that just finished (a worker's minute schedule would), then read them back and check them.
-    const rated = await rateFinishedSessions(orm, 0);
+    const { rated } = await rateFinishedSessions(orm, 0);
     const board = await leaderboard(orm, { by: 'xp', limit: 5 });
     const check = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames });
     const summary = {

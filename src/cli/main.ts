@@ -26,7 +26,9 @@ commands:
   dlq list [--reason CODE] [--all] [--limit N] [--after ID] [--json]
   dlq replay (--id N ... | --all) [--reason CODE] [--json]
   sessions list [--active] [--tenant T] [--limit N] [--json]
-  sessions show <id> | sessions recover <id> (JSON) | sessions replay <id> [--from SEQ] [--to SEQ] [--json]
+  sessions show <id> | sessions recover <id> [--issued SEQ] [--tail-limit N] (JSON)
+  sessions replay <id> [--from SEQ] [--to SEQ] [--after CURSOR] [--json]
+  sessions wait <id> [--seq SEQ] [--timeout-ms MS]   until stored and folded through SEQ (default: the last seq issued)
   sessions leaderboard <id> | sessions recent [--tenant T] [--limit N] [--json]
   snapshots verify [--session ID] [--json]   recompute every snapshot hash; exit 1 on a mismatch
   players stats <id> [--json]        a player's totals, per game type, rating and ranks
@@ -79,6 +81,10 @@ const OPTIONS = {
   days: { type: 'string' },
   sample: { type: 'string' },
   write: { type: 'boolean' },
+  seq: { type: 'string' },
+  issued: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'tail-limit': { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];

@@ -3,6 +3,10 @@ import { openOrm } from '../db/orm.ts';
 import { query } from '../db/query.ts';
 import { LIST_SESSIONS_SQL } from '../db/sql/history.ts';
 import { recoverSession, replay } from '../recovery/recover.ts';
+import { waitPersisted } from '../recovery/wait.ts';
+import { TimeoutError } from '../errors.ts';
+import { sequenceKey } from '../contract/limits.ts';
+import { commandRedis } from '../redis.ts';
 import { UsageError, intFlag, type Flags } from './main.ts';
 import { runRecentSessions, runSessionLeaderboard } from './analytics.ts';
 
@@ -13,7 +17,7 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
     if (!id) throw new UsageError('sessions leaderboard needs a session id');
     return runSessionLeaderboard(cfg, id, flags);
   }
-  if (!sub || !['list', 'show', 'recover', 'replay'].includes(sub)) throw new UsageError('sessions needs a subcommand: list, show, recover, replay, leaderboard or recent');
+  if (!sub || !['list', 'show', 'recover', 'replay', 'wait'].includes(sub)) throw new UsageError('sessions needs a subcommand: list, show, recover, replay, wait, leaderboard or recent');
   if (sub !== 'list' && !id) throw new UsageError(`sessions ${sub} needs a session id`);
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 4 });
   try {
@@ -27,18 +31,33 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
       }
       return 0;
     }
+    if (sub === 'wait') {
+      const seq = flags.seq !== undefined ? intFlag(flags, 'seq', 1) : await issuedSeq(cfg, id as string);
+      try {
+        const p = await waitPersisted(orm, id as string, seq, { timeoutMs: intFlag(flags, 'timeout-ms', 10_000) });
+        console.log(flags.json ? JSON.stringify({ sessionId: id, seq, ...p }) : `session ${id}: persisted and folded through seq ${p.appliedSeq} (waited for ${seq})${p.lostSeqs ? `, ${p.lostSeqs} seq(s) given up as lost` : ''}`);
+        return 0;
+      } catch (e) {
+        if (!(e instanceof TimeoutError)) throw e;
+        console.error(e.message);
+        return 1;
+      }
+    }
     if (sub === 'replay') {
       const from = flags.from ? intFlag(flags, 'from', 1) : undefined;
       const to = flags.to ? intFlag(flags, 'to', 1) : undefined;
       let n = 0;
-      for await (const e of replay(orm, id as string, { fromSeq: from, toSeq: to })) {
+      for await (const e of replay(orm, id as string, { fromSeq: from, toSeq: to, after: flags.after })) {
         n++;
         console.log(flags.json ? JSON.stringify(e) : `${String(e.seq).padStart(6)}  ${e.at}  ${e.type.padEnd(16)} ${(e.player ?? '').padEnd(16)} ${JSON.stringify(e.data)}`);
       }
       if (!n && !flags.json) console.error(`no events for session ${id}`);
       return 0;
     }
-    const r = await recoverSession(orm, id as string);
+    const r = await recoverSession(orm, id as string, {
+      issuedSeq: flags.issued !== undefined ? intFlag(flags, 'issued', 1) : undefined,
+      tailLimit: flags['tail-limit'] !== undefined ? intFlag(flags, 'tail-limit', 10_000) : undefined,
+    });
     if (!r) {
       console.error(`no session ${id}`);
       return 1;
@@ -49,7 +68,8 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
     }
     const s = r.session;
     console.log(`session ${s.id}  ${s.gameType ?? '?'}  tenant ${s.tenant ?? '-'}  ${s.status}`);
-    console.log(`  events ${s.eventCount}, last seq ${s.lastSeq}, applied through ${s.appliedSeq}${s.gapSince ? `, gap open since ${s.gapSince}` : ''}`);
+    console.log(`  events ${s.eventCount}, last seq ${s.lastSeq}, applied through ${s.appliedSeq}${s.gapSince ? `, gap open since ${s.gapSince}` : ''}${s.lostSeqs ? `, ${s.lostSeqs} seq(s) lost` : ''}${s.seqConflicts ? `, ${s.seqConflicts} event(s) in seq conflicts` : ''}`);
+    console.log(`  ${s.endSeq !== null ? `ended at seq ${s.endSeq}${s.finalAt ? `, final since ${s.finalAt}` : ', not final yet (events before the end missing)'}` : 'not ended'}`);
     console.log(`  created ${s.createdAt ?? '-'}  started ${s.startedAt ?? '-'}  ended ${s.endedAt ?? '-'}`);
     console.log(`  participants:`);
     for (const p of r.participants)
@@ -64,5 +84,15 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
     return 0;
   } finally {
     await orm.close();
+  }
+}
+
+/** The last seq issued for a session: the producers' Redis counter (0 when it has none). */
+async function issuedSeq(cfg: Readonly<Config>, id: string): Promise<number> {
+  const redis = commandRedis(cfg.redisUrl);
+  try {
+    return Number((await redis.get(sequenceKey(cfg.queuePrefix, id))) ?? 0);
+  } finally {
+    redis.disconnect();
   }
 }

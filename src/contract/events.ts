@@ -19,6 +19,10 @@ export type Family = (typeof FAMILIES)[number];
 
 export const OUTCOMES = ['win', 'loss', 'draw'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
+/** Other words for an outcome that games use (seed 000 says `lose`); stored as the outcome they name. */
+const OUTCOME_ALIASES = { lose: 'loss' } as const;
+/** A team: a string or an integer (Hokm numbers its teams 1 and 2), stored as text. */
+const team = f.id({ optional: true, asText: true, description: 'Team name or number (stored as text: 1 and "1" are one team).' });
 
 interface TypeDef<S extends Shape> {
   family: Family;
@@ -72,7 +76,7 @@ export const EVENT_TYPES = {
     description: 'A player joined the session (the envelope `player`).',
     data: {
       role: f.str({ max: SHORT, optional: true }),
-      team: f.str({ max: SHORT, optional: true }),
+      team,
       position: f.int({ optional: true, min: 0, max: 10_000 }),
       name: f.str({ max: 128, optional: true }),
       meta,
@@ -87,11 +91,11 @@ export const EVENT_TYPES = {
     family: 'participant',
     description: "A player's result in the session.",
     data: {
-      outcome: f.oneOf(['win', 'loss', 'draw']),
+      outcome: f.oneOf(OUTCOMES, { aliases: OUTCOME_ALIASES, description: '`lose` is accepted and stored as `loss`.' }),
       xp: f.int({ optional: true, ...XP }),
       score: f.num({ optional: true }),
       role: f.str({ max: SHORT, optional: true }),
-      team: f.str({ max: SHORT, optional: true }),
+      team,
       meta,
     },
   }),

@@ -14,6 +14,8 @@ export interface Field<T = unknown> {
   readonly ownLength?: boolean;
   /** Returns a reason (e.g. "must be an integer") or null. Depth and string hygiene are checked elsewhere. */
   check(value: unknown): Check;
+  /** The stored form of an accepted value (an alias resolved, an integer id made text); absent: as sent. */
+  normalize?(value: unknown): unknown;
   schema(): Record<string, unknown>;
   /** Phantom: never set at run time. */
   readonly __type?: T;
@@ -47,10 +49,12 @@ export function isId(v: unknown): boolean {
 const ID_REASON = `must be a non-empty string of at most ${MAX_ID_LENGTH} characters (or a safe integer)`;
 
 export const f = {
-  id<const O extends Base>(opts: O = {} as O) {
-    return field<string | number>(opts, (v) => (isId(v) ? null : ID_REASON), {
+  id<const O extends Base & { asText?: boolean }>(opts: O = {} as O) {
+    const base = field<string | number>(opts, (v) => (isId(v) ? null : ID_REASON), {
       anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH }, { type: 'integer' }],
-    }) as Field<string | number> & O;
+    });
+    // asText: stored (and replayed) as text, so 1 and "1" are the same team everywhere.
+    return (opts.asText ? { ...base, normalize: (v: unknown) => (typeof v === 'number' ? String(v) : v) } : base) as Field<string | number> & O;
   },
   str<const O extends Base & { max: number; min?: number }>(opts: O) {
     const min = opts.min ?? 0;
@@ -104,12 +108,18 @@ export const f = {
       type: 'boolean',
     }) as Field<boolean> & O;
   },
-  oneOf<const V extends readonly string[], const O extends Base>(values: V, opts: O = {} as O) {
-    const set = new Set<unknown>(values);
-    return field<V[number]>(opts, (v) => (set.has(v) ? null : `must be one of ${values.join(', ')}`), {
+  /** One of `values`; `aliases` are accepted too and stored as the value they name (e.g. lose → loss). */
+  oneOf<const V extends readonly string[], const O extends Base & { aliases?: Record<string, V[number]> }>(values: V, opts: O = {} as O) {
+    const aliases: Record<string, string> = opts.aliases ?? {};
+    const accepted = [...values, ...Object.keys(aliases)];
+    const set = new Set<unknown>(accepted);
+    const base = field<V[number]>(opts, (v) => (set.has(v) ? null : `must be one of ${accepted.join(', ')}`), {
       type: 'string',
-      enum: [...values],
-    }) as Field<V[number]> & O;
+      enum: accepted,
+    });
+    return (Object.keys(aliases).length
+      ? { ...base, normalize: (v: unknown) => (typeof v === 'string' && Object.hasOwn(aliases, v) ? aliases[v] : v) }
+      : base) as Field<V[number]> & O;
   },
   /** An RFC 3339 timestamp with a time zone, e.g. 2026-11-21T10:00:00.000Z. */
   time<const O extends Base>(opts: O = {} as O) {

@@ -28,7 +28,7 @@ function eventSchema(type: EventType): Record<string, unknown> {
     type: 'object',
     additionalProperties: false,
     required: ['id', 'type', 'at', 'data', ...(needsSession ? ['sessionId', 'seq'] : []), ...(needsPlayer ? ['player'] : [])],
-    dependentRequired: { sessionId: ['seq'] },
+    ...(needsSession ? { dependentRequired: { sessionId: ['seq'] } } : {}),
     properties: {
       v: { const: 1 },
       id: { $ref: '#/$defs/uuid' },

@@ -7,6 +7,7 @@ import { ContractError } from '../errors.ts';
 import { EVENT_TYPES, type EventType, type ValidEvent } from './events.ts';
 import { isId, isPlainObject, isTimestamp } from './fields.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
+import { setOwn } from './merge-patch.ts';
 
 /** Hot path: a plain function, so validating an event allocates no closures. */
 function bad(raw: Record<string, unknown>, field: string, reason: string): ContractError {
@@ -69,7 +70,8 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   if (raw.sessionId !== undefined && raw.sessionId !== null) {
     if (!isId(raw.sessionId)) throw bad(raw, 'sessionId', 'must be a non-empty string of at most 128 characters (or a safe integer)');
     sessionId = String(raw.sessionId);
-    if (raw.seq === undefined && opts.seqAssignedLater) seq = null;
+    // Join-queue events belong to a tenant, not to the session's sequence: their seq is optional.
+    if ((raw.seq === undefined || raw.seq === null) && (opts.seqAssignedLater || !needsSession)) seq = null;
     else if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 1)
       throw bad(raw, 'seq', 'must be an integer >= 1 (per-session sequence number)');
     else seq = raw.seq;
@@ -87,8 +89,11 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
 
   const data = raw.data;
   if (!isPlainObject(data)) throw bad(raw, 'data', 'must be a JSON object');
-  const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; check(v: unknown): string | null }>;
+  const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; check(v: unknown): string | null; normalize?(v: unknown): unknown }>;
   for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k}`, `is not a field of ${raw.type} (use meta for game-specific data)`);
+  const clone = opts.clone ?? false;
+  // Values stored in another form than sent (an alias, an integer team); the caller's object is never changed when cloning.
+  let normalized: Record<string, unknown> | null = null;
   for (const k in shape) {
     const spec = shape[k];
     const v = data[k];
@@ -98,6 +103,13 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
     }
     const reason = spec.check(v);
     if (reason) throw bad(raw, `data.${k}`, reason);
+    if (spec.normalize) {
+      const n = spec.normalize(v);
+      if (n !== v) {
+        if (clone) (normalized ??= {})[k] = n;
+        else data[k] = n;
+      }
+    }
   }
   if ('rule' in def && def.rule) {
     const broken = def.rule(data);
@@ -109,7 +121,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   // lone surrogates; an unbounded payload must not reach the database), copying it when asked.
   const w: Walk = {
     limits,
-    clone: opts.clone ?? false,
+    clone,
     raw,
     bytes: 64 + raw.id.length + raw.type.length + (sessionId?.length ?? 0) + (player?.length ?? 0) + at.length,
   };
@@ -118,7 +130,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   const checked: Record<string, unknown> = w.clone ? {} : data;
   w.bytes += 2;
   for (const k in data) {
-    const v = data[k];
+    const v = normalized !== null && Object.hasOwn(normalized, k) ? normalized[k] : data[k];
     if (v === undefined) continue;
     const c = walk(v, 3, w, `data.${k}`, shape[k].ownLength === true);
     if (w.clone) checked[k] = c;
@@ -151,6 +163,10 @@ function walk(v: unknown, depth: number, w: Walk, path: string, longStringsOk: b
     }
     case 'number':
       if (!Number.isFinite(v)) throw bad(w.raw, path, 'must be a finite number');
+      // Beyond 2^53 a JSON parser (JavaScript's, the worker's) has already rounded the number: storing it
+      // would silently store a different one. Refuse it by name; such ids belong in strings.
+      if (v > Number.MAX_SAFE_INTEGER || v < -Number.MAX_SAFE_INTEGER)
+        throw bad(w.raw, path, 'is a number beyond ±(2^53−1), which JSON parsers round; send it as a string');
       w.bytes += 8;
       return v;
     case 'boolean':
@@ -181,7 +197,7 @@ function walk(v: unknown, depth: number, w: Walk, path: string, longStringsOk: b
         const reason = stringProblem(k);
         if (reason) throw bad(w.raw, `${path}.${k.slice(0, 40)}`, `key ${reason}`);
         const c = walk(child, depth + 1, w, `${path}.${k}`, false);
-        if (out) out[k] = c;
+        if (out) setOwn(out, k, c);
         w.bytes += Buffer.byteLength(k) + 4;
       }
       w.bytes += 2;

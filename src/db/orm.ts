@@ -11,10 +11,47 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.m
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 export const MIGRATIONS_TABLE = 'gp_migrations';
 
+/**
+ * PostgreSQL limits on every connection of a pool. Absent or 0: none (the server's defaults). Only the
+ * worker's write pool sets them: a one-off command such as `migrate` must never have a long statement
+ * cancelled halfway.
+ */
+export interface SessionLimits {
+  /** statement_timeout: a statement running longer is cancelled (SQLSTATE 57014). */
+  statementTimeoutMs?: number;
+  /** lock_timeout: a statement waiting longer for another transaction's locks fails (55P03). */
+  lockTimeoutMs?: number;
+  /**
+   * idle_in_transaction_session_timeout: a session idle this long inside a transaction (its client
+   * frozen or stalled) is ended (25P03), rolling back and releasing its locks.
+   */
+  idleInTransactionTimeoutMs?: number;
+}
+
 export interface OrmOptions {
   databaseUrl: string;
   poolMax?: number;
   debug?: boolean;
+  /** application_name of the pool's sessions (pg_stat_activity, server logs). @defaultValue game-persist */
+  applicationName?: string;
+  /** @defaultValue none */
+  sessionLimits?: SessionLimits;
+}
+
+/**
+ * pg's connection options for the pool. pg sends these as startup parameters: in force from the
+ * first statement of every connection, reconnects included, with no extra round trip.
+ */
+function driverOptions(opts: OrmOptions): Record<string, string | number> {
+  const limits = opts.sessionLimits ?? {};
+  const ms = (v: number | undefined) => (v && v > 0 ? Math.floor(v) : undefined);
+  const entries = {
+    application_name: opts.applicationName ?? 'game-persist',
+    statement_timeout: ms(limits.statementTimeoutMs),
+    lock_timeout: ms(limits.lockTimeoutMs),
+    idle_in_transaction_session_timeout: ms(limits.idleInTransactionTimeoutMs),
+  };
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as Record<string, string | number>;
 }
 
 export function ormConfig(opts: OrmOptions): Options {
@@ -27,6 +64,7 @@ export function ormConfig(opts: OrmOptions): Options {
     allowGlobalContext: false,
     debug: opts.debug ?? false,
     pool: { min: 0, max: opts.poolMax ?? 4 },
+    driverOptions: driverOptions(opts),
     migrations: {
       path: MIGRATIONS_DIR,
       pathTs: MIGRATIONS_DIR,

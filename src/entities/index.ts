@@ -1,18 +1,18 @@
 import { DeadLetter, VerifyRun } from './dead-letter.ts';
 import { AgentLog, ChatMessage, Move, ParticipantEvent, QueueEvent, SessionEvent, TaskLog, TurnResult, Vote } from './events.ts';
-import { Player, SessionParticipant } from './player.ts';
+import { Player, SeqConflict, SessionParticipant } from './player.ts';
 import { JoinQueueEntry } from './queue.ts';
 import { Session } from './session.ts';
 import { SessionState } from './session-state.ts';
 import { SessionSnapshot } from './snapshot.ts';
 import { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod } from './stats.ts';
 
-export { VerifyRun };
+export { SeqConflict, VerifyRun };
 export { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod };
 export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, SessionSnapshot, SessionState, TaskLog, TurnResult, Vote };
 export { SESSION_STATUSES, type SessionStatus } from './session.ts';
 
 export const ENTITIES = [
   Session, SessionState, SessionSnapshot, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
-  PlayerStat, PendingStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession, VerifyRun,
+  PlayerStat, PendingStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession, VerifyRun, SeqConflict,
 ];

@@ -3,7 +3,10 @@ import { defineEntity, p } from '@mikro-orm/core';
 export const SESSION_STATUSES = ['created', 'started', 'finished', 'abandoned'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
-/** One game session (room, match, world). Kept current by lifecycle events; created by any first event. */
+/**
+ * One game session (room, match, world): a function of its events in (seq, id) order, whatever order
+ * they arrive in (docs/contract.md, "The ordering rule"). Created by its first event.
+ */
 export const Session = defineEntity({
   name: 'Session',
   tableName: 'sessions',
@@ -27,13 +30,13 @@ export const Session = defineEntity({
     /** Highest sequence number stored so far (not necessarily contiguous). */
     lastSeq: p.bigint('number').default(0),
     eventCount: p.bigint('number').default(0),
-    /** Every event 1..applied_seq is stored, and the live state is folded through it. */
+    /** Every seq 1..applied_seq is stored (or given up as lost), and the live state is folded through it. */
     appliedSeq: p.bigint('number').default(0),
     /** Since when a sequence gap has held events back (null: none). */
     gapSince: p.datetime().nullable(),
     /** Highest sequence number of a stored turn result. */
     lastTurnSeq: p.bigint('number').default(0),
-    /** Turn results are folded into session_states through this sequence number. */
+    /** Turn results (before the end) are folded into session_states through this sequence number. */
     stateSeq: p.bigint('number').default(0),
     /** Sequence numbers given up as lost after a gap timed out (they count as present for contiguity). */
     lostSeqs: p.bigint('number').default(0),
@@ -43,10 +46,33 @@ export const Session = defineEntity({
     snapshotTurn: p.integer().nullable(),
     /** When the last snapshot was scheduled. */
     snapshotAt: p.datetime().nullable(),
-    /** Transaction (xid8 as text) that set game_type on an existing row: its players' stats move into the game's scope then. */
-    typedTx: p.text().nullable(),
+    /**
+     * Positions (seq, id) of the events that set each group of fields: the first session.created, the
+     * first session.started, the latest created/started carrying settings, and the end (the first
+     * session.finished or session.abandoned). An event positioned before the stored one replaces it.
+     */
+    createdSeq: p.bigint('number').nullable(),
+    createdId: p.uuid().nullable(),
+    startedSeq: p.bigint('number').nullable(),
+    startedId: p.uuid().nullable(),
+    settingsSeq: p.bigint('number').nullable(),
+    settingsId: p.uuid().nullable(),
+    endSeq: p.bigint('number').nullable(),
+    endId: p.uuid().nullable(),
+    /** finished or abandoned, from the end event (status may also be abandoned by idleness, without one). */
+    endType: p.text().nullable(),
+    /** settings.idleTimeoutS of the session (seconds; 0 = never idle); null: the game type's or the default. */
+    idleTimeoutS: p.integer().nullable(),
+    /** When the clean-up marked the session idle (status abandoned, reason inactive); cleared by its next event. */
+    idleAt: p.datetime().nullable(),
+    /** When the session became final: it has an end and every seq up to the end's is stored. */
+    finalAt: p.datetime().nullable(),
+    /** Events that share their seq with another event of the session (see seq_conflicts). */
+    seqConflicts: p.integer().default(0),
     /** When ratings were updated from this finished session (once; see rated_sessions). */
     ratedAt: p.datetime().nullable(),
+    /** The session's rating input changed after it was rated (a late outcome): `rebuild` re-rates. */
+    ratingStale: p.boolean().default(false),
     updatedAt: p.datetime().defaultRaw('now()'),
   },
   // Every batch updates last_seq/last_event_at/event_count: none of them is indexed, so those updates
@@ -60,6 +86,7 @@ export const Session = defineEntity({
     { properties: ['startedAt'] },
     { properties: ['endedAt'] },
     { name: 'sessions_gap_idx', expression: `create index "sessions_gap_idx" on "sessions" ("gap_since") where "gap_since" is not null` },
+    { name: 'sessions_rating_stale_idx', expression: `create index "sessions_rating_stale_idx" on "sessions" ("id") where "rating_stale"` },
     {
       name: 'sessions_unrated_idx',
       expression: `create index "sessions_unrated_idx" on "sessions" ("ended_at") where "status" = 'finished' and "rated_at" is null`,

@@ -66,6 +66,11 @@ export const PendingStat = defineEntity({
     fakeTasks: p.integer(),
     votes: p.integer(),
     lastAt: p.datetime().nullable(),
+    /**
+     * Recompute the scopes' last_played_at from the participants instead of taking a maximum (the
+     * session behind this delta moved to another game type: its times leave the old game's scope).
+     */
+    resetLast: p.boolean().default(false),
   },
 });
 

@@ -11,11 +11,10 @@ import { systemClock, type Clock } from '../clock.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
-import { DUE_INTERVAL_SQL, INSERT_FINAL_SNAPSHOTS_SQL, INSERT_PENDING_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
-import { STALE_GAPS_SQL } from '../db/sql/session-state.ts';
-import type { SessionWatermark } from '../db/sql/upsert-sessions.ts';
-import { foldStates } from '../workers/fold-state.ts';
-import { ABANDON_INACTIVE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
+import { DUE_INTERVAL_SQL, INSERT_IDLE_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
+import { LOCK_STALE_GAPS_SQL, WATERMARKS_SQL, type LockedSession } from '../db/sql/sessions.ts';
+import { advanceSessions } from '../workers/advance.ts';
+import { ABANDON_IDLE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
 import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import { closeEndedPeriods } from '../aggregates/close-periods.ts';
@@ -30,22 +29,24 @@ export const PERIODS_QUEUE = 'gp-periods';
 export const PGBOSS_QUEUES = [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE];
 
 export interface CleanupResult {
+  /** Sessions marked abandoned for idleness (not an end: their next event brings them back). */
   abandoned: string[];
   expiredQueueEntries: number;
 }
 
 /**
- * Abandons sessions without events for `abandonAfterS` (with a final snapshot of their state, in the
- * same transaction) and removes expired join-queue entries.
+ * Marks sessions idle past their timeout abandoned (settings.idleTimeoutS, GP_IDLE_TIMEOUTS per game
+ * type, or GP_ABANDON_AFTER_S), with an `idle` snapshot of their state in the same transaction, and
+ * removes join-queue entries whose expiry passed by `clock`.
  */
-export async function runCleanup(orm: MikroORM, cfg: Readonly<Config>, enqueue?: SnapshotScheduler['enqueue']): Promise<CleanupResult> {
+export async function runCleanup(orm: MikroORM, cfg: Readonly<Config>, enqueue?: SnapshotScheduler['enqueue'], clock: Clock = systemClock): Promise<CleanupResult> {
   return transaction(orm, async (q) => {
-    const abandoned = cfg.abandonAfterS > 0 ? (await q<{ id: string }>(ABANDON_INACTIVE_SQL, [cfg.abandonAfterS])).map((r) => r.id) : [];
+    const abandoned = (await q<{ id: string }>(ABANDON_IDLE_SQL, [cfg.abandonAfterS, JSON.stringify(cfg.idleTimeouts)])).map((r) => r.id);
     if (abandoned.length && enqueue) {
-      const finals = await q<{ session_id: string; seq: string }>(INSERT_FINAL_SNAPSHOTS_SQL, [abandoned]);
-      if (finals.length) await enqueue(q, finals.map((f) => ({ sessionId: f.session_id, reason: 'final' as const, seq: Number(f.seq) })));
+      const snaps = await q<{ session_id: string; seq: string }>(INSERT_IDLE_SNAPSHOTS_SQL, [abandoned]);
+      if (snaps.length) await enqueue(q, snaps.map((f) => ({ sessionId: f.session_id, reason: 'idle' as const, seq: Number(f.seq) })));
     }
-    const expired = await q(DELETE_EXPIRED_QUEUE_SQL);
+    const expired = await q(DELETE_EXPIRED_QUEUE_SQL, [clock.now()]);
     return { abandoned, expiredQueueEntries: expired.length };
   });
 }
@@ -83,19 +84,37 @@ export async function runSnapshotSweep(orm: MikroORM, cfg: Readonly<Config>, bos
   });
 }
 
+export interface GapSweepResult {
+  /** Sessions whose gap was given up, with the watermark before and after and the seqs taken as lost. */
+  sessions: { id: string; from: number; to: number; lost: number }[];
+  /** Turn results folded past the gaps. */
+  folded: number;
+}
+
 /**
- * Folds past gaps older than `gapTimeoutS` in sessions no new batch has touched since (a batch does
- * it on its own when one arrives). Runs with the clean-up. Returns how many turn results it folded.
+ * Gives up gaps older than `gapTimeoutS` in sessions no new batch has touched since (a batch does it on
+ * its own when one arrives): the watermark moves past them, the missing seqs are counted as lost, the
+ * live state folds on, and a session that became final gets its final snapshot and its rating. Runs
+ * with the clean-up.
  */
-export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshots?: SnapshotScheduler): Promise<number> {
-  if (!cfg.liveState || cfg.gapTimeoutS <= 0) return 0;
+export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshots?: SnapshotScheduler, ratings?: RatingsScheduler | null): Promise<GapSweepResult> {
+  if (cfg.gapTimeoutS <= 0) return { sessions: [], folded: 0 };
   return transaction(orm, async (q) => {
-    const marks = await q<SessionWatermark>(STALE_GAPS_SQL, [cfg.gapTimeoutS]);
-    if (!marks.length) return 0;
-    const fold = await foldStates(q, marks, { snapshotEveryTurns: snapshots?.everyTurns ?? 0, gapTimeoutS: cfg.gapTimeoutS });
-    if (snapshots && fold.captured.length) await q(INSERT_PENDING_SNAPSHOTS_SQL, [JSON.stringify(fold.captured)]);
-    if (snapshots && fold.snapshots.length) await snapshots.enqueue(q, fold.snapshots);
-    return fold.applied;
+    const locked = await q<LockedSession>(LOCK_STALE_GAPS_SQL, [cfg.gapTimeoutS]);
+    if (!locked.length) return { sessions: [], folded: 0 };
+    const adv = await advanceSessions(q, locked, new Map(), new Map(), new Map(), {
+      liveState: cfg.liveState,
+      snapshots: !!snapshots,
+      snapshotEveryTurns: snapshots?.everyTurns ?? 0,
+      gapTimeoutS: cfg.gapTimeoutS,
+    });
+    if (snapshots && adv.fold.snapshots.length) await snapshots.enqueue(q, adv.fold.snapshots);
+    if (ratings && [...adv.changes.values()].some((c) => c.becameFinal && c.finished)) await ratings.enqueue(q);
+    const after = new Map((await q<{ id: string; applied_seq: string; lost_seqs: string }>(WATERMARKS_SQL, [locked.map((l) => l.id)])).map((r) => [r.id, r]));
+    const sessions = locked
+      .map((l) => ({ id: l.id, from: Number(l.applied_seq), to: Number(after.get(l.id)?.applied_seq ?? l.applied_seq), lost: Number(after.get(l.id)?.lost_seqs ?? l.lost_seqs) - Number(l.lost_seqs) }))
+      .filter((x) => x.to !== x.from);
+    return { sessions, folded: adv.fold.applied };
   });
 }
 
@@ -131,11 +150,21 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
       await boss.insert(SNAPSHOT_QUEUE, toInsert(jobs), inTransaction(q));
     },
   };
+  // A batch that makes finished sessions final enqueues one ratings run, due GP_RATING_DELAY_S later, in
+  // its own transaction: ratings land seconds after a game ends instead of at the next minute's schedule.
+  const ratings: RatingsScheduler | null = cfg.aggregates
+    ? { enqueue: async (q) => void (await boss.insert(RATINGS_QUEUE, [{ data: {}, startAfter: cfg.ratingDelayS + 1 }], inTransaction(q))) }
+    : null;
+
   await boss.schedule(CLEANUP_QUEUE, '* * * * *');
   await boss.work(CLEANUP_QUEUE, async () => {
-    const folded = await runGapSweep(orm, cfg, snapshots);
-    if (folded) log.warn({ folded }, 'folded past sequence gaps that timed out');
-    const r = await runCleanup(orm, cfg, snapshots.enqueue);
+    const gaps = await runGapSweep(orm, cfg, snapshots, ratings);
+    if (gaps.sessions.length)
+      log.warn(
+        { sessions: gaps.sessions.length, lostSeqs: gaps.sessions.reduce((n, x) => n + x.lost, 0), foldedTurns: gaps.folded, first: gaps.sessions.slice(0, 10) },
+        `gave up sequence gaps open longer than GP_GAP_TIMEOUT_S (${cfg.gapTimeoutS} s): the missing seqs count as lost (sessions.lost_seqs)`,
+      );
+    const r = await runCleanup(orm, cfg, snapshots.enqueue, clock);
     if (r.abandoned.length || r.expiredQueueEntries) log.info({ abandoned: r.abandoned.length, expiredQueueEntries: r.expiredQueueEntries }, 'clean-up');
   });
 
@@ -143,8 +172,10 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     // Ratings of finished sessions and the closing of ended periods: each occurrence runs on one replica.
     await boss.schedule(RATINGS_QUEUE, '* * * * *');
     await boss.work(RATINGS_QUEUE, async () => {
-      const n = await rateFinishedSessions(orm, cfg.ratingDelayS);
-      if (n) log.info({ sessions: n }, 'ratings updated');
+      const run = await rateFinishedSessions(orm, cfg.ratingDelayS);
+      if (run.rated) log.info({ sessions: run.rated }, 'ratings updated');
+      // Final sessions still within their quiet period: come back when the first is due, not at the next minute.
+      if (run.nextDueInS !== null) await boss.send(RATINGS_QUEUE, {}, { startAfter: Math.ceil(run.nextDueInS) + 1 });
     });
     await boss.schedule(PERIODS_QUEUE, '* * * * *');
     await boss.work(PERIODS_QUEUE, async () => {
@@ -152,12 +183,6 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
       if (closed.length) log.info({ periods: closed }, 'leaderboard periods closed and archived');
     });
   }
-
-  // A batch that finishes sessions enqueues one ratings run, due GP_RATING_DELAY_S later, in its own
-  // transaction: ratings land seconds after a game ends instead of at the next minute's schedule.
-  const ratings: RatingsScheduler | null = cfg.aggregates
-    ? { enqueue: async (q) => void (await boss.insert(RATINGS_QUEUE, [{ data: {}, startAfter: cfg.ratingDelayS + 1 }], inTransaction(q))) }
-    : null;
 
   return {
     boss,

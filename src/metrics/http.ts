@@ -1,7 +1,8 @@
 /**
  * The worker's HTTP endpoints: `/metrics` (Prometheus text format), `/healthz` (the process answers),
- * `/readyz` (Redis and PostgreSQL reachable, migrations current, not draining: 200, else 503 with the
- * failing checks as JSON). Nothing else is served.
+ * `/readyz` (Redis and PostgreSQL reachable, Redis not refusing writes for lack of memory, migrations
+ * current, not draining: 200, else 503 with the failing checks and their details as JSON). The checks
+ * run on every request, so readiness recovers by itself. Nothing else is served.
  */
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';

@@ -28,6 +28,9 @@ export const METRIC = {
   batchFailures: 'gp_batch_failures_total',
   lag: 'gp_ingest_lag_seconds',
   turnsFolded: 'gp_turns_folded_total',
+  stateRefolds: 'gp_state_refolds_total',
+  seqConflicts: 'gp_seq_conflicts_total',
+  ratingsStale: 'gp_ratings_stale',
   queueJobs: 'gp_queue_jobs',
   deadLetters: 'gp_dead_letters',
   gapsOpen: 'gp_sequence_gaps_open',
@@ -85,6 +88,16 @@ export function createMetrics(src: MetricSources) {
   const batchFailures = new client.Counter({ name: METRIC.batchFailures, help: 'Batches given back to the queue after the retries ran out.', registers: r });
   const lag = new client.Histogram({ name: METRIC.lag, help: "Time from an event's `at` to the commit that stored it.", buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: r });
   const turnsFolded = new client.Counter({ name: METRIC.turnsFolded, help: 'Turn results folded into live session states.', registers: r });
+  const stateRefolds = new client.Counter({
+    name: METRIC.stateRefolds,
+    help: 'Live states folded again from an earlier point (a turn result or an end arrived below what was folded).',
+    registers: r,
+  });
+  const seqConflicts = new client.Counter({
+    name: METRIC.seqConflicts,
+    help: 'Events found sharing their seq with another event of their session (a producer issued a number twice; see seq_conflicts).',
+    registers: r,
+  });
 
   new client.Counter({
     name: METRIC.snapshotsTaken,
@@ -171,6 +184,7 @@ export function createMetrics(src: MetricSources) {
   fromDb(METRIC.players, 'Players seen (estimate).', (g, x) => g.set(Number(x.players)));
   fromDb(METRIC.snapshotMismatches, "Snapshots whose hash differs from the game server's.", (g, x) => g.set(Number(x.snapshot_mismatches)));
   fromDb(METRIC.statDeltasPending, 'Stat deltas not folded into the boards yet.', (g, x) => g.set(Number(x.stat_deltas)));
+  fromDb(METRIC.ratingsStale, 'Rated sessions whose rating input changed afterwards (`game-persist rebuild` re-rates them).', (g, x) => g.set(Number(x.ratings_stale)));
   fromDb(METRIC.aggregateDrift, 'Differences the last `verify` found between the aggregates and the events (-1: never run).', (g, x) =>
     g.set(x.drift === null || x.drift === undefined ? -1 : Number(x.drift)),
   );
@@ -214,5 +228,5 @@ export function createMetrics(src: MetricSources) {
     },
   });
 
-  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, turnsFolded };
+  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, turnsFolded, stateRefolds, seqConflicts };
 }

@@ -2,10 +2,13 @@
  * The producer SDK: validates events, assigns ids and per-session sequence numbers, and packs them
  * into BullMQ jobs by count, bytes and a short linger. An awaited emit resolves once its job is in
  * Redis. The buffer is bounded: when Redis is slow or gone, emits fail fast instead of piling up.
+ * Sequence numbers are drawn by ./sequences.ts (which survives Redis losing its counters); every Redis
+ * call goes through ./redis-gate.ts (bounded waits, plain error messages).
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { EventData, EventType } from '../contract/events.ts';
+import { EVENT_TYPES, type EventData, type EventType } from '../contract/events.ts';
+import { isId } from '../contract/fields.ts';
 import { uuidv7 } from '../contract/ids.ts';
 import {
   CONTRACT_VERSION,
@@ -14,41 +17,15 @@ import {
   DEFAULT_QUEUE_PREFIX,
   EVENT_JOB_NAME,
   MAX_EVENTS_PER_JOB,
-  sequenceKey,
   type Limits,
 } from '../contract/limits.ts';
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
-import { BackpressureError, ClosedError, EnqueueError } from '../errors.ts';
+import { BackpressureError, ClosedError, ContractError, EnqueueError, errorMessage, type EnqueueReason } from '../errors.ts';
+import type { ProducerOptions, ProducerStats } from './options.ts';
+import { RedisGate } from './redis-gate.ts';
+import { SeedFailure, SequenceAllocator } from './sequences.ts';
 
-export interface ProducerOptions {
-  /** An ioredis client or a redis:// URL. */
-  connection: Redis | string;
-  /** @defaultValue gp */
-  prefix?: string;
-  /** @defaultValue events */
-  queueName?: string;
-  /** Events per job at most. @defaultValue 100 */
-  maxBatchEvents?: number;
-  /** JSON bytes per job at most. @defaultValue 262144 */
-  maxBatchBytes?: number;
-  /** How long an event may wait for companions before its job is sent. @defaultValue 5 */
-  lingerMs?: number;
-  /** Events accepted but not yet in Redis; past this, emits are refused. @defaultValue 20000 */
-  maxBufferedEvents?: number;
-  /** Contract limits; must not be looser than the workers'. */
-  limits?: Partial<Limits>;
-  /** BullMQ retry policy for jobs whose write fails transiently. @defaultValue 20 attempts, exponential from 1 s */
-  attempts?: number;
-  /** Seconds a failed job is kept in Redis for inspection. @defaultValue 604800 (7 days) */
-  keepFailedSeconds?: number;
-  /** How long a send waits for a (re)connecting Redis before failing. @defaultValue 1000 */
-  readyTimeoutMs?: number;
-  /**
-   * Where missing sequence numbers come from. `redis` (default) draws them from a per-session counter
-   * in Redis (`{prefix}:seq:{sessionId}`), so a restarted game server continues where it stopped.
-   */
-  sequence?: 'redis';
-}
+export type { ProducerOptions, ProducerStats } from './options.ts';
 
 /** Envelope fields every helper accepts next to the event's own data. */
 export interface EnvelopeInput {
@@ -56,7 +33,7 @@ export interface EnvelopeInput {
   player?: string | number;
   /** Defaults to a fresh UUIDv7. Re-emitting with the same id is deduplicated by workers. */
   id?: string;
-  /** Per-session sequence number; assigned from Redis when absent. */
+  /** Per-session sequence number; assigned from Redis when absent (never for `queue.*` events). */
   seq?: number;
   /** Defaults to now. */
   at?: string | Date;
@@ -98,32 +75,9 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-export interface ProducerStats {
-  emitted: number;
-  enqueued: number;
-  jobs: number;
-  failed: number;
-  buffered: number;
-}
-
-/**
- * One round trip for every session of a flush: INCRBY each counter by its event count, refresh the
- * TTL, return the new values. KEYS = counters; ARGV[1] = ttl seconds, ARGV[2..] = counts.
- */
-const ASSIGN_SEQ_LUA = `
-local out = {}
-for i, key in ipairs(KEYS) do
-  out[i] = redis.call('INCRBY', key, ARGV[i + 1])
-  redis.call('EXPIRE', key, ARGV[1])
-end
-return out`;
-
-interface SeqClient {
-  gpAssignSeq(numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-}
-
 const ENVELOPE_INPUT = new Set(['sessionId', 'player', 'id', 'seq', 'at']);
-const SEQ_KEY_TTL_SECONDS = 30 * 24 * 3600;
+/** Join-queue events belong to a tenant, not to a session's sequence: the SDK never numbers them. */
+const UNSEQUENCED = new Set(Object.entries(EVENT_TYPES).flatMap(([t, d]) => (d.family === 'queue' ? [t] : [])));
 
 export class Producer {
   readonly queue: Queue;
@@ -136,7 +90,8 @@ export class Producer {
   readonly #maxBuffered: number;
   readonly #limits: Limits;
   readonly #jobOpts: Record<string, unknown>;
-  readonly #readyTimeout: number;
+  readonly #gate: RedisGate;
+  readonly #seqs: SequenceAllocator;
   #buffer: Pending[] = [];
   #bufferBytes = 0;
   /** Accepted, not yet acknowledged by Redis (in the buffer or in a flush). */
@@ -145,13 +100,15 @@ export class Producer {
   #immediate: NodeJS.Immediate | null = null;
   #inflight = new Set<Promise<void>>();
   #closed = false;
-  readonly stats: ProducerStats = { emitted: 0, enqueued: 0, jobs: 0, failed: 0, buffered: 0 };
+  readonly stats: ProducerStats = { emitted: 0, enqueued: 0, jobs: 0, failed: 0, buffered: 0, reseeded: 0 };
 
   constructor(opts: ProducerOptions) {
     if (typeof opts.connection === 'string') {
-      // Fail fast: sends are gated on a ready connection (#ready) and a command caught by a
-      // disconnect is retried once, not held in memory until Redis returns.
-      this.#redis = new Redis(opts.connection, { maxRetriesPerRequest: 1 });
+      // Fail fast: sends are gated on a ready connection (RedisGate) and a command caught by a
+      // disconnect is retried once, not held in memory until Redis returns. After a restart ioredis
+      // polls a loading Redis every max(loading ETA, 1 s) by default, longer than readyTimeoutMs:
+      // poll every 50 ms so sends resume as soon as the data is loaded.
+      this.#redis = new Redis(opts.connection, { maxRetriesPerRequest: 1, maxLoadingRetryTime: 50 });
       this.#redis.on('error', () => {}); // surfaced through emit/flush rejections instead
       this.#ownsRedis = true;
     } else {
@@ -164,7 +121,23 @@ export class Producer {
     this.#linger = opts.lingerMs ?? 5;
     this.#maxBuffered = opts.maxBufferedEvents ?? 20_000;
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.#readyTimeout = opts.readyTimeoutMs ?? 1000;
+    this.#gate = new RedisGate(this.#redis, opts.readyTimeoutMs ?? 1000);
+    const onReseed = opts.onSequenceReseed;
+    this.#seqs = new SequenceAllocator({
+      redis: this.#redis,
+      gate: this.#gate,
+      prefix: this.#prefix,
+      seed: opts.sequenceSeed,
+      seedTimeoutMs: opts.sequenceSeedTimeoutMs ?? 5000,
+      onReseed: (r) => {
+        this.stats.reseeded++;
+        try {
+          onReseed?.(r);
+        } catch {
+          // A reporting hook must not fail the draw: the events it numbers are already on their way.
+        }
+      },
+    });
     this.#jobOpts = {
       removeOnComplete: true,
       removeOnFail: { age: opts.keepFailedSeconds ?? 7 * 24 * 3600 },
@@ -177,7 +150,6 @@ export class Producer {
       skipWaitingForReady: true,
     });
     this.queue.on('error', () => {});
-    if (!('gpAssignSeq' in this.#redis)) this.#redis.defineCommand('gpAssignSeq', { lua: ASSIGN_SEQ_LUA });
     for (const [name, type] of Object.entries(HELPERS)) {
       (this as unknown as Record<string, unknown>)[name] = (input: Record<string, unknown>) => this.emitInput(type, input);
     }
@@ -237,7 +209,7 @@ export class Producer {
     return new Promise<Emitted>((resolve, reject) => {
       this.#buffer.push({ event, resolve, reject });
       this.#bufferBytes += event.bytes;
-      this.#unsettled++;
+      this.stats.buffered = ++this.#unsettled;
       this.stats.emitted++;
       // A full job's worth goes out on the next turn of the event loop, so a burst of emits from
       // one tick still shares a single addBulk round trip; otherwise wait at most lingerMs.
@@ -245,6 +217,25 @@ export class Producer {
         if (!this.#immediate) this.#immediate = setImmediate(() => this.#flushBuffer());
       } else if (!this.#timer) this.#timer = setTimeout(() => this.#flushBuffer(), this.#linger);
     });
+  }
+
+  /**
+   * The last sequence number issued for the session in this deployment: the larger of the Redis
+   * counter and the highest number this process issued or learned; 0 if none. An integer id is the
+   * same session as its string form.
+   */
+  async lastSeq(sessionId: string | number): Promise<number> {
+    return this.#seqs.lastSeq(sessionKey(sessionId));
+  }
+
+  /**
+   * Raises the session's counter in Redis (and this process's floor) to at least `lastStoredSeq`;
+   * never lowers it. For restarts: after `recoverSession()`, call it with `session.lastSeq`, so new
+   * events continue above what is stored even if Redis lost the counter.
+   */
+  async seedSequence(sessionId: string | number, lastStoredSeq: number): Promise<void> {
+    if (!Number.isSafeInteger(lastStoredSeq) || lastStoredSeq < 0) throw new ContractError('lastStoredSeq', 'must be an integer >= 0');
+    await this.#seqs.seed(sessionKey(sessionId), lastStoredSeq);
   }
 
   /** Sends everything buffered now and waits until every send so far has settled. */
@@ -280,13 +271,27 @@ export class Producer {
   }
 
   async #send(items: Pending[]): Promise<void> {
+    // Called synchronously, before any await: each session's numbers are reserved in flush order, so
+    // they follow emit order even when several flushes are in flight.
+    const numbering = this.#assignSequences(items);
+    let open = items;
     try {
-      await this.#ready();
-      await this.#assignSequences(items);
+      const refused = await numbering;
+      if (refused.size) {
+        for (const [failure, list] of refused) {
+          this.#reject(list, failure.cause, {
+            reason: 'sequence_seed_failed',
+            message: `${failure.message} (${errorMessage(failure.cause)}); no sequence numbers were drawn for them`,
+          });
+        }
+        const gone = new Set([...refused.values()].flat());
+        open = items.filter((it) => !gone.has(it));
+      }
+      if (!open.length) return;
       const jobs: { name: string; data: { v: number; events: unknown[] }; opts: Record<string, unknown> }[] = [];
       let events: unknown[] = [];
       let bytes = 0;
-      for (const { event } of items) {
+      for (const { event } of open) {
         if (events.length && (events.length >= this.#maxEvents || bytes + event.bytes > this.#maxBytes)) {
           jobs.push({ name: EVENT_JOB_NAME, data: { v: CONTRACT_VERSION, events }, opts: this.#jobOpts });
           events = [];
@@ -296,67 +301,68 @@ export class Producer {
         bytes += event.bytes;
       }
       if (events.length) jobs.push({ name: EVENT_JOB_NAME, data: { v: CONTRACT_VERSION, events }, opts: this.#jobOpts });
-      await this.queue.addBulk(jobs);
+      await this.#gate.run(() => this.queue.addBulk(jobs));
       this.stats.jobs += jobs.length;
-      this.stats.enqueued += items.length;
-      for (const it of items) it.resolve({ id: it.event.id, seq: it.event.seq });
+      this.stats.enqueued += open.length;
+      for (const it of open) it.resolve({ id: it.event.id, seq: it.event.seq });
     } catch (e) {
-      this.stats.failed += items.length;
-      const err = new EnqueueError(
-        items.map((i) => wire(i.event)),
-        e,
-      );
-      for (const it of items) it.reject(err);
+      this.#reject(open, e, this.#gate.explain(e));
     } finally {
       this.#unsettled -= items.length;
+      this.stats.buffered = this.#unsettled;
     }
   }
 
-  /** Waits a bounded time for a connecting client; never queues commands for a dead server. */
-  async #ready(): Promise<void> {
-    const r = this.#redis;
-    if (r.status === 'ready') return;
-    if (r.status === 'end' || r.status === 'close') throw new Error(`Redis connection is ${r.status}`);
-    await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        r.off('ready', onReady);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onReady = () => done();
-      const timer = setTimeout(() => done(new Error(`Redis not reachable within ${this.#readyTimeout} ms (status ${r.status})`)), this.#readyTimeout);
-      r.on('ready', onReady);
-    });
+  #reject(items: Pending[], cause: unknown, explained: { reason: EnqueueReason; message: string }): void {
+    this.stats.failed += items.length;
+    const err = new EnqueueError(
+      items.map((i) => wire(i.event)),
+      cause,
+      explained,
+    );
+    for (const it of items) it.reject(err);
   }
 
   /**
-   * Draws missing sequence numbers from Redis in one round trip: INCRBY per session hands out a
-   * contiguous block, in emit order, that no other producer (or a restarted one) will reuse.
+   * Numbers the events that have none: one contiguous block per session, in emit order. Resolves with
+   * the items that must not be sent, by seed failure (their session's stored seq could not be read);
+   * rejects if Redis failed (then the whole flush fails).
    */
-  async #assignSequences(items: Pending[]): Promise<void> {
-    const need = new Map<string, CheckedEvent[]>();
-    for (const { event } of items) {
-      if (event.seq !== null || event.sessionId === null) continue;
+  async #assignSequences(items: Pending[]): Promise<Map<SeedFailure, Pending[]>> {
+    const need = new Map<string, Pending[]>();
+    for (const it of items) {
+      const { event } = it;
+      if (event.seq !== null || event.sessionId === null || UNSEQUENCED.has(event.type)) continue;
       const list = need.get(event.sessionId);
-      if (list) list.push(event);
-      else need.set(event.sessionId, [event]);
+      if (list) list.push(it);
+      else need.set(event.sessionId, [it]);
     }
-    if (!need.size) return;
-    const keys: string[] = [];
-    const counts: number[] = [];
-    for (const [sid, list] of need) {
-      keys.push(sequenceKey(this.#prefix, sid));
-      counts.push(list.length);
-    }
-    const lasts = (await (this.#redis as unknown as SeqClient).gpAssignSeq(keys.length, ...keys, SEQ_KEY_TTL_SECONDS, ...counts)) as number[];
+    const refused = new Map<SeedFailure, Pending[]>();
+    if (!need.size) return refused;
+    const blocks = [...need].map(([sid, list]) => this.#seqs.reserve(sid, list.length));
+    const settled = await Promise.allSettled(blocks);
+    let redisError: { e: unknown } | null = null;
     let i = 0;
     for (const list of need.values()) {
-      let seq = Number(lasts[i]) - list.length;
-      i++;
-      for (const ev of list) ev.seq = ++seq;
+      const r = settled[i++];
+      if (r.status === 'fulfilled') {
+        let seq = r.value;
+        for (const it of list) it.event.seq = seq++;
+      } else if (r.reason instanceof SeedFailure) {
+        const same = refused.get(r.reason);
+        if (same) same.push(...list);
+        else refused.set(r.reason, [...list]);
+      } else redisError ??= { e: r.reason };
     }
+    if (redisError) throw redisError.e;
+    return refused;
   }
+}
+
+/** Session ids are compared as text: 42 and "42" are one session (the contract stores ids as text). */
+function sessionKey(sessionId: string | number): string {
+  if (!isId(sessionId)) throw new ContractError('sessionId', 'must be a non-empty string of at most 128 characters (or a safe integer)');
+  return String(sessionId);
 }
 
 let lastMs = 0;

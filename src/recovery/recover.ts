@@ -5,10 +5,14 @@
  * unfinished session, and `replay` streams a session's full ordered history (the audit trail) in the
  * contract's wire form.
  */
-import { asReader, type ReadSource } from '../db/reader.ts';
+import { asReader, type Reader, type ReadSource } from '../db/reader.ts';
+import { DISTINCT_SEQS_BETWEEN_SQL } from '../db/sql/sequence.ts';
+import { isUuid } from '../contract/validate.ts';
+import { MAX_UUID } from '../derive/position.ts';
+import { AnalyticsError } from '../errors.ts';
 import {
   ACTIVE_SESSIONS_SQL,
-  HISTORY_SQL,
+  HISTORY_PAGE_SQL,
   PARTICIPANTS_SQL,
   RECOVERY_TAIL_SQL,
   SESSION_QUEUE_SQL,
@@ -46,6 +50,14 @@ export interface RecoveredSession {
     appliedSeq: number;
     /** When the sequence gap that holds events back opened; null when there is none. */
     gapSince: string | null;
+    /** Sequence numbers given up as lost (a gap older than GP_GAP_TIMEOUT_S). */
+    lostSeqs: number;
+    /** Events that share their seq with another event of the session (a producer issued a number twice). */
+    seqConflicts: number;
+    /** The seq of the session's end event (its first session.finished/abandoned), null while it has none. */
+    endSeq: number | null;
+    /** When the session became final (ended, and nothing before its end can still arrive); null before. */
+    finalAt: string | null;
   };
   participants: {
     playerId: string;
@@ -68,14 +80,41 @@ export interface RecoveredSession {
   snapshotsSkipped: { seq: number; why: string }[];
   /** Every event after that snapshot (the whole history without one), in sequence order. */
   tail: HistoryEvent[];
+  /**
+   * Null when `tail` and `sinceState` hold every event up to the session's last; otherwise they were cut
+   * at `tailLimit` events and this cursor reads on (`recoverTail(db, id, tailCursor)` or
+   * `replay(db, id, { after: tailCursor })`).
+   */
+  tailCursor: string | null;
+  /** With `issuedSeq` given: how many of the seqs issued up to it are not stored yet (0: all persisted). */
+  persisted: { issuedSeq: number; appliedSeq: number; notPersisted: number } | null;
   queue: { tenant: string; playerId: string; waiting: boolean; enteredAt: string | null; expiresAt: string | null }[];
 }
 
 const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
 
-/** Recovers one session; null if it is unknown. `tailLimit` bounds the events returned after the state and the snapshot. */
-export async function recoverSession(orm: ReadSource, id: string, opts: { tailLimit?: number } = {}): Promise<RecoveredSession | null> {
-  return (await recoverSessions(orm, [id], opts))[0] ?? null;
+export interface RecoverOptions {
+  /** Events returned after the live state and the snapshot at most; past it, `tailCursor` reads on. @defaultValue 10000 */
+  tailLimit?: number;
+  /**
+   * The last seq the producer issued for the session (`producer.lastSeq(id)`): recovery then says how
+   * many of the seqs up to it are not stored yet (`persisted`). Only for recoverSession.
+   */
+  issuedSeq?: number;
+}
+
+/** Recovers one session; null if it is unknown. Integer ids are the same session as their text. */
+export async function recoverSession(orm: ReadSource, id: string | number, opts: RecoverOptions = {}): Promise<RecoveredSession | null> {
+  const rec = (await recoverSessions(orm, [String(id)], opts))[0] ?? null;
+  if (rec && opts.issuedSeq !== undefined) rec.persisted = await persistedThrough(asReader(orm), rec.session.id, opts.issuedSeq, rec.session.appliedSeq);
+  return rec;
+}
+
+/** How many of the seqs 1..issued are not stored: every seq up to appliedSeq is; count the ones stored above it. */
+async function persistedThrough(reader: Reader, id: string, issued: number, applied: number): Promise<NonNullable<RecoveredSession['persisted']>> {
+  if (issued <= applied) return { issuedSeq: issued, appliedSeq: applied, notPersisted: 0 };
+  const [r] = await reader.read<{ n: number }>(DISTINCT_SEQS_BETWEEN_SQL, [id, applied, issued]);
+  return { issuedSeq: issued, appliedSeq: applied, notPersisted: issued - applied - (r?.n ?? 0) };
 }
 
 function groupBy<T extends Record<string, any>>(rows: T[], key = 'session_id'): Map<string, T[]> {
@@ -96,9 +135,12 @@ function toEvent(r: Record<string, any>): HistoryEvent {
  * Recovers many sessions with a fixed number of statements (each reads all of them at once), in the
  * order of `ids`; unknown ids are left out.
  */
-export async function recoverSessions(orm: ReadSource, ids: string[], opts: { tailLimit?: number } = {}): Promise<RecoveredSession[]> {
-  if (!ids.length) return [];
+export async function recoverSessions(orm: ReadSource, idList: (string | number)[], opts: Omit<RecoverOptions, 'issuedSeq'> = {}): Promise<RecoveredSession[]> {
+  if (!idList.length) return [];
+  const ids = idList.map(String);
   const limit = opts.tailLimit ?? 10_000;
+  // One more than asked: whether the tail was cut is known without another query.
+  const fetch = limit + 1;
   const reader = asReader(orm);
   const read = <T = Record<string, any>>(sql: string, params: unknown[]) => reader.read<T>(sql, params);
   // A few sessions: each tail is read by its own indexed query in the same round trip as the rest.
@@ -109,7 +151,7 @@ export async function recoverSessions(orm: ReadSource, ids: string[], opts: { ta
     read(STATE_SQL, [ids]).then((r) => new Map(r.map((x) => [x.session_id as string, x]))),
     read(SESSION_QUEUE_SQL, [ids]).then((r) => groupBy(r)),
     read(NEWEST_SNAPSHOTS_SQL, [ids]).then((r) => new Map(r.map((x) => [x.session_id as string, x]))),
-    few ? Promise.all(ids.map((id) => read(RECOVERY_TAIL_SQL, [id, limit]).then((rows) => [id, rows] as const))) : null,
+    few ? Promise.all(ids.map((id) => read(RECOVERY_TAIL_SQL, [id, fetch]).then((rows) => [id, rows] as const))) : null,
   ]);
   const byId = new Map(sessions.map((s) => [s.id as string, s]));
   // The newest snapshot that still hashes to what was recorded; a corrupted one is skipped, and said so.
@@ -141,7 +183,7 @@ export async function recoverSessions(orm: ReadSource, ids: string[], opts: { ta
     if (fetched && !chosen.get(id)?.skipped.length) tails.set(id, fetched);
     else ranges.push({ session_id: id, after });
   }
-  if (ranges.length) for (const [id, rows] of groupBy(await read(TAILS_SQL, [JSON.stringify(ranges), limit]))) tails.set(id, rows);
+  if (ranges.length) for (const [id, rows] of groupBy(await read(TAILS_SQL, [JSON.stringify(ranges), fetch]))) tails.set(id, rows);
 
   const out: RecoveredSession[] = [];
   for (const id of ids) {
@@ -151,7 +193,9 @@ export async function recoverSessions(orm: ReadSource, ids: string[], opts: { ta
     const stateSeq = st ? Number(st.seq) : 0;
     const { snap, skipped } = chosen.get(id) ?? { snap: undefined, skipped: [] };
     const snapSeq = snap ? Number(snap.seq) : 0;
-    const events = (tails.get(id) ?? []).map(toEvent);
+    const all = (tails.get(id) ?? []).map(toEvent);
+    const events = all.length > limit ? all.slice(0, limit) : all;
+    const last = events[events.length - 1];
     out.push({
       session: {
         id: s.id,
@@ -168,6 +212,10 @@ export async function recoverSessions(orm: ReadSource, ids: string[], opts: { ta
         eventCount: Number(s.event_count),
         appliedSeq: Number(s.applied_seq),
         gapSince: iso(s.gap_since),
+        lostSeqs: Number(s.lost_seqs),
+        seqConflicts: Number(s.seq_conflicts),
+        endSeq: s.end_seq === null ? null : Number(s.end_seq),
+        finalAt: iso(s.final_at),
       },
       participants: (participants.get(id) ?? []).map((p) => ({
         playerId: p.player_id,
@@ -185,6 +233,8 @@ export async function recoverSessions(orm: ReadSource, ids: string[], opts: { ta
       snapshot: snap ? { seq: snapSeq, turn: snap.turn, value: snap.state, hash: snap.hash, reason: snap.reason, takenAt: iso(snap.taken_at) as string } : null,
       snapshotsSkipped: skipped,
       tail: events.filter((e) => e.seq > snapSeq),
+      tailCursor: all.length > limit && last ? cursorOf(last) : null,
+      persisted: null,
       queue: (queues.get(id) ?? []).map((q) => ({ tenant: q.tenant, playerId: q.player_id, waiting: q.waiting, enteredAt: iso(q.entered_at), expiresAt: iso(q.expires_at) })),
     });
   }
@@ -200,35 +250,58 @@ export interface ActivePage {
 /** Every unfinished (created or started) session, paged by id. */
 export async function recoverActiveSessions(
   orm: ReadSource,
-  opts: { tenant?: string; gameType?: string; cursor?: string | null; limit?: number; tailLimit?: number } = {},
+  opts: { tenant?: string | number; gameType?: string; cursor?: string | null; limit?: number; tailLimit?: number } = {},
 ): Promise<ActivePage> {
   const limit = opts.limit ?? 100;
-  const ids = await asReader(orm).read<{ id: string }>(ACTIVE_SESSIONS_SQL, [opts.tenant ?? null, opts.gameType ?? null, opts.cursor ?? '', limit]);
+  const ids = await asReader(orm).read<{ id: string }>(ACTIVE_SESSIONS_SQL, [opts.tenant === undefined ? null : String(opts.tenant), opts.gameType ?? null, opts.cursor ?? '', limit]);
   const sessions = await recoverSessions(orm, ids.map((r) => r.id), { tailLimit: opts.tailLimit });
   return { sessions, nextCursor: ids.length === limit ? ids[ids.length - 1].id : null };
 }
 
-async function history(orm: ReadSource, id: string, after: number, upTo: number, limit: number): Promise<HistoryEvent[]> {
-  return (await asReader(orm).read(HISTORY_SQL, [id, after, upTo, limit])).map(toEvent);
+/** An opaque position in a session's history: the seq and id of the last event read. */
+export function cursorOf(e: { seq: number; id: string }): string {
+  return `${e.seq}.${e.id}`;
 }
 
-/** Streams a session's full ordered history (optionally a seq range), a page at a time. */
-export async function* replay(orm: ReadSource, id: string, opts: { fromSeq?: number; toSeq?: number; pageSize?: number } = {}): AsyncGenerator<HistoryEvent> {
-  let after = (opts.fromSeq ?? 1) - 1;
+function parseCursor(cursor: string): { seq: number; id: string } {
+  const dot = cursor.indexOf('.');
+  const seq = Number(cursor.slice(0, dot));
+  const id = cursor.slice(dot + 1);
+  if (dot < 1 || !Number.isSafeInteger(seq) || seq < 0 || !isUuid(id)) throw new AnalyticsError(`not a history cursor: "${cursor.slice(0, 80)}"`);
+  return { seq, id };
+}
+
+async function page(reader: Reader, id: string, after: { seq: number; id: string }, upTo: number, limit: number): Promise<HistoryEvent[]> {
+  return (await reader.read(HISTORY_PAGE_SQL, [id, after.seq, after.id, upTo, limit])).map(toEvent);
+}
+
+/** The events after `cursor` (a `tailCursor`, or one this returned), at most `limit`, and the cursor to read on (null at the end). */
+export async function recoverTail(src: ReadSource, id: string | number, cursor: string, opts: { limit?: number } = {}): Promise<{ events: HistoryEvent[]; cursor: string | null }> {
+  const limit = opts.limit ?? 10_000;
+  const rows = await page(asReader(src), String(id), parseCursor(cursor), Number.MAX_SAFE_INTEGER, limit + 1);
+  const events = rows.slice(0, limit);
+  return { events, cursor: rows.length > limit ? cursorOf(events[events.length - 1] as HistoryEvent) : null };
+}
+
+/**
+ * Streams a session's full history in position order (seq, then id), a page at a time: from `fromSeq`
+ * (default 1) or after a `cursor`, through `toSeq`.
+ */
+export async function* replay(
+  orm: ReadSource,
+  id: string | number,
+  opts: { fromSeq?: number; toSeq?: number; after?: string; pageSize?: number } = {},
+): AsyncGenerator<HistoryEvent> {
+  const reader = asReader(orm);
+  const sid = String(id);
+  let after = opts.after !== undefined ? parseCursor(opts.after) : { seq: Math.max(0, (opts.fromSeq ?? 1) - 1), id: MAX_UUID };
   const upTo = opts.toSeq ?? Number.MAX_SAFE_INTEGER;
   const size = opts.pageSize ?? 1000;
   for (;;) {
-    const page = await history(orm, id, after, upTo, size);
-    if (page.length < size) {
-      yield* page;
-      return;
-    }
-    // A full page may have cut the events of its last seq short (several events share a seq only
-    // when a publisher reused one): hold them back and start the next page at that seq.
-    const last = page[page.length - 1].seq;
-    const whole = page.filter((e) => e.seq !== last);
-    if (!whole.length) throw new Error(`more than ${size} events share seq ${last} in session ${id}`);
-    yield* whole;
-    after = last - 1;
+    const rows = await page(reader, sid, after, upTo, size);
+    yield* rows;
+    if (rows.length < size) return;
+    const last = rows[rows.length - 1] as HistoryEvent;
+    after = { seq: last.seq, id: last.id };
   }
 }

@@ -14,7 +14,7 @@ import {
 } from '../db/sql/snapshots.ts';
 import { stateHash } from './hash.ts';
 
-export type SnapshotReason = 'turns' | 'interval' | 'final' | 'server';
+export type SnapshotReason = 'turns' | 'interval' | 'final' | 'server' | 'idle';
 
 export interface SnapshotJob {
   sessionId: string;
@@ -32,8 +32,8 @@ export interface TakenSnapshot {
 
 export async function takeSnapshot(orm: MikroORM, job: SnapshotJob, keep: number): Promise<TakenSnapshot | null> {
   return transaction(orm, async (q) => {
-    if (job.reason === 'turns' || job.reason === 'final') {
-      // Stored by the fold at exactly the due turn (or the end); hash it now.
+    if (job.reason === 'turns' || job.reason === 'final' || job.reason === 'idle') {
+      // Stored in the transaction that made it due (the fold, the end, the idle clean-up); hash it now.
       const [pending] = await q<{ state: Record<string, unknown>; seq: string }>(PENDING_SNAPSHOT_SQL, [job.sessionId, job.seq]);
       if (!pending) return null;
       const hash = stateHash(pending.state);

@@ -1,162 +1,248 @@
 /**
- * Folds turn results into each session's live state, inside the batch's transaction.
+ * Folds turn results into each session's live state, inside the transaction that holds the session's
+ * row lock (docs/contract.md, "Live state and snapshots").
  *
- * Strictly in sequence order and never twice: a session's state is folded through `state_seq`, and
- * only turn results with `state_seq < seq <= applied_seq` are applied, where `applied_seq` is the
- * contiguous watermark (every event 1..applied_seq is stored). A turn result that arrives before a gap
- * is filled is stored at once but waits; the batch that fills the gap folds it. The sessions upsert
- * that runs before this holds the session rows locked until commit, so concurrent batches (or worker
- * replicas) fold a session one after the other, each seeing the other's committed state.
+ * The state is the fold, in position order, of the turn results positioned before the session's end
+ * with seq <= applied_seq (the contiguous watermark): a turn result that arrives before a gap is filled
+ * is stored at once and waits; the transaction that fills the gap folds it. `state_seq` is the seq the
+ * fold has reached. A turn result that arrives below it (a seq given up as lost that came after all,
+ * two events at one seq) or an end that arrives before it makes the fold start again from the latest
+ * full state before that point: the state always equals the fold of what is stored, in order.
+ *
+ * Snapshots fall due here: every N turns (captured at exactly that point, hashed later by a pg-boss
+ * job), each full state the game server sent with its own hash, and the final state when the session
+ * becomes final (it has an end and nothing before the end can still arrive).
  */
-import { apply as applyMergePatch } from 'json-merge-patch';
+import type { ValidEvent } from '../contract/events.ts';
+import { copyJson, mergePatch } from '../contract/merge-patch.ts';
+import { cmpPos, isBefore, NIL_UUID, posOf, type Pos } from '../derive/position.ts';
 import type { TxQuery } from '../db/query.ts';
 import {
-  SELECT_SEQS_AFTER_SQL,
+  DELETE_STATES_SQL,
+  REFOLD_CHECKPOINT_SQL,
   SELECT_STATES_SQL,
+  SELECT_TURNS_FROM_SQL,
   SELECT_TURNS_SQL,
-  UPDATE_WATERMARKS_SQL,
   UPSERT_STATES_SQL,
 } from '../db/sql/session-state.ts';
-import type { SessionWatermark } from '../db/sql/upsert-sessions.ts';
+import { DELETE_OTHER_FINALS_SQL, DELETE_SNAPSHOTS_FROM_SQL, INSERT_PENDING_SNAPSHOTS_SQL, LAST_TURNS_SNAPSHOT_SQL, UPSERT_FINAL_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
 import type { SnapshotJob } from '../snapshots/take.ts';
-import type { ValidEvent } from '../contract/events.ts';
 
 interface TurnRow {
   session_id: string;
-  seq: string;
+  seq: string | number;
+  id: string;
   turn: number;
   state: Record<string, unknown> | null;
   patch: Record<string, unknown> | null;
   state_hash: string | null;
 }
 
+export interface FoldInput {
+  id: string;
+  /** The fold's reach before this transaction. */
+  stateSeq: number;
+  /** The end before and after this transaction's merge (null: none). */
+  oldEnd: Pos | null;
+  end: Pos | null;
+  /** The watermark after this transaction. */
+  applied: number;
+  /** Highest turn-result seq stored before this transaction, and after it. */
+  lastTurnSeqBefore: number;
+  lastTurnSeq: number;
+  snapshotTurn: number | null;
+  wasFinal: boolean;
+  final: boolean;
+  /** Turn results this transaction inserted. */
+  turns: ValidEvent[];
+}
+
+export interface FoldOutcome {
+  stateSeq: number;
+  turnsWaiting: boolean;
+  snapshotTurn: number | null;
+  /** A snapshot was scheduled for it in this transaction. */
+  snapshotScheduled: boolean;
+}
+
 export interface FoldResult {
-  /** Turn results folded in this transaction. */
+  /** Turn results folded in this transaction (refolds count each again). */
   applied: number;
   /** Sessions whose turn results still wait behind a sequence gap. */
   waiting: number;
-  /** Snapshots this transaction made due (to enqueue in the same transaction). */
+  /** Sessions folded again from an earlier point. */
+  refolds: number;
+  /** Snapshot jobs this transaction made due (to enqueue in the same transaction). */
   snapshots: SnapshotJob[];
-  /** States captured at the turns where a snapshot fell due, stored (hash pending) in this transaction. */
-  captured: PendingSnapshotRow[];
-}
-
-export interface PendingSnapshotRow {
-  session_id: string;
-  seq: number;
-  turn: number;
-  /** The state right after that turn, as JSON text (later turns mutate the live object). */
-  state: string;
+  bySession: Map<string, FoldOutcome>;
 }
 
 export interface FoldOptions {
-  /** Schedule a snapshot every this many turns (and at the first state); 0 turns it off. */
+  /** Capture a snapshot every this many turns (and at the first state); 0 turns it off. */
   snapshotEveryTurns: number;
-  /** Fold past a gap open longer than this many seconds (its events taken as lost); 0 = never. */
-  gapTimeoutS?: number;
-}
-
-/** The highest seq such that after+1 .. seq are all present in `seqs` (sorted; duplicates allowed). */
-export function contiguousUpTo(after: number, seqs: number[]): number {
-  let next = after + 1;
-  for (const s of seqs) {
-    if (s < next) continue;
-    if (s !== next) break;
-    next++;
-  }
-  return next - 1;
+  /** Take snapshots at all (they need the pg-boss job that hashes them). */
+  snapshots: boolean;
 }
 
 /** Applies one turn result to a state: a full state replaces it, a merge patch (RFC 7396) updates it. */
 export function foldTurn(state: Record<string, unknown>, turn: { state: Record<string, unknown> | null; patch: Record<string, unknown> | null }): Record<string, unknown> {
-  if (turn.state) return turn.state;
-  const next = applyMergePatch(state, turn.patch);
+  if (turn.state) return copyJson(turn.state);
+  const next = mergePatch(state, turn.patch);
   return next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
 }
 
-/**
- * `batchTurns`: the turn results this transaction inserted, by session. When a session had no turn
- * result waiting before (the common case), the turns to fold are exactly those, so they are folded
- * from memory instead of being read back.
- */
-export async function foldStates(q: TxQuery, marks: SessionWatermark[], opts: FoldOptions, batchTurns: Map<string, ValidEvent[]> = new Map()): Promise<FoldResult> {
-  const result: FoldResult = { applied: 0, waiting: 0, snapshots: [], captured: [] };
-  if (!marks.length) return result;
-  const ranges: { session_id: string; after: number; upto: number }[] = [];
-  const fromMemory: TurnRow[] = [];
-  const watermarks: { id: string; applied_seq: number; state_seq: number; snapshot_turn: number | null; turns_waiting: boolean; lost: number }[] = [];
-  for (const m of marks) {
-    const stateSeq = Number(m.state_seq);
-    let applied = Number(m.applied_seq);
-    const lastTurn = Number(m.last_turn_seq);
-    let lost = 0;
-    if (applied < lastTurn && applied < Number(m.last_seq)) {
-      // A gap is open and turn results wait beyond the watermark: find how far the history is
-      // contiguous now (rare path: one indexed range scan per event table).
-      const seqs = (await q<{ seq: string }>(SELECT_SEQS_AFTER_SQL, [m.id, applied])).map((r) => Number(r.seq));
-      const timedOut = (opts.gapTimeoutS ?? 0) > 0 && m.gap_age_s !== null && m.gap_age_s > (opts.gapTimeoutS ?? 0);
-      // A gap older than the timeout is given up on: everything stored is folded, in order.
-      const upTo = timedOut ? Math.max(applied, ...seqs) : contiguousUpTo(applied, seqs);
-      if (timedOut) lost = upTo - applied - new Set(seqs.filter((x) => x <= upTo)).size;
-      if (upTo > applied) applied = upTo;
-      if (applied < lastTurn) result.waiting++;
+const bound = (f: FoldInput) => (f.end ? Math.min(f.applied, f.end[0]) : f.applied);
+
+export async function foldStates(q: TxQuery, inputs: FoldInput[], opts: FoldOptions): Promise<FoldResult> {
+  const result: FoldResult = { applied: 0, waiting: 0, refolds: 0, snapshots: [], bySession: new Map() };
+  const incremental: { f: FoldInput; turns: TurnRow[] | null }[] = [];
+  const ranges: { session_id: string; after: number; upto: number; end_seq: number | null; end_id: string | null }[] = [];
+  const refolds: { f: FoldInput; from: Pos }[] = [];
+  for (const f of inputs) {
+    const upTo = bound(f);
+    // Where the fold must start again: a turn result below its reach, or an end that moved into it.
+    let from: Pos | null = null;
+    for (const t of f.turns) {
+      const p = posOf(t);
+      if ((t.seq ?? 0) <= f.stateSeq && isBefore(p, f.end) && (!from || cmpPos(p, from) < 0)) from = p;
     }
-    if (applied > stateSeq) {
-      const mine = batchTurns.get(m.id);
-      if (!m.turns_waiting && mine) {
-        for (const e of mine)
-          if ((e.seq ?? 0) > stateSeq && (e.seq ?? 0) <= applied)
-            fromMemory.push({
-              session_id: m.id,
-              seq: String(e.seq),
-              turn: e.data.turn as number,
-              // A copy: later patches are merged into the state in place, and the event itself must
-              // stay as sent (a retried transaction writes it again).
-              state: e.data.state ? structuredClone(e.data.state as Record<string, unknown>) : null,
-              patch: (e.data.patch as Record<string, unknown>) ?? null,
-              state_hash: (e.data.stateHash as string) ?? null,
-            });
-      } else ranges.push({ session_id: m.id, after: stateSeq, upto: applied });
+    if (f.end && isBefore(f.end, f.oldEnd) && f.end[0] <= f.stateSeq && (!from || cmpPos(f.end, from) < 0)) from = f.end;
+    const waiting = !(f.end && f.applied >= f.end[0]) && f.lastTurnSeq > upTo;
+    result.bySession.set(f.id, { stateSeq: Math.max(f.stateSeq, upTo), turnsWaiting: waiting, snapshotTurn: f.snapshotTurn, snapshotScheduled: false });
+    if (waiting) result.waiting++;
+    if (from) refolds.push({ f, from });
+    else if (upTo > f.stateSeq) {
+      if (f.lastTurnSeqBefore <= f.stateSeq) {
+        // Nothing was stored beyond the reach before this batch: the turns to fold are this batch's.
+        const mine = f.turns
+          .filter((t) => (t.seq ?? 0) > f.stateSeq && (t.seq ?? 0) <= upTo && isBefore(posOf(t), f.end))
+          .sort((a, b) => cmpPos(posOf(a), posOf(b)))
+          .map((t) => turnRow(f.id, t));
+        if (mine.length) incremental.push({ f, turns: mine });
+      } else {
+        incremental.push({ f, turns: null });
+        ranges.push({ session_id: f.id, after: f.stateSeq, upto: upTo, end_seq: f.end?.[0] ?? null, end_id: f.end?.[1] ?? null });
+      }
     }
-    watermarks.push({ id: m.id, applied_seq: applied, state_seq: Math.max(stateSeq, applied), snapshot_turn: null, turns_waiting: applied < lastTurn, lost: Math.max(0, lost) });
-  }
-  fromMemory.sort((a, b) => (a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : Number(a.seq) - Number(b.seq)));
-  const turns = ranges.length ? [...fromMemory, ...(await q<TurnRow>(SELECT_TURNS_SQL, [JSON.stringify(ranges)]))] : fromMemory;
-  if (!turns.length) {
-    await q(UPDATE_WATERMARKS_SQL, [JSON.stringify(watermarks)]);
-    return result;
   }
 
-  const sessionsWithTurns = [...new Set(turns.map((t) => t.session_id))];
-  const current = new Map<string, Record<string, unknown>>();
-  if (sessionsWithTurns.length) {
-    for (const r of await q<{ session_id: string; state: Record<string, unknown> }>(SELECT_STATES_SQL, [sessionsWithTurns])) current.set(r.session_id, r.state);
-  }
-  const states = new Map<string, { session_id: string; state: Record<string, unknown>; turn: number; seq: number }>();
-  // Snapshot every N turns (and at the first state): the state is captured at exactly that turn.
-  const snapTurn = new Map<string, number | null>(marks.map((m) => [m.id, m.snapshot_turn ?? null]));
-  for (const t of turns) {
-    const prev = states.get(t.session_id)?.state ?? current.get(t.session_id) ?? {};
-    const state = foldTurn(prev, t);
-    const seq = Number(t.seq);
-    states.set(t.session_id, { session_id: t.session_id, state, turn: t.turn, seq });
-    result.applied++;
-    // A full state sent with the game server's own hash is the game server's snapshot: keep it as sent.
-    if (t.state && t.state_hash) result.snapshots.push({ sessionId: t.session_id, reason: 'server', seq });
-    const last = snapTurn.get(t.session_id) ?? null;
-    if (opts.snapshotEveryTurns > 0 && (last === null || t.turn - last >= opts.snapshotEveryTurns)) {
-      snapTurn.set(t.session_id, t.turn);
-      result.captured.push({ session_id: t.session_id, seq, turn: t.turn, state: JSON.stringify(state) });
-      result.snapshots.push({ sessionId: t.session_id, reason: 'turns', seq });
+  const states: { session_id: string; state: Record<string, unknown>; turn: number; seq: number }[] = [];
+  const captured: { session_id: string; seq: number; turn: number; state: string }[] = [];
+  const emptied: string[] = [];
+  const changed = new Set<string>();
+
+  if (incremental.length) {
+    const read = ranges.length ? await q<TurnRow>(SELECT_TURNS_SQL, [JSON.stringify(ranges)]) : [];
+    const readBy = groupBy(read);
+    const ids = incremental.map((x) => x.f.id);
+    const current = new Map<string, Record<string, unknown>>();
+    for (const r of await q<{ session_id: string; state: Record<string, unknown> }>(SELECT_STATES_SQL, [ids])) current.set(r.session_id, r.state);
+    for (const { f, turns } of incremental) {
+      const list = turns ?? readBy.get(f.id) ?? [];
+      if (!list.length) continue;
+      const folded = foldList(current.get(f.id) ?? {}, list, f, null, opts, result, captured);
+      states.push({ session_id: f.id, ...folded });
+      changed.add(f.id);
     }
   }
-  if (states.size) await q(UPSERT_STATES_SQL, [JSON.stringify([...states.values()])]);
-  // snapTurn started from each mark's snapshot_turn: a changed value is a snapshot scheduled here.
-  const scheduledBefore = new Map(marks.map((m) => [m.id, m.snapshot_turn ?? null]));
-  for (const w of watermarks) {
-    const turn = snapTurn.get(w.id) ?? null;
-    if (turn !== scheduledBefore.get(w.id)) w.snapshot_turn = turn;
+
+  for (const { f, from } of refolds) {
+    result.refolds++;
+    const upTo = bound(f);
+    const [cp] = await q<{ seq: string; id: string }>(REFOLD_CHECKPOINT_SQL, [f.id, from[0], from[1]]);
+    const start: Pos = cp ? [Number(cp.seq), cp.id] : [0, NIL_UUID];
+    const list = await q<TurnRow>(SELECT_TURNS_FROM_SQL, [f.id, start[0], start[1], upTo, f.end?.[0] ?? null, f.end?.[1] ?? null]);
+    if (opts.snapshots) {
+      // Snapshots at or after the point no longer hold "the state at their seq": they are taken again.
+      await q(DELETE_SNAPSHOTS_FROM_SQL, [f.id, from[0]]);
+      const [last] = await q<{ turn: number | null }>(LAST_TURNS_SNAPSHOT_SQL, [f.id]);
+      const out = result.bySession.get(f.id) as FoldOutcome;
+      out.snapshotTurn = last?.turn ?? null;
+      f.snapshotTurn = out.snapshotTurn;
+    }
+    const out = result.bySession.get(f.id) as FoldOutcome;
+    out.stateSeq = upTo;
+    changed.add(f.id);
+    if (!list.length) {
+      emptied.push(f.id);
+      continue;
+    }
+    states.push({ session_id: f.id, ...foldList({}, list, f, from, opts, result, captured) });
   }
-  await q(UPDATE_WATERMARKS_SQL, [JSON.stringify(watermarks)]);
+
+  if (emptied.length) await q(DELETE_STATES_SQL, [emptied]);
+  if (states.length) await q(UPSERT_STATES_SQL, [JSON.stringify(states)]);
+  if (captured.length) await q(INSERT_PENDING_SNAPSHOTS_SQL, [JSON.stringify(captured)]);
+  if (opts.snapshots) {
+    // The final state: when the session becomes final, and again whenever that state changed.
+    const finals = inputs
+      .filter((f) => f.final && f.end && (!f.wasFinal || changed.has(f.id) || cmpPos(f.end, f.oldEnd ?? f.end) !== 0))
+      .map((f) => ({ session_id: f.id, seq: (f.end as Pos)[0] }));
+    if (finals.length) {
+      await q(DELETE_OTHER_FINALS_SQL, [JSON.stringify(finals)]);
+      for (const r of await q<{ session_id: string; seq: string }>(UPSERT_FINAL_SNAPSHOTS_SQL, [JSON.stringify(finals)]))
+        result.snapshots.push({ sessionId: r.session_id, reason: 'final', seq: Number(r.seq) });
+    }
+  }
   return result;
+}
+
+function turnRow(sessionId: string, e: ValidEvent): TurnRow {
+  return {
+    session_id: sessionId,
+    seq: e.seq ?? 0,
+    id: e.id,
+    turn: e.data.turn as number,
+    state: (e.data.state as Record<string, unknown>) ?? null,
+    patch: (e.data.patch as Record<string, unknown>) ?? null,
+    state_hash: (e.data.stateHash as string) ?? null,
+  };
+}
+
+/**
+ * Folds `list` (in position order) into `state`. Snapshots are captured only for turns at or after
+ * `capturedFrom` (a refold does not take again the ones before its point), every N turns, at the end of
+ * a seq (two turn results at one seq are folded together, so a snapshot at that seq holds both).
+ */
+function foldList(
+  state: Record<string, unknown>,
+  list: TurnRow[],
+  f: FoldInput,
+  capturedFrom: Pos | null,
+  opts: FoldOptions,
+  result: FoldResult,
+  captured: { session_id: string; seq: number; turn: number; state: string }[],
+): { state: Record<string, unknown>; turn: number; seq: number } {
+  const out = result.bySession.get(f.id) as FoldOutcome;
+  let last = list[0] as TurnRow;
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i] as TurnRow;
+    state = foldTurn(state, t);
+    last = t;
+    result.applied++;
+    const seq = Number(t.seq);
+    if (capturedFrom && isBefore([seq, t.id], capturedFrom)) continue;
+    if (!opts.snapshots) continue;
+    // A full state sent with the game server's own hash is the game server's snapshot: kept as sent.
+    if (t.state && t.state_hash) result.snapshots.push({ sessionId: f.id, reason: 'server', seq });
+    const next = list[i + 1];
+    if (next && Number(next.seq) === seq) continue;
+    if (opts.snapshotEveryTurns > 0 && (out.snapshotTurn === null || t.turn - out.snapshotTurn >= opts.snapshotEveryTurns)) {
+      out.snapshotTurn = t.turn;
+      out.snapshotScheduled = true;
+      captured.push({ session_id: f.id, seq, turn: t.turn, state: JSON.stringify(state) });
+      result.snapshots.push({ sessionId: f.id, reason: 'turns', seq });
+    }
+  }
+  return { state, turn: last.turn, seq: Number(last.seq) };
+}
+
+function groupBy(rows: TurnRow[]): Map<string, TurnRow[]> {
+  const m = new Map<string, TurnRow[]>();
+  for (const r of rows) {
+    const list = m.get(r.session_id);
+    if (list) list.push(r);
+    else m.set(r.session_id, [r]);
+  }
+  return m;
 }

@@ -11,7 +11,7 @@ import { pendingMigrations } from '../db/migrate.ts';
 import { query } from '../db/query.ts';
 import { PreconditionError, coerceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { evictionPolicy, workerRedis } from '../redis.ts';
+import { RedisErrorReporter, evictionPolicy, outOfMemoryDetail, workerRedis } from '../redis.ts';
 import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
 import { writeBatch } from './write-batch.ts';
@@ -66,9 +66,21 @@ export interface WorkerDeps {
 
 export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Promise<WorkerHandle> {
   const { log } = deps;
-  const orm = deps.orm ?? (await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax }));
+  // Session limits on the write pool: a frozen replica's transaction is ended by PostgreSQL and a batch
+  // waiting on its row locks gives up and retries, so one stalled process cannot stall every replica.
+  const orm =
+    deps.orm ??
+    (await openOrm({
+      databaseUrl: cfg.databaseUrl,
+      poolMax: cfg.dbPoolMax,
+      applicationName: 'game-persist:worker',
+      sessionLimits: { idleInTransactionTimeoutMs: cfg.dbIdleInTransactionTimeoutMs, lockTimeoutMs: cfg.dbLockTimeoutMs, statementTimeoutMs: cfg.dbStatementTimeoutMs },
+    }));
   const redis: Redis = workerRedis(cfg.redisUrl);
-  redis.on('error', (e) => log.warn({ err: e.message }, 'redis connection error'));
+  // Every Redis client and BullMQ object below reports here: logged through pino (an `error` event
+  // without a listener makes BullMQ print a raw stack trace), repeats folded, OOM kept for readiness.
+  const redisErrors = new RedisErrorReporter(log);
+  redis.on('error', redisErrors.listener('redis'));
   try {
     if (!deps.skipChecks) await preflight(cfg, orm, redis);
   } catch (e) {
@@ -82,6 +94,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
   let draining = false;
   const metricsQueue = new Queue(cfg.queueName, { connection: redis, prefix: cfg.queuePrefix });
+  metricsQueue.on('error', redisErrors.listener('queue'));
   const metrics: Metrics = createMetrics({
     orm, redis, queue: metricsQueue, boss: jobs?.boss ?? null, bossQueues: PGBOSS_QUEUES, snapshots: jobs?.stats, draining: () => draining, version: VERSION,
   });
@@ -111,6 +124,11 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         if (r.duplicates) metrics.duplicates.inc(r.duplicates);
         if (r.retries) metrics.batchRetries.inc(r.retries);
         if (r.turnsFolded) metrics.turnsFolded.inc(r.turnsFolded);
+        if (r.refolds) metrics.stateRefolds.inc(r.refolds);
+        if (r.seqConflicts) {
+          metrics.seqConflicts.inc(r.seqConflicts);
+          log.warn({ events: r.seqConflicts }, 'events share a seq with another event of their session (a producer issued a number twice); see seq_conflicts');
+        }
         for (const d of deadLetters) metrics.rejected.inc({ type: typeLabel(d.type), reason: d.reason_code });
         // Rows PostgreSQL refused, isolated and dead-lettered by the writer.
         if (r.deadLettered > deadLetters.length) metrics.rejected.inc({ type: 'unknown', reason: 'db_rejected' }, r.deadLettered - deadLetters.length);
@@ -152,7 +170,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     removeOnComplete: { count: 0 },
     removeOnFail: { age: 7 * 24 * 3600 },
   });
-  worker.on('error', (e) => log.error({ err: e.message }, 'worker error'));
+  worker.on('error', redisErrors.listener('worker'));
   worker.on('failed', (job, e) => log.warn({ job: job?.id, err: e.message, attempts: job?.attemptsMade }, 'job failed'));
   await worker.waitUntilReady();
   log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs }, 'worker started');
@@ -169,7 +187,8 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
       }
     };
     return Promise.all([
-      check('redis', async () => ((await redis.ping()) === 'PONG' ? null : 'no PONG')),
+      // PING still answers when Redis is full; the refused fetches tell.
+      check('redis', async () => ((await redis.ping()) !== 'PONG' ? 'no PONG' : redisErrors.outOfMemory() ? outOfMemoryDetail(redis) : null)),
       check('postgres', async () => (await query(orm.em.fork(), 'SELECT 1'), null)),
       check('migrations', async () => {
         const pending = await pendingMigrations(orm);
@@ -201,6 +220,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         await http?.close();
         await metricsQueue.close();
         await redis.quit().catch(() => redis.disconnect());
+        redisErrors.close();
         if (!deps.orm) await orm.close();
         log.info({ ...stats, byType: undefined, lag: stats.lag.summary(), snapshots: jobs?.stats.snapshots ?? 0, snapshotJobs: jobs?.stats.snapshotJobs ?? 0 }, 'worker stopped');
       })();

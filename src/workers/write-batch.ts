@@ -1,8 +1,8 @@
 /**
  * Writes one batch of events in one PostgreSQL transaction on MikroORM's connection pool: the event rows
- * (raw multi-row statements, ~3.5x faster than the ORM's insertMany), then the current-state rows
- * derived from the events that were really inserted, the live states those events complete (turn
- * results folded in sequence order), then the batch's dead letters.
+ * (raw multi-row statements, ~3.5x faster than the ORM's insertMany), then everything derived from the
+ * events that were really inserted — by sequence position, never by arrival (docs/contract.md, "The
+ * ordering rule") — then the batch's dead letters.
  *
  * A batch that PostgreSQL refuses because of one row's data is split in halves until the row is
  * isolated and dead-lettered; every other event still lands. Transient failures are retried with
@@ -13,16 +13,19 @@ import { FAMILIES, type Family, type ValidEvent } from '../contract/events.ts';
 import { INSERT_DEAD_LETTERS_SQL, MAX_DEAD_LETTER_PAYLOAD, type DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { familyRowsJson, INSERT_SQL } from '../db/sql/insert-events.ts';
 import { UPSERT_JOIN_QUEUE_SQL } from '../db/sql/upsert-join-queue.ts';
-import { UPSERT_PARTICIPANTS_SQL, UPSERT_PLAYERS_SQL, type OutcomeChange } from '../db/sql/upsert-participants.ts';
-import { UPSERT_SESSIONS_SQL, type SessionUpserted } from '../db/sql/upsert-sessions.ts';
+import { UPSERT_PLAYERS_SQL } from '../db/sql/participants.ts';
+import { ENSURE_SESSIONS_SQL, LOCK_SESSIONS_SQL, type LockedSession } from '../db/sql/sessions.ts';
+import { MARK_RATINGS_STALE_SQL } from '../db/sql/ratings.ts';
 import { writeAggregates, type AggregateOptions } from '../aggregates/write.ts';
-import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
-import { foldStates } from './fold-state.ts';
-import { joinQueueRows, participantRows, sessionRows } from './derived-rows.ts';
+import { AGGREGATES_SHARED_LOCK_SQL, GAME_CONTRIBUTIONS_SQL, type StatDelta } from '../db/sql/aggregates.ts';
+import { sessionDeltas, type SessionDelta } from '../derive/session.ts';
+import { advanceSessions, type SessionChange } from './advance.ts';
+import { writeParticipants } from './participants.ts';
+import type { SeqEvent } from './sequencer.ts';
+import { joinQueueRows, playerRows } from './derived-rows.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
 import type { SnapshotJob } from '../snapshots/take.ts';
-import { INSERT_FINAL_SNAPSHOTS_SQL, INSERT_PENDING_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
 
 export interface WriteResult {
   inserted: number;
@@ -39,6 +42,10 @@ export interface WriteResult {
   turnsFolded: number;
   /** Sessions whose turn results wait behind a sequence gap (counted per transaction). */
   sessionsWaiting: number;
+  /** Sessions whose live state was folded again from an earlier point (a late turn result or end). */
+  refolds: number;
+  /** Events found sharing their seq with another event of their session (recorded in seq_conflicts). */
+  seqConflicts: number;
 }
 
 export interface WriterOptions {
@@ -81,7 +88,9 @@ function byKey(a: ValidEvent, b: ValidEvent): number {
 
 /** Writes events and dead letters; returns what landed. Throws only for persistent infrastructure failure. */
 export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
-  const result: WriteResult = { inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], turnsFolded: 0, sessionsWaiting: 0 };
+  const result: WriteResult = {
+    inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], turnsFolded: 0, sessionsWaiting: 0, refolds: 0, seqConflicts: 0,
+  };
   // The same event twice in one batch (two jobs, or a redelivery) is written once.
   const seen = new Set<string>();
   const unique: ValidEvent[] = [];
@@ -136,9 +145,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     if (list) list.push(e);
     else byFamily.set(e.family, [e]);
   }
-  let folded = 0;
-  let waiting = 0;
-  const newPeriods: string[] = [];
+  const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, lost: 0, newPeriods: [] };
   const counts = await transaction(orm, async (q) => {
     if (opts.aggregates && events.length) await q(AGGREGATES_SHARED_LOCK_SQL);
     const inserted: ValidEvent[] = [];
@@ -153,62 +160,95 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
         for (const e of list) if (ids.has(e.id)) inserted.push(e);
       }
     }
-    if (inserted.length) {
-      const sessions = sessionRows(inserted);
-      let upserted: SessionUpserted[] = [];
-      if (sessions.length) {
-        upserted = await q<SessionUpserted>(UPSERT_SESSIONS_SQL, [JSON.stringify(sessions)]);
-        const marks = upserted.filter((m) => m.needs_fold);
-        if (opts.ratings && sessions.some((r) => r.status === 'finished')) await opts.ratings.enqueue(q);
-        const fold =
-          opts.liveState === false
-            ? { applied: 0, waiting: 0, snapshots: [], captured: [] }
-            : await foldStates(q, marks, { snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0, gapTimeoutS: opts.gapTimeoutS }, turnsBySession(inserted));
-        folded += fold.applied;
-        waiting += fold.waiting;
-        if (opts.snapshots) {
-          if (fold.captured.length) await q(INSERT_PENDING_SNAPSHOTS_SQL, [JSON.stringify(fold.captured)]);
-          // A session that ended in this batch (its end event was really inserted here) gets a final
-          // snapshot of its state as of this transaction.
-          const ended = sessions.filter((r) => r.status === 'finished' || r.status === 'abandoned').map((r) => r.id);
-          if (ended.length)
-            for (const f of await q<{ session_id: string; seq: string }>(INSERT_FINAL_SNAPSHOTS_SQL, [ended]))
-              fold.snapshots.push({ sessionId: f.session_id, reason: 'final', seq: Number(f.seq) });
-          if (fold.snapshots.length) await opts.snapshots.enqueue(q, fold.snapshots);
-        }
-      }
-      const { participants, players } = participantRows(inserted);
-      const changes = participants.length ? await q<OutcomeChange>(UPSERT_PARTICIPANTS_SQL, [JSON.stringify(participants)]) : [];
-      if (players.length) await q(UPSERT_PLAYERS_SQL, [JSON.stringify(players)]);
-      if (opts.aggregates) newPeriods.push(...(await writeAggregates(q, opts.aggregates, inserted, upserted, changes)));
-      const queue = joinQueueRows(inserted);
-      if (queue.length) await q(UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)]);
-    }
+    if (inserted.length) await deriveFrom(q, inserted, opts, tx);
     if (deadLetters.length) await q(INSERT_DEAD_LETTERS_SQL, [JSON.stringify(deadLetters)]);
     return inserted;
   });
   result.transactions++;
-  for (const p of newPeriods) opts.aggregates?.knownPeriods.add(p);
+  for (const p of tx.newPeriods) opts.aggregates?.knownPeriods.add(p);
   result.inserted += counts.length;
   result.duplicates += events.length - counts.length;
   result.deadLettered += deadLetters.length;
-  result.turnsFolded += folded;
-  result.sessionsWaiting += waiting;
+  result.turnsFolded += tx.folded;
+  result.sessionsWaiting += tx.waiting;
+  result.refolds += tx.refolds;
+  result.seqConflicts += tx.conflicts;
   for (const e of counts) {
     result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
     result.committed.push(e);
   }
 }
 
-function turnsBySession(inserted: ValidEvent[]): Map<string, ValidEvent[]> {
-  const m = new Map<string, ValidEvent[]>();
+interface TxTally {
+  folded: number;
+  waiting: number;
+  refolds: number;
+  conflicts: number;
+  lost: number;
+  newPeriods: string[];
+}
+
+/**
+ * Everything derived from the events a transaction really inserted, in this order: the sessions (merged,
+ * watermark, live state, snapshots), the participants and their effective outcomes, players, the
+ * aggregates, the join queue, and the jobs the changes made due (ratings, snapshots).
+ */
+async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOptions, tx: TxTally): Promise<void> {
+  const deltas = sessionDeltas(inserted);
+  const seqEvents = new Map<string, SeqEvent[]>();
+  const turns = new Map<string, ValidEvent[]>();
   for (const e of inserted) {
-    if (e.family !== 'turn' || e.sessionId === null) continue;
-    const list = m.get(e.sessionId);
-    if (list) list.push(e);
-    else m.set(e.sessionId, [e]);
+    if (e.sessionId === null || e.seq === null) continue;
+    push(seqEvents, e.sessionId, { seq: e.seq, id: e.id, type: e.type });
+    if (e.family === 'turn') push(turns, e.sessionId, e);
   }
-  return m;
+  let changes = new Map<string, SessionChange>();
+  if (deltas.size) {
+    const ids = [...deltas.keys()].sort();
+    await q(ENSURE_SESSIONS_SQL, [JSON.stringify(ids.map((id) => ({ id, at: (deltas.get(id) as SessionDelta).firstAt })))]);
+    const locked = await q<LockedSession>(LOCK_SESSIONS_SQL, [ids]);
+    const adv = await advanceSessions(q, locked, deltas, seqEvents, turns, {
+      liveState: opts.liveState !== false,
+      snapshots: !!opts.snapshots,
+      snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0,
+      gapTimeoutS: opts.gapTimeoutS ?? 0,
+    });
+    changes = adv.changes;
+    tx.folded += adv.fold.applied;
+    tx.waiting += adv.fold.waiting;
+    tx.refolds += adv.fold.refolds;
+    tx.conflicts += adv.conflicts;
+    tx.lost += adv.lostDelta;
+    if (opts.snapshots && adv.fold.snapshots.length) await opts.snapshots.enqueue(q, adv.fold.snapshots);
+    if (opts.ratings && [...changes.values()].some((c) => c.becameFinal && c.finished)) await opts.ratings.enqueue(q);
+  }
+  // A session moving to another game type takes its whole contribution along (read before the participants change).
+  const retyped = [...changes.values()].filter((c) => c.retypedFrom !== undefined);
+  const movedOut = opts.aggregates && retyped.length ? await gameContributions(q, retyped.map((c) => [c.id, c.retypedFrom ?? null])) : [];
+  const recheck = new Set([...changes.values()].filter((c) => c.endChanged || (c.rated && c.retypedFrom !== undefined)).map((c) => c.id));
+  const rated = new Set([...changes.values()].filter((c) => c.rated).map((c) => c.id));
+  const parts = await writeParticipants(q, inserted, recheck, rated);
+  if (parts.stale.length) await q(MARK_RATINGS_STALE_SQL, [parts.stale]);
+  const players = playerRows(inserted);
+  if (players.length) await q(UPSERT_PLAYERS_SQL, [JSON.stringify(players)]);
+  if (opts.aggregates) {
+    const movedIn = retyped.length ? await gameContributions(q, retyped.map((c) => [c.id, c.gameType])) : [];
+    const gameTypes = new Map([...changes.values()].map((c) => [c.id, c.retypedFrom !== undefined ? null : c.gameType]));
+    tx.newPeriods.push(...(await writeAggregates(q, opts.aggregates, { inserted, gameTypes, outcomes: parts.outcomes, movedOut, movedIn })));
+  }
+  const queue = joinQueueRows(inserted);
+  if (queue.length) await q(UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)]);
+}
+
+async function gameContributions(q: TxQuery, sessions: [string, string | null][]): Promise<StatDelta[]> {
+  const typed = sessions.filter(([, t]) => t !== null).map(([session_id, game_type]) => ({ session_id, game_type }));
+  return typed.length ? q<StatDelta>(GAME_CONTRIBUTIONS_SQL, [JSON.stringify(typed)]) : [];
+}
+
+function push<T>(m: Map<string, T[]>, k: string, v: T): void {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
 }
 
 /** A dead-letter row for a validated event (wire form) or for any raw payload. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contiguousUpTo, foldTurn } from '../../src/workers/fold-state.ts';
+import { foldTurn } from '../../src/workers/fold-state.ts';
+import { contiguousUpTo } from '../../src/workers/sequencer.ts';
 
 describe('live state fold', () => {
   it('finds how far a history is contiguous', () => {

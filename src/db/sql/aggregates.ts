@@ -28,6 +28,8 @@ export interface StatDelta {
   fake_tasks: number;
   votes: number;
   last_at: string | null;
+  /** Recompute last_played_at of these (game) scopes from the participants instead of taking a maximum. */
+  reset_last?: boolean;
 }
 
 /** Moves a player's bucket by metric from the old value to the new (for a fresh row: no old value). */
@@ -42,10 +44,10 @@ const BUCKET_MOVES = `
 
 /** Appends a transaction's deltas ($1: JSON array of StatDelta) to stat_deltas. */
 export const INSERT_STAT_DELTAS_SQL = `
-INSERT INTO stat_deltas (player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at)
-SELECT player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at
+INSERT INTO stat_deltas (player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at, reset_last)
+SELECT player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at, coalesce(reset_last, false)
 FROM json_to_recordset($1::json) AS x(player_id text, scopes text[], games int, wins int, losses int, draws int,
-  xp bigint, tasks int, fake_tasks int, votes int, last_at timestamptz)`;
+  xp bigint, tasks int, fake_tasks int, votes int, last_at timestamptz, reset_last boolean)`;
 
 /**
  * Folds up to $1 pending deltas into player_stats and moves the leaderboard buckets, in one statement:
@@ -60,7 +62,8 @@ WITH taken AS (
   RETURNING *),
 d AS (
   SELECT player_id, s.scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
-    sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes, max(last_at) AS last_at
+    sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes, max(last_at) AS last_at,
+    bool_or(reset_last) AS reset_last
   FROM taken CROSS JOIN LATERAL unnest(taken.scopes) AS s(scope) GROUP BY player_id, s.scope),
 u AS (
   INSERT INTO player_stats AS s (player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate)
@@ -89,19 +92,31 @@ b AS (
   INSERT INTO leaderboard_buckets AS b (scope, metric, bucket, n)
   SELECT scope, metric, bucket, n FROM moves ORDER BY scope, metric, bucket
   ON CONFLICT (scope, metric, bucket) DO UPDATE SET n = b.n + excluded.n)
-SELECT count(*)::int AS taken FROM taken`;
+SELECT (SELECT count(*)::int FROM taken) AS taken,
+  (SELECT json_agg(json_build_object('player_id', player_id, 'scope', scope)) FROM d WHERE reset_last) AS reset`;
 
 /**
- * The whole contribution of each participant of sessions that just got their game type (added to the
- * game's scope then, since it was unknown when those events landed). $1: session ids.
+ * last_played_at of game scopes recomputed from the participants (after the fold applied deltas marked
+ * reset_last): the latest activity of the player in sessions of that game type. $1: JSON [{player_id, scope}].
  */
-export const TYPED_CONTRIBUTIONS_SQL = `
-SELECT p.player_id, ARRAY['game:' || s.game_type] AS scopes,
-  (p.outcome IS NOT NULL)::int AS games, (p.outcome = 'win')::int AS wins, (p.outcome = 'loss')::int AS losses,
-  (p.outcome = 'draw')::int AS draws, p.task_xp + CASE WHEN p.outcome IS NOT NULL THEN coalesce(p.xp, 0) ELSE 0 END AS xp,
-  p.tasks, p.fake_tasks, p.votes, p.last_at
-FROM session_participants p JOIN sessions s ON s.id = p.session_id
-WHERE p.session_id = ANY($1::text[]) AND s.game_type IS NOT NULL`;
+export const RESET_LAST_PLAYED_SQL = `
+UPDATE player_stats s SET last_played_at = (
+  SELECT max(p.last_at) FROM session_participants p JOIN sessions ss ON ss.id = p.session_id
+  WHERE p.player_id = s.player_id AND 'game:' || ss.game_type = s.scope)
+FROM json_to_recordset($1::json) AS x(player_id text, scope text)
+WHERE s.player_id = x.player_id AND s.scope = x.scope AND x.scope LIKE 'game:%'`;
+
+/**
+ * The whole contribution of each participant of sessions to a game scope, as their rows stand now:
+ * subtracted from the old game's scope before a session's game type changes, added to the new one's
+ * after. $1: JSON [{session_id, game_type}].
+ */
+export const GAME_CONTRIBUTIONS_SQL = `
+SELECT p.player_id, ARRAY['game:' || x.game_type] AS scopes,
+  (p.eff_outcome IS NOT NULL)::int AS games, (p.eff_outcome = 'win')::int AS wins, (p.eff_outcome = 'loss')::int AS losses,
+  (p.eff_outcome = 'draw')::int AS draws, p.task_xp + coalesce(p.eff_xp, 0) AS xp, p.tasks, p.fake_tasks, p.votes, p.last_at
+FROM json_to_recordset($1::json) AS x(session_id text, game_type text) JOIN session_participants p ON p.session_id = x.session_id
+ORDER BY p.player_id`;
 
 /** Period bounds of a scope in the stats time zone ($2). */
 const PERIOD_BOUNDS = `
@@ -131,15 +146,15 @@ export const STAT_COLUMNS = ['games', 'wins', 'losses', 'draws', 'xp', 'tasks', 
 const PLAYERS = `($3::text[] IS NULL OR player_id = ANY($3::text[]))`;
 
 /**
- * player_stats as the raw event rows say they should be: one outcome per (session, player), the newest by
- * (seq, id); every task and vote; the latest participant, task or vote event as last played.
+ * player_stats as the rows say they should be: each participant's effective outcome (verify checks those
+ * against the events separately); every task and vote; the latest participant, task or vote event as
+ * last played.
  * $1 time zone, $2 GP_WIN_RATE_MIN_GAMES, $3 players (null: all).
  */
 export const EXPECTED_STATS_SQL = `
 WITH outcome AS (
-  SELECT DISTINCT ON (session_id, player_id) session_id, player_id, outcome, coalesce(xp, 0)::bigint AS xp, at
-  FROM participant_events WHERE type = 'player.outcome' AND player_id IS NOT NULL AND ${PLAYERS}
-  ORDER BY session_id, player_id, seq DESC, id DESC),
+  SELECT session_id, player_id, eff_outcome AS outcome, coalesce(eff_xp, 0)::bigint AS xp, eff_at AS at
+  FROM session_participants WHERE eff_outcome IS NOT NULL AND ${PLAYERS}),
 c AS (
   SELECT player_id, session_id, at, 1 AS games, (outcome = 'win')::int AS wins, (outcome = 'loss')::int AS losses,
     (outcome = 'draw')::int AS draws, xp, 0 AS tasks, 0 AS fake_tasks, 0 AS votes, NULL::timestamptz AS last_at FROM outcome

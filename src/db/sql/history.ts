@@ -1,46 +1,54 @@
 /**
- * A session's history across every event table, in sequence order, each row rebuilt in the
- * contract's wire form (`data` as the producer sent it, typed columns folded back in). Each branch
- * is a range scan of that table's (session_id, seq) index.
- *
- * $1: session id, $2: seq after which to start (exclusive), $3: last seq (inclusive), $4: limit.
- * Result: id, type, seq, at, player, data.
+ * A session's history across every event table, in position order (seq, then id), each row rebuilt in
+ * the contract's wire form: free-form JSON (`data`, `meta`, `state`, `patch`, `results`, `settings` …)
+ * exactly as stored, nulls and every key included, and each typed column under its field's name when it
+ * holds a value. Which column goes where is declared once, in insert-events.ts (`wire`).
+ * Each branch is a range scan of that table's (session_id, seq) index.
  */
-/**
- * Per event table, the SQL that rebuilds an event's wire-form `data` from its row (typed columns
- * folded back in, absent fields left out; a vote's null target is kept: it means skip).
- */
-const WIRE_DATA: [table: string, data: string][] = [
-  ['session_events', 'e.data'],
-  ['participant_events', "jsonb_strip_nulls(coalesce(e.data, '{}'::jsonb) - 'meta' || jsonb_build_object('role', e.role, 'team', e.team, 'position', e.position, 'outcome', e.outcome, 'xp', e.xp, 'score', e.score, 'meta', e.data->'meta'))"],
-  ['moves', "jsonb_strip_nulls(jsonb_build_object('action', e.action, 'round', e.round, 'turn', e.turn, 'data', e.data))"],
-  ['votes', "jsonb_strip_nulls(jsonb_build_object('round', e.round, 'kind', e.kind, 'meta', e.data)) || jsonb_build_object('target', e.target_id)"],
-  ['chat_messages', "jsonb_strip_nulls(jsonb_build_object('text', e.text, 'channel', e.channel, 'round', e.round, 'meta', e.data))"],
-  ['task_logs', "jsonb_strip_nulls(jsonb_build_object('taskType', e.task_type, 'xp', e.xp, 'fake', e.fake, 'description', e.description, 'meta', e.data))"],
-  ['turn_results', "jsonb_strip_nulls(jsonb_build_object('turn', e.turn, 'round', e.round, 'results', e.results, 'state', e.state, 'patch', e.patch, 'stateHash', e.state_hash))"],
-  ['agent_logs', "jsonb_strip_nulls(jsonb_build_object('model', e.model, 'provider', e.provider, 'agent', e.agent, 'turn', e.turn, 'prompt', e.prompt, 'response', e.response, 'promptChars', e.prompt_chars, 'responseChars', e.response_chars, 'promptTokens', e.prompt_tokens, 'completionTokens', e.completion_tokens, 'thinkingTokens', e.thinking_tokens, 'latencyMs', e.latency_ms, 'meta', e.data))"],
-  ['queue_events', "jsonb_strip_nulls(jsonb_build_object('tenant', e.tenant, 'expiresAt', e.expires_at, 'reason', e.reason, 'meta', e.data))"],
-];
+import { FAMILIES } from '../../contract/events.ts';
+import { FAMILY_TABLES } from './insert-events.ts';
 
-/** The union over every event table of session $1's events with after < seq <= upTo, first `limit` (SQL expressions). */
-function historySql(after: string, upTo: string, limit: string): string {
-  const branches = WIRE_DATA.map(
-    ([table, data]) => `SELECT e.id, e.type, e.seq, e.at, e.player_id AS player, ${data} AS data FROM ${table} e WHERE e.session_id = $1 AND e.seq > ${after} AND e.seq <= ${upTo}`,
-  );
-  return `SELECT id, type, seq, at, player, data FROM (\n  ${branches.join('\n  UNION ALL ')}\n) h ORDER BY seq, id LIMIT ${limit}`;
+/** The SQL expression of one family's wire-form `data`, from its row `e`. */
+function wireData(family: (typeof FAMILIES)[number]): string {
+  const parts: string[] = [];
+  let base = "'{}'::jsonb";
+  for (const c of FAMILY_TABLES[family].columns) {
+    const w = c.wire;
+    if (!w) continue;
+    if ('whole' in w) base = `e.${c.name}`;
+    else if ('spread' in w) parts.push(`coalesce(e.${c.name}, '{}'::jsonb)`);
+    else if (w.keepNull) parts.push(`jsonb_build_object('${w.key}', e.${c.name})`);
+    else parts.push(`CASE WHEN e.${c.name} IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('${w.key}', e.${c.name}) END`);
+  }
+  return [base, ...parts].join(' || ');
 }
 
-export const HISTORY_SQL = historySql('$2', '$3', '$4');
+/** One SELECT per event table: `select` columns, `from` (joined tables before the event table `e`), `where` on `e`. */
+function branches(select: string, from: string, where: string): string[] {
+  return FAMILIES.map((f) => `SELECT ${select}, ${wireData(f)} AS data FROM ${from}${FAMILY_TABLES[f].table} e WHERE ${where}`);
+}
+
+/**
+ * A page of session $1's history after position ($2 seq, $3 id) through seq $4, at most $5 events.
+ * Result: id, type, seq, at, player, data, in position order.
+ */
+export const HISTORY_PAGE_SQL = `
+SELECT id, type, seq, at, player, data FROM (
+  ${branches('e.id, e.type, e.seq, e.at, e.player_id AS player', '', 'e.session_id = $1 AND e.seq >= $2 AND (e.seq, e.id) > ($2::bigint, $3::uuid) AND e.seq <= $4').join('\n  UNION ALL ')}
+) h ORDER BY seq, id LIMIT $5`;
 
 /**
  * Recovery's tail of one session, read in the same round trip as the rest: the events after the
  * older of its live state and its newest hashed snapshot. $1 session id, $2 limit.
  */
-export const RECOVERY_TAIL_SQL = historySql(
-  `(SELECT least(coalesce((SELECT seq FROM session_states WHERE session_id = $1), 0), coalesce((SELECT max(seq) FROM session_snapshots WHERE session_id = $1 AND hash IS NOT NULL), 0)))`,
-  '9223372036854775807',
-  '$2',
-);
+export const RECOVERY_TAIL_SQL = `
+SELECT id, type, seq, at, player, data FROM (
+  ${branches(
+    'e.id, e.type, e.seq, e.at, e.player_id AS player',
+    '',
+    `e.session_id = $1 AND e.seq > (SELECT least(coalesce((SELECT seq FROM session_states WHERE session_id = $1), 0), coalesce((SELECT max(seq) FROM session_snapshots WHERE session_id = $1 AND hash IS NOT NULL), 0)))`,
+  ).join('\n  UNION ALL ')}
+) h ORDER BY seq, id LIMIT $2`;
 
 /*
  * Recovery reads many sessions at once (a restarted game server recovers hundreds): every statement
@@ -67,12 +75,12 @@ FROM join_queue_entries WHERE session_id = ANY($1::text[]) ORDER BY session_id, 
 
 /**
  * The events of many sessions after a seq each. $1: JSON array of {session_id, after}, $2: limit per
- * session. Result: session_id, id, type, seq, at, player, data in (session, seq) order.
+ * session. Result: session_id, id, type, seq, at, player, data in (session, seq, id) order.
  */
 export const TAILS_SQL = `
 SELECT session_id, id, type, seq, at, player, data FROM (
   SELECT h.*, row_number() OVER (PARTITION BY h.session_id ORDER BY h.seq, h.id) AS n FROM (
-${WIRE_DATA.map(([t, d]) => `    SELECT e.session_id, e.id, e.type, e.seq, e.at, e.player_id AS player, ${d} AS data FROM json_to_recordset($1::json) AS r(session_id text, after bigint) JOIN ${t} e ON e.session_id = r.session_id AND e.seq > r.after`).join('\n    UNION ALL\n')}
+    ${branches('e.session_id, e.id, e.type, e.seq, e.at, e.player_id AS player', 'json_to_recordset($1::json) AS r(session_id text, after bigint), ', 'e.session_id = r.session_id AND e.seq > r.after').join('\n    UNION ALL ')}
   ) h
 ) x WHERE n <= $2 ORDER BY session_id, seq, id`;
 

@@ -12,14 +12,23 @@
 import type { Family, ValidEvent } from '../../contract/events.ts';
 
 type Getter = (e: ValidEvent, d: Record<string, any>) => unknown;
-interface Column {
+
+/**
+ * Where a column goes back in the event's wire-form `data` when a history is read: under `key` (absent
+ * when the column is NULL, unless `keepNull`), spread into `data` (a jsonb of several fields), or as the
+ * whole `data`. Envelope columns have none.
+ */
+export type Wire = { key: string; keepNull?: boolean } | { spread: true } | { whole: true };
+
+export interface Column {
   name: string;
   type: string;
   get: Getter;
+  wire?: Wire;
 }
 
-const col = (name: string, type: string, get: Getter): Column => ({ name, type, get });
-const dataField = (name: string, type: string, key: string) => col(name, type, (_e, d) => d[key] ?? null);
+const col = (name: string, type: string, get: Getter, wire?: Wire): Column => ({ name, type, get, ...(wire ? { wire } : {}) });
+const dataField = (name: string, type: string, key: string) => col(name, type, (_e, d) => d[key] ?? null, { key });
 
 const common = [
   col('session_id', 'text', (e) => e.sessionId),
@@ -49,7 +58,7 @@ export const FAMILY_TABLES: Record<Family, FamilyTable> = {
   session: {
     table: 'session_events',
     key: 'session_id',
-    columns: [...common, col('data', 'jsonb', (_e, d) => d)],
+    columns: [...common, col('data', 'jsonb', (_e, d) => d, { whole: true })],
   },
   participant: {
     table: 'participant_events',
@@ -62,7 +71,7 @@ export const FAMILY_TABLES: Record<Family, FamilyTable> = {
       dataField('outcome', 'text', 'outcome'),
       dataField('xp', 'int', 'xp'),
       dataField('score', 'float8', 'score'),
-      col('data', 'jsonb', (_e, d) => pick(d, ['name', 'reason', 'meta'])),
+      col('data', 'jsonb', (_e, d) => pick(d, ['name', 'reason', 'meta']), { spread: true }),
     ],
   },
   move: {
@@ -73,7 +82,8 @@ export const FAMILY_TABLES: Record<Family, FamilyTable> = {
   vote: {
     table: 'votes',
     key: 'session_id',
-    columns: [...common, dataField('target_id', 'text', 'target'), dataField('round', 'int', 'round'), dataField('kind', 'text', 'kind'), meta],
+    // A null target is a skip: kept in the history, unlike absent optional fields.
+    columns: [...common, col('target_id', 'text', (_e, d) => d.target ?? null, { key: 'target', keepNull: true }), dataField('round', 'int', 'round'), dataField('kind', 'text', 'kind'), meta],
   },
   chat: {
     table: 'chat_messages',
@@ -86,8 +96,8 @@ export const FAMILY_TABLES: Record<Family, FamilyTable> = {
     columns: [
       ...common,
       dataField('task_type', 'text', 'taskType'),
-      col('xp', 'int', (_e, d) => d.xp ?? 0),
-      col('fake', 'boolean', (_e, d) => d.fake ?? false),
+      col('xp', 'int', (_e, d) => d.xp ?? 0, { key: 'xp' }),
+      col('fake', 'boolean', (_e, d) => d.fake ?? false, { key: 'fake' }),
       dataField('description', 'text', 'description'),
       meta,
     ],
@@ -116,8 +126,8 @@ export const FAMILY_TABLES: Record<Family, FamilyTable> = {
       dataField('turn', 'int', 'turn'),
       dataField('prompt', 'text', 'prompt'),
       dataField('response', 'text', 'response'),
-      col('prompt_chars', 'int', (_e, d) => d.promptChars ?? (typeof d.prompt === 'string' ? d.prompt.length : null)),
-      col('response_chars', 'int', (_e, d) => d.responseChars ?? (typeof d.response === 'string' ? d.response.length : null)),
+      col('prompt_chars', 'int', (_e, d) => d.promptChars ?? (typeof d.prompt === 'string' ? d.prompt.length : null), { key: 'promptChars' }),
+      col('response_chars', 'int', (_e, d) => d.responseChars ?? (typeof d.response === 'string' ? d.response.length : null), { key: 'responseChars' }),
       dataField('prompt_tokens', 'int', 'promptTokens'),
       dataField('completion_tokens', 'int', 'completionTokens'),
       dataField('thinking_tokens', 'int', 'thinkingTokens'),
@@ -129,7 +139,7 @@ export const FAMILY_TABLES: Record<Family, FamilyTable> = {
     table: 'queue_events',
     key: 'tenant',
     columns: [
-      col('tenant', 'text', (_e, d) => String(d.tenant)),
+      col('tenant', 'text', (_e, d) => String(d.tenant), { key: 'tenant' }),
       col('id', 'uuid', (e) => e.id),
       col('session_id', 'text', (e) => e.sessionId),
       col('seq', 'bigint', (e) => e.seq),

@@ -14,6 +14,7 @@ SELECT
   (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'players'::regclass) AS players,
   (SELECT count(*) FROM session_snapshots WHERE hash_matches = false) AS snapshot_mismatches,
   (SELECT count(*) FROM stat_deltas) AS stat_deltas,
+  (SELECT count(*) FROM sessions WHERE rating_stale) AS ratings_stale,
   (SELECT drift FROM verify_runs ORDER BY id DESC LIMIT 1) AS drift`;
 
 /** Records a verify run (the worker exports the last one's drift). */

@@ -1,16 +1,30 @@
 /** SQL of the ratings (src/aggregates/ratings.ts). */
 
-/** Finished sessions not rated yet that ended at least $1 seconds ago, oldest first, at most $2. */
+/**
+ * Finished sessions ready to be rated, and the ones about to be: final (nothing before their end can
+ * still arrive), game type known, not rated. Ready once none of their events was written for $1 seconds
+ * (both times are the database's, so a worker's clock does not matter); `due_in_s` <= 0 means ready.
+ * Oldest first, at most $2.
+ */
 export const UNRATED_SESSIONS_SQL = `
-SELECT id FROM sessions WHERE status = 'finished' AND rated_at IS NULL AND ended_at < now() - make_interval(secs => $1)
+SELECT id, extract(epoch FROM updated_at + make_interval(secs => $1) - now())::float8 AS due_in_s FROM sessions
+WHERE status = 'finished' AND rated_at IS NULL AND final_at IS NOT NULL AND game_type IS NOT NULL
 ORDER BY ended_at LIMIT $2`;
 
-/** The session (locked: its participants cannot change while it is rated) and its participants' results. $1 session id. */
+/** The session (locked: its participants cannot change while it is rated) and its participants' effective results. $1 session id. */
 export const RATING_INPUT_SQL = `
-SELECT s.game_type, s.winners, s.status, s.rated_at, p.player_id, p.team, p.outcome
+SELECT s.game_type, s.status, s.final_at IS NOT NULL AS final, s.rated_at, p.player_id, p.team, p.eff_outcome AS outcome
 FROM (SELECT * FROM sessions WHERE id = $1 FOR UPDATE) s
 LEFT JOIN session_participants p ON p.session_id = s.id
 ORDER BY p.player_id`;
+
+/** What rated sessions $1 were rated with, and their game type now (a change makes the rating stale). */
+export const RATED_INPUTS_SQL = `
+SELECT r.session_id, r.teams, r.ranks, r.game_type, s.game_type AS current_type
+FROM rated_sessions r JOIN sessions s ON s.id = r.session_id WHERE r.session_id = ANY($1::text[])`;
+
+/** Marks sessions $1 rated with an input that changed since (rebuild re-rates them). */
+export const MARK_RATINGS_STALE_SQL = `UPDATE sessions SET rating_stale = true WHERE id = ANY($1::text[]) AND NOT rating_stale`;
 
 /** Records the rating input once; no row back means the session was rated already. */
 export const INSERT_RATED_SQL = `

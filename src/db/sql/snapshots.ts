@@ -31,15 +31,43 @@ SELECT session_id, seq, turn, state::jsonb, 'turns' FROM json_to_recordset($1::j
 ORDER BY session_id, seq
 ON CONFLICT (session_id, seq) DO NOTHING`;
 
-/** Final snapshots of sessions that ended: their live state as of this transaction. $1: session ids. Result: session_id, seq. */
-export const INSERT_FINAL_SNAPSHOTS_SQL = `
+/**
+ * Final snapshots: the live state of sessions that became final (or whose final state changed), at the
+ * seq of their end, hash pending. Any other final snapshot of those sessions (an end that moved) goes.
+ * $1: JSON array of {session_id, seq}. Result: session_id, seq of the snapshots stored.
+ */
+export const DELETE_OTHER_FINALS_SQL = `
+DELETE FROM session_snapshots s USING json_to_recordset($1::json) AS x(session_id text, seq bigint)
+WHERE s.session_id = x.session_id AND s.final AND s.seq <> x.seq`;
+export const UPSERT_FINAL_SNAPSHOTS_SQL = `
 INSERT INTO session_snapshots AS s (session_id, seq, turn, state, reason, final)
-SELECT session_id, seq, turn, state, 'final', true FROM session_states WHERE session_id = ANY($1::text[])
-ORDER BY session_id
-ON CONFLICT (session_id, seq) DO UPDATE SET final = true
+SELECT st.session_id, x.seq, st.turn, st.state, 'final', true
+FROM json_to_recordset($1::json) AS x(session_id text, seq bigint) JOIN session_states st ON st.session_id = x.session_id
+ORDER BY st.session_id
+ON CONFLICT (session_id, seq) DO UPDATE SET state = excluded.state, turn = excluded.turn, hash = NULL, server_hash = NULL,
+  hash_matches = NULL, reason = 'final', final = true, taken_at = now()
 RETURNING session_id, seq`;
 
-/** $1 session id, $2 seq. Result: a snapshot stored by the fold whose hash is still to compute. */
+/** The idle clean-up's snapshot: the live state of sessions $1 at their state's seq, hash pending. Result: session_id, seq. */
+export const INSERT_IDLE_SNAPSHOTS_SQL = `
+INSERT INTO session_snapshots (session_id, seq, turn, state, reason)
+SELECT session_id, seq, turn, state, 'idle' FROM session_states WHERE session_id = ANY($1::text[])
+ORDER BY session_id
+ON CONFLICT (session_id, seq) DO NOTHING
+RETURNING session_id, seq`;
+
+/**
+ * Refold from seq $2 of session $1: the snapshots at or after it no longer hold "the state at their seq"
+ * (a game server's own full state after it still does). Result: none.
+ */
+export const DELETE_SNAPSHOTS_FROM_SQL = `
+DELETE FROM session_snapshots WHERE session_id = $1 AND seq >= $2 AND NOT (reason = 'server' AND seq > $2)`;
+
+/** $1 session id. Result: turn, the turn of its latest every-N-turns snapshot left (the cadence goes on from it). */
+export const LAST_TURNS_SNAPSHOT_SQL = `
+SELECT max(turn) AS turn FROM session_snapshots WHERE session_id = $1 AND reason = 'turns'`;
+
+/** $1 session id, $2 seq. Result: a snapshot stored by the fold (or final/idle) whose hash is still to compute. */
 export const PENDING_SNAPSHOT_SQL = `SELECT state, turn, seq FROM session_snapshots WHERE session_id = $1 AND seq = $2 AND hash IS NULL`;
 
 /** $1 session id, $2 seq, $3 hash. */

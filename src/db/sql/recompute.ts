@@ -1,0 +1,56 @@
+/**
+ * Reads for recomputing sessions and participants from their events (src/derive/recompute.ts), a chunk
+ * of sessions at a time, in id order: verify compares, rebuild writes.
+ */
+
+/** $1: after this id, $2: at most this many. Result: id, idle, of sessions in id order. */
+export const SESSION_CHUNK_SQL = `SELECT id, idle_at IS NOT NULL AS idle FROM sessions WHERE id > $1 ORDER BY id LIMIT $2`;
+
+/**
+ * $1: session ids. Result: their session and participant events in wire form (what the derivation
+ * reads: lifecycle data, and the participant columns), with the session's counters from every table.
+ */
+export const DERIVATION_EVENTS_SQL = `
+SELECT session_id, id, type, seq, at, player_id AS player, data, 'session' AS family FROM session_events WHERE session_id = ANY($1::text[])
+UNION ALL
+SELECT session_id, id, type, seq, at, player_id, jsonb_strip_nulls(jsonb_build_object('role', role, 'team', team, 'position', position,
+  'outcome', outcome, 'xp', xp, 'score', score, 'name', data->'name')), 'participant'
+FROM participant_events WHERE session_id = ANY($1::text[])`;
+
+/** $1: session ids. Result: the stored rows verify compares with the recomputation. */
+export const STORED_SESSIONS_SQL = `
+SELECT id, game_type, tenant, status, end_seq, end_id, end_type, ended_at, winners, final_scores, result, end_reason, started_at, created_at
+FROM sessions WHERE id = ANY($1::text[])`;
+export const STORED_PARTICIPANTS_SQL = `
+SELECT session_id, player_id, role, team, position, name, joined_at, last_joined_at, left_at, present, outcome, xp, score, outcome_at,
+  eff_outcome, eff_xp, eff_at
+FROM session_participants WHERE session_id = ANY($1::text[]) AND pos IS NOT NULL`;
+
+/** Rebuild: sessions $1 locked (id order) before their derived fields are rewritten. */
+export const LOCK_SESSION_IDS_SQL = `SELECT id FROM sessions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
+
+/** Rebuild: a session's fields as its events say. $1: JSON array of rows (see rebuild.ts). */
+export const REWRITE_SESSIONS_SQL = `
+UPDATE sessions s SET tenant = x.tenant, game_type = x.game_type, name = x.name, created_by = x.created_by, created_at = x.created_at,
+  created_seq = x.created_seq, created_id = x.created_id, started_at = x.started_at, started_seq = x.started_seq, started_id = x.started_id,
+  settings = x.settings, settings_seq = x.settings_seq, settings_id = x.settings_id, idle_timeout_s = x.idle_timeout_s,
+  end_seq = x.end_seq, end_id = x.end_id, end_type = x.end_type, status = x.status,
+  ended_at = CASE WHEN x.end_seq IS NULL AND s.idle_at IS NOT NULL THEN s.ended_at ELSE x.ended_at END,
+  end_reason = CASE WHEN x.end_seq IS NULL AND s.idle_at IS NOT NULL THEN s.end_reason ELSE x.end_reason END,
+  winners = x.winners, final_scores = x.final_scores, result = x.result,
+  final_at = CASE WHEN x.end_seq IS NOT NULL AND s.applied_seq >= x.end_seq THEN coalesce(s.final_at, now()) END
+FROM json_to_recordset($1::json) AS x(id text, tenant text, game_type text, name text, created_by text, created_at timestamptz,
+  created_seq bigint, created_id uuid, started_at timestamptz, started_seq bigint, started_id uuid, settings jsonb, settings_seq bigint,
+  settings_id uuid, idle_timeout_s int, end_seq bigint, end_id uuid, end_type text, status text, ended_at timestamptz, winners jsonb,
+  final_scores jsonb, result text, end_reason text)
+WHERE s.id = x.id`;
+
+/** Rebuild: participants' values as their events say (rows without participant events keep theirs). $1: JSON array. */
+export const REWRITE_PARTICIPANTS_SQL = `
+UPDATE session_participants p SET role = x.role, team = x.team, position = x.position, name = x.name, joined_at = x.joined_at,
+  last_joined_at = x.last_joined_at, left_at = x.left_at, present = x.present, outcome = x.outcome, xp = x.xp, score = x.score,
+  outcome_at = x.outcome_at, pos = x.pos, eff_outcome = x.eff_outcome, eff_xp = x.eff_xp, eff_at = x.eff_at
+FROM json_to_recordset($1::json) AS x(session_id text, player_id text, role text, team text, position int, name text,
+  joined_at timestamptz, last_joined_at timestamptz, left_at timestamptz, present boolean, outcome text, xp int, score float8,
+  outcome_at timestamptz, pos jsonb, eff_outcome text, eff_xp int, eff_at timestamptz)
+WHERE p.session_id = x.session_id AND p.player_id = x.player_id`;

@@ -1,0 +1,68 @@
+/** The producer's options and counters (the SDK's configuration surface, documented per option). */
+import type { Redis } from 'ioredis';
+import type { Limits } from '../contract/limits.ts';
+import type { SequenceReseed, SequenceSeed } from './sequences.ts';
+
+export interface ProducerOptions {
+  /** An ioredis client or a redis:// URL. */
+  connection: Redis | string;
+  /** @defaultValue gp */
+  prefix?: string;
+  /** @defaultValue events */
+  queueName?: string;
+  /** Events per job at most. @defaultValue 100 */
+  maxBatchEvents?: number;
+  /** JSON bytes per job at most. @defaultValue 262144 */
+  maxBatchBytes?: number;
+  /** How long an event may wait for companions before its job is sent. @defaultValue 5 */
+  lingerMs?: number;
+  /** Events accepted but not yet in Redis; past this, emits are refused. @defaultValue 20000 */
+  maxBufferedEvents?: number;
+  /** Contract limits; must not be looser than the workers'. */
+  limits?: Partial<Limits>;
+  /** BullMQ retry policy for jobs whose write fails transiently. @defaultValue 20 attempts, exponential from 1 s */
+  attempts?: number;
+  /** Seconds a failed job is kept in Redis for inspection. @defaultValue 604800 (7 days) */
+  keepFailedSeconds?: number;
+  /**
+   * How long a Redis call waits for a (re)connecting Redis, or one still loading its data after a
+   * restart (it answers LOADING meanwhile), before failing. @defaultValue 1000
+   */
+  readyTimeoutMs?: number;
+  /**
+   * Where missing sequence numbers come from. `redis` (default) draws them from a per-session counter
+   * in Redis (`{prefix}:seq:{sessionId}`), so a restarted game server continues where it stopped.
+   */
+  sequence?: 'redis';
+  /**
+   * The highest stored seq of sessions, e.g. `pgSequenceSeed(reader)` from `game-persist`. When set,
+   * the producer asks it (once per flush, for every session it has not drawn for yet) before its first
+   * draw for a session, and never draws below the answer: a restarted game server continues above what
+   * the database holds even if Redis lost the session's counter. If it fails (or takes longer than
+   * `sequenceSeedTimeoutMs`), that session's emits reject with an EnqueueError of reason
+   * `sequence_seed_failed` rather than risk repeating a number. Without it, a lost counter is detected
+   * (and raised) only for sessions this process has drawn for.
+   */
+  sequenceSeed?: SequenceSeed;
+  /** How long a `sequenceSeed` call may take before the emits waiting on it are refused. @defaultValue 5000 */
+  sequenceSeedTimeoutMs?: number;
+  /**
+   * Called when a session's counter in Redis was missing or behind this producer's floor (Redis lost or
+   * rolled it back: a flush, a failover, an AOF rollback, 30 days of silence) and was raised to the
+   * floor before drawing. Numbers between the counter and the floor were not reissued; events other
+   * producers drew from the lost range may have been lost with Redis and show as gaps. Also counted
+   * in `stats.reseeded`. Must not throw (a throw is ignored).
+   */
+  onSequenceReseed?: (reseed: SequenceReseed) => void;
+}
+
+export interface ProducerStats {
+  emitted: number;
+  enqueued: number;
+  jobs: number;
+  failed: number;
+  /** Accepted and not yet settled (waiting in the buffer or being sent): what `maxBufferedEvents` bounds. */
+  buffered: number;
+  /** Sessions whose Redis counter was found missing or behind and raised (see `onSequenceReseed`). */
+  reseeded: number;
+}

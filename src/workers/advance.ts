@@ -1,0 +1,208 @@
+/**
+ * One transaction's step for the sessions it touches, with their rows locked: merge the events really
+ * inserted into each session (src/derive/session.ts), move the sequence watermark
+ * (src/workers/sequencer.ts), fold the live state and take the snapshots that fall due
+ * (src/workers/fold-state.ts), and write the rows. Ingest batches and the gap sweep both run it; what
+ * changed (an end, a game type, finality) is returned for the participants, aggregates and ratings
+ * steps that follow in the same transaction.
+ */
+import type { ValidEvent } from '../contract/events.ts';
+import { cmpPos, storedPos, type Pos } from '../derive/position.ts';
+import { mergeSession, statusOf, type EndFields, type SessionDelta, type StoredGroups } from '../derive/session.ts';
+import type { TxQuery } from '../db/query.ts';
+import { UPDATE_SESSIONS_SQL, type LockedSession, type SessionWrite } from '../db/sql/sessions.ts';
+import { foldStates, type FoldResult } from './fold-state.ts';
+import { advanceWatermarks, type SeqEvent } from './sequencer.ts';
+
+export interface AdvanceOptions {
+  liveState: boolean;
+  /** Take snapshots (they need the pg-boss job that hashes them). */
+  snapshots: boolean;
+  snapshotEveryTurns: number;
+  /** A gap open longer than this is given up (0: never). */
+  gapTimeoutS: number;
+}
+
+/** What the rest of the transaction needs to know about a session. */
+export interface SessionChange {
+  id: string;
+  gameType: string | null;
+  /** The game type before this transaction, when it changed. */
+  retypedFrom: string | null | undefined;
+  /** The end changed in this transaction (appeared, or an earlier one arrived). */
+  endChanged: boolean;
+  /** Final now (has an end and nothing before it can still arrive). */
+  final: boolean;
+  becameFinal: boolean;
+  finished: boolean;
+  rated: boolean;
+  /** Sequence conflicts recorded in this transaction. */
+  newConflicts: number;
+}
+
+export interface AdvanceResult {
+  changes: Map<string, SessionChange>;
+  fold: FoldResult;
+  conflicts: number;
+  /** Seqs given up as lost in this transaction (gap timeouts), net of late arrivals. */
+  lostDelta: number;
+}
+
+const groupsOf = (s: LockedSession): StoredGroups => ({
+  created: storedPos(s.created_seq, s.created_id),
+  started: storedPos(s.started_seq, s.started_id),
+  settings: storedPos(s.settings_seq, s.settings_id),
+  end: storedPos(s.end_seq, s.end_id),
+  endType: s.end_type,
+  gameType: s.game_type,
+  idle: s.idle,
+});
+
+/**
+ * `deltas`: the batch's view of each session (none for a sweep); `seqEvents`: the inserted events with a
+ * seq per session (queue events that carry one included: they fill the sequence); `turns`: inserted
+ * turn results per session.
+ */
+export async function advanceSessions(
+  q: TxQuery,
+  locked: LockedSession[],
+  deltas: Map<string, SessionDelta>,
+  seqEvents: Map<string, SeqEvent[]>,
+  turns: Map<string, ValidEvent[]>,
+  opts: AdvanceOptions,
+): Promise<AdvanceResult> {
+  const marks = await advanceWatermarks(
+    q,
+    locked.map((s) => ({
+      id: s.id,
+      applied: Number(s.applied_seq),
+      lastSeq: Number(s.last_seq),
+      lost: Number(s.lost_seqs),
+      conflicts: s.seq_conflicts,
+      gapAgeS: s.gap_age_s,
+      events: seqEvents.get(s.id) ?? [],
+    })),
+    opts.gapTimeoutS,
+  );
+  const writes: SessionWrite[] = [];
+  const changes = new Map<string, SessionChange>();
+  const foldInputs = [];
+  let conflicts = 0;
+  let lostDelta = 0;
+  for (const s of locked) {
+    const d = deltas.get(s.id);
+    const old = groupsOf(s);
+    const m = d ? mergeSession(old, d) : null;
+    const groups = m?.groups ?? old;
+    const w = marks.get(s.id) as NonNullable<ReturnType<typeof marks.get>>;
+    const end = groups.end;
+    const final = end !== null && w.applied >= end[0];
+    const endChanged = !!m?.end;
+    conflicts += w.conflicts - s.seq_conflicts;
+    lostDelta += w.lost - Number(s.lost_seqs);
+    changes.set(s.id, {
+      id: s.id,
+      gameType: groups.gameType,
+      retypedFrom: groups.gameType !== s.game_type ? s.game_type : undefined,
+      endChanged,
+      final,
+      becameFinal: final && !s.final,
+      finished: groups.endType === 'finished' && end !== null,
+      rated: s.rated,
+      newConflicts: w.conflicts - s.seq_conflicts,
+    });
+    foldInputs.push({
+      id: s.id,
+      stateSeq: Number(s.state_seq),
+      oldEnd: old.end,
+      end,
+      applied: w.applied,
+      lastTurnSeqBefore: Number(s.last_turn_seq),
+      lastTurnSeq: Math.max(Number(s.last_turn_seq), d?.lastTurnSeq ?? 0),
+      snapshotTurn: s.snapshot_turn,
+      wasFinal: s.final,
+      final,
+      turns: turns.get(s.id) ?? [],
+    });
+    writes.push(sessionWrite(s, d ?? null, m, groups, w, final));
+  }
+  const fold = opts.liveState
+    ? await foldStates(q, foldInputs, { snapshotEveryTurns: opts.snapshots ? opts.snapshotEveryTurns : 0, snapshots: opts.snapshots })
+    : { applied: 0, waiting: 0, refolds: 0, snapshots: [], bySession: new Map() };
+  for (const row of writes) {
+    const o = fold.bySession.get(row.id);
+    if (!o) continue;
+    row.state_seq = o.stateSeq;
+    row.turns_waiting = o.turnsWaiting;
+    row.snapshot_turn = o.snapshotTurn;
+    row.snapshot_scheduled = o.snapshotScheduled;
+  }
+  if (writes.length) await q(UPDATE_SESSIONS_SQL, [JSON.stringify(writes)]);
+  return { changes, fold, conflicts, lostDelta };
+}
+
+function sessionWrite(
+  s: LockedSession,
+  d: SessionDelta | null,
+  m: ReturnType<typeof mergeSession> | null,
+  groups: StoredGroups,
+  w: { applied: number; gapOpen: boolean; lost: number; conflicts: number },
+  final: boolean,
+): SessionWrite {
+  const created = m?.created ?? null;
+  const started = m?.started ?? null;
+  const settings = m?.settings ?? null;
+  // An idle session that comes back without an end loses the idle marks (ended_at, end_reason).
+  const end: EndFields | null = m?.end ?? null;
+  const clearIdle = !!m?.revived && groups.end === null;
+  const pos = (p: Pos | null | undefined) => ({ seq: p ? p[0] : null, id: p ? p[1] : null });
+  return {
+    id: s.id,
+    touched: d !== null,
+    set_created: created !== null,
+    tenant: created?.tenant ?? null,
+    game_type: created?.gameType ?? null,
+    name: created?.name ?? null,
+    created_by: created?.createdBy ?? null,
+    created_at: created?.at ?? null,
+    created_seq: pos(created?.pos).seq,
+    created_id: pos(created?.pos).id,
+    set_started: started !== null,
+    started_at: started?.at ?? null,
+    started_seq: pos(started?.pos).seq,
+    started_id: pos(started?.pos).id,
+    set_settings: settings !== null,
+    settings: settings?.value ?? null,
+    settings_seq: pos(settings?.pos).seq,
+    settings_id: pos(settings?.pos).id,
+    idle_timeout_s: settings?.idleTimeoutS ?? null,
+    set_end: end !== null || clearIdle,
+    end_seq: pos(end?.pos).seq,
+    end_id: pos(end?.pos).id,
+    end_type: end?.type ?? null,
+    ended_at: end?.at ?? null,
+    winners: end?.winners ?? null,
+    final_scores: end?.scores ?? null,
+    result: end?.result ?? null,
+    end_reason: end?.reason ?? null,
+    status: m ? m.status : statusOf(groups),
+    first_at: d?.firstAt ?? null,
+    last_at: d?.lastAt ?? null,
+    last_seq: d?.lastSeq ?? 0,
+    n: d?.n ?? 0,
+    last_turn_seq: d?.lastTurnSeq ?? 0,
+    applied_seq: w.applied,
+    gap_open: w.gapOpen,
+    lost_seqs: w.lost,
+    seq_conflicts: w.conflicts,
+    state_seq: Number(s.state_seq),
+    turns_waiting: s.turns_waiting,
+    snapshot_turn: s.snapshot_turn,
+    snapshot_scheduled: false,
+    final,
+    rating_stale: false,
+  };
+}
+
+/** Positions compare equal (both null counts as equal). */
+export const samePos = (a: Pos | null, b: Pos | null) => (a === null || b === null ? a === b : cmpPos(a, b) === 0);

@@ -1,0 +1,122 @@
+/**
+ * The participants step of a transaction (after the sessions step, under the same row locks): merge the
+ * participant events really inserted into each player's row by position, add task and vote counters, then
+ * bring each affected participant's effective outcome (what statistics and ratings count) in line with
+ * its own outcome and the session's end. Returns the effective outcomes that changed (the aggregates
+ * step turns them into exact deltas) and the rated sessions whose rating input they changed.
+ */
+import type { ValidEvent } from '../contract/events.ts';
+import { effectiveOutcome, type Outcome, type SessionEnd } from '../derive/outcome.ts';
+import { applyParticipantEvents, emptyParticipant, isPresent, type ParticipantInfo } from '../derive/participant.ts';
+import { maxAt } from '../derive/session.ts';
+import type { TxQuery } from '../db/query.ts';
+import {
+  SELECT_OUTCOME_INPUTS_SQL,
+  SELECT_PARTICIPANTS_SQL,
+  UPDATE_EFFECTIVE_SQL,
+  UPSERT_PARTICIPANTS_SQL,
+  type ParticipantRow,
+} from '../db/sql/participants.ts';
+import { RATED_INPUTS_SQL } from '../db/sql/ratings.ts';
+import type { EffectiveChange } from '../aggregates/deltas.ts';
+import { ratingInput } from '../aggregates/ratings.ts';
+import { CONTRIBUTING, sortedValues } from './derived-rows.ts';
+
+export interface ParticipantsResult {
+  outcomes: EffectiveChange[];
+  /** Rated sessions whose rating input is no longer what they were rated with. */
+  stale: string[];
+}
+
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v));
+
+/** `recheck`: sessions whose outcomes may have changed for another reason (their end changed, or their game type, when rated). */
+export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], recheck: Set<string>, rated: Set<string>): Promise<ParticipantsResult> {
+  const pairs = new Map<string, { session: string; player: string; events: ValidEvent[]; row: ParticipantRow }>();
+  const affected = new Set(recheck);
+  for (const e of inserted) {
+    if (!CONTRIBUTING.has(e.family) || e.sessionId === null || e.player === null) continue;
+    const key = `${e.sessionId}\u0001${e.player}`;
+    let p = pairs.get(key);
+    if (!p) {
+      p = {
+        session: e.sessionId,
+        player: e.player,
+        events: [],
+        row: {
+          session_id: e.sessionId, player_id: e.player, pos: null, role: null, team: null, position: null, name: null, joined_at: null,
+          last_joined_at: null, left_at: null, present: false, outcome: null, xp: null, score: null, outcome_at: null, tasks: 0,
+          fake_tasks: 0, task_xp: 0, votes: 0, last_at: null,
+        },
+      };
+      pairs.set(key, p);
+    }
+    const r = p.row;
+    r.last_at = maxAt(r.last_at, e.at);
+    if (e.family === 'task') {
+      if (e.data.fake === true) r.fake_tasks++;
+      else r.tasks++;
+      r.task_xp += (e.data.xp as number | undefined) ?? 0;
+    } else if (e.family === 'vote') r.votes++;
+    else {
+      p.events.push(e);
+      affected.add(e.sessionId);
+    }
+  }
+  const withInfo = [...pairs.values()].filter((p) => p.events.length);
+  if (withInfo.length) {
+    const stored = new Map<string, ParticipantInfo>();
+    const keys = withInfo.map((p) => ({ session_id: p.session, player_id: p.player }));
+    for (const r of await q<Record<string, any>>(SELECT_PARTICIPANTS_SQL, [JSON.stringify(keys)]))
+      stored.set(`${r.session_id}\u0001${r.player_id}`, {
+        role: r.role, team: r.team, position: r.position, name: r.name, joinedAt: iso(r.joined_at), lastJoinedAt: iso(r.last_joined_at),
+        leftAt: iso(r.left_at), outcome: r.outcome, xp: r.xp, score: r.score, outcomeAt: iso(r.outcome_at), pos: r.pos ?? {},
+      });
+    for (const p of withInfo) {
+      const info = applyParticipantEvents(stored.get(`${p.session}\u0001${p.player}`) ?? emptyParticipant(), p.events);
+      Object.assign(p.row, {
+        pos: info.pos, role: info.role, team: info.team, position: info.position, name: info.name, joined_at: info.joinedAt,
+        last_joined_at: info.lastJoinedAt, left_at: info.leftAt, present: isPresent(info), outcome: info.outcome, xp: info.xp,
+        score: info.score, outcome_at: info.outcomeAt,
+      });
+    }
+  }
+  if (pairs.size) await q(UPSERT_PARTICIPANTS_SQL, [JSON.stringify(sortedValues(new Map([...pairs].map(([k, p]) => [k, p.row]))))]);
+  if (!affected.size) return { outcomes: [], stale: [] };
+
+  // Effective outcomes of every participant of the affected sessions (a late end changes all of them).
+  const rows = await q<Record<string, any>>(SELECT_OUTCOME_INPUTS_SQL, [[...affected].sort()]);
+  const outcomes: EffectiveChange[] = [];
+  const current = new Map<string, { player_id: string; team: string | null; outcome: Outcome | null }[]>();
+  for (const r of rows) {
+    const end: SessionEnd | null = r.end_type ? { type: r.end_type, winners: r.winners, scores: r.final_scores, at: iso(r.ended_at) as string } : null;
+    const eff = effectiveOutcome(
+      { playerId: r.player_id, team: r.team, outcome: r.outcome, xp: r.xp, outcomeAt: iso(r.outcome_at), joined: r.joined },
+      end,
+    );
+    const oldAt = iso(r.eff_at);
+    if ((eff?.outcome ?? null) !== r.eff_outcome || (eff?.xp ?? null) !== r.eff_xp || (eff ? Date.parse(eff.at) : null) !== (oldAt ? Date.parse(oldAt) : null))
+      outcomes.push({
+        session_id: r.session_id, player_id: r.player_id, old_outcome: r.eff_outcome, old_xp: r.eff_xp, old_at: oldAt,
+        outcome: eff?.outcome ?? null, xp: eff?.xp ?? null, at: eff?.at ?? null,
+      });
+    if (r.rated) {
+      const list = current.get(r.session_id) ?? [];
+      list.push({ player_id: r.player_id, team: r.team, outcome: eff?.outcome ?? null });
+      current.set(r.session_id, list);
+    }
+  }
+  if (outcomes.length)
+    await q(UPDATE_EFFECTIVE_SQL, [JSON.stringify(outcomes.map((c) => ({ session_id: c.session_id, player_id: c.player_id, eff_outcome: c.outcome, eff_xp: c.xp, eff_at: c.at })))]);
+
+  // A rated session whose input changed (an outcome after it was rated, a late end or game type): its rating is stale.
+  const stale: string[] = [];
+  const ratedHere = [...affected].filter((id) => rated.has(id));
+  if (ratedHere.length)
+    for (const r of await q<{ session_id: string; teams: string[][] | null; ranks: number[] | null; game_type: string | null; current_type: string | null }>(RATED_INPUTS_SQL, [ratedHere])) {
+      const now = ratingInput(current.get(r.session_id) ?? []);
+      const was = r.teams === null ? null : JSON.stringify({ teams: r.teams, ranks: r.ranks });
+      if ((typeof now === 'string' ? null : JSON.stringify(now)) !== was || r.game_type !== r.current_type) stale.push(r.session_id);
+    }
+  return { outcomes, stale };
+}

@@ -1,0 +1,355 @@
+/**
+ * The SDK's sequence numbers against a real Redis (and PostgreSQL for the seed): a counter Redis lost
+ * or rolled back is raised above what this process issued and reported, a new producer continues above
+ * what the database holds, lastSeq/seedSequence, join-queue events stay unnumbered, and the producer's
+ * errors at a full or loading Redis say what is wrong.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { sequenceKey } from '../../../src/contract/limits.ts';
+import { EnqueueError, createProducer, type Producer, type ProducerOptions, type SequenceReseed } from '../../../src/producers/index.ts';
+import { pgSequenceSeed } from '../../../src/recovery/sequence-seed.ts';
+import { REDIS_URL, dropPrefix, rows, uniqueName, waitFor } from '../../helpers/services.ts';
+import { workerFixture } from '../../helpers/worker.ts';
+
+const ctx = workerFixture();
+const redis = new Redis(REDIS_URL);
+const prefixes: string[] = [];
+const open: Producer[] = [];
+
+function producer(opts: Partial<ProducerOptions> = {}) {
+  const prefix = opts.prefix ?? uniqueName('p');
+  if (!opts.prefix) prefixes.push(prefix); // the worker fixture's prefix is dropped by the fixture, after its worker stopped
+  const reseeds: SequenceReseed[] = [];
+  const p = createProducer({ connection: REDIS_URL, prefix, onSequenceReseed: (r) => reseeds.push(r), ...opts });
+  open.push(p);
+  return { p, prefix, reseeds, key: (sid: string) => sequenceKey(prefix, sid) };
+}
+
+async function moves(p: Producer, sessionId: string | number, n: number): Promise<number[]> {
+  const out = await Promise.all(Array.from({ length: n }, (_, i) => p.move({ sessionId, player: 'u', action: 'a', turn: i })));
+  return out.map((r) => r.seq!);
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.close().catch(() => {})));
+});
+afterAll(async () => {
+  await Promise.all(prefixes.map(dropPrefix));
+  redis.disconnect();
+});
+
+describe('sequence numbers survive Redis losing its counters', () => {
+  it('continues above its own high-water mark when the counter is deleted mid-session, and reports the re-seed', async () => {
+    const { p, key, reseeds } = producer();
+    expect(await moves(p, 'room', 5)).toEqual([1, 2, 3, 4, 5]);
+    await redis.del(key('room')); // FLUSHALL, a failover, 30 days of silence
+    expect(await moves(p, 'room', 2)).toEqual([6, 7]);
+    expect(reseeds).toEqual([{ sessionId: 'room', found: null, floor: 5 }]);
+    expect(p.stats.reseeded).toBe(1);
+    expect(await redis.get(key('room'))).toBe('7');
+    expect(await redis.ttl(key('room'))).toBeGreaterThan(0);
+    // The counter is right again: no further re-seed.
+    expect(await moves(p, 'room', 1)).toEqual([8]);
+    expect(p.stats.reseeded).toBe(1);
+  });
+
+  it('continues above its own high-water mark when the counter rolled back (AOF cut at the fsync window)', async () => {
+    const { p, key, reseeds } = producer();
+    await moves(p, 'room', 5);
+    await moves(p, 'other', 3);
+    await redis.set(key('room'), '2');
+    expect(await moves(p, 'room', 3)).toEqual([6, 7, 8]);
+    expect(await moves(p, 'other', 1)).toEqual([4]);
+    expect(reseeds).toEqual([{ sessionId: 'room', found: 2, floor: 5 }]);
+    expect(p.stats.reseeded).toBe(1);
+  });
+
+  it('a new producer seeded from PostgreSQL continues above the stored last seq after Redis lost the counter', async () => {
+    // Events of session 9001 written through a real worker; the id is an integer, as game servers often send.
+    const first = producer({ prefix: ctx.prefix });
+    await first.p.sessionCreated({ sessionId: 9001, gameType: 'hokm' });
+    await moves(first.p, 9001, 6);
+    await first.p.close();
+    await waitFor('the worker to store 7 events', async () => (await rows(ctx.fx.orm, `select last_seq from sessions where id = '9001'`))[0]?.last_seq === '7');
+    await redis.del(first.key('9001'));
+
+    const calls: string[][] = [];
+    const seed = pgSequenceSeed(ctx.fx.orm);
+    const again = producer({
+      prefix: ctx.prefix,
+      sequenceSeed: (ids) => {
+        calls.push(ids);
+        return seed(ids);
+      },
+    });
+    // One seed call for every session new to this process in the flush; sessions the database does
+    // not know start at 1.
+    const [a, b, c] = await Promise.all([
+      again.p.move({ sessionId: 9001, player: 'u', action: 'a' }),
+      again.p.move({ sessionId: '9001', player: 'u', action: 'b' }),
+      again.p.move({ sessionId: 'fresh', player: 'u', action: 'a' }),
+    ]);
+    expect([a.seq, b.seq, c.seq]).toEqual([8, 9, 1]);
+    expect(calls).toEqual([['9001', 'fresh']]);
+    expect(again.reseeds).toEqual([{ sessionId: '9001', found: null, floor: 7 }]);
+    // The seed is read once per session and process.
+    expect(await moves(again.p, 9001, 1)).toEqual([10]);
+    expect(calls).toHaveLength(1);
+    await again.p.close();
+    await waitFor('the worker to store the new events', async () => (await rows(ctx.fx.orm, `select last_seq from sessions where id = '9001'`))[0]?.last_seq === '10');
+    const [conflicts] = await rows(ctx.fx.orm, `select count(*)::int as n, count(distinct seq)::int as seqs from moves where session_id = '9001'`);
+    expect(conflicts).toEqual({ n: 9, seqs: 9 });
+  });
+
+  it('refuses to number the events of a session whose seed fails, and sends the rest of the flush', async () => {
+    let fail = true;
+    const { p, key } = producer({
+      sequenceSeed: async (ids) => {
+        if (fail && ids.includes('broken')) throw new Error('database is down');
+        return {};
+      },
+    });
+    expect(await moves(p, 'fine', 1)).toEqual([1]);
+    const [ok, refused] = await Promise.allSettled([p.move({ sessionId: 'fine', player: 'u', action: 'a' }), p.move({ sessionId: 'broken', player: 'u', action: 'a' })]);
+    expect(ok).toMatchObject({ status: 'fulfilled', value: { seq: 2 } });
+    const err = (refused as PromiseRejectedResult).reason as EnqueueError;
+    expect(err).toBeInstanceOf(EnqueueError);
+    expect(err.reason).toBe('sequence_seed_failed');
+    expect(err.message).toMatch(/sequenceSeed failed for session\(s\) broken.*database is down/);
+    expect((err.cause as Error).message).toBe('database is down');
+    expect(err.events[0]).toMatchObject({ sessionId: 'broken', seq: null });
+    expect(await redis.get(key('broken'))).toBeNull(); // nothing drawn without a floor
+    expect(p.stats.failed).toBe(1);
+    // Re-emitting once the seed works numbers it normally.
+    fail = false;
+    expect((await p.emit(err.events[0] as Parameters<Producer['emit']>[0])).seq).toBe(1);
+  });
+
+  it('lastSeq is the larger of the Redis counter and what this process issued; integer ids are their string form', async () => {
+    const { p, prefix, key } = producer();
+    expect(await p.lastSeq('room')).toBe(0);
+    await moves(p, 42, 3);
+    expect(await p.lastSeq(42)).toBe(3);
+    expect(await p.lastSeq('42')).toBe(3);
+    await redis.del(key('42'));
+    expect(await p.lastSeq(42)).toBe(3);
+    // Another producer of the deployment sees the counter.
+    await redis.set(key('77'), '12');
+    const other = producer({ prefix });
+    expect(await other.p.lastSeq(77)).toBe(12);
+    await expect(p.lastSeq('')).rejects.toThrow(/sessionId/);
+  });
+
+  it('seedSequence raises the counter and the local floor, and never lowers them', async () => {
+    const { p, prefix, key, reseeds } = producer();
+    await p.seedSequence('room', 10);
+    expect(await redis.get(key('room'))).toBe('10');
+    expect(await moves(p, 'room', 1)).toEqual([11]);
+    await p.seedSequence('room', 3);
+    expect(await redis.get(key('room'))).toBe('11');
+    expect(await moves(p, 'room', 1)).toEqual([12]);
+    // The floor is local too: a lost counter does not take it back to 1.
+    await redis.del(key('room'));
+    expect(await moves(p, 'room', 1)).toEqual([13]);
+    expect(reseeds).toEqual([{ sessionId: 'room', found: null, floor: 12 }]);
+    // Integer ids are the same session as their string form.
+    const other = producer({ prefix });
+    await other.p.seedSequence(5, 20);
+    expect(await moves(other.p, '5', 1)).toEqual([21]);
+    await expect(p.seedSequence('room', -1)).rejects.toThrow(/lastStoredSeq/);
+  });
+
+  it('gives join-queue events no seq, even with a sessionId, and leaves the session counter alone', async () => {
+    const { p, key } = producer({ lingerMs: 20 });
+    const [q1, q2] = await Promise.all([
+      p.queueEntered({ sessionId: 'room', player: 'u', tenant: 'guild' }),
+      p.queueLeft({ sessionId: 'room', player: 'u', tenant: 'guild', reason: 'joined' }),
+    ]);
+    expect([q1.seq, q2.seq]).toEqual([null, null]);
+    expect(await redis.get(key('room'))).toBeNull();
+    expect(await moves(p, 'room', 1)).toEqual([1]);
+    const jobs = (await p.queue.getJobs(['waiting'], 0, -1, true)) as { data: { events: Record<string, unknown>[] } }[];
+    const queued = jobs.flatMap((j) => j.data.events).filter((e) => String(e.type).startsWith('queue.'));
+    expect(queued.map((e) => e.seq)).toEqual([null, null]);
+  });
+
+  it('keeps stats.buffered current: accepted events not yet in Redis', async () => {
+    const { p } = producer({ lingerMs: 10_000, maxBatchEvents: 1000 });
+    const sent = Array.from({ length: 10 }, (_, i) => p.move({ sessionId: 's', player: 'u', action: 'a', turn: i }));
+    expect(p.stats.buffered).toBe(10);
+    await p.flush();
+    await Promise.all(sent);
+    expect(p.stats.buffered).toBe(0);
+    expect(p.stats.enqueued).toBe(10);
+  });
+});
+
+/** A redis-server of this file's own on a free loopback port, restartable on the same port and directory. */
+class OwnRedis {
+  readonly port: number;
+  readonly dir = mkdtempSync(join(tmpdir(), 'gp-seq-redis-'));
+  #args: string[];
+  #child: ChildProcess | null = null;
+
+  constructor(port: number, args: string[]) {
+    this.port = port;
+    this.#args = args;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  static async start(args: string[]): Promise<OwnRedis> {
+    const srv = createServer();
+    const port = await new Promise<number>((resolve) => srv.listen(0, '127.0.0.1', () => resolve((srv.address() as { port: number }).port)));
+    await new Promise((r) => srv.close(r));
+    const r = new OwnRedis(port, args);
+    r.spawn();
+    await r.waitUp();
+    return r;
+  }
+
+  spawn(): void {
+    this.#child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--loglevel', 'warning', ...this.#args], { stdio: 'ignore' });
+  }
+
+  /** Until PING answers (LOADING counts as up: the server is listening). */
+  async waitUp(): Promise<void> {
+    await waitFor(`redis-server on ${this.port}`, async () => {
+      const c = new Redis(this.port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableReadyCheck: false });
+      c.on('error', () => {});
+      try {
+        await c.connect();
+        await c.ping().catch((e: Error) => {
+          if (!/^LOADING/.test(e.message)) throw e;
+        });
+        return true;
+      } catch {
+        return false;
+      } finally {
+        c.disconnect();
+      }
+    }, 10_000);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+describe('producer errors say what is wrong with Redis', () => {
+  const servers: OwnRedis[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('names a full Redis (maxmemory with noeviction) instead of a script hash', async () => {
+    const server = await OwnRedis.start(['--save', '', '--appendonly', 'no', '--maxmemory', '2mb', '--maxmemory-policy', 'noeviction']);
+    servers.push(server);
+    const filler = new Redis(server.url, { maxRetriesPerRequest: 0 });
+    const value = 'x'.repeat(16 * 1024);
+    for (let i = 0; ; i++) {
+      const full = await filler.set(`fill:${i}`, value).then(
+        () => false,
+        (e: Error) => /^OOM/.test(e.message),
+      );
+      if (full) break;
+      if (i > 10_000) throw new Error('redis-server never refused a write');
+    }
+    filler.disconnect();
+    const { p } = producer({ connection: server.url, readyTimeoutMs: 2000 });
+    for (const emit of [() => p.move({ sessionId: 'room', player: 'u', action: 'a' }), () => p.queueEntered({ player: 'u', tenant: 'guild' })]) {
+      const err = (await emit().catch((e: unknown) => e)) as EnqueueError;
+      expect(err).toBeInstanceOf(EnqueueError);
+      expect(err.reason).toBe('redis_out_of_memory');
+      expect(err.message).toMatch(/Redis is out of memory \(maxmemory reached with maxmemory-policy noeviction\).*workers must drain the queue, or Redis needs more memory/);
+      expect(err.message).not.toMatch(/script|OOM command/);
+      expect((err.cause as Error).message).toMatch(/^OOM command not allowed/);
+    }
+  });
+
+  it('keeps ioredis internals out of the message when Redis is unreachable', async () => {
+    const { p } = producer({ connection: 'redis://127.0.0.1:1', readyTimeoutMs: 200 });
+    const err = (await p.move({ sessionId: 's', player: 'u', action: 'a' }).catch((e: unknown) => e)) as EnqueueError;
+    expect(err).toBeInstanceOf(EnqueueError);
+    expect(err.reason).toBe('redis_unavailable');
+    expect(err.message).toBe('could not enqueue 1 event(s): Redis not reachable within 200 ms');
+    expect(err.message).not.toMatch(/status|maxRetriesPerRequest|connect(ing)?\)/);
+  });
+
+  it('waits for a Redis that answers LOADING instead of failing at once', async () => {
+    // key-load-delay slows loading (about 0.7 s for these keys); processing events every KiB makes
+    // Redis answer LOADING meanwhile instead of not at all.
+    const server = await OwnRedis.start(['--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes', '--key-load-delay', '25', '--loading-process-events-interval-bytes', '1024']);
+    servers.push(server);
+    const admin = new Redis(server.url);
+    await admin.call('DEBUG', 'POPULATE', '10000', 'k', '50');
+    const { p } = producer({ connection: server.url, readyTimeoutMs: 5000 });
+    expect(await moves(p, 'room', 1)).toEqual([1]);
+    const reload = admin.call('DEBUG', 'RELOAD'); // saves, then loads the dataset again: LOADING meanwhile
+    const probe = new Redis(server.url, { enableReadyCheck: false });
+    await waitFor('Redis to be loading', async () => /loading:1/.test(await probe.info('persistence')), 5000);
+    const r = await p.move({ sessionId: 'room', player: 'u', action: 'a' });
+    expect(r.seq).toBe(2);
+    expect(await probe.info('persistence')).toMatch(/loading:0/);
+    await reload;
+    admin.disconnect();
+    probe.disconnect();
+  });
+
+  it('resumes as soon as a restarted Redis has loaded its data', async () => {
+    // Loading takes about 0.3 s here (key-load-delay is in µs per key; Redis answers while loading
+    // every KiB read), and the producer's client reconnects while it runs. ioredis re-checks a loading
+    // Redis only after max(ETA, 1 s) by default: with the default readyTimeoutMs of 1 s, emits were
+    // refused for about a second after every restart.
+    const server = await OwnRedis.start(['--save', '', '--appendonly', 'no', '--key-load-delay', '100', '--loading-process-events-interval-bytes', '1024']);
+    servers.push(server);
+    const admin = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+    admin.on('error', () => {});
+    await admin.mset(Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`k${i}`, 'v'])));
+    // A generous bound, so a slow machine cannot fail the test; what is measured is how soon after
+    // loading the emit goes through.
+    const { p } = producer({ connection: server.url, readyTimeoutMs: 3000 });
+    expect(await moves(p, 'room', 1)).toEqual([1]);
+    await admin.call('SAVE');
+    admin.disconnect();
+    await server.stop();
+    const probe = new Redis(server.url, { enableReadyCheck: false, maxRetriesPerRequest: null, retryStrategy: () => 10 });
+    probe.on('error', () => {});
+    server.spawn(); // loads dump.rdb
+    const loaded = (async () => {
+      let seen = false;
+      for (;;) {
+        const info = await probe.info('persistence').catch(() => '');
+        if (/loading:1/.test(info)) seen = true;
+        else if (/loading:0/.test(info)) return { seen, at: performance.now() };
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const r = await p.move({ sessionId: 'room', player: 'u', action: 'a' });
+    const sentAt = performance.now();
+    const { seen, at } = await loaded;
+    probe.disconnect();
+    expect(r.seq).toBe(2);
+    expect(seen).toBe(true);
+    expect(sentAt - at).toBeLessThan(400);
+  });
+});
