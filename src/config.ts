@@ -46,7 +46,9 @@ export interface Config {
   dbLockTimeoutMs: number;
   /**
    * GP_DB_STATEMENT_TIMEOUT_MS: a worker's statement running this long is cancelled (57014) and its batch
-   * retried; only the worker's pool has it, never `migrate`. 0 = none. @defaultValue 2 × GP_LOCK_MS (60000)
+   * retried; only the worker's pool has it, never `migrate`. Not scaled down with a short GP_LOCK_MS: the
+   * job lock is renewed while a statement runs, and a retried statement is no faster. 0 = none.
+   * @defaultValue 2 × GP_LOCK_MS, at least 60000
    */
   dbStatementTimeoutMs: number;
   /** Start even if Redis may evict keys (loses jobs). @defaultValue false */
@@ -162,7 +164,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     dbPoolMax: int(env, 'GP_DB_POOL_MAX', 4, 1, 200),
     dbIdleInTransactionTimeoutMs: idleInTx,
     dbLockTimeoutMs: int(env, 'GP_DB_LOCK_TIMEOUT_MS', Math.floor(lockMs / 6), 0, 86_400_000),
-    dbStatementTimeoutMs: int(env, 'GP_DB_STATEMENT_TIMEOUT_MS', 2 * lockMs, 0, 86_400_000),
+    dbStatementTimeoutMs: int(env, 'GP_DB_STATEMENT_TIMEOUT_MS', Math.max(60_000, 2 * lockMs), 0, 86_400_000),
     allowEviction: bool(env, 'GP_ALLOW_EVICTION', false),
     writeRetries: int(env, 'GP_WRITE_RETRIES', 8, 0, 1000),
     jobs: bool(env, 'GP_JOBS', true),

@@ -36,6 +36,7 @@ export {
   PreconditionError,
   TimeoutError,
 } from './errors.ts';
+export type { EnqueueReason } from './errors.ts';
 
 // Aggregates and analytics.
 export { playerStats, leaderboard, archivedLeaderboard, sessionLeaderboard, tenantStats, dailyStats, recentSessions, leaderboardScope } from './aggregates/read.ts';

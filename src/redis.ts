@@ -167,7 +167,7 @@ export class RedisErrorReporter {
           'error',
           'oom',
           { source, err },
-          "Redis is out of memory (maxmemory reached, maxmemory-policy noeviction): it refuses writes, so nothing can be fetched until memory is freed (raise maxmemory, or free memory)",
+          'Redis is out of memory (maxmemory reached, maxmemory-policy noeviction): it refuses writes, so nothing can be fetched until memory is freed (raise maxmemory, or free memory used by other keys)',
         );
         return;
       case 'lock_race':

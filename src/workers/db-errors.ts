@@ -2,8 +2,9 @@
  * Decides what a database error means for a batch, by SQLSTATE class, never by message text:
  * - `data`: PostgreSQL refused a value (class 22 data exception, 23 integrity, 54 limit exceeded);
  *   the batch is split to isolate the row, which is dead-lettered.
- * - `transient`: everything else (serialization 40001, deadlock 40P01, lock 55P03, shutdown 57P0x,
- *   connection class 08, too many connections 53300, network errors, a pool timeout); retried.
+ * - `transient`: everything else (serialization 40001, deadlock 40P01, the worker's session limits
+ *   55P03 / 57014 / 25P03, shutdown 57P0x, connection class 08, too many connections 53300, network
+ *   errors and closed connections, a pool timeout); retried.
  * - `fatal`: class 42 or 0A, a bug or a missing migration; the batch fails at once and its jobs go
  *   back to BullMQ (retried there with backoff) while the error is logged.
  */

@@ -31,6 +31,16 @@ function producer(opts: Partial<ProducerOptions> = {}) {
   return { p, prefix, reseeds, key: (sid: string) => sequenceKey(prefix, sid) };
 }
 
+/** Events of the session stored so far (it only has session and move events). */
+async function stored(sessionId: string): Promise<number> {
+  const [r] = await rows<{ n: number }>(
+    ctx.fx.orm,
+    `select (select count(*) from session_events where session_id = $1)::int + (select count(*) from moves where session_id = $1)::int as n`,
+    [sessionId],
+  );
+  return r.n;
+}
+
 async function moves(p: Producer, sessionId: string | number, n: number): Promise<number[]> {
   const out = await Promise.all(Array.from({ length: n }, (_, i) => p.move({ sessionId, player: 'u', action: 'a', turn: i })));
   return out.map((r) => r.seq!);
@@ -76,7 +86,8 @@ describe('sequence numbers survive Redis losing its counters', () => {
     await first.p.sessionCreated({ sessionId: 9001, gameType: 'hokm' });
     await moves(first.p, 9001, 6);
     await first.p.close();
-    await waitFor('the worker to store 7 events', async () => (await rows(ctx.fx.orm, `select last_seq from sessions where id = '9001'`))[0]?.last_seq === '7');
+    await waitFor('the worker to store 7 events', async () => (await stored('9001')) === 7);
+    expect((await rows(ctx.fx.orm, `select last_seq from sessions where id = '9001'`))[0].last_seq).toBe('7');
     await redis.del(first.key('9001'));
 
     const calls: string[][] = [];
@@ -102,9 +113,10 @@ describe('sequence numbers survive Redis losing its counters', () => {
     expect(await moves(again.p, 9001, 1)).toEqual([10]);
     expect(calls).toHaveLength(1);
     await again.p.close();
-    await waitFor('the worker to store the new events', async () => (await rows(ctx.fx.orm, `select last_seq from sessions where id = '9001'`))[0]?.last_seq === '10');
-    const [conflicts] = await rows(ctx.fx.orm, `select count(*)::int as n, count(distinct seq)::int as seqs from moves where session_id = '9001'`);
-    expect(conflicts).toEqual({ n: 9, seqs: 9 });
+    // Jobs may commit in any order: wait for the events themselves, not for last_seq.
+    await waitFor('the worker to store the new events', async () => (await stored('9001')) === 10);
+    const [moved] = await rows(ctx.fx.orm, `select count(*)::int as n, count(distinct seq)::int as seqs, max(seq)::int as last from moves where session_id = '9001'`);
+    expect(moved).toEqual({ n: 9, seqs: 9, last: 10 });
   });
 
   it('refuses to number the events of a session whose seed fails, and sends the rest of the flush', async () => {
@@ -190,6 +202,12 @@ describe('sequence numbers survive Redis losing its counters', () => {
   });
 });
 
+/** Servers still running when the test process exits (a crashed run) are killed with it. */
+const ownServers = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of ownServers) c.kill('SIGKILL');
+});
+
 /** A redis-server of this file's own on a free loopback port, restartable on the same port and directory. */
 class OwnRedis {
   readonly port: number;
@@ -217,7 +235,10 @@ class OwnRedis {
   }
 
   spawn(): void {
-    this.#child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--loglevel', 'warning', ...this.#args], { stdio: 'ignore' });
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--loglevel', 'warning', ...this.#args], { stdio: 'ignore' });
+    ownServers.add(child);
+    child.once('exit', () => ownServers.delete(child));
+    this.#child = child;
   }
 
   /** Until PING answers (LOADING counts as up: the server is listening). */
