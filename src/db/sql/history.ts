@@ -60,8 +60,8 @@ export const SESSIONS_BY_ID_SQL = `SELECT * FROM sessions WHERE id = ANY($1::tex
 
 /** Result: participants by session, position, then join time. */
 export const PARTICIPANTS_SQL = `
-SELECT session_id, player_id, role, team, position, name, joined_at, last_joined_at, left_at, outcome, xp, score,
-  (left_at IS NULL OR last_joined_at > left_at) AS present
+SELECT session_id, player_id, role, team, position, name, joined_at, last_joined_at, left_at, outcome, xp, score, present,
+  eff_outcome, eff_xp
 FROM session_participants WHERE session_id = ANY($1::text[]) ORDER BY session_id, position NULLS LAST, joined_at, player_id`;
 
 /** Result: the live state rows. */

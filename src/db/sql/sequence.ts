@@ -9,18 +9,18 @@ import { FAMILY_TABLES } from './insert-events.ts';
 const tables = FAMILIES.map((f) => FAMILY_TABLES[f].table);
 
 /**
- * $1: JSON array of {session_id, after, upto}. Result: session_id, seq, id of every stored event with
- * after < seq <= upto, in (session_id, seq, id) order.
+ * $1: JSON array of {session_id, after, upto}. Result: session_id, seq, id, type of every stored event
+ * with after < seq <= upto, in (session_id, seq, id) order.
  */
 export const SEQS_IN_RANGES_SQL = `
-SELECT session_id, seq, id FROM (
-  ${tables.map((t) => `SELECT e.session_id, e.seq, e.id FROM json_to_recordset($1::json) AS r(session_id text, after bigint, upto bigint), ${t} e WHERE e.session_id = r.session_id AND e.seq > r.after AND e.seq <= r.upto`).join('\n  UNION ALL ')}
+SELECT session_id, seq, id, type FROM (
+  ${tables.map((t) => `SELECT e.session_id, e.seq, e.id, e.type FROM json_to_recordset($1::json) AS r(session_id text, after bigint, upto bigint), ${t} e WHERE e.session_id = r.session_id AND e.seq > r.after AND e.seq <= r.upto`).join('\n  UNION ALL ')}
 ) s ORDER BY session_id, seq, id`;
 
-/** $1: JSON array of {session_id, seq}. Result: session_id, seq, id of every stored event at those seqs. */
+/** $1: JSON array of {session_id, seq}. Result: session_id, seq, id, type of every stored event at those seqs. */
 export const SEQS_AT_SQL = `
-SELECT session_id, seq, id FROM (
-  ${tables.map((t) => `SELECT e.session_id, e.seq, e.id FROM json_to_recordset($1::json) AS r(session_id text, seq bigint), ${t} e WHERE e.session_id = r.session_id AND e.seq = r.seq`).join('\n  UNION ALL ')}
+SELECT session_id, seq, id, type FROM (
+  ${tables.map((t) => `SELECT e.session_id, e.seq, e.id, e.type FROM json_to_recordset($1::json) AS r(session_id text, seq bigint), ${t} e WHERE e.session_id = r.session_id AND e.seq = r.seq`).join('\n  UNION ALL ')}
 ) s ORDER BY session_id, seq, id`;
 
 /** $1 session id, $2 after, $3 upto. Result: n, the number of distinct seqs stored in (after, upto]. */

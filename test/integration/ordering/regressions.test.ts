@@ -255,6 +255,31 @@ describe('issue 9: everything derived follows seq order', () => {
     expect(m.n).toBe(String(Number.MAX_SAFE_INTEGER));
   });
 
+  it('9. a seq issued twice (a counter rolled back) is flagged, never silent, and the state folds both in id order', async () => {
+    const s = 'r9-conflict';
+    const first = [
+      ev(s, 1, 'session.created', { gameType: 'r9' }),
+      ev(s, 2, 'turn.result', { turn: 1, state: { log: [] as string[] } }),
+      ev(s, 3, 'turn.result', { turn: 2, patch: { a: 1 } }),
+      ev(s, 4, 'turn.result', { turn: 3, patch: { c: 3 } }),
+    ];
+    await publish(first);
+    await stored(first.map((e) => e.id));
+    // Seq 3 again, with another id that sorts after the first (a re-issued number), below the watermark.
+    const again = { ...ev(s, 3, 'turn.result', { turn: 2, patch: { a: null, b: 2 } }), id: first[2]!.id.replace(/.$/, (c) => (c === 'f' ? 'e' : 'f')) };
+    const ordered = [first[2]!, again].sort((x, y) => (x.id < y.id ? -1 : 1));
+    await publish([again]);
+    await stored([again.id]);
+    const row = await session(s);
+    expect(row).toMatchObject({ seq_conflicts: 2, applied_seq: '4', event_count: '5' });
+    const conflicts = await rows(ctx.fx.orm, 'select event_id, seq, type from seq_conflicts where session_id = $1 order by event_id', [s]);
+    expect(conflicts).toEqual(ordered.map((e) => ({ event_id: e.id, seq: '3', type: 'turn.result' })));
+    // The state is the fold in (seq, id) order, as if both had always been there.
+    const want = ordered.reduce((st, e) => mergePatch(st, e.data.patch), { log: [] } as Record<string, unknown>);
+    const [state] = await rows(ctx.fx.orm, 'select state from session_states where session_id = $1', [s]);
+    expect(state.state).toEqual(mergePatch(want, { c: 3 }));
+  });
+
   it('11. a tail longer than the limit says so and pages on with a cursor', async () => {
     const s = 'r11-tail';
     const events = Array.from({ length: 12 }, (_, i) => ev(s, i + 1, 'chat.message', { text: `m${i + 1}` }, 'p'));
