@@ -68,6 +68,7 @@ const r = await runProperty({
 });
 if (values.out) writeFileSync(values.out, r.differences.map((d) => JSON.stringify(d)).join('\n') + (r.differences.length ? '\n' : ''));
 if (r.differences.length) process.stderr.write(`${r.differences.length} differences (replay with --seed ${r.seed}):\n${summarize(r.differences, int('show', values.show))}\n`);
-const { differences, sessions, seed: used, ...rest } = r;
-process.stdout.write(`${JSON.stringify({ sessions, differences: differences.length, seed: used, ...rest, kinds: countKinds(differences) })}\n`);
+if (r.workerErrors.length) process.stderr.write(`worker error logs (first ${r.workerErrors.length}):\n${r.workerErrors.map((e) => `  ${JSON.stringify(e).slice(0, 400)}`).join('\n')}\n`);
+const { differences, sessions, seed: used, workerErrors, ...rest } = r;
+process.stdout.write(`${JSON.stringify({ sessions, differences: differences.length, seed: used, ...rest, workerErrors: workerErrors.length, kinds: countKinds(differences) })}\n`);
 process.exit(differences.length ? 1 : 0);

@@ -70,10 +70,24 @@ export interface SessionMerge {
 }
 
 const str = (v: unknown): string | null => (v === undefined || v === null ? null : String(v));
-/** UTC timestamps of one format compare as strings; anything else is parsed (hot path: avoid Date.parse). */
+/**
+ * Orders two RFC 3339 timestamps exactly, to the nanosecond they may carry. UTC timestamps of one format
+ * (same length, same date-time separator, Z) compare as strings (hot path: no Date.parse); anything else
+ * is parsed to milliseconds, ties broken by the digits below the millisecond (PostgreSQL keeps
+ * microseconds, so least/greatest in SQL and here must agree).
+ */
 export function cmpAt(a: string, b: string): number {
-  if (a.length === b.length && a.endsWith('Z') && b.endsWith('Z')) return a < b ? -1 : a > b ? 1 : 0;
-  return Date.parse(a) - Date.parse(b);
+  if (a.length === b.length && a.charCodeAt(10) === b.charCodeAt(10) && a.endsWith('Z') && b.endsWith('Z')) return a < b ? -1 : a > b ? 1 : 0;
+  return Date.parse(a) - Date.parse(b) || subMillisecond(a) - subMillisecond(b);
+}
+
+/** The fraction digits of a timestamp below the millisecond, as nanoseconds (0-999999). */
+function subMillisecond(at: string): number {
+  const dot = at.indexOf('.', 19);
+  if (dot < 0) return 0;
+  let end = dot + 1;
+  while (end < at.length && at.charCodeAt(end) >= 48 && at.charCodeAt(end) <= 57) end++;
+  return Number(at.slice(dot + 4, end).padEnd(6, '0').slice(0, 6) || 0);
 }
 export const minAt = (a: string | null, b: string) => (a === null || cmpAt(b, a) < 0 ? b : a);
 export const maxAt = (a: string | null, b: string) => (a === null || cmpAt(b, a) > 0 ? b : a);

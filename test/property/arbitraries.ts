@@ -90,7 +90,6 @@ export function playerPool(size: number): Player[] {
   });
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Seqs, times, ids and wire forms.
 

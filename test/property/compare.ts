@@ -145,8 +145,7 @@ async function compareSessions(c: CompareInput, out: Differences, cols: Map<stri
       // Reading: a session that never had a turn result has no state to snapshot; a final snapshot is optional then.
       if (!fin) {
         if (x.finalTurns > 0) out.add({ ...base, what: 'snapshot.final.missing', expected: x.finalState, actual: null });
-      }
-      else {
+      } else {
         if (!sameJson(x.finalState, fin.state)) out.add({ ...base, what: 'snapshot.final.state', expected: x.finalState, actual: fin.state });
         if (fin.hash !== sha256Canon(fin.state)) out.add({ ...base, what: 'snapshot.final.hash', expected: sha256Canon(fin.state), actual: fin.hash });
       }
@@ -304,15 +303,15 @@ async function compareRatings(c: CompareInput, out: Differences, cols: Map<strin
       if (x.rating !== 'skip') out.add({ ...base, what: 'rated_sessions.missing', expected: { teams: x.rating.teams, ranks: x.rating.ranks }, actual: null });
       continue;
     }
+    if (stale.has(x.id)) staleCount++;
     if (x.rating === 'skip') {
-      if (r.skipped === null) out.add({ ...base, what: 'rated_sessions.input', expected: 'skipped (fewer than two teams)', actual: { teams: r.teams, ranks: r.ranks } });
+      if (r.skipped === null && !stale.has(x.id)) out.add({ ...base, what: 'rated_sessions.input', expected: 'skipped (fewer than two teams)', actual: { teams: r.teams, ranks: r.ranks } });
       continue;
     }
     if (r.game_type !== x.rating.gameType) out.add({ ...base, what: 'rated_sessions.game_type', expected: x.rating.gameType, actual: r.game_type });
     const want = { teams: x.rating.teams, ranks: x.rating.ranks };
     const got = { teams: r.teams, ranks: r.ranks, skipped: r.skipped };
     const equal = r.skipped === null && sameJson(want.teams, r.teams) && sameJson(want.ranks, r.ranks);
-    if (stale.has(x.id)) staleCount++;
     // A session rated before its input was complete is documented as stale (sessions.rating_stale).
     if (!equal && !stale.has(x.id)) out.add({ ...base, what: x.rating.mixed ? 'rated_sessions.input (team with mixed results)' : 'rated_sessions.input', expected: want, actual: got });
     if (equal && stale.has(x.id)) out.add({ ...base, what: 'sessions.rating_stale', expected: false, actual: true });

@@ -41,7 +41,7 @@ export interface RunOptions {
   /** Progress lines. */
   log?: (line: string) => void;
   winRateMinGames?: number;
-  /** Longest wait for everything to be stored and settled. @defaultValue 120 s + 100 ms per session */
+  /** Longest wait for everything to be stored and settled. @defaultValue 600 s + 300 ms per session */
   settleTimeoutMs?: number;
   /** More worker environment (overrides). */
   env?: Record<string, string>;
@@ -61,12 +61,17 @@ export interface RunResult {
   activeAtKills: number[];
   workersStarted: number;
   staleRatings: number;
+  /** Whether everything was stored and settled before the comparison (if not, what was still missing shows as differences). */
   settled: boolean;
+  settleState: string;
+  /** The first error-level log lines of the workers. */
+  workerErrors: Record<string, unknown>[];
   seconds: { generate: number; deliver: number; settle: number; compare: number; total: number };
   database?: string;
 }
 
 const PGBOSS_SCHEMA = 'pgboss';
+const EVENT_TABLES = ['session_events', 'participant_events', 'moves', 'votes', 'chat_messages', 'task_logs', 'turn_results', 'agent_logs'];
 const JOB_OPTS = { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, attempts: 20, backoff: { type: 'exponential', delay: 1000 } };
 
 async function admin(sql: string): Promise<void> {
@@ -167,7 +172,7 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
   let settled = false;
   const result: RunResult = {
     sessions: run.sessions.length, events, differences: [], seed, sends: plan.sends, duplicates: plan.duplicates, refused: plan.refused,
-    jobs: plan.jobs.length, kills: 0, activeAtKills: [], workersStarted: 0, staleRatings: 0, settled: false,
+    jobs: plan.jobs.length, kills: 0, activeAtKills: [], workersStarted: 0, staleRatings: 0, settled: false, settleState: '', workerErrors: [],
     seconds: { generate: (tGen - t0) / 1000, deliver: 0, settle: 0, compare: 0, total: 0 },
     ...(opts.keepDatabase && own ? { database: own.url } : {}),
   };
@@ -193,7 +198,7 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
       const inQueue = c.waiting + c.active + c.delayed + c.prioritized + c['waiting-children'];
       if (sent < plan.jobs.length && c.waiting < 100) {
         const until = Math.min(plan.jobs.length, sent + 50);
-        await queue.addBulk(plan.jobs.slice(sent, until).map((events) => ({ name: 'events', data: { v: 1, events }, opts: JOB_OPTS })));
+        await queue.addBulk(plan.jobs.slice(sent, until).map((batch) => ({ name: 'events', data: { v: 1, events: batch }, opts: JOB_OPTS })));
         sent = until;
       } else if (k < plan.kills.length && ((await storedShare()) >= plan.kills[k]!.afterJob / plan.jobs.length || (sent === plan.jobs.length && inQueue === 0))) {
         await sleep(plan.kills[k]!.delayMs * (0.5 + jitter()));
@@ -210,33 +215,43 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
     result.seconds.deliver = (tDeliver - tGen) / 1000;
     log(`delivered ${plan.jobs.length} jobs with ${result.kills} kills in ${result.seconds.deliver}s; settling`);
 
-    // Settle: every event stored, the queue drained, every final session's final snapshot hashed and
-    // no snapshot job pending. Give up when nothing moves for a while with the queue empty.
+    // Settle: every event stored, the queue drained, every final session's final snapshot hashed (by
+    // the workers' pg-boss jobs, which can take long: they share one queue with the other snapshot
+    // jobs), and nothing changing for a second. Give up when nothing moves for a while (snapshot jobs
+    // included) with the queue drained: what is missing then stays missing.
     const want = events;
     const finals = [...expected.sessions.values()].filter((x) => x.finalTurns > 0).map((x) => x.id);
-    const deadline = Date.now() + (opts.settleTimeoutMs ?? 120_000 + 100 * opts.sessions);
+    const deadline = Date.now() + (opts.settleTimeoutMs ?? 600_000 + 300 * opts.sessions);
+    const snapshotJobs = () =>
+      client.query(`select count(*)::int as n from ${PGBOSS_SCHEMA}.job where name = 'gp-snapshot' and state in ('created', 'retry', 'active')`).then((r) => r.rows[0].n as number, () => -1);
     let last = '';
     let lastChange = Date.now();
+    let lastSettleLog = 0;
+    let jobs = { at: 0, n: 0 };
     for (;;) {
       const q = await counts();
-      const [{ n }] = (await client.query(`select (${['session_events', 'participant_events', 'moves', 'votes', 'chat_messages', 'task_logs', 'turn_results', 'agent_logs'].map((t) => `(select count(*) from ${t})`).join(' + ')})::int as n`)).rows;
+      const [{ n }] = (await client.query(`select (${EVENT_TABLES.map((t) => `(select count(*) from ${t})`).join(' + ')})::int as n`)).rows;
       const snaps = (await client.query(`select count(*) filter (where hash is null)::int as unhashed, count(distinct session_id) filter (where final and hash is not null and session_id = any($1))::int as finals from session_snapshots`, [finals])).rows[0];
-      const jobs = await client.query(`select count(*)::int as n from ${PGBOSS_SCHEMA}.job where name = 'gp-snapshot' and state in ('created', 'retry', 'active')`).then((r) => r.rows[0].n as number, () => 0);
       const busy = q.waiting + q.active + q.delayed + q.prioritized + q['waiting-children'];
-      const state = `stored ${n}/${want}, queue ${busy} (failed ${q.failed}), final snapshots ${snaps.finals}/${finals.length}, unhashed ${snaps.unhashed}, snapshot jobs ${jobs}`;
-      if (n >= want && busy === 0 && snaps.finals === finals.length && snaps.unhashed === 0 && jobs === 0) {
+      const state = `stored ${n}/${want}, queue ${busy} (failed ${q.failed}), final snapshots ${snaps.finals}/${finals.length}, unhashed ${snaps.unhashed}`;
+      const done = n >= want && busy === 0 && snaps.finals === finals.length && snaps.unhashed === 0;
+      if (!done && Date.now() - jobs.at > 2000) jobs = { at: Date.now(), n: await snapshotJobs() };
+      const progress = done ? state : `${state}, snapshot jobs ${jobs.n}`;
+      if (progress !== last) [last, lastChange] = [progress, Date.now()];
+      const quiet = Date.now() - lastChange;
+      if (done && quiet > 1000) {
         settled = true;
         log(`settled: ${state}`);
         break;
       }
-      if (state !== last) [last, lastChange] = [state, Date.now()];
-      // With the queue drained and no snapshot job left, nothing more is coming: what is missing stays missing.
-      const idleFor = busy === 0 && jobs === 0 && snaps.unhashed === 0 ? 5_000 : 20_000;
-      if (Date.now() > deadline || (busy === 0 && Date.now() - lastChange > idleFor)) {
-        log(`not settled, comparing anyway: ${state}`);
+      if (Date.now() > deadline || (busy === 0 && quiet > (snaps.unhashed === 0 ? 5_000 : 30_000))) {
+        log(`not settled, comparing anyway: ${progress}`);
         break;
       }
-      if (Math.random() < 0.02) log(state);
+      if (Date.now() - lastSettleLog > 10_000) {
+        lastSettleLog = Date.now();
+        log(progress);
+      }
       await sleep(200);
     }
     result.settled = settled;
@@ -262,9 +277,10 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
       const failed = await queue.getFailed(0, 4);
       differences.push({ session: null, what: 'queue.failed', expected: 0, actual: { jobs: q.failed, reasons: failed.map((j) => j.failedReason) } });
     }
-    if (!settled) differences.push({ session: null, what: 'settle.timeout', expected: 'stored and settled', actual: last });
+    result.settleState = last;
+    // A worker that died by itself is a failure; error log lines are worth a look, not a difference.
     for (const c of pool.crashes) differences.push({ session: null, what: 'worker.crash', expected: 'no exit', actual: c });
-    for (const w of pool.all) for (const e of w.errors.slice(0, 3)) differences.push({ session: null, what: 'worker.error-log', expected: null, actual: e });
+    result.workerErrors = pool.all.flatMap((w) => w.errors).slice(0, 10);
     result.seconds.compare = (Date.now() - tSettle) / 1000;
   } finally {
     await pool.stop(5_000).catch(() => {});
@@ -280,8 +296,8 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
   return result;
 }
 
-/** A short readable report of differences: counts per kind and the first few of each. */
-export function summarize(differences: Difference[], perKind = 1): string {
+/** A short readable report of differences: counts per kind, the first few of each (of the commonest kinds). */
+export function summarize(differences: Difference[], perKind = 1, kindsWithExamples = 20): string {
   const kinds = new Map<string, Difference[]>();
   for (const d of differences) {
     const list = kinds.get(d.what);
@@ -289,10 +305,10 @@ export function summarize(differences: Difference[], perKind = 1): string {
     else kinds.set(d.what, [d]);
   }
   const lines: string[] = [];
-  for (const [what, ds] of [...kinds].sort((a, b) => b[1].length - a[1].length)) {
+  [...kinds].sort((a, b) => b[1].length - a[1].length).forEach(([what, ds], i) => {
     lines.push(`${what}: ${ds.length}`);
-    for (const d of ds.slice(0, perKind)) lines.push(`  ${JSON.stringify(d).slice(0, 600)}`);
-  }
+    if (i < kindsWithExamples) for (const d of ds.slice(0, perKind)) lines.push(`  ${JSON.stringify(d).slice(0, 600)}`);
+  });
   return lines.join('\n');
 }
 

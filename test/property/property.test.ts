@@ -11,21 +11,25 @@
  * --seed <seed> --explain <session>` shows one session's events and what the model expects. The long
  * version is `npm run test:property -- --sessions 10000`.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cloneDatabase } from '../helpers/services.ts';
 import { countKinds, runProperty, summarize } from './harness.ts';
+import { killAllWorkers } from './workers.ts';
 
 const SESSIONS = 150;
 const KILLS = 3;
 const envSeed = process.env.GP_PROPERTY_SEED;
 const seed = envSeed !== undefined && envSeed !== '' ? Number(envSeed) : Math.floor(Math.random() * 2 ** 31);
 
+// A timed-out run must not leave its worker processes behind.
+afterAll(() => killAllWorkers());
+
 describe('property: everything derived follows sequence order', () => {
   it(`derives what the model derives from ${SESSIONS} sessions delivered shuffled, re-sent and through ${KILLS} SIGKILLs`, async () => {
     console.log(`property seed ${seed} (replay: GP_PROPERTY_SEED=${seed} npm test -- test/property)`);
     const db = await cloneDatabase();
     try {
-      const r = await runProperty({ sessions: SESSIONS, seed, kills: KILLS, database: db });
+      const r = await runProperty({ sessions: SESSIONS, seed, kills: KILLS, database: db, settleTimeoutMs: 45_000 });
       const head = `seed ${seed}: ${r.sessions} sessions, ${r.events} events in ${r.jobs} jobs (${r.duplicates} re-sends), ${r.kills} kills, ${r.seconds.total}s`;
       if (r.differences.length) console.error(`${head}\n${r.differences.length} differences:\n${summarize(r.differences, 2)}`);
       else console.log(head);

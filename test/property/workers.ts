@@ -20,6 +20,18 @@ export interface WorkerProcess {
   killed: boolean;
 }
 
+/** Every pool of this process: their workers die with it (a timed-out test must not leave workers behind). */
+const pools = new Set<WorkerPool>();
+process.once('exit', () => killAllWorkers());
+
+/** SIGKILLs every worker of every pool (for an afterAll hook). */
+export function killAllWorkers(): void {
+  for (const p of pools) for (const w of p.live) {
+    w.killed = true;
+    w.child.kill('SIGKILL');
+  }
+}
+
 export class WorkerPool {
   readonly live: WorkerProcess[] = [];
   readonly all: WorkerProcess[] = [];
@@ -33,6 +45,7 @@ export class WorkerPool {
   constructor(env: Record<string, string>, log: (line: string) => void) {
     this.#env = env;
     this.#log = log;
+    pools.add(this);
   }
 
   spawn(): WorkerProcess {
@@ -105,6 +118,7 @@ export class WorkerPool {
       return await Promise.all(ws.map((w) => w.exited));
     } finally {
       clearTimeout(timer);
+      pools.delete(this);
     }
   }
 }
