@@ -10,7 +10,9 @@ import { rate, rating as newRating, ordinal } from 'openskill';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { transaction, type TxQuery } from '../db/query.ts';
 import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
-import { INSERT_RATED_SQL, LOCK_RATINGS_SQL, RATING_INPUT_SQL, UNRATED_SESSIONS_SQL, UPSERT_RATINGS_SQL } from '../db/sql/ratings.ts';
+import {
+  INSERT_RATED_SQL, LOCK_RATED_PLAYERS_SQL, LOCK_RATED_SESSION_SQL, LOCK_RATINGS_SQL, RATING_PARTICIPANTS_SQL, UNRATED_SESSIONS_SQL, UPSERT_RATINGS_SQL,
+} from '../db/sql/ratings.ts';
 
 const RANK_OF = { win: 1, draw: 2, loss: 3 } as const;
 
@@ -73,18 +75,18 @@ export async function rateSession(orm: MikroORM, sessionId: string | number): Pr
 
 async function rateSessionTx(q: TxQuery, sessionId: string): Promise<boolean> {
   await q(AGGREGATES_SHARED_LOCK_SQL);
-  const rows = await q<Participant & { game_type: string | null; status: string; final: boolean; rated_at: Date | null }>(RATING_INPUT_SQL, [sessionId]);
-  const head = rows[0];
+  const [head] = await q<{ game_type: string | null; status: string; final: boolean; rated_at: Date | null }>(LOCK_RATED_SESSION_SQL, [sessionId]);
   if (!head || head.status !== 'finished' || !head.final || head.game_type === null || head.rated_at !== null) return false;
-  const input = ratingInput(rows);
+  const input = ratingInput(await q<Participant>(RATING_PARTICIPANTS_SQL, [sessionId]));
   const skipped = typeof input === 'string' ? input : null;
+  const scopes = ratingScopes(head.game_type);
+  const players = skipped ? [] : (input as RatingInput).teams.flat().sort();
+  if (players.length) await q(LOCK_RATED_PLAYERS_SQL, [players.flatMap((p) => scopes.map((s) => `${p}\u0001${s}`))]);
   const marked = await q(INSERT_RATED_SQL, [
     sessionId, head.game_type, skipped ? null : JSON.stringify((input as RatingInput).teams), skipped ? null : JSON.stringify((input as RatingInput).ranks), skipped,
   ]);
   if (!marked.length || skipped) return marked.length > 0;
   const inp = input as RatingInput;
-  const players = inp.teams.flat().sort();
-  const scopes = ratingScopes(head.game_type);
   const locked = await q<{ player_id: string; scope: string; mu: number | null; sigma: number | null; rating: number | null }>(LOCK_RATINGS_SQL, [scopes, players]);
   const cur = new Map(locked.map((r) => [`${r.player_id}\u0001${r.scope}`, r]));
   const out: { player_id: string; scope: string; mu: number; sigma: number; rating: number; old_rating: number | null }[] = [];

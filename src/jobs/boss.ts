@@ -69,7 +69,9 @@ const inTransaction = (q: TxQuery) => ({ db: { executeSql: async (text: string, 
  * and a key shared by two due snapshots of one session would drop the second while the first waits.
  */
 function toInsert(jobs: SnapshotJob[]) {
-  return jobs.map((j) => ({ data: j, retryLimit: 5, retryBackoff: true }));
+  // A snapshot job can lose a lock race with a batch on the same session (lock_timeout): retried, with
+  // backoff, long enough that it never ends unhashed behind a busy session.
+  return jobs.map((j) => ({ data: j, retryLimit: 20, retryDelay: 1, retryBackoff: true, retryDelayMax: 30 }));
 }
 
 /**

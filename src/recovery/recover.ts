@@ -23,12 +23,15 @@ import {
 import { NEWEST_SNAPSHOTS_SQL, SESSION_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
 import { stateHash } from '../snapshots/hash.ts';
 
+/** One event of a session's history, in the contract's wire form. */
 export interface HistoryEvent {
   id: string;
   type: string;
   seq: number;
+  /** When it happened, as stored: UTC, to the microsecond (`2030-01-01T12:00:00.123456Z`). */
   at: string;
   player: string | null;
+  /** As the producer sent it (free-form JSON exactly; typed fields in their stored form). */
   data: Record<string, unknown>;
 }
 
@@ -128,7 +131,8 @@ function groupBy<T extends Record<string, any>>(rows: T[], key = 'session_id'): 
 }
 
 function toEvent(r: Record<string, any>): HistoryEvent {
-  return { id: r.id, type: r.type, seq: Number(r.seq), at: new Date(r.at).toISOString(), player: r.player, data: r.data };
+  // `at` as stored, to the microsecond, in UTC (history SQL reads it as text).
+  return { id: r.id, type: r.type, seq: Number(r.seq), at: r.at, player: r.player, data: r.data };
 }
 
 /**

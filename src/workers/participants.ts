@@ -8,7 +8,7 @@
 import type { ValidEvent } from '../contract/events.ts';
 import { effectiveOutcome, type Outcome, type SessionEnd } from '../derive/outcome.ts';
 import { applyParticipantEvents, emptyParticipant, isPresent, type ParticipantInfo } from '../derive/participant.ts';
-import { maxAt } from '../derive/session.ts';
+import { cmpAt, maxAt } from '../derive/session.ts';
 import type { TxQuery } from '../db/query.ts';
 import {
   SELECT_OUTCOME_INPUTS_SQL,
@@ -27,8 +27,6 @@ export interface ParticipantsResult {
   /** Rated sessions whose rating input is no longer what they were rated with. */
   stale: string[];
 }
-
-const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v));
 
 /** `recheck`: sessions whose outcomes may have changed for another reason (their end changed, or their game type, when rated). */
 export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], recheck: Set<string>, rated: Set<string>): Promise<ParticipantsResult> {
@@ -69,8 +67,8 @@ export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], rech
     const keys = withInfo.map((p) => ({ session_id: p.session, player_id: p.player }));
     for (const r of await q<Record<string, any>>(SELECT_PARTICIPANTS_SQL, [JSON.stringify(keys)]))
       stored.set(`${r.session_id}\u0001${r.player_id}`, {
-        role: r.role, team: r.team, position: r.position, name: r.name, joinedAt: iso(r.joined_at), lastJoinedAt: iso(r.last_joined_at),
-        leftAt: iso(r.left_at), outcome: r.outcome, xp: r.xp, score: r.score, outcomeAt: iso(r.outcome_at), pos: r.pos ?? {},
+        role: r.role, team: r.team, position: r.position, name: r.name, joinedAt: r.joined_at, lastJoinedAt: r.last_joined_at,
+        leftAt: r.left_at, outcome: r.outcome, xp: r.xp, score: r.score, outcomeAt: r.outcome_at, pos: r.pos ?? {},
       });
     for (const p of withInfo) {
       const info = applyParticipantEvents(stored.get(`${p.session}\u0001${p.player}`) ?? emptyParticipant(), p.events);
@@ -89,13 +87,14 @@ export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], rech
   const outcomes: EffectiveChange[] = [];
   const current = new Map<string, { player_id: string; team: string | null; outcome: Outcome | null }[]>();
   for (const r of rows) {
-    const end: SessionEnd | null = r.end_type ? { type: r.end_type, winners: r.winners, scores: r.final_scores, at: iso(r.ended_at) as string } : null;
+    const end: SessionEnd | null = r.end_type ? { type: r.end_type, winners: r.winners, scores: r.final_scores, at: r.ended_at } : null;
     const eff = effectiveOutcome(
-      { playerId: r.player_id, team: r.team, outcome: r.outcome, xp: r.xp, outcomeAt: iso(r.outcome_at), joined: r.joined },
+      { playerId: r.player_id, team: r.team, outcome: r.outcome, xp: r.xp, outcomeAt: r.outcome_at, joined: r.joined },
       end,
     );
-    const oldAt = iso(r.eff_at);
-    if ((eff?.outcome ?? null) !== r.eff_outcome || (eff?.xp ?? null) !== r.eff_xp || (eff ? Date.parse(eff.at) : null) !== (oldAt ? Date.parse(oldAt) : null))
+    const oldAt: string | null = r.eff_at;
+    const sameAt = eff === null || oldAt === null ? eff === null && oldAt === null : cmpAt(eff.at, oldAt) === 0;
+    if ((eff?.outcome ?? null) !== r.eff_outcome || (eff?.xp ?? null) !== r.eff_xp || !sameAt)
       outcomes.push({
         session_id: r.session_id, player_id: r.player_id, old_outcome: r.eff_outcome, old_xp: r.eff_xp, old_at: oldAt,
         outcome: eff?.outcome ?? null, xp: eff?.xp ?? null, at: eff?.at ?? null,

@@ -276,7 +276,8 @@ export function expectSession(c: SessionCase): ExpectedSession {
     last_event_at: Math.max(...ordered.map((e) => e.atUs)),
     applied_seq: applied,
     final,
-    seq_conflicts: ordered.length - seqs.size,
+    // Every event that shares its seq with another (both of a pair), as the contract says.
+    seq_conflicts: ordered.filter((e) => ordered.some((o) => o !== e && o.seq === e.seq)).length,
     lost_seqs: 0,
   };
   const parts = participants(ordered, end);

@@ -7,6 +7,7 @@
  */
 import { FAMILIES } from '../../contract/events.ts';
 import { FAMILY_TABLES } from './insert-events.ts';
+import { utc } from './time.ts';
 
 /** The SQL expression of one family's wire-form `data`, from its row `e`. */
 function wireData(family: (typeof FAMILIES)[number]): string {
@@ -34,7 +35,7 @@ function branches(select: string, from: string, where: string): string[] {
  */
 export const HISTORY_PAGE_SQL = `
 SELECT id, type, seq, at, player, data FROM (
-  ${branches('e.id, e.type, e.seq, e.at, e.player_id AS player', '', 'e.session_id = $1 AND e.seq >= $2 AND (e.seq, e.id) > ($2::bigint, $3::uuid) AND e.seq <= $4').join('\n  UNION ALL ')}
+  ${branches(`e.id, e.type, e.seq, ${utc('e.at')} AS at, e.player_id AS player`, '', 'e.session_id = $1 AND e.seq >= $2 AND (e.seq, e.id) > ($2::bigint, $3::uuid) AND e.seq <= $4').join('\n  UNION ALL ')}
 ) h ORDER BY seq, id LIMIT $5`;
 
 /**
@@ -44,7 +45,7 @@ SELECT id, type, seq, at, player, data FROM (
 export const RECOVERY_TAIL_SQL = `
 SELECT id, type, seq, at, player, data FROM (
   ${branches(
-    'e.id, e.type, e.seq, e.at, e.player_id AS player',
+    `e.id, e.type, e.seq, ${utc('e.at')} AS at, e.player_id AS player`,
     '',
     `e.session_id = $1 AND e.seq > (SELECT least(coalesce((SELECT seq FROM session_states WHERE session_id = $1), 0), coalesce((SELECT max(seq) FROM session_snapshots WHERE session_id = $1 AND hash IS NOT NULL), 0)))`,
   ).join('\n  UNION ALL ')}
@@ -80,7 +81,7 @@ FROM join_queue_entries WHERE session_id = ANY($1::text[]) ORDER BY session_id, 
 export const TAILS_SQL = `
 SELECT session_id, id, type, seq, at, player, data FROM (
   SELECT h.*, row_number() OVER (PARTITION BY h.session_id ORDER BY h.seq, h.id) AS n FROM (
-    ${branches('e.session_id, e.id, e.type, e.seq, e.at, e.player_id AS player', 'json_to_recordset($1::json) AS r(session_id text, after bigint), ', 'e.session_id = r.session_id AND e.seq > r.after').join('\n    UNION ALL ')}
+    ${branches(`e.session_id, e.id, e.type, e.seq, ${utc('e.at')} AS at, e.player_id AS player`, 'json_to_recordset($1::json) AS r(session_id text, after bigint), ', 'e.session_id = r.session_id AND e.seq > r.after').join('\n    UNION ALL ')}
   ) h
 ) x WHERE n <= $2 ORDER BY session_id, seq, id`;
 

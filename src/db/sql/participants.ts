@@ -5,11 +5,12 @@
  * additive and need no read.
  */
 import type { Pos } from '../../derive/position.ts';
+import { utc } from './time.ts';
 
 /** $1: JSON array of {session_id, player_id}. Result: the stored participant values of those pairs. */
 export const SELECT_PARTICIPANTS_SQL = `
-SELECT p.session_id, p.player_id, p.role, p.team, p.position, p.name, p.joined_at, p.last_joined_at, p.left_at, p.outcome,
-  p.xp, p.score, p.outcome_at, p.pos
+SELECT p.session_id, p.player_id, p.role, p.team, p.position, p.name, ${utc('p.joined_at')} AS joined_at,
+  ${utc('p.last_joined_at')} AS last_joined_at, ${utc('p.left_at')} AS left_at, p.outcome, p.xp, p.score, ${utc('p.outcome_at')} AS outcome_at, p.pos
 FROM json_to_recordset($1::json) AS x(session_id text, player_id text)
 JOIN session_participants p ON p.session_id = x.session_id AND p.player_id = x.player_id`;
 
@@ -60,8 +61,9 @@ ON CONFLICT (session_id, player_id) DO UPDATE SET
  * team and join, the session's end, and the outcome counted so far. Result: one row per participant.
  */
 export const SELECT_OUTCOME_INPUTS_SQL = `
-SELECT p.session_id, p.player_id, p.team, p.outcome, p.xp, p.outcome_at, p.pos ? 'join' AS joined,
-  p.eff_outcome, p.eff_xp, p.eff_at, s.end_type, s.winners, s.final_scores, s.ended_at, s.rated_at IS NOT NULL AS rated
+SELECT p.session_id, p.player_id, p.team, p.outcome, p.xp, ${utc('p.outcome_at')} AS outcome_at, p.pos ? 'join' AS joined,
+  p.eff_outcome, p.eff_xp, ${utc('p.eff_at')} AS eff_at, s.end_type, s.winners, s.final_scores, ${utc('s.ended_at')} AS ended_at,
+  s.rated_at IS NOT NULL AS rated
 FROM session_participants p JOIN sessions s ON s.id = p.session_id
 WHERE p.session_id = ANY($1::text[]) ORDER BY p.session_id, p.player_id`;
 

@@ -11,12 +11,25 @@ SELECT id, extract(epoch FROM updated_at + make_interval(secs => $1) - now())::f
 WHERE status = 'finished' AND rated_at IS NULL AND final_at IS NOT NULL AND game_type IS NOT NULL
 ORDER BY ended_at LIMIT $2`;
 
-/** The session (locked: its participants cannot change while it is rated) and its participants' effective results. $1 session id. */
-export const RATING_INPUT_SQL = `
-SELECT s.game_type, s.status, s.final_at IS NOT NULL AS final, s.rated_at, p.player_id, p.team, p.eff_outcome AS outcome
-FROM (SELECT * FROM sessions WHERE id = $1 FOR UPDATE) s
-LEFT JOIN session_participants p ON p.session_id = s.id
-ORDER BY p.player_id`;
+/**
+ * The session, locked: its participants cannot change while it is rated. $1 session id. A statement of
+ * its own: in READ COMMITTED a join in the locking statement would read the participants as they were
+ * before the batch it waited for committed.
+ */
+export const LOCK_RATED_SESSION_SQL = `SELECT game_type, status, final_at IS NOT NULL AS final, rated_at FROM sessions WHERE id = $1 FOR UPDATE`;
+
+/** Its participants' effective results (read after the lock). $1 session id. */
+export const RATING_PARTICIPANTS_SQL = `
+SELECT player_id, team, eff_outcome AS outcome FROM session_participants WHERE session_id = $1 ORDER BY player_id`;
+
+/**
+ * Serialises the ratings of sessions that share a player: a transaction-scoped advisory lock per
+ * (player, scope), taken in one order before the rating's place in `rated_sessions.ord` is drawn, so
+ * the order of `ord` is the order the ratings were applied in (verify and rebuild replay by it), even
+ * for a player who has no player_stats row yet to lock. $1: keys (text[]).
+ */
+export const LOCK_RATED_PLAYERS_SQL = `
+SELECT pg_advisory_xact_lock(hashtextextended(k, 7001)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) x`;
 
 /** What rated sessions $1 were rated with, and their game type now (a change makes the rating stale). */
 export const RATED_INPUTS_SQL = `

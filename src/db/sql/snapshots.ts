@@ -3,23 +3,28 @@
 /** $1: session id. Result: the live state, its turn and seq. */
 export const LIVE_STATE_SQL = `SELECT state, turn, seq FROM session_states WHERE session_id = $1`;
 
-/** $1: session id, $2: seq. Result: the full state a game server sent in a turn result, and its hash. */
-export const SERVER_STATE_SQL = `SELECT state, turn, seq, state_hash FROM turn_results WHERE session_id = $1 AND seq = $2 AND state IS NOT NULL`;
+/**
+ * $1: session id, $2: seq. Result: the full state a game server sent in a turn result, and its hash (of
+ * two at one seq, the later by id: the one the fold ends that seq with).
+ */
+export const SERVER_STATE_SQL = `SELECT state, turn, seq, state_hash FROM turn_results WHERE session_id = $1 AND seq = $2 AND state IS NOT NULL ORDER BY id DESC LIMIT 1`;
 
 /**
  * $1 session id, $2 seq, $3 turn, $4 state (jsonb text), $5 hash, $6 server hash, $7 hash matches,
  * $8 reason, $9 final. Taking the same snapshot twice (a retried job) changes nothing; a server
- * snapshot landing on a seq the fold already captured (the same state) adds the server's hash.
+ * snapshot landing on a seq the fold already captured with the same state adds the server's hash. A
+ * different state at that seq (two turn results at one seq) is the fold's: the row keeps its own state
+ * and its own hash (a hash always belongs to the state stored beside it).
  */
 export const INSERT_SNAPSHOT_SQL = `
 INSERT INTO session_snapshots AS s (session_id, seq, turn, state, hash, server_hash, hash_matches, reason, final)
 VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9)
 ON CONFLICT (session_id, seq) DO UPDATE SET
   final = s.final OR excluded.final,
-  hash = coalesce(s.hash, excluded.hash),
-  reason = CASE WHEN excluded.reason = 'server' THEN 'server' ELSE s.reason END,
-  server_hash = coalesce(s.server_hash, excluded.server_hash),
-  hash_matches = coalesce(excluded.hash_matches, s.hash_matches)`;
+  hash = CASE WHEN s.state = excluded.state THEN coalesce(s.hash, excluded.hash) ELSE s.hash END,
+  reason = CASE WHEN excluded.reason = 'server' AND s.state = excluded.state THEN 'server' ELSE s.reason END,
+  server_hash = CASE WHEN s.state = excluded.state THEN coalesce(s.server_hash, excluded.server_hash) ELSE s.server_hash END,
+  hash_matches = CASE WHEN s.state = excluded.state THEN coalesce(excluded.hash_matches, s.hash_matches) ELSE s.hash_matches END`;
 
 /**
  * States captured by the fold at the turn a snapshot fell due, hash pending (the pg-boss job fills it).
