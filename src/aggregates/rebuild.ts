@@ -97,7 +97,7 @@ async function rederiveSessions(q: TxQuery, rows: { id: string; idle: boolean }[
   await q(LOCK_SESSION_IDS_SQL, [ids]);
   const events = new Map<string, ValidEvent[]>();
   for (const r of await q<Record<string, any>>(DERIVATION_EVENTS_SQL, [ids])) {
-    const e: ValidEvent = { id: r.id, type: r.type, family: r.family, sessionId: r.session_id, seq: Number(r.seq), at: new Date(r.at).toISOString(), player: r.player, data: r.data };
+    const e: ValidEvent = { id: r.id, type: r.type, family: r.family, sessionId: r.session_id, seq: Number(r.seq), at: r.at, player: r.player, data: r.data };
     const list = events.get(r.session_id);
     if (list) list.push(e);
     else events.set(r.session_id, [e]);

@@ -6,13 +6,16 @@
 import type { ValidEvent } from '../contract/events.ts';
 import type { TxQuery } from '../db/query.ts';
 import { recomputeSession } from '../derive/recompute.ts';
+import { cmpAt } from '../derive/session.ts';
 import { DERIVATION_EVENTS_SQL, SESSION_CHUNK_SQL, STORED_PARTICIPANTS_SQL, STORED_SESSIONS_SQL } from '../db/sql/recompute.ts';
 import { RATED_INPUTS_SQL } from '../db/sql/ratings.ts';
 import { ratingInput } from './ratings.ts';
 import type { Drift } from './verify.ts';
 
-const iso = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string).toISOString());
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/** Times compare as instants, to the microsecond, whatever their spelling (events keep theirs, rows are read as UTC). */
+const sameField = (k: string, a: unknown, b: unknown) =>
+  k.endsWith('_at') && typeof a === 'string' && typeof b === 'string' ? cmpAt(a, b) === 0 : same(a, b);
 
 /** Drift of sessions `ids` (all sessions, a chunk at a time, when null). */
 export async function sessionDrift(q: TxQuery, ids: string[] | null, out: Drift[], chunk = 1000): Promise<number> {
@@ -33,7 +36,7 @@ export async function sessionDrift(q: TxQuery, ids: string[] | null, out: Drift[
 function toEvents(rows: Record<string, any>[]): Map<string, ValidEvent[]> {
   const m = new Map<string, ValidEvent[]>();
   for (const r of rows) {
-    const e: ValidEvent = { id: r.id, type: r.type, family: r.family, sessionId: r.session_id, seq: Number(r.seq), at: iso(r.at) as string, player: r.player, data: r.data };
+    const e: ValidEvent = { id: r.id, type: r.type, family: r.family, sessionId: r.session_id, seq: Number(r.seq), at: r.at, player: r.player, data: r.data };
     const list = m.get(r.session_id);
     if (list) list.push(e);
     else m.set(r.session_id, [e]);
@@ -60,27 +63,27 @@ async function checkChunk(q: TxQuery, ids: string[], idleOf: Map<string, boolean
     const end = g.end;
     const want: Record<string, unknown> = {
       game_type: g.groups.gameType, tenant: g.created?.tenant ?? null, status: g.status, end_type: end?.type ?? null,
-      end_seq: end ? String(end.pos[0]) : null, end_id: end?.pos[1] ?? null, started_at: iso(g.started?.at), created_at: iso(g.created?.at),
-      ...(end || !idle ? { ended_at: iso(end?.at), winners: end?.winners ?? null, final_scores: end?.scores ?? null, result: end?.result ?? null, end_reason: end?.reason ?? null } : {}),
+      end_seq: end ? String(end.pos[0]) : null, end_id: end?.pos[1] ?? null, started_at: g.started?.at ?? null, created_at: g.created?.at ?? null,
+      ...(end || !idle ? { ended_at: end?.at ?? null, winners: end?.winners ?? null, final_scores: end?.scores ?? null, result: end?.result ?? null, end_reason: end?.reason ?? null } : {}),
     };
     const have: Record<string, unknown> = {};
-    for (const k of Object.keys(want)) have[k] = k.endsWith('_at') ? iso(s[k]) : s[k];
-    for (const k of Object.keys(want)) if (!same(have[k], want[k])) out.push({ kind: 'sessions', key: `${id} ${k}`, actual: have[k], expected: want[k] });
+    for (const k of Object.keys(want)) have[k] = s[k];
+    for (const k of Object.keys(want)) if (!sameField(k, have[k], want[k])) out.push({ kind: 'sessions', key: `${id} ${k}`, actual: have[k], expected: want[k] });
     const byPlayer = new Map((parts.get(id) ?? []).map((p) => [p.player_id as string, p]));
     for (const [player, p] of r.participants) {
       const row = byPlayer.get(player);
       const exp: Record<string, unknown> = {
-        role: p.role, team: p.team, position: p.position, name: p.name, joined_at: iso(p.joinedAt), last_joined_at: iso(p.lastJoinedAt),
-        left_at: iso(p.leftAt), present: p.present, outcome: p.outcome, xp: p.xp, score: p.score, outcome_at: iso(p.outcomeAt),
-        eff_outcome: p.effective?.outcome ?? null, eff_xp: p.effective?.xp ?? null, eff_at: iso(p.effective?.at),
+        role: p.role, team: p.team, position: p.position, name: p.name, joined_at: p.joinedAt, last_joined_at: p.lastJoinedAt,
+        left_at: p.leftAt, present: p.present, outcome: p.outcome, xp: p.xp, score: p.score, outcome_at: p.outcomeAt,
+        eff_outcome: p.effective?.outcome ?? null, eff_xp: p.effective?.xp ?? null, eff_at: p.effective?.at ?? null,
       };
       if (!row) {
         out.push({ kind: 'participants', key: `${id} ${player}`, actual: null, expected: exp });
         continue;
       }
       for (const k of Object.keys(exp)) {
-        const act = k.endsWith('_at') ? iso(row[k]) : row[k];
-        if (!same(act, exp[k])) out.push({ kind: 'participants', key: `${id} ${player} ${k}`, actual: act, expected: exp[k] });
+        const act = row[k];
+        if (!sameField(k, act, exp[k])) out.push({ kind: 'participants', key: `${id} ${player} ${k}`, actual: act, expected: exp[k] });
       }
     }
   }

@@ -127,7 +127,9 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   for (const name of PGBOSS_QUEUES) await boss.createQueue(name);
   const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
 
-  await boss.work<SnapshotJob>(SNAPSHOT_QUEUE, { batchSize: 20 }, async (jobs) => {
+  // Snapshots fall due at ingest speed (every N turns of every session): keep fetching while batches
+  // come back full instead of one batch per polling interval (2 s), which capped a worker at 10 per second.
+  await boss.work<SnapshotJob>(SNAPSHOT_QUEUE, { batchSize: 50, burstWhenBatchFull: true, pollingIntervalSeconds: 1 }, async (jobs) => {
     for (const job of jobs) {
       stats.snapshotJobs++;
       const taken = await takeSnapshot(orm, job.data, cfg.snapshotKeep);

@@ -7,7 +7,7 @@
  * steps that follow in the same transaction.
  */
 import type { ValidEvent } from '../contract/events.ts';
-import { cmpPos, storedPos, type Pos } from '../derive/position.ts';
+import { storedPos, type Pos } from '../derive/position.ts';
 import { mergeSession, statusOf, type EndFields, type SessionDelta, type StoredGroups } from '../derive/session.ts';
 import type { TxQuery } from '../db/query.ts';
 import { UPDATE_SESSIONS_SQL, type LockedSession, type SessionWrite } from '../db/sql/sessions.ts';
@@ -203,6 +203,3 @@ function sessionWrite(
     rating_stale: false,
   };
 }
-
-/** Positions compare equal (both null counts as equal). */
-export const samePos = (a: Pos | null, b: Pos | null) => (a === null || b === null ? a === b : cmpPos(a, b) === 0);

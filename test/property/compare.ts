@@ -311,10 +311,11 @@ async function compareRatings(c: CompareInput, out: Differences, cols: Map<strin
       if (r.skipped === null && !stale.has(x.id)) out.add({ ...base, what: 'rated_sessions.input', expected: 'skipped (fewer than two teams)', actual: { teams: r.teams, ranks: r.ranks } });
       continue;
     }
-    if (r.game_type !== x.rating.gameType) out.add({ ...base, what: 'rated_sessions.game_type', expected: x.rating.gameType, actual: r.game_type });
+    // A game type that changed after rating (a late, earlier session.created) is a stale input too.
+    if (r.game_type !== x.rating.gameType && !stale.has(x.id)) out.add({ ...base, what: 'rated_sessions.game_type', expected: x.rating.gameType, actual: r.game_type });
     const want = { teams: x.rating.teams, ranks: x.rating.ranks };
     const got = { teams: r.teams, ranks: r.ranks, skipped: r.skipped };
-    const equal = r.skipped === null && sameJson(want.teams, r.teams) && sameJson(want.ranks, r.ranks);
+    const equal = r.skipped === null && sameJson(want.teams, r.teams) && sameJson(want.ranks, r.ranks) && r.game_type === x.rating.gameType;
     // A session rated before its input was complete is documented as stale (sessions.rating_stale).
     if (!equal && !stale.has(x.id)) out.add({ ...base, what: x.rating.mixed ? 'rated_sessions.input (team with mixed results)' : 'rated_sessions.input', expected: want, actual: got });
     if (equal && stale.has(x.id)) out.add({ ...base, what: 'sessions.rating_stale', expected: false, actual: true });

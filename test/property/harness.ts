@@ -10,7 +10,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
-import { createReader, foldStatDeltas, migrateUp, openOrm, rateFinishedSessions, validateEvent } from '../../src/index.ts';
+import { createReader, foldStatDeltas, migrateUp, openOrm, rateFinishedSessions, rebuildAggregates, validateEvent, verifyAggregates } from '../../src/index.ts';
 import { deletePrefix } from '../../src/redis.ts';
 import { ADMIN_DATABASE_URL, REDIS_URL, databaseUrl } from '../helpers/env.ts';
 import { runCase, type WireEvent } from './arbitraries.ts';
@@ -272,6 +272,20 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
     const { differences, staleRatings } = await compareRun({ db: client, reader, run, expected, refusedSent, winRateMinGames: minGames, log });
     result.differences = differences;
     result.staleRatings = staleRatings;
+    // verify must see every stale rating (and nothing else: the incremental rows equal a recomputation).
+    log('verify');
+    const report = await verifyAggregates(orm, { timeZone: 'UTC', winRateMinGames: minGames });
+    const stale = new Set((await client.query('select id from sessions where rating_stale')).rows.map((r) => r.id as string));
+    for (const d of report.drift)
+      if (d.kind !== 'ratings_input' || !stale.has(d.key)) differences.push({ session: null, what: `verify.${d.kind}`, expected: d.expected, actual: { key: d.key, value: d.actual } });
+    const reported = new Set(report.drift.filter((d) => d.kind === 'ratings_input').map((d) => d.key));
+    for (const id of stale) if (!reported.has(id)) differences.push({ session: id, what: 'verify.ratings_input.missing', expected: 'reported stale', actual: null });
+    // rebuild re-rates the stale ones in order: afterwards every rating is the model's, and nothing else moved.
+    log('rebuild, then compare again');
+    await rebuildAggregates(orm, { timeZone: 'UTC', winRateMinGames: minGames });
+    const again = await compareRun({ db: client, reader, run, expected, refusedSent, winRateMinGames: minGames, log });
+    for (const d of again.differences) differences.push({ ...d, what: `after rebuild: ${d.what}` });
+    if (again.staleRatings) differences.push({ session: null, what: 'after rebuild: sessions.rating_stale', expected: 0, actual: again.staleRatings });
     const q = await counts();
     if (q.failed) {
       const failed = await queue.getFailed(0, 4);

@@ -193,7 +193,9 @@ SELECT coalesce(e.player_id, a.player_id) AS player_id, coalesce(e.scope, a.scop
   CASE WHEN a.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', a.${c}`).join(', ')}) END AS actual,
   CASE WHEN e.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', e.${c}`).join(', ')}) END AS expected
 FROM e FULL JOIN a ON a.player_id = e.player_id AND a.scope = e.scope
-WHERE ${STAT_COLUMNS.map((c) => `e.${c} IS DISTINCT FROM a.${c}`).join(' OR ')}
+WHERE (${STAT_COLUMNS.map((c) => `e.${c} IS DISTINCT FROM a.${c}`).join(' OR ')})
+  -- A row that counts nothing is no row (a session that moved to another game type leaves one behind).
+  AND NOT (e.player_id IS NULL AND a.games = 0 AND a.xp = 0 AND a.tasks = 0 AND a.fake_tasks = 0 AND a.votes = 0 AND a.last_played_at IS NULL)
 ORDER BY 1, 2 LIMIT 1000`;
 
 /** Stored win rates that disagree with their own row's games and wins. $1 GP_WIN_RATE_MIN_GAMES. */

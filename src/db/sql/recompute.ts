@@ -1,3 +1,5 @@
+import { utc } from './time.ts';
+
 /**
  * Reads for recomputing sessions and participants from their events (src/derive/recompute.ts), a chunk
  * of sessions at a time, in id order: verify compares, rebuild writes.
@@ -11,19 +13,20 @@ export const SESSION_CHUNK_SQL = `SELECT id, idle_at IS NOT NULL AS idle FROM se
  * reads: lifecycle data, and the participant columns), with the session's counters from every table.
  */
 export const DERIVATION_EVENTS_SQL = `
-SELECT session_id, id, type, seq, at, player_id AS player, data, 'session' AS family FROM session_events WHERE session_id = ANY($1::text[])
+SELECT session_id, id, type, seq, ${utc('at')} AS at, player_id AS player, data, 'session' AS family FROM session_events WHERE session_id = ANY($1::text[])
 UNION ALL
-SELECT session_id, id, type, seq, at, player_id, jsonb_strip_nulls(jsonb_build_object('role', role, 'team', team, 'position', position,
+SELECT session_id, id, type, seq, ${utc('at')}, player_id, jsonb_strip_nulls(jsonb_build_object('role', role, 'team', team, 'position', position,
   'outcome', outcome, 'xp', xp, 'score', score, 'name', data->'name')), 'participant'
 FROM participant_events WHERE session_id = ANY($1::text[])`;
 
 /** $1: session ids. Result: the stored rows verify compares with the recomputation. */
 export const STORED_SESSIONS_SQL = `
-SELECT id, game_type, tenant, status, end_seq, end_id, end_type, ended_at, winners, final_scores, result, end_reason, started_at, created_at
+SELECT id, game_type, tenant, status, end_seq, end_id, end_type, ${utc('ended_at')} AS ended_at, winners, final_scores, result, end_reason,
+  ${utc('started_at')} AS started_at, ${utc('created_at')} AS created_at
 FROM sessions WHERE id = ANY($1::text[])`;
 export const STORED_PARTICIPANTS_SQL = `
-SELECT session_id, player_id, role, team, position, name, joined_at, last_joined_at, left_at, present, outcome, xp, score, outcome_at,
-  eff_outcome, eff_xp, eff_at
+SELECT session_id, player_id, role, team, position, name, ${utc('joined_at')} AS joined_at, ${utc('last_joined_at')} AS last_joined_at,
+  ${utc('left_at')} AS left_at, present, outcome, xp, score, ${utc('outcome_at')} AS outcome_at, eff_outcome, eff_xp, ${utc('eff_at')} AS eff_at
 FROM session_participants WHERE session_id = ANY($1::text[]) AND pos IS NOT NULL`;
 
 /** Rebuild: sessions $1 locked (id order) before their derived fields are rewritten. */

@@ -111,7 +111,9 @@ describe('worker processes', () => {
     const jobs = stops.map((s) => s.jobs as number);
     expect(jobs[0]).toBeGreaterThan(0);
     expect(jobs[1]).toBeGreaterThan(0);
-    expect(jobs[0] + jobs[1]).toBe(n / 100);
+    // Every job ran at least once; on a loaded machine a job whose lock lapsed runs again on the other
+    // worker (at-least-once), which deduplication makes harmless: the rows below are what must be exact.
+    expect(jobs[0] + jobs[1]).toBeGreaterThanOrEqual(n / 100);
     await assertExactlyOnce('pair', n);
   });
 });
