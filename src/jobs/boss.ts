@@ -27,6 +27,8 @@ export const CLEANUP_QUEUE = 'gp-cleanup';
 export const RATINGS_QUEUE = 'gp-ratings';
 export const PERIODS_QUEUE = 'gp-periods';
 export const PGBOSS_QUEUES = [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE];
+/** A snapshot job takes milliseconds; one active longer belongs to a worker that died. */
+const SNAPSHOT_JOB_EXPIRE_S = 30;
 
 export interface CleanupResult {
   /** Sessions marked abandoned for idleness (not an end: their next event brings them back). */
@@ -71,7 +73,9 @@ const inTransaction = (q: TxQuery) => ({ db: { executeSql: async (text: string, 
 function toInsert(jobs: SnapshotJob[]) {
   // A snapshot job can lose a lock race with a batch on the same session (lock_timeout): retried, with
   // backoff, long enough that it never ends unhashed behind a busy session.
-  return jobs.map((j) => ({ data: j, retryLimit: 20, retryDelay: 1, retryBackoff: true, retryDelayMax: 30 }));
+  // A worker killed while it holds jobs leaves them active: they expire (and run again, harmlessly) after
+  // expireInSeconds, checked every superviseIntervalSeconds, instead of pg-boss's default 15 minutes.
+  return jobs.map((j) => ({ data: j, retryLimit: 20, retryDelay: 1, retryBackoff: true, retryDelayMax: 30, expireInSeconds: SNAPSHOT_JOB_EXPIRE_S }));
 }
 
 /**
@@ -121,7 +125,7 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
 }
 
 export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock): Promise<Jobs> {
-  const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2 });
+  const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2, superviseIntervalSeconds: 10 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
   for (const name of PGBOSS_QUEUES) await boss.createQueue(name);
@@ -157,7 +161,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   // A batch that makes finished sessions final enqueues one ratings run, due GP_RATING_DELAY_S later, in
   // its own transaction: ratings land seconds after a game ends instead of at the next minute's schedule.
   const ratings: RatingsScheduler | null = cfg.aggregates
-    ? { enqueue: async (q) => void (await boss.insert(RATINGS_QUEUE, [{ data: {}, startAfter: cfg.ratingDelayS + 1 }], inTransaction(q))) }
+    ? { enqueue: async (q) => void (await boss.insert(RATINGS_QUEUE, [{ data: {}, startAfter: cfg.ratingDelayS + 1, expireInSeconds: 300 }], inTransaction(q))) }
     : null;
 
   await boss.schedule(CLEANUP_QUEUE, '* * * * *');

@@ -244,7 +244,8 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
         log(`settled: ${state}`);
         break;
       }
-      if (Date.now() > deadline || (busy === 0 && quiet > (snaps.unhashed === 0 ? 5_000 : 30_000))) {
+      // Snapshot jobs a killed worker held run again once they expire (30 s) and pg-boss's supervisor sees it (every 10 s).
+      if (Date.now() > deadline || (busy === 0 && quiet > (snaps.unhashed === 0 ? 5_000 : 90_000))) {
         log(`not settled, comparing anyway: ${progress}`);
         break;
       }
