@@ -5,32 +5,33 @@
  * continues from the recovered state. Run as a child process and killed with SIGKILL at random points.
  * argv: databaseUrl redisUrl prefix tenant rooms turns
  */
-import { Redis } from 'ioredis';
-import { sequenceKey } from '../../src/contract/limits.ts';
 import { createReader } from '../../src/db/reader.ts';
 import { createProducer } from '../../src/producers/index.ts';
 import { recoverSession } from '../../src/recovery/recover.ts';
+import { pgSequenceSeed } from '../../src/recovery/sequence-seed.ts';
+import { waitPersisted } from '../../src/recovery/wait.ts';
+import { TimeoutError } from '../../src/errors.ts';
 import { nextTurn } from './game-rules.ts';
 
 const [databaseUrl, redisUrl, prefix, tenant, roomsArg, turnsArg] = process.argv.slice(2);
 const rooms = Number(roomsArg);
 const turns = Number(turnsArg);
+// The README's restart recipe, step by step.
 const reader = createReader(databaseUrl, { max: 2 });
-const redis = new Redis(redisUrl);
-const p = createProducer({ connection: redisUrl, prefix, lingerMs: 1 });
+const p = createProducer({ connection: redisUrl, prefix, lingerMs: 1, sequenceSeed: pgSequenceSeed(reader) });
 
 for (let r = 0; r < rooms; r++) {
   const sessionId = `${tenant}-${r}`;
-  // Everything this server emitted before a crash must be stored before its state can be trusted.
-  const emitted = Number((await redis.get(sequenceKey(prefix, sessionId))) ?? 0);
-  let rec = await recoverSession(reader, sessionId);
-  // Bounded: a kill between drawing sequence numbers and enqueueing leaves numbers never sent; the
-  // workers give such a gap up after GP_GAP_TIMEOUT_S, once new events arrive.
-  const until = Date.now() + 3_000;
-  while (emitted > 0 && (rec?.session.appliedSeq ?? 0) < emitted && Date.now() < until) {
-    await new Promise((res) => setTimeout(res, 20));
-    rec = await recoverSession(reader, sessionId);
+  // Read your writes: everything this deployment issued for the room is stored and folded before its
+  // state is trusted. A kill between drawing sequence numbers and enqueueing leaves numbers that never
+  // come; the wait then times out and the game resumes from what is stored (the workers give that gap
+  // up after GP_GAP_TIMEOUT_S).
+  try {
+    await waitPersisted(reader, sessionId, await p.lastSeq(sessionId), { timeoutMs: 3_000 });
+  } catch (e) {
+    if (!(e instanceof TimeoutError)) throw e;
   }
+  const rec = await recoverSession(reader, sessionId);
   if (rec?.session.status === 'finished') continue;
   if (!rec) await p.sessionCreated({ sessionId, gameType: 'crash-test', tenant });
   let state = rec?.state?.value ?? {};
@@ -44,5 +45,4 @@ for (let r = 0; r < rooms; r++) {
 }
 await p.close();
 await reader.close();
-redis.disconnect();
 process.stdout.write('done\n');
