@@ -154,7 +154,7 @@ export async function foldStates(q: TxQuery, inputs: FoldInput[], opts: FoldOpti
     const list = await q<TurnRow>(SELECT_TURNS_FROM_SQL, [f.id, start[0], start[1], upTo, f.end?.[0] ?? null, f.end?.[1] ?? null]);
     if (opts.snapshots) {
       // Snapshots at or after the point no longer hold "the state at their seq": they are taken again.
-      await q(DELETE_SNAPSHOTS_FROM_SQL, [f.id, from[0]]);
+      await q(DELETE_SNAPSHOTS_FROM_SQL, [f.id, from[0], f.end?.[0] ?? null]);
       const [last] = await q<{ turn: number | null }>(LAST_TURNS_SNAPSHOT_SQL, [f.id]);
       const out = result.bySession.get(f.id) as FoldOutcome;
       out.snapshotTurn = last?.turn ?? null;

@@ -7,7 +7,12 @@ export const LIVE_STATE_SQL = `SELECT state, turn, seq FROM session_states WHERE
  * $1: session id, $2: seq. Result: the full state a game server sent in a turn result, and its hash (of
  * two at one seq, the later by id: the one the fold ends that seq with).
  */
-export const SERVER_STATE_SQL = `SELECT state, turn, seq, state_hash FROM turn_results WHERE session_id = $1 AND seq = $2 AND state IS NOT NULL ORDER BY id DESC LIMIT 1`;
+export const SERVER_STATE_SQL = `
+SELECT t.state, t.turn, t.seq, t.state_hash FROM turn_results t
+WHERE t.session_id = $1 AND t.seq = $2 AND t.state IS NOT NULL
+  -- A turn result after the session's end is not part of its state (the end may have arrived since).
+  AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = t.session_id AND s.end_seq IS NOT NULL AND (t.seq, t.id) >= (s.end_seq, s.end_id))
+ORDER BY t.id DESC LIMIT 1`;
 
 /**
  * $1 session id, $2 seq, $3 turn, $4 state (jsonb text), $5 hash, $6 server hash, $7 hash matches,
@@ -62,11 +67,13 @@ ON CONFLICT (session_id, seq) DO NOTHING
 RETURNING session_id, seq`;
 
 /**
- * Refold from seq $2 of session $1: the snapshots at or after it no longer hold "the state at their seq"
- * (a game server's own full state after it still does). Result: none.
+ * Refold from seq $2 of session $1 (its end at seq $3, null: none): the snapshots at or after it no
+ * longer hold "the state at their seq" — except a game server's own full state after it and before the
+ * end, which still does. Result: none.
  */
 export const DELETE_SNAPSHOTS_FROM_SQL = `
-DELETE FROM session_snapshots WHERE session_id = $1 AND seq >= $2 AND NOT (reason = 'server' AND seq > $2)`;
+DELETE FROM session_snapshots WHERE session_id = $1 AND seq >= $2
+  AND NOT (reason = 'server' AND seq > $2 AND ($3::bigint IS NULL OR seq < $3::bigint))`;
 
 /** $1 session id. Result: turn, the turn of its latest every-N-turns snapshot left (the cadence goes on from it). */
 export const LAST_TURNS_SNAPSHOT_SQL = `

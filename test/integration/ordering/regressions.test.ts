@@ -184,6 +184,33 @@ describe('issue 9: everything derived follows seq order', () => {
     expect(snap).toEqual({ seq: '6', state: { t1: 1, t2: 2, t3: 3, t4: 4 } });
   });
 
+  it('4b. an end that arrives late closes the state where it stands: turns after it, and their snapshots, leave it', async () => {
+    const s = 'r4b-late-end';
+    const events = [
+      ev(s, 1, 'session.created', { gameType: 'r4b' }),
+      ev(s, 2, 'turn.result', { turn: 1, state: { a: 1 } }),
+      ev(s, 4, 'turn.result', { turn: 2, state: { after: 'the end' }, stateHash: 'the-game-servers-own' }),
+    ];
+    const end = ev(s, 3, 'session.finished', { result: 'done' });
+    await publish([...events, ev(s, 3, 'move', { action: 'placeholder' })]); // seq 3 taken, so turn 4 folds
+    await stored(events.map((e) => e.id));
+    await waitFor('the server snapshot at seq 4', async () => (await rows(ctx.fx.orm, 'select 1 from session_snapshots where session_id = $1 and seq = 4 and hash is not null', [s])).length === 1);
+    await publish([end]);
+    await stored([end.id]);
+    await waitFor('final snapshot hashed', async () => (await rows(ctx.fx.orm, 'select 1 from session_snapshots where session_id = $1 and final and hash is not null', [s])).length === 1);
+    const [state] = await rows(ctx.fx.orm, 'select state from session_states where session_id = $1', [s]);
+    expect(state.state).toEqual({ a: 1 });
+    expect((await rows(ctx.fx.orm, 'select seq, final from session_snapshots where session_id = $1 order by seq', [s])).map((r) => [r.seq, r.final])).toEqual([['2', false], ['3', true]]);
+    const reader = createReader(ctx.fx.db.url, { max: 1 });
+    try {
+      const rec = (await recoverSession(reader, s))!;
+      expect(rec.snapshot).toMatchObject({ seq: 3, value: { a: 1 } });
+      expect(rec.session.endSeq).toBe(3);
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('5. __proto__ and constructor keys in a patch are ordinary keys of the live state and the snapshots', async () => {
     const s = 'r5-proto';
     // JSON text, as another language sends it: an object literal would set the prototype instead.
