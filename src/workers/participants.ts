@@ -24,8 +24,11 @@ import { CONTRIBUTING, sortedValues } from './derived-rows.ts';
 
 export interface ParticipantsResult {
   outcomes: EffectiveChange[];
-  /** Rated sessions whose rating input is no longer what they were rated with. */
-  stale: string[];
+  /**
+   * Rated sessions whose input was checked here, and whether it is stale: no longer what they were
+   * rated with (a later event can also bring it back, which clears it).
+   */
+  stale: { id: string; stale: boolean }[];
 }
 
 /** `recheck`: sessions whose outcomes may have changed for another reason (their end changed, or their game type, when rated). */
@@ -109,13 +112,13 @@ export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], rech
     await q(UPDATE_EFFECTIVE_SQL, [JSON.stringify(outcomes.map((c) => ({ session_id: c.session_id, player_id: c.player_id, eff_outcome: c.outcome, eff_xp: c.xp, eff_at: c.at })))]);
 
   // A rated session whose input changed (an outcome after it was rated, a late end or game type): its rating is stale.
-  const stale: string[] = [];
+  const stale: { id: string; stale: boolean }[] = [];
   const ratedHere = [...affected].filter((id) => rated.has(id));
   if (ratedHere.length)
     for (const r of await q<{ session_id: string; teams: string[][] | null; ranks: number[] | null; game_type: string | null; current_type: string | null }>(RATED_INPUTS_SQL, [ratedHere])) {
       const now = ratingInput(current.get(r.session_id) ?? []);
       const was = r.teams === null ? null : JSON.stringify({ teams: r.teams, ranks: r.ranks });
-      if ((typeof now === 'string' ? null : JSON.stringify(now)) !== was || r.game_type !== r.current_type) stale.push(r.session_id);
+      stale.push({ id: r.session_id, stale: (typeof now === 'string' ? null : JSON.stringify(now)) !== was || r.game_type !== r.current_type });
     }
   return { outcomes, stale };
 }

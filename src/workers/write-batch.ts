@@ -228,7 +228,7 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
   const recheck = new Set([...changes.values()].filter((c) => c.endChanged || (c.rated && c.retypedFrom !== undefined)).map((c) => c.id));
   const rated = new Set([...changes.values()].filter((c) => c.rated).map((c) => c.id));
   const parts = await writeParticipants(q, inserted, recheck, rated);
-  if (parts.stale.length) await q(MARK_RATINGS_STALE_SQL, [parts.stale]);
+  if (parts.stale.length) await q(MARK_RATINGS_STALE_SQL, [JSON.stringify(parts.stale)]);
   const players = playerRows(inserted);
   if (players.length) await q(UPSERT_PLAYERS_SQL, [JSON.stringify(players)]);
   if (opts.aggregates) {

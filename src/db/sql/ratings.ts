@@ -36,8 +36,10 @@ export const RATED_INPUTS_SQL = `
 SELECT r.session_id, r.teams, r.ranks, r.game_type, s.game_type AS current_type
 FROM rated_sessions r JOIN sessions s ON s.id = r.session_id WHERE r.session_id = ANY($1::text[])`;
 
-/** Marks sessions $1 rated with an input that changed since (rebuild re-rates them). */
-export const MARK_RATINGS_STALE_SQL = `UPDATE sessions SET rating_stale = true WHERE id = ANY($1::text[]) AND NOT rating_stale`;
+/** Whether rated sessions' inputs changed since they were rated (rebuild re-rates the stale). $1: JSON [{id, stale}]. */
+export const MARK_RATINGS_STALE_SQL = `
+UPDATE sessions s SET rating_stale = x.stale FROM json_to_recordset($1::json) AS x(id text, stale boolean)
+WHERE s.id = x.id AND s.rating_stale IS DISTINCT FROM x.stale`;
 
 /** Records the rating input once; no row back means the session was rated already. */
 export const INSERT_RATED_SQL = `
