@@ -13,3 +13,13 @@ declare module 'vitest' {
     templateDatabase: string;
   }
 }
+
+/**
+ * The environment every child process of a test starts from: PATH, and libfaketime's variables when the
+ * tests run under it (scripts/test-faketime.sh), so a child's "now" is the test's.
+ */
+export function childEnv(): Record<string, string> {
+  const out: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (k === 'LD_PRELOAD' || k.startsWith('FAKETIME'))) out[k] = v;
+  return out;
+}

@@ -8,7 +8,7 @@ import type { MikroORM } from '../../src/db/orm.ts';
 import { createLogger } from '../../src/log.ts';
 import { startWorker, type WorkerHandle } from '../../src/workers/worker.ts';
 import { afterAll, beforeAll } from 'vitest';
-import { REDIS_URL } from './env.ts';
+import { REDIS_URL, childEnv } from './env.ts';
 import { dropPrefix, openFixture, testConfig, uniqueName, type Fixture } from './services.ts';
 
 export const CLI = fileURLToPath(new URL('../../bin/game-persist.js', import.meta.url));
@@ -39,7 +39,7 @@ afterAll(() => {
 /** Runs `game-persist <args>` as a child process with the given environment (logs at info, JSON on stderr). */
 export function spawnCli(args: string[], env: Record<string, string>): ChildWorker {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env, GP_LOG_LEVEL: env.GP_LOG_LEVEL === 'silent' ? 'info' : (env.GP_LOG_LEVEL ?? 'info') },
+    env: { ...childEnv(), ...env, GP_LOG_LEVEL: env.GP_LOG_LEVEL === 'silent' ? 'info' : (env.GP_LOG_LEVEL ?? 'info') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, any>[] = [];

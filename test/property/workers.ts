@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { childEnv } from '../helpers/env.ts';
 
 const CLI = fileURLToPath(new URL('../../bin/game-persist.js', import.meta.url));
 
@@ -49,7 +50,7 @@ export class WorkerPool {
   }
 
   spawn(): WorkerProcess {
-    const child = spawn(process.execPath, [CLI, 'worker'], { env: { PATH: process.env.PATH ?? '', ...this.#env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'worker'], { env: { ...childEnv(), ...this.#env }, stdio: ['ignore', 'ignore', 'pipe'] });
     const w: WorkerProcess = { n: ++this.#next, child, started: false, exited: null as never, tail: [], errors: [], killed: false };
     let buf = '';
     child.stderr!.setEncoding('utf8');
