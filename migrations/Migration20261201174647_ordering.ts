@@ -17,7 +17,7 @@ export class Migration20261201174647_ordering extends Migration {
     this.addSql(`alter table "players" add "name_at" timestamptz null;`);
     this.addSql(`alter table "stat_deltas" add "reset_last" boolean not null default false;`);
 
-    this.addSql(`alter table "sessions" add "created_seq" bigint null, add "created_id" uuid null, add "started_seq" bigint null, add "started_id" uuid null, add "settings_seq" bigint null, add "settings_id" uuid null, add "end_seq" bigint null, add "end_id" uuid null, add "end_type" text null, add "idle_timeout_s" int null, add "idle_at" timestamptz null, add "final_at" timestamptz null, add "seq_conflicts" int not null default 0, add "rating_stale" boolean not null default false;`);
+    this.addSql(`alter table "sessions" add "created_seq" bigint null, add "created_id" uuid null, add "started_seq" bigint null, add "started_id" uuid null, add "settings_seq" bigint null, add "settings_id" uuid null, add "end_seq" bigint null, add "end_id" uuid null, add "end_type" text null, add "idle_timeout_s" int null, add "idle_at" timestamptz null, add "final_at" timestamptz null, add "seq_conflicts" int not null default 0, add "rating_stale" boolean not null default false, add "ahead_seqs" bigint[] null default '{}';`);
     this.addSql(`alter table "sessions" drop column "typed_tx";`);
     this.addSql(`create index "sessions_rating_stale_idx" on "sessions" ("id") where "rating_stale";`);
 
@@ -34,6 +34,8 @@ export class Migration20261201174647_ordering extends Migration {
       this.addSql(`update "sessions" s set "${group}_seq" = e.seq, "${group}_id" = e.id from (select distinct on (session_id) session_id, seq, id, type from "session_events" where ${where} order by session_id, ${order}) e where s.id = e.session_id;`);
     this.addSql(`update "sessions" set "end_type" = case when status in ('finished', 'abandoned') and end_seq is not null then status end, "final_at" = case when end_seq is not null and applied_seq >= end_seq then coalesce(ended_at, now()) end;`);
     this.addSql(`update "sessions" s set "idle_timeout_s" = (settings->>'idleTimeoutS')::int where jsonb_typeof(settings->'idleTimeoutS') = 'number';`);
+    // Sessions with a gap open: the seqs stored beyond it are not known yet (read from the tables once).
+    this.addSql(`update "sessions" set "ahead_seqs" = null where applied_seq < last_seq;`);
     const latest = (key: string, cond: string) =>
       `(select jsonb_build_array(e.seq, e.id) from "participant_events" e where e.session_id = p.session_id and e.player_id = p.player_id and ${cond} order by e.seq desc, e.id desc limit 1)`;
     const first = (cond: string) =>
@@ -58,7 +60,7 @@ export class Migration20261201174647_ordering extends Migration {
     this.addSql(`alter table "session_participants" drop column "present", drop column "eff_outcome", drop column "eff_xp", drop column "eff_at", drop column "pos";`);
     this.addSql(`alter table "session_participants" add "info_seq" int8 not null default '0', add "outcome_seq" int8 not null default '0', add "outcome_id" text null;`);
 
-    this.addSql(`alter table "sessions" drop column "created_seq", drop column "created_id", drop column "started_seq", drop column "started_id", drop column "settings_seq", drop column "settings_id", drop column "end_seq", drop column "end_id", drop column "end_type", drop column "idle_timeout_s", drop column "idle_at", drop column "final_at", drop column "seq_conflicts", drop column "rating_stale";`);
+    this.addSql(`alter table "sessions" drop column "created_seq", drop column "created_id", drop column "started_seq", drop column "started_id", drop column "settings_seq", drop column "settings_id", drop column "end_seq", drop column "end_id", drop column "end_type", drop column "idle_timeout_s", drop column "idle_at", drop column "final_at", drop column "seq_conflicts", drop column "rating_stale", drop column "ahead_seqs";`);
     this.addSql(`drop index "sessions_rating_stale_idx";`);
     this.addSql(`alter table "sessions" add "typed_tx" text null;`);
   }

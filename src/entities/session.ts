@@ -69,6 +69,12 @@ export const Session = defineEntity({
     finalAt: p.datetime().nullable(),
     /** Events that share their seq with another event of the session (see seq_conflicts). */
     seqConflicts: p.integer().default(0),
+    /**
+     * The seqs stored above applied_seq while a gap is open, so the batch that fills the gap finds how far
+     * the history is contiguous (and any seq taken twice) without reading the event tables; null when
+     * unknown (more than a thousand, or from before this column): then they are read.
+     */
+    aheadSeqs: p.array<number>().columnType('bigint[]').nullable().defaultRaw(`'{}'`),
     /** When ratings were updated from this finished session (once; see rated_sessions). */
     ratedAt: p.datetime().nullable(),
     /** The session's rating input changed after it was rated (a late outcome): `rebuild` re-rates. */

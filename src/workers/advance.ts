@@ -79,6 +79,7 @@ export async function advanceSessions(
       lastSeq: Number(s.last_seq),
       lost: Number(s.lost_seqs),
       conflicts: s.seq_conflicts,
+      ahead: s.ahead_seqs === null ? null : s.ahead_seqs.map(Number),
       gapAgeS: s.gap_age_s,
       events: seqEvents.get(s.id) ?? [],
     })),
@@ -146,7 +147,7 @@ function sessionWrite(
   d: SessionDelta | null,
   m: ReturnType<typeof mergeSession> | null,
   groups: StoredGroups,
-  w: { applied: number; gapOpen: boolean; lost: number; conflicts: number },
+  w: { applied: number; gapOpen: boolean; lost: number; conflicts: number; ahead: number[] | null },
   final: boolean,
 ): SessionWrite {
   const created = m?.created ?? null;
@@ -195,6 +196,7 @@ function sessionWrite(
     gap_open: w.gapOpen,
     lost_seqs: w.lost,
     seq_conflicts: w.conflicts,
+    ahead_seqs: w.ahead,
     state_seq: Number(s.state_seq),
     turns_waiting: s.turns_waiting,
     snapshot_turn: s.snapshot_turn,

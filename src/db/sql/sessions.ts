@@ -19,7 +19,7 @@ ON CONFLICT (id) DO NOTHING`;
 const LOCKED_COLUMNS = `id, game_type, status, created_seq, created_id, started_seq, started_id, settings_seq, settings_id,
   end_seq, end_id, end_type, last_seq, event_count, applied_seq, lost_seqs, state_seq, last_turn_seq, turns_waiting,
   snapshot_turn, gap_since IS NOT NULL AS gap_open, extract(epoch FROM now() - gap_since)::float8 AS gap_age_s,
-  final_at IS NOT NULL AS final, rated_at IS NOT NULL AS rated, idle_at IS NOT NULL AS idle, seq_conflicts`;
+  final_at IS NOT NULL AS final, rated_at IS NOT NULL AS rated, idle_at IS NOT NULL AS idle, seq_conflicts, ahead_seqs`;
 
 export interface LockedSession {
   id: string;
@@ -49,6 +49,8 @@ export interface LockedSession {
   rated: boolean;
   idle: boolean;
   seq_conflicts: number;
+  /** bigint[] (pg returns the items as text); null: not known. */
+  ahead_seqs: string[] | null;
 }
 
 /** $1: session ids. Result: LockedSession rows, locked until commit, in id order. */
@@ -104,6 +106,7 @@ export interface SessionWrite {
   gap_open: boolean;
   lost_seqs: number;
   seq_conflicts: number;
+  ahead_seqs: number[] | null;
   state_seq: number;
   turns_waiting: boolean;
   snapshot_turn: number | null;
@@ -132,6 +135,7 @@ UPDATE sessions s SET
   gap_since = CASE WHEN x.gap_open THEN coalesce(s.gap_since, now()) END,
   lost_seqs = x.lost_seqs,
   seq_conflicts = x.seq_conflicts,
+  ahead_seqs = x.ahead_seqs,
   state_seq = x.state_seq,
   turns_waiting = x.turns_waiting,
   snapshot_turn = x.snapshot_turn,
@@ -144,7 +148,7 @@ FROM json_to_recordset($1::json) AS x(id text, touched boolean, set_created bool
   started_seq bigint, started_id uuid, set_settings boolean, settings jsonb, settings_seq bigint, settings_id uuid,
   idle_timeout_s int, set_end boolean, end_seq bigint, end_id uuid, end_type text, ended_at timestamptz, winners jsonb,
   final_scores jsonb, result text, end_reason text, status text, first_at timestamptz, last_at timestamptz, last_seq bigint,
-  n bigint, last_turn_seq bigint, applied_seq bigint, gap_open boolean, lost_seqs bigint, seq_conflicts int, state_seq bigint,
+  n bigint, last_turn_seq bigint, applied_seq bigint, gap_open boolean, lost_seqs bigint, seq_conflicts int, ahead_seqs bigint[], state_seq bigint,
   turns_waiting boolean, snapshot_turn int, snapshot_scheduled boolean, final boolean, rating_stale boolean)
 WHERE s.id = x.id`;
 
