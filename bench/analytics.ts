@@ -74,15 +74,16 @@ slots AS (
 const GENERATE = [
   `${SLOTS.replace(/,\nslots AS[\s\S]*$/, '')}
    INSERT INTO sessions (id, tenant, game_type, status, created_at, started_at, ended_at, first_event_at, last_event_at,
-     last_seq, event_count, applied_seq, rated_at, updated_at)
-   SELECT id, 'chat-' || (s % 1000), game, 'finished', t, t, t + dur, t, t + dur, 22, 22, 22, now(), now() FROM s`,
+     last_seq, event_count, applied_seq, rated_at, updated_at, created_seq, created_id, end_seq, end_id, end_type, final_at)
+   SELECT id, 'chat-' || (s % 1000), game, 'finished', t, NULL::timestamptz, t + dur, t, t + dur, 22, 22, 22, now(), now(),
+     1, md5(id || '/created')::uuid, 22, md5(id || '/end')::uuid, 'finished', t + dur FROM s`,
   `${SLOTS.replace(/,\nslots AS[\s\S]*$/, '')}
    INSERT INTO session_events (session_id, id, seq, type, at, data)
-   SELECT id, gen_random_uuid(), 1, 'session.created', t, jsonb_build_object('gameType', game, 'tenant', 'chat-' || (s % 1000)) FROM s
-   UNION ALL SELECT id, gen_random_uuid(), 22, 'session.finished', t + dur, '{}'::jsonb FROM s`,
+   SELECT id, md5(id || '/created')::uuid, 1, 'session.created', t, jsonb_build_object('gameType', game, 'tenant', 'chat-' || (s % 1000)) FROM s
+   UNION ALL SELECT id, md5(id || '/end')::uuid, 22, 'session.finished', t + dur, '{}'::jsonb FROM s`,
   `${SLOTS}
    INSERT INTO participant_events (session_id, id, seq, type, at, player_id, role, outcome, xp, data)
-   SELECT id, gen_random_uuid(), seq0, 'player.joined', t, player, CASE WHEN k = 0 THEN 'impostor' ELSE 'crewmate' END, NULL::text, NULL::int, NULL::jsonb FROM slots
+   SELECT id, md5(id || '/j/' || k)::uuid, seq0, 'player.joined', t, player, CASE WHEN k = 0 THEN 'impostor' ELSE 'crewmate' END, NULL::text, NULL::int, NULL::jsonb FROM slots
    UNION ALL SELECT id, md5(id || '/' || k)::uuid, seq0 + 4, 'player.outcome', t, player, NULL, outcome, xp::int, NULL FROM slots`,
   `${SLOTS}
    INSERT INTO task_logs (session_id, id, seq, type, at, player_id, task_type, xp, fake)
@@ -94,10 +95,12 @@ const GENERATE = [
    INSERT INTO moves (session_id, id, seq, type, at, player_id, action, turn)
    SELECT id, gen_random_uuid(), seq0 + 3, 'move', t, player, 'step', 1 FROM slots`,
   `${SLOTS}
-   INSERT INTO session_participants (session_id, player_id, role, info_seq, joined_at, last_joined_at, outcome, xp,
-     outcome_seq, outcome_id, outcome_at, tasks, fake_tasks, task_xp, votes, last_at)
-   SELECT id, player, CASE WHEN k = 0 THEN 'impostor' ELSE 'crewmate' END, seq0, t, t, outcome, xp, seq0 + 4,
-     md5(id || '/' || k)::uuid::text, t, (k <> 0)::int, (k = 0)::int, task_xp, 1, t FROM slots`,
+   INSERT INTO session_participants (session_id, player_id, role, joined_at, last_joined_at, present, outcome, xp, outcome_at,
+     eff_outcome, eff_xp, eff_at, pos, tasks, fake_tasks, task_xp, votes, last_at)
+   SELECT id, player, CASE WHEN k = 0 THEN 'impostor' ELSE 'crewmate' END, t, t, true, outcome, xp, t, outcome, xp, t,
+     jsonb_build_object('role', jsonb_build_array(seq0, md5(id || '/j/' || k)::uuid), 'join', jsonb_build_array(seq0, md5(id || '/j/' || k)::uuid),
+       'joinLast', jsonb_build_array(seq0, md5(id || '/j/' || k)::uuid), 'outcome', jsonb_build_array(seq0 + 4, md5(id || '/' || k)::uuid)),
+     (k <> 0)::int, (k = 0)::int, task_xp, 1, t FROM slots`,
 ];
 
 const PLAYERS_SQL = `
