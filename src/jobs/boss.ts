@@ -125,7 +125,9 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
 }
 
 export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock): Promise<Jobs> {
-  const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2, superviseIntervalSeconds: 10 });
+  // pg-boss expires a dead worker's active jobs in its per-queue monitor pass, which runs at most every
+  // monitorIntervalSeconds (default 60): a SIGKILLed worker's snapshot jobs came back 53-70 s later.
+  const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
   for (const name of PGBOSS_QUEUES) await boss.createQueue(name);
