@@ -1,3 +1,5 @@
+import pg from 'pg';
+
 /** Where the test services are. Override with TEST_DATABASE_URL (any database; used as admin) and TEST_REDIS_URL. */
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -6,6 +8,17 @@ export function databaseUrl(name: string): string {
   const u = new URL(ADMIN_DATABASE_URL);
   u.pathname = `/${name}`;
   return u.toString();
+}
+
+/** Runs one statement (CREATE/DROP DATABASE) as the admin user on its own connection. */
+export async function adminQuery(sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
 }
 
 declare module 'vitest' {

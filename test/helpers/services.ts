@@ -9,21 +9,12 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { openOrm, type MikroORM } from '../../src/db/orm.ts';
 import { query } from '../../src/db/query.ts';
 import { deletePrefix } from '../../src/redis.ts';
-import { ADMIN_DATABASE_URL, REDIS_URL, databaseUrl } from './env.ts';
+import { REDIS_URL, adminQuery, databaseUrl } from './env.ts';
 
 export function uniqueName(kind: string): string {
   return `gpt_${kind}_${randomBytes(5).toString('hex')}`;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** A fresh migrated database for this file. */
 export async function cloneDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {

@@ -11,8 +11,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { createReader, foldStatDeltas, migrateUp, openOrm, rateFinishedSessions, rebuildAggregates, validateEvent, verifyAggregates } from '../../src/index.ts';
+import { PGBOSS_SCHEMA } from '../../src/jobs/boss.ts';
 import { deletePrefix } from '../../src/redis.ts';
-import { ADMIN_DATABASE_URL, REDIS_URL, databaseUrl } from '../helpers/env.ts';
+import { REDIS_URL, adminQuery, databaseUrl } from '../helpers/env.ts';
 import { runCase, type WireEvent } from './arbitraries.ts';
 import { compareRun, type Difference } from './compare.ts';
 import { deliveryPlan, prng } from './delivery.ts';
@@ -70,26 +71,16 @@ export interface RunResult {
   database?: string;
 }
 
-const PGBOSS_SCHEMA = 'pgboss';
 const EVENT_TABLES = ['session_events', 'participant_events', 'moves', 'votes', 'chat_messages', 'task_logs', 'turn_results', 'agent_logs'];
 const JOB_OPTS = { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, attempts: 20, backoff: { type: 'exponential', delay: 1000 } };
 
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 /** A new database, migrated, with pg-boss's schema (as test/setup/global.ts prepares the template). */
 export async function createDatabase(): Promise<Database & { name: string }> {
   const name = `gpp_${randomBytes(5).toString('hex')}`;
-  await admin(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  await adminQuery(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
   const url = databaseUrl(name);
-  const drop = () => admin(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+  const drop = () => adminQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
   try {
     const orm = await openOrm({ databaseUrl: url, poolMax: 1 });
     try {
