@@ -36,3 +36,14 @@ export function childEnv(): Record<string, string> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && (k === 'LD_PRELOAD' || k.startsWith('FAKETIME'))) out[k] = v;
   return out;
 }
+
+/**
+ * The environment for a service a test starts itself (a throwaway redis-server): this process's, without
+ * libfaketime, because services keep the real clock as PostgreSQL does (redis-server and redis-cli hang
+ * under libfaketime).
+ */
+export function serviceEnv(): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (k !== 'LD_PRELOAD' && !k.startsWith('FAKETIME')) out[k] = v;
+  return out;
+}

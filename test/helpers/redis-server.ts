@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { serviceEnv } from './env.ts';
 
 export interface RedisServer {
   readonly port: number;
@@ -51,7 +52,7 @@ export async function startRedisServer(args: string[] = [], opts: { port?: numbe
     const child = spawn(
       process.env.REDIS_SERVER ?? 'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--loglevel', 'warning', ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: serviceEnv() },
     );
     let output = '';
     child.stdout!.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

@@ -12,6 +12,7 @@ import { count, dropPrefix, emptyDatabase, openFixture, rows, testEnv, uniqueNam
 import { runCli } from '../../helpers/cli.ts';
 import { inProcessWorker, plainQueue, spawnCli } from '../../helpers/worker.ts';
 import { testConfig } from '../../helpers/services.ts';
+import { serviceEnv } from '../../helpers/env.ts';
 
 let fx: Fixture;
 const prefix = uniqueName('q');
@@ -100,7 +101,7 @@ describe('doctor and configuration', () => {
 
   it('refuses to start a worker on a Redis that may evict jobs, unless told to', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore' });
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: 'ignore', env: serviceEnv() });
     try {
       const env = testEnv(fx.db.url, prefix, { REDIS_URL: `redis://127.0.0.1:${port}` });
       await waitFor('redis up', async () => (await runCli(['doctor', '--json'], env)).stdout.includes('redis-eviction'));

@@ -15,6 +15,7 @@ import { sequenceKey } from '../../../src/contract/limits.ts';
 import { EnqueueError, createProducer, type Producer, type ProducerOptions, type SequenceReseed } from '../../../src/producers/index.ts';
 import { pgSequenceSeed } from '../../../src/recovery/sequence-seed.ts';
 import { REDIS_URL, dropPrefix, rows, uniqueName, waitFor } from '../../helpers/services.ts';
+import { serviceEnv } from '../../helpers/env.ts';
 import { workerFixture } from '../../helpers/worker.ts';
 
 const ctx = workerFixture();
@@ -235,7 +236,7 @@ class OwnRedis {
   }
 
   spawn(): void {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--loglevel', 'warning', ...this.#args], { stdio: 'ignore' });
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--loglevel', 'warning', ...this.#args], { stdio: 'ignore', env: serviceEnv() });
     ownServers.add(child);
     child.once('exit', () => ownServers.delete(child));
     this.#child = child;
