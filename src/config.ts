@@ -96,6 +96,18 @@ export interface Config {
   /** GP_BOARD_PORT / GP_BOARD_HOST: where `game-persist board` listens (default loopback only). */
   boardPort: number;
   boardHost: string;
+  /** GP_API_PORT / GP_API_HOST: where `game-persist serve` listens (default loopback only). */
+  apiPort: number;
+  apiHost: string;
+  /** GP_API_BODY_LIMIT: largest request body in bytes (a batch of events). */
+  apiBodyLimit: number;
+  /** GP_API_RATE_LIMIT: requests per minute per API key (a key's own limit overrides it); 0 = none. */
+  apiRateLimit: number;
+  /** GP_API_TLS_CERT / GP_API_TLS_KEY: PEM files; both set = HTTPS. */
+  apiTlsCert: string | null;
+  apiTlsKey: string | null;
+  /** GP_API_CORS_ORIGIN: an origin allowed to call the API from a browser; null = CORS off. */
+  apiCorsOrigin: string | null;
   /** GP_STATS_FOLD_MS: how often a worker folds pending stat deltas into player_stats (the boards' lag). */
   statsFoldMs: number;
   /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
@@ -186,6 +198,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     boardPassword: env.GP_BOARD_PASSWORD ? str(env, 'GP_BOARD_PASSWORD', '', (v) => (v.length >= 12 ? null : 'must be at least 12 characters')) : null,
     boardPort: int(env, 'GP_BOARD_PORT', 3010, 0, 65_535),
     boardHost: str(env, 'GP_BOARD_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
+    apiPort: int(env, 'GP_API_PORT', 8080, 0, 65_535),
+    apiHost: str(env, 'GP_API_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
+    apiBodyLimit: int(env, 'GP_API_BODY_LIMIT', 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    apiRateLimit: int(env, 'GP_API_RATE_LIMIT', 6000, 0, 100_000_000),
+    apiTlsCert: env.GP_API_TLS_CERT || null,
+    apiTlsKey: env.GP_API_TLS_KEY || null,
+    apiCorsOrigin: env.GP_API_CORS_ORIGIN ? str(env, 'GP_API_CORS_ORIGIN', '', url(['http:', 'https:'])) : null,
     metricsHost: str(env, 'GP_METRICS_HOST', '0.0.0.0', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),

@@ -101,6 +101,18 @@ export class TimeoutError extends GamePersistError {
   }
 }
 
+/**
+ * An HTTP API request refused, with its status and a stable `code` the JSON body carries:
+ * unauthorized (401), forbidden (403), not_found (404), bad_request (400), rate_limited (429) …
+ */
+export class ApiError extends GamePersistError {
+  readonly status: number;
+  constructor(status: number, code: string, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
 /** Turns any thrown value into an Error, keeping the original as `cause`. */
 export function coerceError(e: unknown): Error {
   if (e instanceof Error) return e;

@@ -15,6 +15,7 @@ import { runSnapshots } from './snapshots.ts';
 import { runBoard } from './board.ts';
 import { runLeaderboard, runPlayers, runRebuild, runStats, runTenants, runVerify } from './analytics.ts';
 import { runWorker } from './worker.ts';
+import { runKeys, runServe } from './serve.ts';
 
 const USAGE = `usage: game-persist <command> [options]
 
@@ -38,6 +39,10 @@ commands:
   stats daily [--days N] [--json]    sessions started/finished, mean duration, players per day
   verify [--sample N] [--json]       recompute the aggregates from the events; exit 1 on any drift
   rebuild [--json]                   recompute the aggregates from the events (safe while workers run)
+  serve                              the HTTP API (GP_API_PORT, GP_API_HOST; docs/http.md) until SIGTERM/SIGINT
+  keys create <name> --scope S [--scope S] [--tenant T] [--rate-limit N] [--json]
+                                     an API key (scopes ingest, read, admin), printed once
+  keys list [--all] [--json] | keys revoke <id>
   board [--write]                    Bull Board for the events queue, behind basic auth (GP_BOARD_PASSWORD);
                                      read-only unless --write
   demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
@@ -47,7 +52,8 @@ GP_WORKER_CONCURRENCY, GP_BATCH_ROWS, GP_BATCH_BYTES, GP_BATCH_MS, GP_WORKER_HEA
 GP_WRITE_RETRIES, GP_JOBS, GP_LIVE_STATE, GP_GAP_TIMEOUT_S, GP_SNAPSHOT_EVERY_TURNS, GP_SNAPSHOT_INTERVAL_S, GP_SNAPSHOT_KEEP, GP_ABANDON_AFTER_S, GP_MAX_EVENT_BYTES,
 GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL, GP_AGGREGATES, GP_STATS_TZ, GP_WIN_RATE_MIN_GAMES, GP_RATING_DELAY_S,
 GP_STATS_FOLD_MS, GP_METRICS_PORT, GP_METRICS_HOST, GP_BOARD_USER, GP_BOARD_PASSWORD, GP_BOARD_PORT,
-GP_BOARD_HOST, DATABASE_READ_URL (see README).`;
+GP_BOARD_HOST, GP_API_PORT, GP_API_HOST, GP_API_BODY_LIMIT, GP_API_RATE_LIMIT, GP_API_TLS_CERT, GP_API_TLS_KEY, GP_API_CORS_ORIGIN,
+DATABASE_READ_URL (see README).`;
 
 export class UsageError extends GamePersistError {
   constructor(message: string) {
@@ -85,6 +91,8 @@ const OPTIONS = {
   issued: { type: 'string' },
   'timeout-ms': { type: 'string' },
   'tail-limit': { type: 'string' },
+  scope: { type: 'string', multiple: true },
+  'rate-limit': { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];
@@ -150,6 +158,10 @@ export async function main(argv: string[]): Promise<number> {
         return await runRebuild(cfg, flags);
       case 'board':
         return await runBoard(cfg, flags);
+      case 'serve':
+        return await runServe(cfg);
+      case 'keys':
+        return await runKeys(cfg, sub, arg, flags);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

@@ -1,3 +1,4 @@
+import { ApiKey } from './api-key.ts';
 import { DeadLetter, VerifyRun } from './dead-letter.ts';
 import { AgentLog, ChatMessage, Move, ParticipantEvent, QueueEvent, SessionEvent, TaskLog, TurnResult, Vote } from './events.ts';
 import { Player, SeqConflict, SessionParticipant } from './player.ts';
@@ -7,12 +8,12 @@ import { SessionState } from './session-state.ts';
 import { SessionSnapshot } from './snapshot.ts';
 import { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod } from './stats.ts';
 
-export { SeqConflict, VerifyRun };
+export { ApiKey, SeqConflict, VerifyRun };
 export { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod };
 export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, SessionSnapshot, SessionState, TaskLog, TurnResult, Vote };
 export { SESSION_STATUSES, type SessionStatus } from './session.ts';
 
 export const ENTITIES = [
   Session, SessionState, SessionSnapshot, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
-  PlayerStat, PendingStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession, VerifyRun, SeqConflict,
+  PlayerStat, PendingStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession, VerifyRun, SeqConflict, ApiKey,
 ];

@@ -1,0 +1,107 @@
+/**
+ * API keys: `gpk_<id>_<secret>`. The id is public (it names the key in lists, logs and metrics-free
+ * audit); only SHA-256(secret) is stored, so a database dump does not leak usable keys. Secrets are
+ * 32 random bytes: a fast hash is enough (nothing to brute-force), and the check is constant-time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { query } from '../db/query.ts';
+import { ApiError, GamePersistError } from '../errors.ts';
+
+export const SCOPES = ['ingest', 'read', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface ApiKeyInfo {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  /** Restricts the key to one tenant's sessions and join queue; null = every tenant. */
+  tenant: string | null;
+  rateLimit: number | null;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+const KEY_RE = /^gpk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+function checkScopes(scopes: readonly string[]): Scope[] {
+  if (!scopes.length) throw new GamePersistError('bad_request', 'a key needs at least one scope: ingest, read, admin');
+  for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new GamePersistError('bad_request', `unknown scope "${s}": use ingest, read, admin`);
+  return [...new Set(scopes)] as Scope[];
+}
+
+const toInfo = (r: Record<string, any>): ApiKeyInfo => ({
+  id: r.id,
+  name: r.name,
+  scopes: r.scopes,
+  tenant: r.tenant,
+  rateLimit: r.rate_limit,
+  createdAt: new Date(r.created_at).toISOString(),
+  revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
+});
+
+/** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
+export async function createApiKey(
+  orm: MikroORM,
+  opts: { name: string; scopes: readonly string[]; tenant?: string | null; rateLimit?: number | null },
+): Promise<ApiKeyInfo & { key: string }> {
+  const scopes = checkScopes(opts.scopes);
+  if (!/^[\s\S]{1,200}$/.test(opts.name)) throw new GamePersistError('bad_request', 'a key name is 1-200 characters');
+  const id = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  const [row] = await query(orm.em.fork(), `INSERT INTO api_keys (id, name, secret_hash, scopes, tenant, rate_limit) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`, [
+    id,
+    opts.name,
+    sha256(secret).toString('hex'),
+    scopes,
+    opts.tenant ?? null,
+    opts.rateLimit ?? null,
+  ]);
+  return { ...toInfo(row!), key: `gpk_${id}_${secret}` };
+}
+
+export async function listApiKeys(orm: MikroORM, opts: { all?: boolean } = {}): Promise<ApiKeyInfo[]> {
+  const rows = await query(orm.em.fork(), `SELECT * FROM api_keys WHERE $1 OR revoked_at IS NULL ORDER BY created_at, id`, [!!opts.all]);
+  return rows.map(toInfo);
+}
+
+/** Revokes a key by its id (or the whole key); true when it was active. Servers notice within KEY_CACHE_MS. */
+export async function revokeApiKey(orm: MikroORM, idOrKey: string): Promise<boolean> {
+  const id = KEY_RE.exec(idOrKey)?.[1] ?? idOrKey;
+  const rows = await query(orm.em.fork(), `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`, [id]);
+  return rows.length > 0;
+}
+
+/** How long a server trusts what it read about a key (a revocation takes effect within this). */
+export const KEY_CACHE_MS = 5000;
+
+/** Checks presented keys against PostgreSQL, remembering each key's row for KEY_CACHE_MS. */
+export class KeyVerifier {
+  readonly #orm: MikroORM;
+  readonly #cache = new Map<string, { at: number; row: { info: ApiKeyInfo; hash: Buffer } | null }>();
+  constructor(orm: MikroORM) {
+    this.#orm = orm;
+  }
+
+  /** The key's info, or an ApiError 401 (missing, malformed, unknown, wrong secret or revoked). */
+  async verify(presented: string | undefined): Promise<ApiKeyInfo> {
+    if (!presented) throw new ApiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer gpk_…');
+    const m = KEY_RE.exec(presented);
+    if (!m) throw new ApiError(401, 'unauthorized', 'malformed API key');
+    const id = m[1]!;
+    let hit = this.#cache.get(id);
+    if (!hit || Date.now() - hit.at > KEY_CACHE_MS) {
+      const [r] = await query(this.#orm.em.fork(), `SELECT * FROM api_keys WHERE id = $1`, [id]);
+      hit = { at: Date.now(), row: r ? { info: toInfo(r), hash: Buffer.from(r.secret_hash as string, 'hex') } : null };
+      if (this.#cache.size > 10_000) this.#cache.clear();
+      this.#cache.set(id, hit);
+    }
+    // Compare even for an unknown id, so the timing says nothing about which ids exist.
+    const expected = hit.row?.hash ?? Buffer.alloc(32);
+    const ok = timingSafeEqual(sha256(m[2]!), expected) && hit.row !== null;
+    if (!ok || hit.row!.info.revokedAt) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key');
+    return hit.row!.info;
+  }
+}

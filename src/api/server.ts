@@ -1,0 +1,306 @@
+/**
+ * `game-persist serve`: the HTTP/JSON API (Fastify 5). Stateless: every replica reads PostgreSQL and
+ * enqueues to the same BullMQ queue with the same sequence counters as the SDK, so any number run
+ * behind a load balancer; rate limits are counted in Redis, shared by all replicas.
+ *
+ * Every route but /healthz and /openapi.json needs an API key (`Authorization: Bearer gpk_…`) with the
+ * route's scope; a tenant-restricted key sees only its tenant's sessions. Every error is a JSON body
+ * `{ "error": { "code", "message" } }` with a stable code (docs/http.md).
+ */
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import rateLimit from '@fastify/rate-limit';
+import type { Redis } from 'ioredis';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError } from '../errors.ts';
+import type { Emitted, Producer } from '../producers/producer.ts';
+import { ormReader, createReader, type Reader } from '../db/reader.ts';
+import { recoverSession } from '../recovery/recover.ts';
+import { waitPersisted } from '../recovery/wait.ts';
+import { leaderboard, playerStats } from '../aggregates/read.ts';
+import { VERSION } from '../version.ts';
+import { KeyVerifier, type ApiKeyInfo, type Scope } from './keys.ts';
+import { Idempotency } from './idempotency.ts';
+import { MAX_EVENTS_PER_REQUEST, ingestBody, ingestResponse, errorBody, idParam } from './schemas.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey: ApiKeyInfo | null;
+  }
+  interface FastifyContextConfig {
+    /** The scope a route needs; absent = public (health, the OpenAPI document). */
+    scope?: Scope;
+  }
+}
+
+export interface ApiDeps {
+  cfg: Readonly<Config>;
+  orm: MikroORM;
+  producer: Producer;
+  /** Rate-limit counters (shared by replicas). */
+  redis: Redis;
+  /** Reads; default: DATABASE_READ_URL when set, else the ORM's pool. */
+  reader?: Reader;
+  /** Request and error logs (pino, stderr); none when absent. Authorization headers are never logged. */
+  logger?: Logger;
+}
+
+/** A bearer token or an `x-api-key` header. */
+function presentedKey(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim();
+  const h = req.headers['x-api-key'];
+  return typeof h === 'string' ? h : undefined;
+}
+
+/** A tenant-restricted key may touch only its tenant's sessions. */
+function checkTenant(req: FastifyRequest, tenant: string | null | undefined): void {
+  const k = req.apiKey;
+  if (k?.tenant != null && tenant !== k.tenant) throw new ApiError(403, 'forbidden', `this key is restricted to tenant "${k.tenant}"`);
+}
+
+function noTenantRestriction(req: FastifyRequest, what: string): void {
+  if (req.apiKey?.tenant != null) throw new ApiError(403, 'forbidden', `a tenant-restricted key cannot ${what}`);
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const { cfg, orm, producer } = deps;
+  if (!!cfg.apiTlsCert !== !!cfg.apiTlsKey) throw new ConfigError('GP_API_TLS_CERT', 'GP_API_TLS_CERT and GP_API_TLS_KEY go together');
+  const https = cfg.apiTlsCert && cfg.apiTlsKey ? { cert: readFileSync(cfg.apiTlsCert), key: readFileSync(cfg.apiTlsKey) } : null;
+  const reader = deps.reader ?? (cfg.databaseReadUrl ? createReader(cfg.databaseReadUrl) : ormReader(orm));
+  const keys = new KeyVerifier(orm);
+  const idempotency = new Idempotency(deps.redis, cfg.queuePrefix);
+
+  const app = Fastify({
+    ...(https ? { https } : {}),
+    bodyLimit: cfg.apiBodyLimit,
+    // Fastify's default request serializer logs method, url and ip only: no headers, so no keys.
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // `__proto__` and `constructor` are ordinary keys of user JSON (docs/contract.md): JSON.parse makes
+    // them own properties, and the contract module and the state fold treat them as data.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.decorateRequest('apiKey', null);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'game-persist', version: VERSION, description: 'Durable game-server data over HTTP: publish events, recover sessions, read stats.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'gpk_… (game-persist keys create)' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+
+  app.addHook('onRequest', async (req) => {
+    const scope = req.routeOptions.config?.scope;
+    if (!scope) return;
+    const key = await keys.verify(presentedKey(req));
+    if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) throw new ApiError(403, 'forbidden', `this key lacks the "${scope}" scope`);
+    req.apiKey = key;
+  });
+
+  if (cfg.apiRateLimit > 0) {
+    await app.register(rateLimit, {
+      global: true,
+      hook: 'preHandler',
+      redis: deps.redis,
+      nameSpace: `${cfg.queuePrefix}:api-rate:`,
+      timeWindow: 60_000,
+      max: (req) => req.apiKey?.rateLimit ?? cfg.apiRateLimit,
+      keyGenerator: (req) => req.apiKey?.id ?? req.ip,
+      allowList: (req) => !req.routeOptions.config?.scope,
+      errorResponseBuilder: (_req, ctx) => new ApiError(429, 'rate_limited', `rate limit of ${ctx.max} requests per minute reached; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
+    });
+  }
+
+  app.setErrorHandler((err: unknown, req, reply) => {
+    const e = err as Error & { statusCode?: number; code?: string; validation?: unknown };
+    let status = 500;
+    let code = 'internal';
+    let message = 'internal error';
+    if (e instanceof ApiError) [status, code, message] = [e.status, e.code, e.message];
+    else if (e instanceof ContractError || e instanceof AnalyticsError) [status, code, message] = [400, e.code, e.message];
+    else if (e instanceof TimeoutError) [status, code, message] = [408, e.code, e.message];
+    else if (e instanceof EnqueueError || e instanceof BackpressureError) [status, code, message] = [503, 'unavailable', e.message];
+    else if (e.validation) [status, code, message] = [400, 'bad_request', e.message];
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') [status, code, message] = [413, 'body_too_large', `request body over ${cfg.apiBodyLimit} bytes`];
+    else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') [status, code, message] = [415, 'unsupported_media_type', e.message];
+    else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) [status, code, message] = [e.statusCode, 'bad_request', e.message];
+    else if (e instanceof GamePersistError) [status, code, message] = [500, e.code, e.message];
+    if (status >= 500) req.log.error({ err: e.message, code: e.code }, 'request failed');
+    if (status === 429) reply.header('retry-after', '60');
+    return reply.status(status).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+
+  // CORS only when an origin is configured: browsers elsewhere get no access (no header, no preflight).
+  if (cfg.apiCorsOrigin) {
+    const origin = cfg.apiCorsOrigin.replace(/\/$/, '');
+    app.addHook('onSend', async (req, reply) => {
+      if (req.headers.origin === origin) reply.header('access-control-allow-origin', origin).header('vary', 'Origin');
+    });
+    app.options('/*', { schema: { hide: true } }, async (req, reply) => {
+      if (req.headers.origin !== origin) return reply.status(403).send({ error: { code: 'forbidden', message: 'origin not allowed' } });
+      return reply
+        .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+        .header('access-control-allow-headers', 'authorization, content-type, x-api-key')
+        .header('access-control-max-age', '600')
+        .status(204)
+        .send();
+    });
+  }
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.post(
+    '/v1/events',
+    {
+      config: { scope: 'ingest' },
+      schema: {
+        summary: 'Publish a batch of events',
+        description: `At most ${MAX_EVENTS_PER_REQUEST} events. Each is validated by the v1 contract and enqueued as the SDK does; the response says per event whether it was accepted (its id and seq) or rejected (the field and reason). Send your own ids to make retries safe.`,
+        body: ingestBody,
+        response: { 200: ingestResponse, '4xx': errorBody, '5xx': errorBody },
+      },
+    },
+    async (req) => {
+      noTenantRestriction(req, 'publish events yet');
+      const events = req.body as Record<string, any>[];
+      const idem = await idempotency.begin(req, events.length);
+      // A retry of a request already answered: the same ids and seqs, so the queue and the tables see
+      // the same events again (deduplicated by id) instead of new numbers that would leave gaps.
+      if (idem.previous)
+        events.forEach((e, i) => {
+          const p = idem.previous![i];
+          if (p && e && typeof e === 'object') Object.assign(e, { id: p[0], seq: p[1] });
+        });
+      let settled: PromiseSettledResult<Emitted>[];
+      try {
+        settled = await Promise.allSettled(events.map((e) => producer.emit(e as Parameters<Producer['emit']>[0])));
+        // Redis refused or is gone: the whole request is retryable (ids, or an Idempotency-Key, make it safe).
+        const failed = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof ContractError));
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+      } catch (e) {
+        await idem.abort();
+        throw e;
+      }
+      let accepted = 0;
+      const results = settled.map((s, index) => {
+        if (s.status === 'fulfilled') {
+          accepted++;
+          return { index, status: 'accepted' as const, id: s.value.id, seq: s.value.seq };
+        }
+        const e = s.reason as ContractError;
+        return { index, status: 'rejected' as const, code: e.code, field: e.field, reason: e.reason };
+      });
+      await idem.commit(settled.map((s) => (s.status === 'fulfilled' ? [s.value.id, s.value.seq] : null)));
+      return { accepted, rejected: events.length - accepted, results };
+    },
+  );
+
+  app.get(
+    '/v1/sessions/:id/recover',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Recover one session: live state, newest verified snapshot, the tail after it, participants',
+        params: idParam,
+        querystring: {
+          type: 'object',
+          properties: { issued: { type: 'integer', minimum: 0 }, tailLimit: { type: 'integer', minimum: 1, maximum: 100_000 } },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { issued?: number; tailLimit?: number };
+      const rec = await recoverSession(reader, id, { ...(q.issued !== undefined ? { issuedSeq: q.issued } : {}), ...(q.tailLimit ? { tailLimit: q.tailLimit } : {}) });
+      if (!rec) throw new ApiError(404, 'not_found', `no session ${id}`);
+      checkTenant(req, rec.session.tenant);
+      return rec;
+    },
+  );
+
+  app.get(
+    '/v1/sessions/:id/wait',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Wait until a session is persisted and folded through a seq',
+        params: idParam,
+        querystring: {
+          type: 'object',
+          required: ['seq'],
+          properties: { seq: { type: 'integer', minimum: 0 }, timeoutMs: { type: 'integer', minimum: 0, maximum: 60_000, default: 10_000 } },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { seq: number; timeoutMs: number };
+      if (req.apiKey?.tenant != null) {
+        const [s] = await reader.read<{ tenant: string | null }>('SELECT tenant FROM sessions WHERE id = $1', [id]);
+        checkTenant(req, s?.tenant);
+      }
+      return waitPersisted(reader, id, q.seq, { timeoutMs: q.timeoutMs });
+    },
+  );
+
+  app.get(
+    '/v1/players/:id/stats',
+    {
+      config: { scope: 'read' },
+      schema: { summary: "A player's totals, per game type, rating and ranks", params: idParam, response: { '4xx': errorBody } },
+    },
+    async (req) => {
+      noTenantRestriction(req, 'read player stats (players span tenants)');
+      const { id } = req.params as { id: string };
+      const s = await playerStats(reader, id);
+      if (!s) throw new ApiError(404, 'not_found', `no player ${id}`);
+      return s;
+    },
+  );
+
+  app.get(
+    '/v1/leaderboard',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'A leaderboard: the top, or the players around one',
+        querystring: {
+          type: 'object',
+          properties: {
+            by: { type: 'string', enum: ['xp', 'wins', 'win_rate', 'rating'], default: 'xp' },
+            period: { type: 'string', maxLength: 32 },
+            game: { type: 'string', maxLength: 128 },
+            around: { type: 'string', maxLength: 256 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      noTenantRestriction(req, 'read leaderboards (players span tenants)');
+      const q = req.query as { by: 'xp' | 'wins' | 'win_rate' | 'rating'; period?: string; game?: string; around?: string; limit: number };
+      return leaderboard(reader, { ...q, timeZone: cfg.statsTimeZone });
+    },
+  );
+
+  app.addHook('onClose', async () => {
+    if (!deps.reader && cfg.databaseReadUrl) await reader.close();
+  });
+  return app;
+}

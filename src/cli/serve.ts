@@ -1,0 +1,77 @@
+/**
+ * `game-persist serve`: the HTTP API until SIGTERM/SIGINT (requests in flight finish first).
+ * `game-persist keys create|list|revoke`: its API keys; a created key is printed once.
+ */
+import type { Config } from '../config.ts';
+import { openOrm } from '../db/orm.ts';
+import { pendingMigrations } from '../db/migrate.ts';
+import { ormReader } from '../db/reader.ts';
+import { PreconditionError } from '../errors.ts';
+import { createProducer } from '../producers/index.ts';
+import { pgSequenceSeed } from '../recovery/sequence-seed.ts';
+import { workerRedis } from '../redis.ts';
+import { createLogger } from '../log.ts';
+import { buildApi } from '../api/server.ts';
+import { createApiKey, listApiKeys, revokeApiKey } from '../api/keys.ts';
+import { UsageError, intFlag, type Flags } from './main.ts';
+
+export async function runServe(cfg: Readonly<Config>): Promise<number> {
+  const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax });
+  const redis = workerRedis(cfg.redisUrl);
+  try {
+    const pending = await pendingMigrations(orm);
+    if (pending.length) throw new PreconditionError('migrations_pending', `${pending.length} migration(s) not applied; run \`game-persist migrate\` first`);
+    // The same counters as the SDK, re-seeded from PostgreSQL when Redis lost them.
+    const producer = createProducer({ connection: cfg.redisUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName, limits: cfg.limits, sequenceSeed: pgSequenceSeed(ormReader(orm)) });
+    const log = createLogger(cfg.logLevel, 'game-persist:api');
+    // Fastify logs every request at info: only at GP_LOG_LEVEL=debug (ingest runs hundreds a second).
+    const app = await buildApi({ cfg, orm, producer, redis, logger: log.child({}, { level: cfg.logLevel === 'debug' ? 'debug' : cfg.logLevel === 'silent' ? 'silent' : 'warn' }) });
+    try {
+      const address = await app.listen({ port: cfg.apiPort, host: cfg.apiHost });
+      console.log(`api listening on ${address}`);
+      log.info({ address }, 'api listening');
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+    } finally {
+      await app.close();
+      await producer.close();
+    }
+    return 0;
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+    await orm.close();
+  }
+}
+
+export async function runKeys(cfg: Readonly<Config>, sub: string | undefined, arg: string | undefined, flags: Flags): Promise<number> {
+  const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 1 });
+  try {
+    switch (sub) {
+      case 'create': {
+        if (!arg) throw new UsageError('keys create <name> --scope ingest|read|admin [--scope …] [--tenant T] [--rate-limit N]');
+        const k = await createApiKey(orm, { name: arg, scopes: flags.scope ?? [], tenant: flags.tenant ?? null, rateLimit: flags['rate-limit'] === undefined ? null : intFlag(flags, 'rate-limit', 0) });
+        if (flags.json) console.log(JSON.stringify(k));
+        else console.log(`${k.key}\n(shown once: store it now) id ${k.id}, scopes ${k.scopes.join(',')}${k.tenant ? `, tenant ${k.tenant}` : ''}`);
+        return 0;
+      }
+      case 'list': {
+        const keys = await listApiKeys(orm, { all: flags.all === true });
+        if (flags.json) console.log(JSON.stringify(keys));
+        else for (const k of keys) console.log(`${k.id}  ${k.name}  ${k.scopes.join(',')}${k.tenant ? `  tenant=${k.tenant}` : ''}${k.revokedAt ? `  revoked ${k.revokedAt}` : ''}`);
+        return 0;
+      }
+      case 'revoke': {
+        if (!arg) throw new UsageError('keys revoke <id>');
+        const done = await revokeApiKey(orm, arg);
+        console.log(done ? `revoked ${arg}` : `no active key ${arg}`);
+        return done ? 0 : 1;
+      }
+      default:
+        throw new UsageError(`unknown keys command "${sub ?? ''}": use create, list or revoke`);
+    }
+  } finally {
+    await orm.close();
+  }
+}

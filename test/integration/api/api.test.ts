@@ -1,0 +1,215 @@
+/**
+ * The HTTP API (`game-persist serve`) against real PostgreSQL, Redis, BullMQ and a worker: keys and
+ * scopes, tenants, limits, stable error bodies, ingest with per-event verdicts, safe retries, and the
+ * reads (recover, wait, player stats, leaderboard) returning what was sent.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../../../src/api/server.ts';
+import { createApiKey, revokeApiKey } from '../../../src/api/keys.ts';
+import { uuidv7 } from '../../../src/contract/ids.ts';
+import { createProducer, type Producer } from '../../../src/producers/index.ts';
+import { REDIS_URL, count, rows, testConfig, testEnv, waitFor } from '../../helpers/services.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { spawnCli, workerFixture } from '../../helpers/worker.ts';
+
+const ctx = workerFixture();
+let app: FastifyInstance;
+let base = '';
+let producer: Producer;
+let redis: Redis;
+const keys: Record<string, string> = {};
+
+beforeAll(async () => {
+  const cfg = testConfig(ctx.fx.db.url, ctx.prefix, { GP_API_BODY_LIMIT: String(64 * 1024), GP_API_RATE_LIMIT: '1000' });
+  producer = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
+  redis = new Redis(REDIS_URL);
+  app = await buildApi({ cfg, orm: ctx.fx.orm, producer, redis });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const make = async (name: string, scopes: string[], extra: { tenant?: string; rateLimit?: number } = {}) => (keys[name] = (await createApiKey(ctx.fx.orm, { name, scopes, ...extra })).key);
+  await make('ingest', ['ingest']);
+  await make('read', ['read']);
+  await make('admin', ['admin']);
+  await make('tenantA', ['read'], { tenant: 'guild-a' });
+  await make('limited', ['read'], { rateLimit: 3 });
+  await make('revoked', ['read']);
+  await revokeApiKey(ctx.fx.orm, keys.revoked!);
+});
+afterAll(async () => {
+  await app?.close();
+  await producer?.close();
+  await redis?.quit();
+});
+
+async function call(method: string, path: string, key?: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
+}
+
+const session = (id: string, tenant: string, extra: Record<string, unknown>[] = []) => [
+  { id: uuidv7(), type: 'session.created', sessionId: id, data: { gameType: 'impostor', tenant } },
+  { id: uuidv7(), type: 'player.joined', sessionId: id, player: 'alice', data: { role: 'crewmate' } },
+  { id: uuidv7(), type: 'player.joined', sessionId: id, player: 'bob', data: { role: 'impostor' } },
+  ...extra,
+];
+
+describe('HTTP API', () => {
+  it('refuses requests without a valid key or scope with stable JSON errors', async () => {
+    expect(await call('GET', '/v1/leaderboard')).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    expect(await call('GET', '/v1/leaderboard', 'gpk_nothing')).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    expect(await call('GET', '/v1/leaderboard', keys.revoked)).toMatchObject({ status: 401, body: { error: { code: 'unauthorized' } } });
+    // A well-formed key with a wrong secret is as unknown as no key.
+    const forged = keys.read!.slice(0, -4) + (keys.read!.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    expect(await call('GET', '/v1/leaderboard', forged)).toMatchObject({ status: 401 });
+    expect(await call('POST', '/v1/events', keys.read, [])).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect(await call('GET', '/v1/leaderboard', keys.ingest)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    // admin implies every scope; x-api-key works as well as a bearer token.
+    expect((await call('GET', '/v1/leaderboard', undefined, undefined, { 'x-api-key': keys.admin! })).status).toBe(200);
+    expect(await call('GET', '/v1/nothing', keys.read)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(await call('GET', '/healthz')).toMatchObject({ status: 200, body: { ok: true } });
+  });
+
+  it('accepts valid events, rejects bad ones by field, and persists exactly what was sent; a retry stores nothing twice', async () => {
+    const id = `api-${uuidv7()}`;
+    const events = session(id, 'guild-a', [
+      { id: uuidv7(), type: 'turn.result', sessionId: id, data: { turn: 1, state: { board: [1, 2], owner: 'alice', note: null } } },
+      { id: uuidv7(), type: 'vote', sessionId: id, player: 'alice', data: {} },
+      { id: uuidv7(), type: 'turn.result', sessionId: id, data: { turn: 2, patch: { owner: null, __proto__: { x: 1 } } } },
+    ]);
+    // JSON.stringify drops a literal __proto__ key set via an object literal; build the wire text by hand.
+    const text = JSON.stringify(events).replace('"patch":{"owner":null}', '"patch":{"owner":null,"__proto__":{"x":1}}');
+    const r = await call('POST', '/v1/events', keys.ingest, text);
+    expect(r.status).toBe(200);
+    expect(r.body.accepted).toBe(5);
+    expect(r.body.rejected).toBe(1);
+    expect(r.body.results[4]).toMatchObject({ index: 4, status: 'rejected', code: 'invalid_event', field: 'data.target' });
+    const seqs = r.body.results.filter((x: any) => x.status === 'accepted').map((x: any) => x.seq);
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
+    expect(r.body.results[0].id).toBe(events[0]!.id);
+
+    const w = await call('GET', `/v1/sessions/${id}/wait?seq=5&timeoutMs=20000`, keys.read);
+    expect(w).toMatchObject({ status: 200, body: { appliedSeq: 5 } });
+    const rec = await call('GET', `/v1/sessions/${id}/recover`, keys.read);
+    expect(rec.status).toBe(200);
+    expect(rec.body.session).toMatchObject({ id, tenant: 'guild-a', gameType: 'impostor' });
+    const state = rec.body.state ?? rec.body.liveState;
+    expect(JSON.stringify(state)).toContain('"__proto__":{"x":1}');
+    expect(JSON.stringify(state)).not.toContain('"owner"');
+
+    // The same request again (a client retry) without an Idempotency-Key: nothing is stored twice (ids).
+    const before = await count(ctx.fx.orm, 'session_events', 'session_id = $1', [id]);
+    const again = await call('POST', '/v1/events', keys.ingest, text);
+    expect(again.body.accepted).toBe(5);
+    await waitFor('the retry drained', async () => (await producer.queue.getJobCounts('waiting')).waiting === 0);
+    expect(await count(ctx.fx.orm, 'session_events', 'session_id = $1', [id])).toBe(before);
+    expect(await count(ctx.fx.orm, 'participant_events', 'session_id = $1', [id])).toBe(2);
+  });
+
+  it('answers a retried request with an Idempotency-Key with the same ids and seqs, leaving no gap', async () => {
+    const id = `api-i-${uuidv7()}`;
+    // No ids: the server assigns them, and the retry must get the same ones.
+    const events = session(id, 'guild-a').map(({ id: _drop, ...e }) => e);
+    const headers = { 'idempotency-key': `batch-${uuidv7()}` };
+    const first = await call('POST', '/v1/events', keys.ingest, events, headers);
+    const retry = await call('POST', '/v1/events', keys.ingest, events, headers);
+    expect(first.body.results.map((r: any) => r.seq)).toEqual([1, 2, 3]);
+    expect(retry.body).toEqual(first.body);
+    const next = await call('POST', '/v1/events', keys.ingest, [{ type: 'session.started', sessionId: id, data: {} }]);
+    expect(next.body.results[0].seq).toBe(4);
+    expect(await call('GET', `/v1/sessions/${id}/wait?seq=4&timeoutMs=20000`, keys.read)).toMatchObject({ status: 200, body: { appliedSeq: 4, lostSeqs: 0 } });
+    expect(await count(ctx.fx.orm, 'participant_events', 'session_id = $1', [id])).toBe(2);
+    expect(await call('POST', '/v1/events', keys.ingest, events.slice(0, 2), headers)).toMatchObject({ status: 422, body: { error: { code: 'idempotency_mismatch' } } });
+    expect(await call('POST', '/v1/events', keys.ingest, events, { 'idempotency-key': 'short' })).toMatchObject({ status: 400 });
+  });
+
+  it('keeps a tenant-restricted key to its tenant', async () => {
+    const mine = `api-a-${uuidv7()}`;
+    const theirs = `api-b-${uuidv7()}`;
+    await call('POST', '/v1/events', keys.ingest, [...session(mine, 'guild-a'), ...session(theirs, 'guild-b')]);
+    await call('GET', `/v1/sessions/${theirs}/wait?seq=3`, keys.read);
+    await call('GET', `/v1/sessions/${mine}/wait?seq=3`, keys.read);
+    expect((await call('GET', `/v1/sessions/${mine}/recover`, keys.tenantA)).status).toBe(200);
+    expect(await call('GET', `/v1/sessions/${theirs}/recover`, keys.tenantA)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect((await call('GET', '/v1/leaderboard', keys.tenantA)).status).toBe(403);
+    expect((await call('POST', '/v1/events', keys.tenantA, [])).status).toBe(403);
+  });
+
+  it('limits bodies, batch sizes and request rates, and validates parameters', async () => {
+    const big = [{ type: 'chat.message', sessionId: 's', player: 'p', data: { text: 'x'.repeat(70 * 1024) } }];
+    expect(await call('POST', '/v1/events', keys.ingest, big)).toMatchObject({ status: 413, body: { error: { code: 'body_too_large' } } });
+    const many = Array.from({ length: 1001 }, () => ({}));
+    expect(await call('POST', '/v1/events', keys.ingest, many)).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    expect(await call('POST', '/v1/events', keys.ingest, '{"not":"an array"}')).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    expect(await call('POST', '/v1/events', keys.ingest, '[{')).toMatchObject({ status: 400 });
+    expect(await call('GET', '/v1/leaderboard?by=nonsense', keys.read)).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    expect(await call('GET', '/v1/sessions/none/recover', keys.read)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect(await call('GET', `/v1/sessions/none/wait?seq=1&timeoutMs=50`, keys.read)).toMatchObject({ status: 408, body: { error: { code: 'timeout' } } });
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push((await call('GET', '/v1/leaderboard', keys.limited)).status);
+    expect(codes).toEqual([200, 200, 200, 429]);
+    const limited = await call('GET', '/v1/leaderboard', keys.limited);
+    expect(limited.body.error.code).toBe('rate_limited');
+  });
+
+  it('reads player stats and leaderboards of finished sessions', async () => {
+    const id = `api-f-${uuidv7()}`;
+    const r = await call(
+      'POST',
+      '/v1/events',
+      keys.ingest,
+      session(id, 'guild-c', [
+        { id: uuidv7(), type: 'player.outcome', sessionId: id, player: 'alice', data: { outcome: 'win', xp: 30 } },
+        { id: uuidv7(), type: 'player.outcome', sessionId: id, player: 'bob', data: { outcome: 'loss', xp: 5 } },
+        { id: uuidv7(), type: 'session.finished', sessionId: id, data: { winners: ['alice'] } },
+      ]),
+    );
+    expect(r.body.rejected).toBe(0);
+    await waitFor('alice on the board', async () => (await call('GET', '/v1/players/alice/stats', keys.read)).body?.all?.games === 1);
+    const s = await call('GET', '/v1/players/alice/stats', keys.read);
+    expect(s.body).toMatchObject({ playerId: 'alice', all: { games: 1, wins: 1, xp: 30 }, games: { impostor: { wins: 1 } } });
+    const top = await call('GET', '/v1/leaderboard?by=xp&limit=10', keys.read);
+    expect(top.status).toBe(200);
+    expect(JSON.stringify(top.body)).toContain('alice');
+    expect((await call('GET', '/v1/players/nobody/stats', keys.read)).status).toBe(404);
+  });
+
+  it('publishes its OpenAPI document', async () => {
+    const doc = await call('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/sessions/{id}/recover', '/v1/sessions/{id}/wait', '/v1/players/{id}/stats', '/v1/leaderboard']));
+  });
+});
+
+describe('game-persist serve and keys', () => {
+  it('creates, lists and revokes keys, and serves until SIGTERM', async () => {
+    const env = testEnv(ctx.fx.db.url, ctx.prefix, { GP_API_PORT: '0' });
+    const created = await runCli(['keys', 'create', 'cli-bot', '--scope', 'read', '--scope', 'ingest', '--tenant', 'guild-z', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const k = JSON.parse(created.stdout);
+    expect(k).toMatchObject({ name: 'cli-bot', scopes: ['read', 'ingest'], tenant: 'guild-z', revokedAt: null });
+    expect(k.key).toMatch(/^gpk_[0-9a-f]{16}_/);
+    const [stored] = await rows(ctx.fx.orm, 'select secret_hash from api_keys where id = $1', [k.id]);
+    expect(stored!.secret_hash).not.toContain(k.key.split('_')[2]);
+    expect(JSON.parse((await runCli(['keys', 'list', '--json'], env)).stdout).map((x: any) => x.id)).toContain(k.id);
+    expect((await runCli(['keys', 'create', 'bad', '--scope', 'root'], env)).code).toBe(1);
+
+    const server = spawnCli(['serve'], env);
+    const up = await server.waitForLog('api listening');
+    const url = up.address as string;
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/v1/sessions/x/recover`, { headers: { authorization: `Bearer ${k.key}` } })).status).toBe(404);
+    expect((await runCli(['keys', 'revoke', k.id], env)).code).toBe(0);
+    expect(JSON.parse((await runCli(['keys', 'list', '--json'], env)).stdout).map((x: any) => x.id)).not.toContain(k.id);
+    // A revocation reaches a running server within KEY_CACHE_MS.
+    await waitFor('the revocation', async () => (await fetch(`${url}/v1/sessions/x/recover`, { headers: { authorization: `Bearer ${k.key}` } })).status === 401, 10_000);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  }, 60_000);
+});
