@@ -1,0 +1,200 @@
+"""The Python client against a real game-persist API and worker.
+
+Run by the TypeScript suite (test/integration/api/python-client.test.ts), which starts them and sets
+GP_TEST_API_URL and GP_TEST_API_KEY (scopes ingest and read); by hand:
+
+    GP_TEST_API_URL=http://127.0.0.1:8080 GP_TEST_API_KEY=gpk_… python3 -m unittest discover -s clients/python/tests
+"""
+
+import copy
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from game_persist import ApiError, Client, uuid7  # noqa: E402
+
+URL = os.environ.get("GP_TEST_API_URL")
+KEY = os.environ.get("GP_TEST_API_KEY", "")
+RUN = uuid7()[-12:]
+
+
+def merge_patch(target, patch):
+    """RFC 7396, as a game folds its own turn results."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def wait_until(what, fn, timeout=30.0):
+    until = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > until:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@unittest.skipUnless(URL, "GP_TEST_API_URL not set: run through test/integration/api/python-client.test.ts")
+class ClientTest(unittest.TestCase):
+    def setUp(self):
+        self.rejected = []
+        self.gp = Client(URL, KEY, batch_size=25, linger_ms=20, on_rejected=self.rejected.append)
+
+    def tearDown(self):
+        self.gp.close()
+
+    def test_every_event_type_lands(self):
+        sid = f"py-all-{RUN}"
+        gp = self.gp
+        gp.session_created(sid, game_type="impostor", tenant="chat-1", name="Room", settings={"rounds": 3})
+        gp.player_joined(sid, "alice", role="crewmate", team=1, name="Alice")
+        gp.player_joined(sid, "bob", role="impostor", team=2)
+        gp.session_started(sid)
+        gp.move(sid, "alice", "step", turn=1, data={"to": [1, 2]})
+        gp.vote(sid, "alice", "bob", round=1)
+        gp.vote(sid, "bob", None, round=1)
+        gp.chat_message(sid, "bob", "hi", channel="discussion", round=1)
+        gp.task_completed(sid, "alice", "swipe card", xp=10)
+        gp.turn_result(sid, 1, state={"round": 1, "alive": ["alice", "bob"]})
+        gp.agent_log(sid, "gpt-x", agent="narrator", prompt_tokens=12, completion_tokens=3, latency_ms=40)
+        gp.player_left(sid, "bob", reason="voted out")
+        gp.player_outcome(sid, "alice", "win", xp=30)
+        gp.player_outcome(sid, "bob", "lose", xp=5)
+        gp.session_finished(sid, winners=["alice"], result="crew")
+        gp.queue_entered("chat-1", "carol")
+        gp.queue_left("chat-1", "carol", reason="joined")
+        gp.flush()
+        self.assertEqual(self.rejected, [])
+        self.assertEqual(gp.last_seq(sid), 15)
+        w = gp.wait_persisted(sid)
+        self.assertEqual(w["appliedSeq"], 15)
+        rec = gp.recover(sid)
+        self.assertEqual(rec["session"]["status"], "finished")
+        self.assertEqual(rec["session"]["gameType"], "impostor")
+        self.assertEqual(rec["session"]["eventCount"], 15)
+        people = {p["playerId"]: p for p in rec["participants"]}
+        self.assertEqual(people["alice"]["outcome"], "win")
+        self.assertEqual(people["bob"]["outcome"], "loss")
+        self.assertEqual(people["alice"]["team"], "1")
+        self.assertEqual(rec["state"]["value"], {"round": 1, "alive": ["alice", "bob"]})
+        types = [e["type"] for e in rec["tail"]]
+        self.assertIn("agent.log", types)
+        self.assertIn("chat.message", types)
+
+    def test_bad_events_are_rejected_by_field_and_the_rest_lands(self):
+        sid = f"py-bad-{RUN}"
+        self.gp.session_created(sid, game_type="hokm")
+        self.gp.emit("vote", sid, {}, player="alice")  # no target
+        self.gp.emit("player.outcome", sid, {"outcome": "maybe"}, player="alice")
+        self.gp.player_joined(sid, "alice")
+        self.gp.flush()
+        self.assertEqual(sorted(r.field for r in self.rejected), ["data.outcome", "data.target"])
+        self.gp.wait_persisted(sid)
+        self.assertEqual(self.gp.recover(sid)["session"]["eventCount"], 2)
+
+    def test_a_restarted_game_server_gets_its_state_back(self):
+        sid = f"py-restart-{RUN}"
+        state = {}
+        self.gp.session_created(sid, game_type="4x")
+        turns = [
+            {"map": {"a1": "plains", "b2": "forest"}, "gold": 10, "note": "start"},
+            {"gold": 12, "note": None, "units": {"u1": {"hp": 10}}},
+            {"map": {"b2": None, "c3": "hills"}, "units": {"u1": {"hp": 7}, "u2": {"hp": 10}}},
+            {"__proto__": {"odd": True}, "units": {"u2": None}},
+        ]
+        for i, patch in enumerate(turns, start=1):
+            state = merge_patch(state, patch)
+            self.gp.turn_result(sid, i, patch=patch)
+        self.gp.flush()
+        self.gp.wait_persisted(sid)
+        # The process dies; a new one recovers: live state, then fold whatever came after it.
+        fresh = Client(URL, KEY)
+        try:
+            rec = fresh.recover(sid)
+            rebuilt = rec["state"]["value"] if rec["state"] else {}
+            for e in rec["sinceState"]:
+                if e["type"] == "turn.result":
+                    rebuilt = merge_patch(rebuilt, e["data"].get("patch", {}))
+            self.assertEqual(rebuilt, state)
+            # The tail after the snapshot (or the whole history) gives the same state from the patches alone.
+            from_tail = rec["snapshot"]["value"] if rec["snapshot"] else {}
+            for e in rec["tail"]:
+                if e["type"] == "turn.result":
+                    self.assertEqual(set(e["data"]["patch"]), set(turns[e["data"]["turn"] - 1]))
+                    from_tail = merge_patch(from_tail, e["data"]["patch"])
+            self.assertEqual(from_tail, state)
+        finally:
+            fresh.close()
+
+    def test_stats_and_leaderboard_read_back_what_was_sent(self):
+        games = [("w", "l"), ("w", "w"), ("l", "w")]
+        me, other = f"py-p1-{RUN}", f"py-p2-{RUN}"
+        xp = 0
+        for n, (a, b) in enumerate(games):
+            sid = f"py-stats-{RUN}-{n}"
+            self.gp.session_created(sid, game_type="hokm")
+            self.gp.player_joined(sid, me, team=1)
+            self.gp.player_joined(sid, other, team=2)
+            self.gp.player_outcome(sid, me, {"w": "win", "l": "loss"}[a], xp=10 * (n + 1))
+            self.gp.player_outcome(sid, other, {"w": "win", "l": "loss"}[b], xp=1)
+            self.gp.session_finished(sid)
+            xp += 10 * (n + 1)
+        self.gp.flush()
+        s = wait_until("the stats", lambda: (lambda x: x if x and x["all"] and x["all"]["games"] == 3 else None)(self.gp.player_stats(me)))
+        self.assertEqual((s["all"]["wins"], s["all"]["losses"], s["all"]["xp"]), (2, 1, xp))
+        self.assertEqual(s["games"]["hokm"]["games"], 3)
+        board = self.gp.leaderboard("xp", around=me, limit=2)
+        self.assertIn(me, [r["playerId"] for r in board["rows"]])
+        self.assertIsNone(self.gp.player_stats(f"nobody-{RUN}"))
+
+    def test_errors_are_typed(self):
+        bad = Client(URL, "gpk_0000000000000000_" + "A" * 43)
+        try:
+            with self.assertRaises(ApiError) as ctx:
+                bad.leaderboard()
+            self.assertEqual((ctx.exception.status, ctx.exception.code), (401, "unauthorized"))
+        finally:
+            bad.close()
+        self.assertIsNone(self.gp.recover(f"none-{RUN}"))
+        with self.assertRaises(ApiError) as ctx:
+            self.gp.wait_persisted(f"none-{RUN}", 1, timeout_ms=50)
+        self.assertEqual(ctx.exception.code, "timeout")
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+@unittest.skipUnless(URL, "GP_TEST_API_URL not set: run through test/integration/api/python-client.test.ts")
+class ExampleBotTest(unittest.TestCase):
+    """The README's example (examples/impostor_bot.py) really runs and lands what it says."""
+
+    def test_impostor_bot_round_and_restore(self):
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+        import impostor_bot
+
+        players = [f"bot-{RUN}-{n}" for n in ("anna", "boris", "chen", "dana")]
+        game = f"impostor-{RUN}"
+        with Client(URL, KEY) as gp:
+            played = impostor_bot.play_round(gp, -100123, game, players)
+            self.assertEqual(gp.rejected, [])
+            gp.wait_persisted(game)
+            back = impostor_bot.restore(gp, game)
+            self.assertEqual(back["status"], "finished")
+            self.assertEqual(back["players"], sorted(players))
+            self.assertEqual([p for p, r in back["roles"].items() if r == "impostor"], [played["impostor"]])
+            winner = played["winners"][0]
+            s = wait_until("the winner's stats", lambda: (lambda x: x if x and x["all"] and x["all"]["games"] == 1 else None)(gp.player_stats(winner)))
+            # xp: the outcome's 20 and the task's 10.
+            self.assertEqual((s["all"]["wins"], s["all"]["xp"], s["all"]["tasks"], s["all"]["votes"]), (1, 30, 1, 1))
