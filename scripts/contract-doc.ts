@@ -1,6 +1,6 @@
 /**
  * Generates the event-type reference of docs/contract.md from the contract table (src/contract) and
- * the column mapping of the worker's INSERTs (src/db/sql/insert-events.ts), so the page cannot drift
+ * the family registry the worker's INSERTs are built from (src/db/families.ts), so the page cannot drift
  * from what the validator accepts and where rows land.
  *
  *   node scripts/contract-doc.ts            print the generated markdown
@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType, type ValidEvent } from '../src/contract/index.ts';
-import { FAMILY_TABLES } from '../src/db/sql/insert-events.ts';
+import { FAMILY_TABLES, insertedColumns } from '../src/db/families.ts';
 
 export const DOC_PATH = fileURLToPath(new URL('../docs/contract.md', import.meta.url));
 const BEGIN = '<!-- BEGIN GENERATED: event types (node scripts/contract-doc.ts --write) -->';
@@ -81,7 +81,7 @@ function fmt(n: number): string {
  * Where each data field is stored: probes the INSERT column getters with a marker value per field.
  * Returns field → "`column` type" (or "`data` jsonb key").
  */
-function columnsFor(type: EventType): { byField: Map<string, string>; defaults: string[]; table: string; key: string } {
+function columnsFor(type: EventType): { byField: Map<string, string>; defaults: string[]; table: string; key: string; envelope: string[] } {
   const def = EVENT_TYPES[type];
   const t = FAMILY_TABLES[def.family];
   const shape = def.data as Record<string, FieldSpec>;
@@ -90,7 +90,7 @@ function columnsFor(type: EventType): { byField: Map<string, string>; defaults: 
   for (const k of Object.keys(shape)) data[k] = mark(k);
   const ev = { id: 'id', type, family: def.family, sessionId: 's', seq: 1, at: 'at', player: 'p', data } as ValidEvent;
   const byField = new Map<string, string>();
-  for (const c of t.columns) {
+  for (const c of insertedColumns(t)) {
     const v = c.get(ev, data);
     if (v === data) {
       for (const k of Object.keys(shape)) if (!byField.has(k)) byField.set(k, `${code(c.name)} ${c.type} (the whole \`data\` object)`);
@@ -101,16 +101,18 @@ function columnsFor(type: EventType): { byField: Map<string, string>; defaults: 
       else if (v && typeof v === 'object' && (v as Record<string, unknown>)[k] === mark(k)) byField.set(k, `${code(c.name)} ${c.type}, key ${code(k)}`);
     }
   }
+  // The key and the columns filled from the envelope rather than from `data`.
+  const envelope = insertedColumns(t).filter((c) => c.name === t.key || !c.wire).map((c) => c.name);
   // Columns that get a value when the field is absent.
   const defaults: string[] = [];
-  for (const c of t.columns) {
+  for (const c of insertedColumns(t)) {
     const empty = {};
     const v = c.get({ ...ev, data: empty }, empty);
-    if (v !== empty && v !== null && v !== undefined && !['session_id', 'id', 'seq', 'type', 'at', 'player_id', 'tenant'].includes(c.name))
+    if (v !== empty && v !== null && v !== undefined && !envelope.includes(c.name))
       defaults.push(`${code(c.name)} defaults to ${code(JSON.stringify(v))}`);
   }
   if (type === 'agent.log') defaults.push('`prompt_chars` / `response_chars` default to the length of `prompt` / `response` when those are sent');
-  return { byField, defaults, table: t.table, key: t.key };
+  return { byField, defaults, table: t.table, key: t.key, envelope };
 }
 
 function envelopeRule(type: EventType): { session: string; player: string } {
@@ -141,13 +143,12 @@ export function generate(): string {
   for (const type of EVENT_TYPE_NAMES) {
     const def = EVENT_TYPES[type];
     const shape = def.data as Record<string, FieldSpec>;
-    const { byField, defaults, table, key } = columnsFor(type);
+    const { byField, defaults, table, key, envelope } = columnsFor(type);
     const env = envelopeRule(type);
     out.push(`### ${code(type)}`, '');
     out.push(def.description, '');
     out.push(`- Envelope: \`sessionId\` ${env.session}; \`player\` ${env.player}.`);
-    const common = key === 'tenant' ? '`tenant`, `id`, `session_id`, `seq`, `type`, `at`, `player_id`' : '`session_id`, `id`, `seq`, `type`, `at`, `player_id`';
-    out.push(`- Lands in \`${table}\`, one row per event, primary key \`(${key}, id)\`; envelope columns ${common}.`);
+    out.push(`- Lands in \`${table}\`, one row per event, primary key \`(${key}, id)\`; envelope columns ${envelope.map(code).join(', ')}.`);
     out.push(`- Also updates ${DERIVED[type]}.`);
     if ('rule' in def && def.rule) out.push('- Rule: exactly one of `data.state` and `data.patch` must be present.');
     if (defaults.length) out.push(`- Defaults: ${defaults.join('; ')}.`);

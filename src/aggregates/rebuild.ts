@@ -10,7 +10,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { ordinal } from 'openskill';
 import { transaction } from '../db/query.ts';
 import {
-  AGGREGATES_EXCLUSIVE_LOCK_SQL, REBUILD_BUCKETS_SQL, REBUILD_PARTICIPANTS_SQL, REBUILD_STATS_CLEAR_SQL, REBUILD_STATS_FILL_SQL,
+  AGGREGATES_EXCLUSIVE_LOCK_SQL, ALL_PLAYERS_SQL, REBUILD_BUCKETS_SQL, REBUILD_PARTICIPANTS_SQL, REBUILD_STATS_CLEAR_SQL, REBUILD_STATS_FILL_SQL,
 } from '../db/sql/aggregates.ts';
 import { CLEAR_RATINGS_SQL, RATED_HISTORY_SQL, WRITE_RATINGS_SQL } from '../db/sql/ratings.ts';
 import { ratingInput, replayRatings } from './ratings.ts';
@@ -26,14 +26,6 @@ export interface RebuildOptions {
   chunk?: number;
   onProgress?: (done: number, total: number) => void;
 }
-
-/** Every player with any contribution (participant, task or vote events). */
-const ALL_PLAYERS_SQL = `
-SELECT player_id FROM participant_events WHERE player_id IS NOT NULL
-UNION SELECT player_id FROM task_logs WHERE player_id IS NOT NULL
-UNION SELECT player_id FROM votes WHERE player_id IS NOT NULL
-UNION SELECT player_id FROM player_stats
-ORDER BY 1`;
 
 export interface RebuildResult {
   /** Sessions whose fields or participants were recomputed from their events. */

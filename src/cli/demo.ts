@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.ts';
 import { redactUrl } from '../config.ts';
+import { EVENT_TABLES } from '../db/families.ts';
 import { ensureDatabase, migrateUp } from '../db/migrate.ts';
 import { openOrm } from '../db/orm.ts';
 import { query } from '../db/query.ts';
@@ -16,8 +17,18 @@ import { intFlag, type Flags } from './main.ts';
 import { leaderboard } from '../aggregates/read.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import { verifyAggregates } from '../aggregates/verify.ts';
+import { replay, type HistoryEvent } from '../recovery/recover.ts';
 
-const TABLES = ['sessions', 'session_participants', 'players', 'session_events', 'participant_events', 'moves', 'votes', 'chat_messages', 'task_logs', 'turn_results', 'agent_logs', 'queue_events', 'join_queue_entries', 'dead_letters'];
+/** The tables whose row counts the demo prints: the derived ones, every event table, the join queue and dead letters. */
+const TABLES = ['sessions', 'session_participants', 'players', ...EVENT_TABLES, 'join_queue_entries', 'dead_letters'];
+
+/** A few words about an event for the demo's history (its typed fields are under their names in `data`). */
+function detail(e: HistoryEvent): string {
+  const d = e.data;
+  const v = d.gameType ?? d.winners ?? d.team ?? d.outcome ?? d.action ?? d.taskType ?? d.text ?? d.model ?? '';
+  const card = (d.data as { card?: { rank?: unknown; suit?: unknown } } | undefined)?.card;
+  return (typeof v === 'string' ? v : JSON.stringify(v)) + (card ? ` ${card.rank} of ${card.suit}` : '');
+}
 
 export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<number> {
   const perKind = intFlag(flags, 'sessions', 2);
@@ -66,16 +77,12 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
       [`demo-${run}-%`],
     );
     const dead = await query<Record<string, unknown>>(em, `select id, reason_code, reason from dead_letters order by id desc limit 3`);
-    // One session's history across event tables, in sequence order: what a replay reads.
-    const history = await query<Record<string, unknown>>(
-      em,
-      `select seq, type, player_id, detail from (
-         select seq, type, player_id, coalesce(data->>'gameType', data->>'winners', '') as detail from session_events where session_id = $1
-         union all select seq, type, player_id, coalesce(team, outcome, '') from participant_events where session_id = $1
-         union all select seq, type, player_id, action || coalesce(' ' || (data->'card'->>'rank') || ' of ' || (data->'card'->>'suit'), '') from moves where session_id = $1
-       ) h order by seq limit 12`,
-      [`demo-${run}-hokm-0`],
-    );
+    // One session's first events across event tables, in sequence order: what a replay reads.
+    const history: { seq: number; type: string; player_id: string | null; detail: string }[] = [];
+    for await (const e of replay(orm, `demo-${run}-hokm-0`, { pageSize: 12 })) {
+      history.push({ seq: e.seq, type: e.type, player_id: e.player, detail: detail(e) });
+      if (history.length === 12) break;
+    }
     // Aggregates: rate the sessions that just finished (a worker's minute schedule would), then read them back and check them.
     const { rated } = await rateFinishedSessions(orm, 0);
     const board = await leaderboard(orm, { by: 'xp', limit: 5 });

@@ -1,140 +1,61 @@
-/** One table per event family: typed columns for what analytics reads, jsonb for the rest. */
+/**
+ * One table per event family: typed columns for what analytics reads, jsonb for the rest. The entities
+ * are generated from the family registry (src/db/families.ts), so the migrations MikroORM generates
+ * from them follow it. Every event table leads its primary key with its key column (the session id, or
+ * the tenant for join-queue events), so it can later be partitioned or distributed by it.
+ */
 import { defineEntity, p } from '@mikro-orm/core';
-import { eventColumns, meta } from './columns.ts';
+import { FAMILIES, type Family } from '../contract/events.ts';
+import { FAMILY_TABLES, defaultSql, type Column, type FamilyTable, type SqlType } from '../db/families.ts';
 
-const bySeq = (name: string) => [{ name, properties: ['sessionId' as const, 'seq' as const] }];
+/** MikroORM's property name of a column: its underscore naming strategy maps it back to the column. */
+const propertyName = (column: string) => column.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 
-export const SessionEvent = defineEntity({
-  name: 'SessionEvent',
-  tableName: 'session_events',
-  properties: { ...eventColumns(), data: p.json<Record<string, unknown>>() },
-  indexes: bySeq('session_events_session_seq_idx'),
-});
+/** The property builder of each SQL type: the builder's column type is that SQL type. */
+const BUILDERS: Record<SqlType, () => any> = {
+  text: () => p.text(),
+  uuid: () => p.uuid(),
+  bigint: () => p.bigint('number'),
+  int: () => p.integer(),
+  float8: () => p.double(),
+  boolean: () => p.boolean(),
+  timestamptz: () => p.datetime(),
+  jsonb: () => p.json<unknown>(),
+};
 
-export const ParticipantEvent = defineEntity({
-  name: 'ParticipantEvent',
-  tableName: 'participant_events',
-  properties: {
-    ...eventColumns(),
-    role: p.text().nullable(),
-    team: p.text().nullable(),
-    position: p.integer().nullable(),
-    outcome: p.text().nullable(),
-    xp: p.integer().nullable(),
-    score: p.double().nullable(),
-    data: meta(),
-  },
-  indexes: [...bySeq('participant_events_session_seq_idx'), { properties: ['playerId'] }],
-});
+function property(t: FamilyTable, c: Column): any {
+  let b = BUILDERS[c.type]();
+  if (c.name === t.key || c.name === 'id') b = b.primary();
+  if (c.nullable) b = b.nullable();
+  // Value defaults as values, SQL ones as raw SQL: the metadata MikroORM's schema diff compares.
+  if (typeof c.default === 'object') b = b.defaultRaw(defaultSql(c));
+  else if (c.default !== undefined) b = b.default(c.default);
+  return b;
+}
 
-export const Move = defineEntity({
-  name: 'Move',
-  tableName: 'moves',
-  properties: {
-    ...eventColumns(),
-    action: p.text(),
-    round: p.integer().nullable(),
-    turn: p.integer().nullable(),
-    data: p.json<unknown>().nullable(),
-  },
-  indexes: bySeq('moves_session_seq_idx'),
-});
+function eventEntity(t: FamilyTable) {
+  return defineEntity({
+    name: t.entity,
+    tableName: t.table,
+    properties: Object.fromEntries(t.columns.map((c) => [propertyName(c.name), property(t, c)])),
+    indexes: [
+      // The history, recovery and sequence reads are range scans of (session_id, seq) in every table.
+      { name: `${t.table}_session_seq_idx`, properties: ['sessionId', 'seq'] },
+      // The aggregates' per-player reads.
+      ...(t.playerStats ? [{ properties: ['playerId'] }] : []),
+    ],
+  });
+}
 
-export const Vote = defineEntity({
-  name: 'Vote',
-  tableName: 'votes',
-  properties: {
-    ...eventColumns(),
-    /** NULL means the voter skipped. The voter is `player_id`. */
-    targetId: p.text().nullable(),
-    round: p.integer().nullable(),
-    kind: p.text().nullable(),
-    data: meta(),
-  },
-  indexes: [...bySeq('votes_session_seq_idx'), { properties: ['playerId'] }],
-});
+/** The entity of each family. */
+export const EVENT_ENTITIES = Object.fromEntries(FAMILIES.map((f) => [f, eventEntity(FAMILY_TABLES[f])])) as Record<Family, ReturnType<typeof eventEntity>>;
 
-export const ChatMessage = defineEntity({
-  name: 'ChatMessage',
-  tableName: 'chat_messages',
-  properties: {
-    ...eventColumns(),
-    channel: p.text().nullable(),
-    round: p.integer().nullable(),
-    text: p.text(),
-    data: meta(),
-  },
-  indexes: bySeq('chat_messages_session_seq_idx'),
-});
-
-export const TaskLog = defineEntity({
-  name: 'TaskLog',
-  tableName: 'task_logs',
-  properties: {
-    ...eventColumns(),
-    taskType: p.text(),
-    xp: p.integer().default(0),
-    fake: p.boolean().default(false),
-    description: p.text().nullable(),
-    data: meta(),
-  },
-  indexes: [...bySeq('task_logs_session_seq_idx'), { properties: ['playerId'] }],
-});
-
-export const TurnResult = defineEntity({
-  name: 'TurnResult',
-  tableName: 'turn_results',
-  properties: {
-    ...eventColumns(),
-    turn: p.integer(),
-    round: p.integer().nullable(),
-    results: p.json<unknown>().nullable(),
-    state: p.json<Record<string, unknown>>().nullable(),
-    patch: p.json<Record<string, unknown>>().nullable(),
-    stateHash: p.text().nullable(),
-  },
-  indexes: bySeq('turn_results_session_seq_idx'),
-});
-
-export const AgentLog = defineEntity({
-  name: 'AgentLog',
-  tableName: 'agent_logs',
-  properties: {
-    ...eventColumns(),
-    model: p.text(),
-    provider: p.text().nullable(),
-    agent: p.text().nullable(),
-    turn: p.integer().nullable(),
-    prompt: p.text().nullable(),
-    response: p.text().nullable(),
-    promptChars: p.integer().nullable(),
-    responseChars: p.integer().nullable(),
-    promptTokens: p.integer().nullable(),
-    completionTokens: p.integer().nullable(),
-    thinkingTokens: p.integer().nullable(),
-    latencyMs: p.double().nullable(),
-    data: meta(),
-  },
-  indexes: bySeq('agent_logs_session_seq_idx'),
-});
-
-/** Join-queue events are keyed by tenant (a queue belongs to a chat or guild, not to a session). */
-export const QueueEvent = defineEntity({
-  name: 'QueueEvent',
-  tableName: 'queue_events',
-  properties: {
-    tenant: p.text().primary(),
-    id: p.uuid().primary(),
-    sessionId: p.text().nullable(),
-    seq: p.bigint('number').nullable(),
-    type: p.text(),
-    at: p.datetime(),
-    playerId: p.text().nullable(),
-    expiresAt: p.datetime().nullable(),
-    reason: p.text().nullable(),
-    recordedAt: p.datetime().defaultRaw('now()'),
-    data: meta(),
-  },
-  // A join-queue event that names a session takes a place in that session's sequence.
-  indexes: [{ name: 'queue_events_session_seq_idx', properties: ['sessionId', 'seq'] }],
-});
+export const SessionEvent = EVENT_ENTITIES.session;
+export const ParticipantEvent = EVENT_ENTITIES.participant;
+export const Move = EVENT_ENTITIES.move;
+export const Vote = EVENT_ENTITIES.vote;
+export const ChatMessage = EVENT_ENTITIES.chat;
+export const TaskLog = EVENT_ENTITIES.task;
+export const TurnResult = EVENT_ENTITIES.turn;
+export const AgentLog = EVENT_ENTITIES.agent;
+export const QueueEvent = EVENT_ENTITIES.queue;

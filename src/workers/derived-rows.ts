@@ -4,6 +4,7 @@
  * key, sorted by key so that concurrent workers lock rows in the same order (no deadlocks between replicas).
  */
 import type { ValidEvent } from '../contract/events.ts';
+import { PLAYER_STAT_FAMILIES } from '../db/families.ts';
 import { cmpAt, maxAt, minAt } from '../derive/session.ts';
 import type { JoinQueueRow } from '../db/sql/upsert-join-queue.ts';
 import type { PlayerRow } from '../db/sql/participants.ts';
@@ -14,8 +15,8 @@ export function sortedValues<T>(m: Map<string, T>): T[] {
   return [...m.keys()].sort().map((k) => m.get(k) as T);
 }
 
-/** Events that add to a player's share of a session: participant events, tasks, votes. */
-export const CONTRIBUTING = new Set(['participant', 'task', 'vote']);
+/** Events that add to a player's share of a session: participant events, tasks, votes (the registry's `playerStats`). */
+export const CONTRIBUTING = PLAYER_STAT_FAMILIES;
 
 /** Players seen in participant events: first and last seen, and the name of the latest event (by time) that carries one. */
 export function playerRows(inserted: ValidEvent[]): PlayerRow[] {

@@ -6,6 +6,7 @@
  * with microseconds, JSON as values (compared as RFC 8785 text, never with toEqual).
  */
 import type pg from 'pg';
+import { FAMILY_TABLES } from '../../src/db/families.ts';
 import { recoverSessions, replay, type Reader } from '../../src/index.ts';
 import type { GenEvent, RunCase } from './arbitraries.ts';
 import { type JsonObject, canon, cloneJson, hasKey, pgTimeToUs, sameJson, sha256Canon, usToIso } from './json.ts';
@@ -337,12 +338,13 @@ async function compareRatings(c: CompareInput, out: Differences, cols: Map<strin
   return { stale: staleCount };
 }
 
-const EVENT_TABLES = ['session_events', 'participant_events', 'moves', 'votes', 'chat_messages', 'task_logs', 'turn_results', 'agent_logs'];
+/** The tables a session's events land in (the property cases send no join-queue events). */
+export const SESSION_EVENT_TABLES = Object.values(FAMILY_TABLES).filter((t) => t.key === 'session_id').map((t) => t.table);
 
 /** Every event stored exactly once, in the table of its type; every refused variant dead-lettered, nothing else. */
 async function compareStorage(c: CompareInput, out: Differences): Promise<void> {
   const stored = new Map<string, { type: string; n: number }>();
-  for (const t of EVENT_TABLES) {
+  for (const t of SESSION_EVENT_TABLES) {
     const r = await c.db.query(`select session_id, id::text as id, type from ${t}`);
     for (const row of r.rows) {
       const k = `${row.session_id}\u0000${row.id}`;

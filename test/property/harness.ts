@@ -15,7 +15,7 @@ import { PGBOSS_SCHEMA } from '../../src/jobs/boss.ts';
 import { deletePrefix } from '../../src/redis.ts';
 import { REDIS_URL, adminQuery, databaseUrl } from '../helpers/env.ts';
 import { runCase, type WireEvent } from './arbitraries.ts';
-import { compareRun, type Difference } from './compare.ts';
+import { SESSION_EVENT_TABLES, compareRun, type Difference } from './compare.ts';
 import { deliveryPlan, prng } from './delivery.ts';
 import { model } from './model.ts';
 import { WorkerPool } from './workers.ts';
@@ -71,7 +71,6 @@ export interface RunResult {
   database?: string;
 }
 
-const EVENT_TABLES = ['session_events', 'participant_events', 'moves', 'votes', 'chat_messages', 'task_logs', 'turn_results', 'agent_logs'];
 const JOB_OPTS = { removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 }, attempts: 20, backoff: { type: 'exponential', delay: 1000 } };
 
 
@@ -221,7 +220,7 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
     let jobs = { at: 0, n: 0 };
     for (;;) {
       const q = await counts();
-      const [{ n }] = (await client.query(`select (${EVENT_TABLES.map((t) => `(select count(*) from ${t})`).join(' + ')})::int as n`)).rows;
+      const [{ n }] = (await client.query(`select (${SESSION_EVENT_TABLES.map((t) => `(select count(*) from ${t})`).join(' + ')})::int as n`)).rows;
       const snaps = (await client.query(`select count(*) filter (where hash is null)::int as unhashed, count(distinct session_id) filter (where final and hash is not null and session_id = any($1))::int as finals from session_snapshots`, [finals])).rows[0];
       const busy = q.waiting + q.active + q.delayed + q.prioritized + q['waiting-children'];
       const state = `stored ${n}/${want}, queue ${busy} (failed ${q.failed}), final snapshots ${snaps.finals}/${finals.length}, unhashed ${snaps.unhashed}`;

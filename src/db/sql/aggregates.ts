@@ -2,6 +2,7 @@
  * SQL of the exact aggregates (player_stats by scope, leaderboard buckets, periods). Deltas come only
  * from rows a transaction really inserted or changed, so a duplicate or a redelivery never counts.
  */
+import { FAMILY_TABLES, PLAYER_STAT_FAMILIES } from '../families.ts';
 
 /**
  * Ingest and rating transactions hold this advisory lock shared; `rebuild` takes it exclusively for one
@@ -242,6 +243,12 @@ FROM e FULL JOIN a ON a.session_id = e.session_id AND a.player_id = e.player_id
 WHERE e.tasks IS DISTINCT FROM a.tasks OR e.fake_tasks IS DISTINCT FROM a.fake_tasks OR e.task_xp IS DISTINCT FROM a.task_xp
   OR e.votes IS DISTINCT FROM a.votes
 ORDER BY 1, 2 LIMIT 1000`.replaceAll('$3', '$1');
+
+/** Rebuild: every player with any contribution (participant, task or vote events) or with statistics, in id order. */
+export const ALL_PLAYERS_SQL = `
+${[...PLAYER_STAT_FAMILIES].map((f) => `SELECT player_id FROM ${FAMILY_TABLES[f].table} WHERE player_id IS NOT NULL`).join('\nUNION ')}
+UNION SELECT player_id FROM player_stats
+ORDER BY 1`;
 
 /** Rebuild: participant counters from task and vote rows, for players $1 (null: all). */
 export const REBUILD_PARTICIPANTS_SQL = `

@@ -2,15 +2,15 @@
  * A session's history across every event table, in position order (seq, then id), each row rebuilt in
  * the contract's wire form: free-form JSON (`data`, `meta`, `state`, `patch`, `results`, `settings` …)
  * exactly as stored, nulls and every key included, and each typed column under its field's name when it
- * holds a value. Which column goes where is declared once, in insert-events.ts (`wire`).
+ * holds a value. Which column goes where is declared once, in the family registry (../families.ts, `wire`).
  * Each branch is a range scan of that table's (session_id, seq) index.
  */
-import { FAMILIES } from '../../contract/events.ts';
-import { FAMILY_TABLES } from './insert-events.ts';
+import { FAMILIES, type Family } from '../../contract/events.ts';
+import { FAMILY_TABLES } from '../families.ts';
 import { utc } from './time.ts';
 
 /** The SQL expression of one family's wire-form `data`, from its row `e`. */
-function wireData(family: (typeof FAMILIES)[number]): string {
+export function wireData(family: Family): string {
   const parts: string[] = [];
   let base = "'{}'::jsonb";
   for (const c of FAMILY_TABLES[family].columns) {

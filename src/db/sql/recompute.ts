@@ -1,3 +1,6 @@
+import type { Family } from '../../contract/events.ts';
+import { FAMILY_TABLES } from '../families.ts';
+import { wireData } from './history.ts';
 import { utc } from './time.ts';
 
 /**
@@ -8,16 +11,17 @@ import { utc } from './time.ts';
 /** $1: after this id, $2: at most this many. Result: id, idle, of sessions in id order. */
 export const SESSION_CHUNK_SQL = `SELECT id, idle_at IS NOT NULL AS idle FROM sessions WHERE id > $1 ORDER BY id LIMIT $2`;
 
+/** The families a session's and its participants' fields are derived from (src/derive/). */
+const DERIVED_FROM: readonly Family[] = ['session', 'participant'];
+
 /**
- * $1: session ids. Result: their session and participant events in wire form (what the derivation
- * reads: lifecycle data, and the participant columns), with the session's counters from every table.
+ * $1: session ids. Result: their session and participant events in wire form, as replay reads them
+ * (the same `data` the worker validated), with their family.
  */
-export const DERIVATION_EVENTS_SQL = `
-SELECT session_id, id, type, seq, ${utc('at')} AS at, player_id AS player, data, 'session' AS family FROM session_events WHERE session_id = ANY($1::text[])
-UNION ALL
-SELECT session_id, id, type, seq, ${utc('at')}, player_id, jsonb_strip_nulls(jsonb_build_object('role', role, 'team', team, 'position', position,
-  'outcome', outcome, 'xp', xp, 'score', score, 'name', data->'name')), 'participant'
-FROM participant_events WHERE session_id = ANY($1::text[])`;
+export const DERIVATION_EVENTS_SQL = DERIVED_FROM.map(
+  (f) => `SELECT e.session_id, e.id, e.type, e.seq, ${utc('e.at')} AS at, e.player_id AS player, ${wireData(f)} AS data, '${f}' AS family
+FROM ${FAMILY_TABLES[f].table} e WHERE e.session_id = ANY($1::text[])`,
+).join('\nUNION ALL\n');
 
 /** $1: session ids. Result: the stored rows verify compares with the recomputation. */
 export const STORED_SESSIONS_SQL = `

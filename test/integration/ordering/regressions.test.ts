@@ -9,6 +9,7 @@
 import canonicalize from 'canonicalize';
 import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
+import { EVENT_TABLES } from '../../../src/db/families.ts';
 import { createReader } from '../../../src/db/reader.ts';
 import { createProducer } from '../../../src/producers/index.ts';
 import { recoverSession, replay } from '../../../src/recovery/recover.ts';
@@ -58,9 +59,7 @@ async function publish(...jobs: unknown[][]) {
 async function stored(ids: string[]) {
   await waitFor(`${ids.length} events stored`, async () => {
     const [r] = await rows(ctx.fx.orm, `select count(*)::int as n from (
-      select id from session_events union all select id from participant_events union all select id from turn_results
-      union all select id from moves union all select id from task_logs union all select id from votes
-      union all select id from chat_messages union all select id from agent_logs union all select id from queue_events) e
+      ${EVENT_TABLES.map((t) => `select id from ${t}`).join(' union all ')}) e
       where id = any($1::uuid[])`, [ids]);
     return r.n === ids.length;
   });
