@@ -8,6 +8,7 @@
  * `{ "error": { "code", "message" } }` with a stable code (docs/http.md).
  */
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
@@ -18,9 +19,11 @@ import type { Logger } from '../log.ts';
 import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError } from '../errors.ts';
 import type { Emitted, Producer } from '../producers/producer.ts';
 import { ormReader, createReader, type Reader } from '../db/reader.ts';
-import { recoverSession } from '../recovery/recover.ts';
+import { recoverActiveSessions, recoverSession, replay } from '../recovery/recover.ts';
 import { waitPersisted } from '../recovery/wait.ts';
-import { leaderboard, playerStats } from '../aggregates/read.ts';
+import { dailyStats, leaderboard, playerStats, recentSessions, sessionLeaderboard, tenantStats } from '../aggregates/read.ts';
+import { listSnapshots } from '../snapshots/list.ts';
+import { takeWaiting, waitingPlayers } from '../queue/join-queue.ts';
 import { VERSION } from '../version.ts';
 import { KeyVerifier, type ApiKeyInfo, type Scope } from './keys.ts';
 import { Idempotency } from './idempotency.ts';
@@ -296,6 +299,185 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       noTenantRestriction(req, 'read leaderboards (players span tenants)');
       const q = req.query as { by: 'xp' | 'wins' | 'win_rate' | 'rating'; period?: string; game?: string; around?: string; limit: number };
       return leaderboard(reader, { ...q, timeZone: cfg.statsTimeZone });
+    },
+  );
+
+  /** The session's tenant, for a tenant-restricted key (404 when the session is unknown). */
+  async function sessionTenantCheck(req: FastifyRequest, id: string): Promise<void> {
+    if (req.apiKey?.tenant == null) return;
+    const [s] = await reader.read<{ tenant: string | null }>('SELECT tenant FROM sessions WHERE id = $1', [id]);
+    if (!s) throw new ApiError(404, 'not_found', `no session ${id}`);
+    checkTenant(req, s.tenant);
+  }
+  /** A tenant-restricted key reads its own tenant whatever it asks for. */
+  const tenantOf = (req: FastifyRequest, asked: string | undefined) => {
+    const own = req.apiKey?.tenant;
+    if (own != null && asked !== undefined && asked !== own) throw new ApiError(403, 'forbidden', `this key is restricted to tenant "${own}"`);
+    return own ?? asked;
+  };
+  const read = { config: { scope: 'read' as const } };
+  const limitQ = (max: number, def: number) => ({ type: 'integer', minimum: 1, maximum: max, default: def });
+
+  app.get(
+    '/v1/sessions',
+    {
+      ...read,
+      schema: {
+        summary: 'Recover the active sessions (not ended), a page at a time: what a restarted game server resumes',
+        querystring: {
+          type: 'object',
+          properties: { tenant: { type: 'string', maxLength: 128 }, gameType: { type: 'string', maxLength: 128 }, cursor: { type: 'string', maxLength: 256 }, limit: limitQ(1000, 100), tailLimit: { type: 'integer', minimum: 1, maximum: 100_000 } },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const q = req.query as { tenant?: string; gameType?: string; cursor?: string; limit: number; tailLimit?: number };
+      const tenant = tenantOf(req, q.tenant);
+      return recoverActiveSessions(reader, { ...q, ...(tenant !== undefined ? { tenant } : {}) });
+    },
+  );
+
+  app.get(
+    '/v1/sessions/recent',
+    {
+      ...read,
+      schema: {
+        summary: 'The latest sessions, newest first',
+        querystring: { type: 'object', properties: { tenant: { type: 'string', maxLength: 128 }, limit: limitQ(1000, 20) }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const q = req.query as { tenant?: string; limit: number };
+      const tenant = tenantOf(req, q.tenant);
+      return recentSessions(reader, { limit: q.limit, ...(tenant !== undefined ? { tenant } : {}) });
+    },
+  );
+
+  app.get(
+    '/v1/sessions/:id/replay',
+    {
+      ...read,
+      schema: {
+        summary: "A session's events in sequence order, streamed as NDJSON (one event per line)",
+        params: idParam,
+        querystring: {
+          type: 'object',
+          properties: { from: { type: 'integer', minimum: 0 }, to: { type: 'integer', minimum: 0 }, after: { type: 'string', maxLength: 128 } },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const q = req.query as { from?: number; to?: number; after?: string };
+      await sessionTenantCheck(req, id);
+      const events = replay(reader, id, { ...(q.from !== undefined ? { fromSeq: q.from } : {}), ...(q.to !== undefined ? { toSeq: q.to } : {}), ...(q.after ? { after: q.after } : {}) });
+      const lines = Readable.from((async function* () {
+        for await (const e of events) yield `${JSON.stringify(e)}\n`;
+      })());
+      return reply.type('application/x-ndjson').send(lines);
+    },
+  );
+
+  app.get(
+    '/v1/sessions/:id/leaderboard',
+    { ...read, schema: { summary: "A session's own board: its players by outcome, xp and score", params: idParam, response: { '4xx': errorBody } } },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await sessionTenantCheck(req, id);
+      return sessionLeaderboard(reader, id);
+    },
+  );
+
+  app.get(
+    '/v1/sessions/:id/snapshots',
+    {
+      ...read,
+      schema: {
+        summary: "A session's snapshots with verified hashes, newest first",
+        params: idParam,
+        querystring: { type: 'object', properties: { withState: { type: 'boolean', default: false } }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await sessionTenantCheck(req, id);
+      return listSnapshots(reader, id, { withState: (req.query as { withState: boolean }).withState });
+    },
+  );
+
+  app.get(
+    '/v1/tenants/:tenant/stats',
+    {
+      ...read,
+      schema: {
+        summary: "A tenant's sessions of the last days: total, active, completed, abandoned, completion rate",
+        params: { type: 'object', required: ['tenant'], properties: { tenant: { type: 'string', minLength: 1, maxLength: 128 } } },
+        querystring: { type: 'object', properties: { days: limitQ(3660, 7) }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const tenant = tenantOf(req, (req.params as { tenant: string }).tenant)!;
+      return tenantStats(reader, tenant, (req.query as { days: number }).days);
+    },
+  );
+
+  app.get(
+    '/v1/stats/daily',
+    {
+      ...read,
+      schema: {
+        summary: 'Per day (GP_STATS_TZ): sessions created, started, finished, abandoned, mean duration, players',
+        querystring: { type: 'object', properties: { days: limitQ(3660, 7) }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      noTenantRestriction(req, 'read daily stats (they span tenants)');
+      return dailyStats(reader, (req.query as { days: number }).days, cfg.statsTimeZone);
+    },
+  );
+
+  const tenantParam = { type: 'object', required: ['tenant'], properties: { tenant: { type: 'string', minLength: 1, maxLength: 128 } } } as const;
+  app.get(
+    '/v1/tenants/:tenant/queue',
+    {
+      ...read,
+      schema: {
+        summary: "The players waiting in a tenant's join queue, longest-waiting first",
+        params: tenantParam,
+        querystring: { type: 'object', properties: { limit: limitQ(1000, 100) }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const tenant = tenantOf(req, (req.params as { tenant: string }).tenant)!;
+      return { tenant, waiting: await waitingPlayers(reader, tenant, { limit: (req.query as { limit: number }).limit }) };
+    },
+  );
+
+  app.post(
+    '/v1/tenants/:tenant/queue/notify',
+    {
+      config: { scope: 'ingest' },
+      schema: {
+        summary: 'Take the next waiting players not yet notified and mark them notified (a game is starting)',
+        description: 'Two servers taking at once never get the same player. A player who leaves and enters again can be taken again.',
+        params: tenantParam,
+        body: { type: 'object', required: ['count'], properties: { count: { type: 'integer', minimum: 1, maximum: 1000 } }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const tenant = (req.params as { tenant: string }).tenant;
+      checkTenant(req, tenant);
+      return { tenant, notified: await takeWaiting(orm, tenant, (req.body as { count: number }).count) };
     },
   );
 

@@ -14,6 +14,8 @@ export const JoinQueueEntry = defineEntity({
     enteredAt: p.datetime().nullable(),
     leftAt: p.datetime().nullable(),
     expiresAt: p.datetime().nullable(),
+    /** When `takeWaiting` (the API's queue notify) handed this entry out; a new entry clears it. */
+    notifiedAt: p.datetime().nullable(),
     data: p.json<Record<string, unknown>>().nullable(),
     updatedAt: p.datetime().defaultRaw('now()'),
   },

@@ -184,7 +184,9 @@ export async function recoverSessions(orm: ReadSource, idList: (string | number)
   for (const id of byId.keys()) {
     const after = Math.min(Number(states.get(id)?.seq ?? 0), Number(chosen.get(id)?.snap?.seq ?? 0));
     const fetched = early?.find(([i]) => i === id)?.[1];
-    if (fetched && !chosen.get(id)?.skipped.length) tails.set(id, fetched);
+    // The early tail is good when it starts exactly after what the other statements read: they ran
+    // concurrently, and a snapshot hashed or a state refolded in between moves where it should start.
+    if (fetched && !chosen.get(id)?.skipped.length && Number(fetched[0]?.from_seq ?? -1) === after) tails.set(id, fetched.filter((r) => r.id !== null));
     else ranges.push({ session_id: id, after });
   }
   if (ranges.length) for (const [id, rows] of groupBy(await read(TAILS_SQL, [JSON.stringify(ranges), fetch]))) tails.set(id, rows);

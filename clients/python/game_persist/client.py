@@ -10,7 +10,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 Id = Union[str, int]
 
@@ -352,6 +352,55 @@ class Client:
         q = {k: v for k, v in {"by": by, "period": period, "game": game, "around": around, "limit": limit}.items() if v is not None}
         return self._get("/v1/leaderboard", q)
 
+    def active_sessions(self, *, tenant: Optional[Id] = None, game_type: Optional[str] = None, limit: int = 100, tail_limit: Optional[int] = None) -> Iterator[Dict[str, Any]]:
+        """Every active (not ended) session, recovered, a page at a time: what a restarted server resumes."""
+        cursor: Optional[str] = None
+        while True:
+            q = {k: v for k, v in {"tenant": tenant, "gameType": game_type, "limit": limit, "tailLimit": tail_limit, "cursor": cursor}.items() if v is not None}
+            page = self._get("/v1/sessions", q)
+            yield from page["sessions"]
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
+
+    def replay(self, session_id: Id, *, from_seq: Optional[int] = None, to_seq: Optional[int] = None, after: Optional[str] = None) -> Iterator[Dict[str, Any]]:
+        """The session's events in sequence order, streamed (NDJSON) as they are read."""
+        q = {k: v for k, v in {"from": from_seq, "to": to_seq, "after": after}.items() if v is not None}
+        path = f"/v1/sessions/{_quote(session_id)}/replay" + ("?" + urllib.parse.urlencode(q) if q else "")
+        req = urllib.request.Request(self._base + path, method="GET", headers=self._headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self._timeout) as res:
+                for line in res:
+                    if line.strip():
+                        yield json.loads(line)
+        except urllib.error.HTTPError as e:
+            raise _api_error(e) from None
+
+    def recent_sessions(self, *, tenant: Optional[Id] = None, limit: int = 20) -> List[Dict[str, Any]]:
+        return self._get("/v1/sessions/recent", {k: v for k, v in {"tenant": tenant, "limit": limit}.items() if v is not None})
+
+    def session_leaderboard(self, session_id: Id) -> Any:
+        return self._get(f"/v1/sessions/{_quote(session_id)}/leaderboard")
+
+    def snapshots(self, session_id: Id, *, with_state: bool = False) -> List[Dict[str, Any]]:
+        return self._get(f"/v1/sessions/{_quote(session_id)}/snapshots", {"withState": "true" if with_state else "false"})
+
+    def tenant_stats(self, tenant: Id, days: int = 7) -> Dict[str, Any]:
+        """Seed 000's /chatstats: a chat's sessions of the last days and its completion rate."""
+        return self._get(f"/v1/tenants/{_quote(tenant)}/stats", {"days": days})
+
+    def daily_stats(self, days: int = 7) -> List[Dict[str, Any]]:
+        return self._get("/v1/stats/daily", {"days": days})
+
+    def queue_waiting(self, tenant: Id, limit: int = 100) -> List[Dict[str, Any]]:
+        """The players waiting in a tenant's join queue, longest-waiting first."""
+        return self._get(f"/v1/tenants/{_quote(tenant)}/queue", {"limit": limit})["waiting"]
+
+    def queue_notify(self, tenant: Id, count: int) -> List[Dict[str, Any]]:
+        """Seed 000's notify_queue: take the next ``count`` waiting players not notified yet and mark them."""
+        body = json.dumps({"count": count}).encode("utf-8")
+        return self._request("POST", f"/v1/tenants/{_quote(tenant)}/queue/notify", body=body)["notified"]
+
     # ---- HTTP -----------------------------------------------------------------------------------
 
     def _get(self, path: str, query: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None) -> Any:
@@ -369,13 +418,17 @@ class Client:
             with urllib.request.urlopen(req, timeout=timeout or self._timeout) as res:
                 return json.loads(res.read() or b"null")
         except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                err = json.loads(raw)["error"]
-                raise ApiError(e.code, err.get("code", "error"), err.get("message", "")) from None
-            except (ValueError, KeyError, TypeError):
-                raise ApiError(e.code, "http_error", raw[:200].decode("utf-8", "replace")) from None
+            raise _api_error(e) from None
 
+
+
+def _api_error(e: urllib.error.HTTPError) -> ApiError:
+    raw = e.read()
+    try:
+        err = json.loads(raw)["error"]
+        return ApiError(e.code, err.get("code", "error"), err.get("message", ""))
+    except (ValueError, KeyError, TypeError):
+        return ApiError(e.code, "http_error", raw[:200].decode("utf-8", "replace"))
 
 
 def _quote(v: Id) -> str:

@@ -88,9 +88,12 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(people["bob"]["outcome"], "loss")
         self.assertEqual(people["alice"]["team"], "1")
         self.assertEqual(rec["state"]["value"], {"round": 1, "alive": ["alice", "bob"]})
-        types = [e["type"] for e in rec["tail"]]
-        self.assertIn("agent.log", types)
-        self.assertIn("chat.message", types)
+        types = [e["type"] for e in self.gp.replay(sid)]
+        self.assertEqual(len(types), 15)
+        self.assertEqual(
+            set(types),
+            {"session.created", "player.joined", "session.started", "move", "vote", "chat.message", "task.completed", "turn.result", "agent.log", "player.left", "player.outcome", "session.finished"},
+        )
 
     def test_bad_events_are_rejected_by_field_and_the_rest_lands(self):
         sid = f"py-bad-{RUN}"
@@ -133,7 +136,7 @@ class ClientTest(unittest.TestCase):
                 if e["type"] == "turn.result":
                     self.assertEqual(set(e["data"]["patch"]), set(turns[e["data"]["turn"] - 1]))
                     from_tail = merge_patch(from_tail, e["data"]["patch"])
-            self.assertEqual(from_tail, state)
+            self.assertEqual(from_tail, state, f"snapshot {rec['snapshot']} tail {[(e['seq'], e['type']) for e in rec['tail']]} state {rec['state']}")
         finally:
             fresh.close()
 
@@ -157,6 +160,35 @@ class ClientTest(unittest.TestCase):
         board = self.gp.leaderboard("xp", around=me, limit=2)
         self.assertIn(me, [r["playerId"] for r in board["rows"]])
         self.assertIsNone(self.gp.player_stats(f"nobody-{RUN}"))
+
+    def test_sessions_replay_queue_and_chat_stats(self):
+        chat = f"chat-{RUN}"
+        open_id, done_id = f"py-open-{RUN}", f"py-done-{RUN}"
+        for sid in (open_id, done_id):
+            self.gp.session_created(sid, game_type="impostor", tenant=chat)
+            self.gp.player_joined(sid, "ann")
+        self.gp.turn_result(done_id, 1, patch={"a": 1, "b": None})
+        self.gp.session_finished(done_id, winners=["ann"])
+        for p in ("q1", "q2", "q3"):
+            self.gp.queue_entered(chat, p)
+            self.gp.flush()
+            time.sleep(0.01)
+        self.gp.wait_persisted(open_id)
+        self.gp.wait_persisted(done_id)
+        active = [s["session"]["id"] for s in self.gp.active_sessions(tenant=chat, limit=1)]
+        self.assertEqual(active, [open_id])
+        self.assertEqual([e["seq"] for e in self.gp.replay(done_id)], [1, 2, 3, 4])
+        self.assertEqual(list(self.gp.replay(done_id, from_seq=3))[0]["data"], {"turn": 1, "patch": {"a": 1, "b": None}})
+        self.assertEqual(sorted(s["id"] for s in self.gp.recent_sessions(tenant=chat)), sorted([open_id, done_id]))
+        stats = self.gp.tenant_stats(chat, days=3660)
+        self.assertEqual((stats["total"], stats["completed"], stats["active"]), (2, 1, 1))
+        wait_until("the queue", lambda: len(self.gp.queue_waiting(chat)) == 3)
+        self.assertEqual([w["playerId"] for w in self.gp.queue_notify(chat, 2)], ["q1", "q2"])
+        self.assertEqual([w["playerId"] for w in self.gp.queue_notify(chat, 2)], ["q3"])
+        self.assertEqual(self.gp.queue_notify(chat, 2), [])
+        with self.assertRaises(ApiError) as ctx:
+            list(self.gp.replay(done_id, after="nonsense"))
+        self.assertEqual(ctx.exception.status, 400)
 
     def test_errors_are_typed(self):
         bad = Client(URL, "gpk_0000000000000000_" + "A" * 43)

@@ -40,16 +40,22 @@ SELECT id, type, seq, at, player, data FROM (
 
 /**
  * Recovery's tail of one session, read in the same round trip as the rest: the events after the
- * older of its live state and its newest hashed snapshot. $1 session id, $2 limit.
+ * older of its live state and its newest hashed snapshot. $1 session id, $2 limit. Result: `from_seq`
+ * (where the tail starts) on every row, and one row with only it when there are no events after it:
+ * the state and the snapshot are read by other statements of the round trip, which may see another
+ * moment (a snapshot hashed, a refold in between), so the caller checks that the tail starts where
+ * what it read needs it to.
  */
 export const RECOVERY_TAIL_SQL = `
-SELECT id, type, seq, at, player, data FROM (
-  ${branches(
-    `e.id, e.type, e.seq, ${utc('e.at')} AS at, e.player_id AS player`,
-    '',
-    `e.session_id = $1 AND e.seq > (SELECT least(coalesce((SELECT seq FROM session_states WHERE session_id = $1), 0), coalesce((SELECT max(seq) FROM session_snapshots WHERE session_id = $1 AND hash IS NOT NULL), 0)))`,
-  ).join('\n  UNION ALL ')}
-) h ORDER BY seq, id LIMIT $2`;
+WITH f AS (
+  SELECT least(coalesce((SELECT seq FROM session_states WHERE session_id = $1), 0),
+               coalesce((SELECT max(seq) FROM session_snapshots WHERE session_id = $1 AND hash IS NOT NULL), 0)) AS from_seq)
+SELECT f.from_seq, h.id, h.type, h.seq, h.at, h.player, h.data FROM f LEFT JOIN LATERAL (
+  SELECT id, type, seq, at, player, data FROM (
+    ${branches(`e.id, e.type, e.seq, ${utc('e.at')} AS at, e.player_id AS player`, '', 'e.session_id = $1 AND e.seq > f.from_seq').join('\n    UNION ALL ')}
+  ) u ORDER BY seq, id LIMIT $2
+) h ON true
+ORDER BY h.seq, h.id`;
 
 /*
  * Recovery reads many sessions at once (a restarted game server recovers hundreds): every statement

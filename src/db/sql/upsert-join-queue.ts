@@ -24,6 +24,7 @@ ON CONFLICT (tenant, player_id) DO UPDATE SET
   session_id = CASE WHEN excluded.entered_at > coalesce(j.entered_at, '-infinity') THEN excluded.session_id ELSE j.session_id END,
   expires_at = CASE WHEN excluded.entered_at > coalesce(j.entered_at, '-infinity') THEN excluded.expires_at ELSE j.expires_at END,
   data = CASE WHEN excluded.entered_at > coalesce(j.entered_at, '-infinity') THEN excluded.data ELSE j.data END,
+  notified_at = CASE WHEN excluded.entered_at > coalesce(j.entered_at, '-infinity') THEN NULL ELSE j.notified_at END,
   entered_at = greatest(j.entered_at, excluded.entered_at),
   left_at = greatest(j.left_at, excluded.left_at),
   updated_at = now()`;

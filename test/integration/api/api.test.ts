@@ -179,11 +179,83 @@ describe('HTTP API', () => {
     expect((await call('GET', '/v1/players/nobody/stats', keys.read)).status).toBe(404);
   });
 
+  it('pages active sessions, lists recent ones, streams a replay and serves session boards, snapshots and stats', async () => {
+    const tenant = `t-${uuidv7()}`;
+    const ids = [0, 1, 2].map((n) => `api-r${n}-${uuidv7()}`);
+    const done = ids[2]!;
+    await call('POST', '/v1/events', keys.ingest, [
+      ...session(ids[0]!, tenant),
+      ...session(ids[1]!, tenant),
+      ...session(done, tenant, [
+        { id: uuidv7(), type: 'turn.result', sessionId: done, data: { turn: 1, state: { hp: 3, note: null } } },
+        { id: uuidv7(), type: 'player.outcome', sessionId: done, player: 'alice', data: { outcome: 'win', xp: 7 } },
+        { id: uuidv7(), type: 'session.finished', sessionId: done, data: { winners: ['alice'] } },
+      ]),
+    ]);
+    for (const id of ids) await call('GET', `/v1/sessions/${id}/wait?seq=3&timeoutMs=20000`, keys.read);
+    await call('GET', `/v1/sessions/${done}/wait?seq=6&timeoutMs=20000`, keys.read);
+
+    const page1 = await call('GET', `/v1/sessions?tenant=${tenant}&limit=1`, keys.read);
+    expect(page1.status).toBe(200);
+    expect(page1.body.sessions).toHaveLength(1);
+    const page2 = await call('GET', `/v1/sessions?tenant=${tenant}&limit=1&cursor=${encodeURIComponent(page1.body.nextCursor)}`, keys.read);
+    expect([page1.body.sessions[0].session.id, page2.body.sessions[0].session.id].sort()).toEqual([ids[0], ids[1]].sort());
+    const recent = await call('GET', `/v1/sessions/recent?tenant=${tenant}`, keys.read);
+    expect(recent.body.map((x: any) => x.id).sort()).toEqual([...ids].sort());
+
+    const res = await fetch(`${base}/v1/sessions/${done}/replay?from=2`, { headers: { authorization: `Bearer ${keys.read}` } });
+    expect(res.headers.get('content-type')).toContain('application/x-ndjson');
+    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((e) => e.seq)).toEqual([2, 3, 4, 5, 6]);
+    expect(lines[2].data).toEqual({ turn: 1, state: { hp: 3, note: null } });
+
+    const board = await call('GET', `/v1/sessions/${done}/leaderboard`, keys.read);
+    expect(JSON.stringify(board.body)).toContain('alice');
+    await waitFor('the final snapshot', async () => (await call('GET', `/v1/sessions/${done}/snapshots?withState=true`, keys.read)).body.some((x: any) => x.final));
+    const snaps = (await call('GET', `/v1/sessions/${done}/snapshots?withState=true`, keys.read)).body;
+    expect(snaps.find((x: any) => x.final)).toMatchObject({ seq: 6, value: { hp: 3, note: null } });
+
+    expect((await call('GET', `/v1/tenants/${tenant}/stats?days=3660`, keys.read)).body).toMatchObject({ tenant, total: 3, completed: 1, active: 2 });
+    expect((await call('GET', `/v1/tenants/${tenant}/stats`, keys.tenantA)).status).toBe(403);
+    expect((await call('GET', '/v1/stats/daily?days=2', keys.read)).status).toBe(200);
+    expect((await call('GET', `/v1/sessions?tenant=${tenant}`, keys.tenantA)).status).toBe(403);
+  });
+
+  it("hands out a tenant's waiting players once each (the join queue's notify)", async () => {
+    const tenant = `q-${uuidv7()}`;
+    const q = (type: string, player: string) => ({ id: uuidv7(), type, player, data: { tenant } });
+    await call('POST', '/v1/events', keys.ingest, [q('queue.entered', 'p1')]);
+    await new Promise((r) => setTimeout(r, 20));
+    await call('POST', '/v1/events', keys.ingest, [q('queue.entered', 'p2'), q('queue.entered', 'p3')]);
+    await new Promise((r) => setTimeout(r, 20));
+    await call('POST', '/v1/events', keys.ingest, [q('queue.left', 'p3')]);
+    await waitFor('the queue', async () => (await call('GET', `/v1/tenants/${tenant}/queue`, keys.read)).body.waiting.length === 2);
+    expect((await call('GET', `/v1/tenants/${tenant}/queue`, keys.read)).body.waiting.map((w: any) => w.playerId)).toEqual(['p1', 'p2']);
+    const first = await call('POST', `/v1/tenants/${tenant}/queue/notify`, keys.ingest, { count: 1 });
+    expect(first.body.notified.map((w: any) => w.playerId)).toEqual(['p1']);
+    const [a, b] = await Promise.all([
+      call('POST', `/v1/tenants/${tenant}/queue/notify`, keys.ingest, { count: 5 }),
+      call('POST', `/v1/tenants/${tenant}/queue/notify`, keys.ingest, { count: 5 }),
+    ]);
+    expect([...a.body.notified, ...b.body.notified].map((w: any) => w.playerId)).toEqual(['p2']);
+    expect((await call('POST', `/v1/tenants/${tenant}/queue/notify`, keys.read, { count: 1 })).status).toBe(403);
+    expect((await call('POST', `/v1/tenants/${tenant}/queue/notify`, keys.ingest, { count: 0 })).status).toBe(400);
+    // Entering again makes a player waiting and not notified again.
+    await call('POST', '/v1/events', keys.ingest, [q('queue.entered', 'p1')]);
+    await waitFor('p1 back', async () => (await call('GET', `/v1/tenants/${tenant}/queue`, keys.read)).body.waiting.some((w: any) => w.playerId === 'p1' && w.notifiedAt === null));
+    expect((await call('POST', `/v1/tenants/${tenant}/queue/notify`, keys.ingest, { count: 5 })).body.notified.map((w: any) => w.playerId)).toEqual(['p1']);
+  });
+
   it('publishes its OpenAPI document', async () => {
     const doc = await call('GET', '/openapi.json');
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/sessions/{id}/recover', '/v1/sessions/{id}/wait', '/v1/players/{id}/stats', '/v1/leaderboard']));
+    expect(Object.keys(doc.body.paths).sort()).toEqual(
+      [
+        '/v1/events', '/v1/sessions', '/v1/sessions/recent', '/v1/sessions/{id}/recover', '/v1/sessions/{id}/wait', '/v1/sessions/{id}/replay', '/v1/sessions/{id}/leaderboard',
+        '/v1/sessions/{id}/snapshots', '/v1/players/{id}/stats', '/v1/leaderboard', '/v1/tenants/{tenant}/stats', '/v1/stats/daily', '/v1/tenants/{tenant}/queue', '/v1/tenants/{tenant}/queue/notify',
+      ].sort(),
+    );
   });
 });
 

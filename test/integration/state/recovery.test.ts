@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { validateEvent } from '../../../src/contract/validate.ts';
 import { createProducer } from '../../../src/producers/index.ts';
 import { recoverActiveSessions, recoverSession, replay } from '../../../src/recovery/recover.ts';
-import { createReader } from '../../../src/db/reader.ts';
+import { createReader, ormReader, type Reader } from '../../../src/db/reader.ts';
+import { NEWEST_SNAPSHOTS_SQL } from '../../../src/db/sql/snapshots.ts';
+import { RECOVERY_TAIL_SQL } from '../../../src/db/sql/history.ts';
+import { stateHash } from '../../../src/snapshots/hash.ts';
+import { mergePatch } from '../../../src/contract/merge-patch.ts';
 import { foldTurn } from '../../../src/workers/fold-state.ts';
 import { allTypesEvents } from '../../helpers/examples.ts';
 import { REDIS_URL, rows, uniqueName, waitFor } from '../../helpers/services.ts';
@@ -21,6 +25,45 @@ function turnResult(room: number, t: number, state: Record<string, unknown>) {
 }
 
 describe('recovery', () => {
+  it('returns a tail that fits the snapshot and state it returns, even when a snapshot is hashed while it reads', async () => {
+    // Found by the Python client's restart test under load: the tail was read concurrently with the
+    // snapshot, so a snapshot hashed in between cut the tail after it while no snapshot was returned.
+    const id = uniqueName('race');
+    const p = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
+    const patches = [{ map: { a1: 'plains', b2: 'forest' }, gold: 10 }, { gold: 12, units: { u1: 10 } }, { map: { b2: null, c3: 'hills' } }];
+    await p.sessionCreated({ sessionId: id, gameType: 'fourx' });
+    for (const [i, patch] of patches.entries()) await p.turnResult({ sessionId: id, turn: i + 1, patch });
+    await p.close();
+    await waitFor('the turns', async () => (await rows(ctx.fx.orm, 'select seq from session_states where session_id = $1', [id]))[0]?.seq === '4');
+    const truth = patches.reduce<Record<string, unknown>>((s, x) => mergePatch(s, x) as Record<string, unknown>, {});
+    const afterTurn1 = mergePatch({}, patches[0]!);
+    // No snapshot yet as far as recovery can see (the fold's first one may be pending or hashed).
+    await rows(ctx.fx.orm, 'delete from session_snapshots where session_id = $1', [id]);
+
+    // The snapshot read runs first and sees none; a snapshot of turn 1 is hashed; then the tail is read.
+    const base = ormReader(ctx.fx.orm);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const racing: Reader = {
+      async read(sql, params) {
+        if (sql === RECOVERY_TAIL_SQL) await gate;
+        const out = await base.read(sql, params);
+        if (sql === NEWEST_SNAPSHOTS_SQL) {
+          await rows(ctx.fx.orm, `insert into session_snapshots (session_id, seq, turn, state, hash, reason) values ($1, 2, 1, $2::jsonb, $3, 'interval')
+            on conflict (session_id, seq) do update set state = excluded.state, hash = excluded.hash`, [id, JSON.stringify(afterTurn1), stateHash(afterTurn1 as Record<string, unknown>)]);
+          release();
+        }
+        return out as never;
+      },
+      close: () => base.close(),
+    };
+    const rec = (await recoverSession(racing, id))!;
+    const from = rec.snapshot ? rec.snapshot.value : {};
+    const rebuilt = rec.tail.filter((e) => e.type === 'turn.result').reduce<unknown>((s, e) => mergePatch(s, (e.data as { patch: unknown }).patch), from);
+    expect(rebuilt).toEqual(truth);
+    expect(rec.state!.value).toEqual(truth);
+  });
+
   it('lets a restarted game server recover every active room and continue to the same end state', async () => {
     const rooms = 6;
     const tenant = uniqueName('chat');
