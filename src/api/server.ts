@@ -27,6 +27,7 @@ import { takeWaiting, waitingPlayers } from '../queue/join-queue.ts';
 import { VERSION } from '../version.ts';
 import { KeyVerifier, type ApiKeyInfo, type Scope } from './keys.ts';
 import { Idempotency } from './idempotency.ts';
+import { apiMetrics } from './metrics.ts';
 import { MAX_EVENTS_PER_REQUEST, ingestBody, ingestResponse, errorBody, idParam } from './schemas.ts';
 
 declare module 'fastify' {
@@ -159,7 +160,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
   }
 
+  const metrics = apiMetrics(app, VERSION);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.post(
@@ -204,6 +207,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         return { index, status: 'rejected' as const, code: e.code, field: e.field, reason: e.reason };
       });
       await idem.commit(settled.map((s) => (s.status === 'fulfilled' ? [s.value.id, s.value.seq] : null)));
+      metrics.events(accepted, events.length - accepted);
       return { accepted, rejected: events.length - accepted, results };
     },
   );

@@ -48,6 +48,9 @@ export const METRIC = {
   postgresUp: 'gp_postgres_up',
   draining: 'gp_worker_draining',
   buildInfo: 'gp_build_info',
+  httpRequests: 'gp_http_requests_total',
+  httpSeconds: 'gp_http_request_duration_seconds',
+  httpEvents: 'gp_http_events_total',
 } as const;
 
 const TYPES = new Set<string>(EVENT_TYPE_NAMES);

@@ -246,6 +246,16 @@ describe('HTTP API', () => {
     expect((await call('POST', `/v1/tenants/${tenant}/queue/notify`, keys.ingest, { count: 5 })).body.notified.map((w: any) => w.playerId)).toEqual(['p1']);
   });
 
+  it('exports request and event metrics by route template, never ids', async () => {
+    await call('GET', '/v1/sessions/some-secret-id/recover', keys.read);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/gp_http_requests_total\{route="\/v1\/sessions\/:id\/recover",method="GET",status="404"\} [1-9]/);
+    expect(text).toMatch(/gp_http_request_duration_seconds_bucket\{le="0.01",route="\/v1\/events",method="POST"\}/);
+    expect(text).toMatch(/gp_http_events_total\{verdict="accepted"\} [1-9]/);
+    expect(text).toMatch(/gp_http_events_total\{verdict="rejected"\} [1-9]/);
+    expect(text).not.toContain('some-secret-id');
+  });
+
   it('publishes its OpenAPI document', async () => {
     const doc = await call('GET', '/openapi.json');
     expect(doc.status).toBe(200);
