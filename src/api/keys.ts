@@ -6,6 +6,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { query } from '../db/query.ts';
+import { API_KEY_SQL, INSERT_API_KEY_SQL, LIST_API_KEYS_SQL, REVOKE_API_KEY_SQL } from '../db/sql/api-keys.ts';
 import { ApiError, GamePersistError } from '../errors.ts';
 
 export const SCOPES = ['ingest', 'read', 'admin'] as const;
@@ -51,7 +52,7 @@ export async function createApiKey(
   if (!/^[\s\S]{1,200}$/.test(opts.name)) throw new GamePersistError('bad_request', 'a key name is 1-200 characters');
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');
-  const [row] = await query(orm.em.fork(), `INSERT INTO api_keys (id, name, secret_hash, scopes, tenant, rate_limit) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`, [
+  const [row] = await query(orm.em.fork(), INSERT_API_KEY_SQL, [
     id,
     opts.name,
     sha256(secret).toString('hex'),
@@ -63,14 +64,14 @@ export async function createApiKey(
 }
 
 export async function listApiKeys(orm: MikroORM, opts: { all?: boolean } = {}): Promise<ApiKeyInfo[]> {
-  const rows = await query(orm.em.fork(), `SELECT * FROM api_keys WHERE $1 OR revoked_at IS NULL ORDER BY created_at, id`, [!!opts.all]);
+  const rows = await query(orm.em.fork(), LIST_API_KEYS_SQL, [!!opts.all]);
   return rows.map(toInfo);
 }
 
 /** Revokes a key by its id (or the whole key); true when it was active. Servers notice within KEY_CACHE_MS. */
 export async function revokeApiKey(orm: MikroORM, idOrKey: string): Promise<boolean> {
   const id = KEY_RE.exec(idOrKey)?.[1] ?? idOrKey;
-  const rows = await query(orm.em.fork(), `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`, [id]);
+  const rows = await query(orm.em.fork(), REVOKE_API_KEY_SQL, [id]);
   return rows.length > 0;
 }
 
@@ -93,7 +94,7 @@ export class KeyVerifier {
     const id = m[1]!;
     let hit = this.#cache.get(id);
     if (!hit || Date.now() - hit.at > KEY_CACHE_MS) {
-      const [r] = await query(this.#orm.em.fork(), `SELECT * FROM api_keys WHERE id = $1`, [id]);
+      const [r] = await query(this.#orm.em.fork(), API_KEY_SQL, [id]);
       hit = { at: Date.now(), row: r ? { info: toInfo(r), hash: Buffer.from(r.secret_hash as string, 'hex') } : null };
       if (this.#cache.size > 10_000) this.#cache.clear();
       this.#cache.set(id, hit);

@@ -19,6 +19,7 @@ import type { Logger } from '../log.ts';
 import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError } from '../errors.ts';
 import type { Emitted, Producer } from '../producers/producer.ts';
 import { createReader, type Reader } from '../db/reader.ts';
+import { SESSION_TENANT_SQL } from '../db/sql/sessions.ts';
 import { recoverActiveSessions, recoverSession, replay } from '../recovery/recover.ts';
 import { waitPersisted } from '../recovery/wait.ts';
 import { dailyStats, leaderboard, playerStats, recentSessions, sessionLeaderboard, tenantStats } from '../aggregates/read.ts';
@@ -168,6 +169,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  /** The session's tenant, for a tenant-restricted key (404 when the session is unknown). */
+  async function sessionTenantCheck(req: FastifyRequest, id: string): Promise<void> {
+    if (req.apiKey?.tenant == null) return;
+    const [s] = await reader.read<{ tenant: string | null }>(SESSION_TENANT_SQL, [id]);
+    if (!s) throw new ApiError(404, 'not_found', `no session ${id}`);
+    checkTenant(req, s.tenant);
+  }
   app.post(
     '/v1/events',
     {
@@ -259,10 +267,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     async (req) => {
       const { id } = req.params as { id: string };
       const q = req.query as { seq: number; timeoutMs: number };
-      if (req.apiKey?.tenant != null) {
-        const [s] = await reader.read<{ tenant: string | null }>('SELECT tenant FROM sessions WHERE id = $1', [id]);
-        checkTenant(req, s?.tenant);
-      }
+      await sessionTenantCheck(req, id);
       return waitPersisted(reader, id, q.seq, { timeoutMs: q.timeoutMs });
     },
   );
@@ -309,13 +314,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   );
 
-  /** The session's tenant, for a tenant-restricted key (404 when the session is unknown). */
-  async function sessionTenantCheck(req: FastifyRequest, id: string): Promise<void> {
-    if (req.apiKey?.tenant == null) return;
-    const [s] = await reader.read<{ tenant: string | null }>('SELECT tenant FROM sessions WHERE id = $1', [id]);
-    if (!s) throw new ApiError(404, 'not_found', `no session ${id}`);
-    checkTenant(req, s.tenant);
-  }
   /** A tenant-restricted key reads its own tenant whatever it asks for. */
   const tenantOf = (req: FastifyRequest, asked: string | undefined) => {
     const own = req.apiKey?.tenant;

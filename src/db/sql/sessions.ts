@@ -161,3 +161,6 @@ ON CONFLICT (session_id, event_id) DO NOTHING RETURNING session_id`;
 
 /** $1: session ids. Result: id, applied_seq, lost_seqs (for the gap sweep's report). */
 export const WATERMARKS_SQL = `SELECT id, applied_seq, lost_seqs FROM sessions WHERE id = ANY($1::text[])`;
+
+/** $1 session id. Result: its tenant (the API's tenant-restricted keys check it). */
+export const SESSION_TENANT_SQL = `SELECT tenant FROM sessions WHERE id = $1`;
