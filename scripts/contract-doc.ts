@@ -42,6 +42,8 @@ const DERIVED: Record<EventType, string> = {
   'agent.log': 'the ' + COUNTERS,
   'queue.entered': '`join_queue_entries`, one row per (`tenant`, `player_id`): `entered_at`, and from the latest entry `session_id`, `expires_at`, `data` (= `meta`)',
   'queue.left': '`join_queue_entries` (`left_at`); the player is waiting while `entered_at` is later than `left_at`',
+  'doc.put': '`documents`, in seq order once no seq before it is missing: the document (`value`, `version` + 1, `bytes`), unless `expectedVersion` differs (the event\'s `outcome` = `conflict`) or the owner\'s documents would pass GP_MAX_OWNER_DOCUMENT_BYTES (`over_limit`); and the ' + COUNTERS,
+  'doc.delete': '`documents` (the row removed), in seq order, unless `expectedVersion` differs (`conflict`); and the ' + COUNTERS,
 };
 
 const code = (s: string) => `\`${s}\``;

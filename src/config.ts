@@ -3,6 +3,7 @@
  * variable. Everything else receives the frozen Config object.
  */
 import { DEFAULT_LIMITS, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, type Limits } from './contract/limits.ts';
+import { CUSTOM_TYPE_MODES, type CustomTypeMode } from './contract/custom-types.ts';
 import { ConfigError } from './errors.ts';
 
 export interface Config {
@@ -65,6 +66,12 @@ export interface Config {
    * @defaultValue 60
    */
   gapTimeoutS: number;
+  /** Most bytes one owner's documents (a session's, or a player's in a session) may hold; a write past it is recorded as over_limit. */
+  maxOwnerDocumentBytes: number;
+  /** Game-defined event types not registered: accepted free-form (`open`) or refused (`registered`). */
+  customTypes: CustomTypeMode;
+  /** How often API servers and workers re-read the registered game types (seconds). */
+  contractRefreshS: number;
   /** Snapshot every N turns of a session (and at its first state); 0 = never. @defaultValue 10 */
   snapshotEveryTurns: number;
   /** Snapshot an active session whose state changed at least this often (seconds); 0 = never. @defaultValue 60 */
@@ -135,6 +142,10 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   return n;
 }
 
+function oneOf<T extends string>(env: Env, name: string, values: readonly T[], def: T): T {
+  return str(env, name, def, (v) => ((values as readonly string[]).includes(v) ? null : `must be one of ${values.join(', ')}, got "${v.slice(0, 40)}"`)) as T;
+}
+
 function bool(env: Env, name: string, def: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
@@ -182,6 +193,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     jobs: bool(env, 'GP_JOBS', true),
     liveState: bool(env, 'GP_LIVE_STATE', true),
     gapTimeoutS: int(env, 'GP_GAP_TIMEOUT_S', 60, 0, 30 * 86_400),
+    maxOwnerDocumentBytes: int(env, 'GP_MAX_OWNER_DOCUMENT_BYTES', 16 * 1024 * 1024, 1024, 2 ** 31 - 1),
+    customTypes: oneOf(env, 'GP_CUSTOM_TYPES', CUSTOM_TYPE_MODES, 'open'),
+    contractRefreshS: int(env, 'GP_CONTRACT_REFRESH_S', 5, 1, 3600),
     snapshotEveryTurns: int(env, 'GP_SNAPSHOT_EVERY_TURNS', 10, 0, 1_000_000),
     snapshotIntervalS: int(env, 'GP_SNAPSHOT_INTERVAL_S', 60, 0, 86_400),
     snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),
@@ -211,6 +225,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),
       maxStringLength: int(env, 'GP_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 16, 16 * 1024 * 1024),
       maxKeyLength: DEFAULT_LIMITS.maxKeyLength,
+      maxDocumentBytes: int(env, 'GP_MAX_DOCUMENT_BYTES', DEFAULT_LIMITS.maxDocumentBytes, 16, 16 * 1024 * 1024),
     }),
     logLevel,
   });

@@ -14,7 +14,7 @@ const round = f.int({ optional: true, min: 0, max: INT4 });
 const turn = f.int({ optional: true, min: 0, max: INT4 });
 const count = f.int({ optional: true, min: 0, max: INT4 });
 
-export const FAMILIES = ['session', 'participant', 'move', 'vote', 'chat', 'task', 'turn', 'agent', 'queue'] as const;
+export const FAMILIES = ['session', 'participant', 'move', 'vote', 'chat', 'task', 'turn', 'agent', 'queue', 'doc', 'custom'] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export const OUTCOMES = ['win', 'loss', 'draw'] as const;
@@ -23,6 +23,20 @@ export type Outcome = (typeof OUTCOMES)[number];
 const OUTCOME_ALIASES = { lose: 'loss' } as const;
 /** A team: a string or an integer (Hokm numbers its teams 1 and 2), stored as text. */
 const team = f.id({ optional: true, asText: true, description: 'Team name or number (stored as text: 1 and "1" are one team).' });
+
+/** Documents (doc.put, doc.delete): a collection name, a key inside it, its owner and a conditional version. */
+const docName = f.str({ min: 1, max: SHORT, description: 'Collection, e.g. chunks, characters, inventories.' });
+const docKey = f.str({ min: 1, max: 256, description: 'Key inside the collection; listing orders and ranges by it (byte order).' });
+const docOwner = f.oneOf(['session', 'player'] as const, {
+  optional: true,
+  description: 'Whose document: the session (default) or the envelope `player`, in this session.',
+});
+const docVersion = f.int({
+  optional: true,
+  min: 0,
+  max: INT4,
+  description: 'Apply only if the document is at this version (0: only if it does not exist); otherwise recorded as a conflict.',
+});
 
 interface TypeDef<S extends Shape> {
   family: Family;
@@ -179,6 +193,23 @@ export const EVENT_TYPES = {
     needsSession: false,
     data: { tenant: f.id(), expiresAt: f.time({ optional: true }), meta },
   }),
+  'doc.put': def({
+    family: 'doc',
+    description:
+      "Writes a document (a world chunk, a character, an inventory): the session's, or with `owner: \"player\"` the envelope player's in this session. Applied in seq order; a mismatched `expectedVersion` is recorded as a conflict and not applied.",
+    data: {
+      collection: docName,
+      key: docKey,
+      value: f.json({ description: 'The document: any JSON value but null, at most GP_MAX_DOCUMENT_BYTES.' }),
+      owner: docOwner,
+      expectedVersion: docVersion,
+    },
+  }),
+  'doc.delete': def({
+    family: 'doc',
+    description: 'Deletes a document (see doc.put). Deleting a missing document without expectedVersion is a no-op.',
+    data: { collection: docName, key: docKey, owner: docOwner, expectedVersion: docVersion },
+  }),
   'queue.left': def({
     family: 'queue',
     description: 'A player left the join queue (joined a game, gave up, expired).',
@@ -189,6 +220,17 @@ export const EVENT_TYPES = {
 
 export type EventType = keyof typeof EVENT_TYPES;
 export const EVENT_TYPE_NAMES = Object.keys(EVENT_TYPES) as EventType[];
+
+/**
+ * A game-defined event type, `x.<game>.<name>` (e.g. `x.adventure.story_choice`): stored in the `custom`
+ * family's table with free-form `data`, checked against the JSON Schema the game registered for it, if any.
+ */
+export type CustomType = `x.${string}.${string}`;
+/** Lower-case letters, digits, `_` and `-`; the name may have further dot-separated parts. */
+export const CUSTOM_TYPE_PATTERN = /^x\.[a-z0-9][a-z0-9_-]{0,31}\.[a-z0-9][a-z0-9_-]{0,47}(\.[a-z0-9][a-z0-9_-]{0,47}){0,3}$/;
+export const isCustomType = (t: unknown): t is CustomType => typeof t === 'string' && t.length <= 128 && CUSTOM_TYPE_PATTERN.test(t);
+/** Every event type: one of the contract's, or a game's own. */
+export type AnyEventType = EventType | CustomType;
 
 /** The `data` object of each event type. */
 export type EventData<T extends EventType> = Infer<(typeof EVENT_TYPES)[T]['data']>;
@@ -214,7 +256,7 @@ export interface EventEnvelope<T extends EventType = EventType> {
 /** An envelope after validation: ids are strings and `seq` is present when `sessionId` is. */
 export interface ValidEvent {
   id: string;
-  type: EventType;
+  type: AnyEventType;
   family: Family;
   sessionId: string | null;
   seq: number | null;

@@ -11,6 +11,11 @@ export interface Limits {
   maxStringLength: number;
   /** Longest object key. @defaultValue 256 */
   maxKeyLength: number;
+  /**
+   * Largest document `value` (doc.put), measured like an event. A doc.put event may exceed
+   * maxEventBytes by up to this much. @defaultValue 262144
+   */
+  maxDocumentBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -18,6 +23,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDepth: 16,
   maxStringLength: 16 * 1024,
   maxKeyLength: 256,
+  maxDocumentBytes: 256 * 1024,
 });
 
 /** Contract version written into every job and event. */

@@ -4,7 +4,8 @@
  * names the field.
  */
 import { ContractError } from '../errors.ts';
-import { EVENT_TYPES, type EventType, type ValidEvent } from './events.ts';
+import type { CustomTypeCheck } from './custom-types.ts';
+import { EVENT_TYPES, isCustomType, type AnyEventType, type EventType, type Family, type ValidEvent } from './events.ts';
 import { isId, isPlainObject, isTimestamp } from './fields.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { setOwn } from './merge-patch.ts';
@@ -27,6 +28,7 @@ export function isUuid(v: unknown): v is string {
 }
 const ENVELOPE_KEYS = new Set(['v', 'id', 'type', 'sessionId', 'seq', 'at', 'player', 'data']);
 
+/** One of the contract's own types (not a game-defined one). */
 export function isEventType(t: unknown): t is EventType {
   return typeof t === 'string' && Object.hasOwn(EVENT_TYPES, t);
 }
@@ -40,7 +42,15 @@ export interface ValidateOptions {
   clone?: boolean;
   /** Accept a session event without `seq`; the SDK assigns it at flush. */
   seqAssignedLater?: boolean;
+  /**
+   * Checks game-defined (`x.<game>.<name>`) events against their registered schemas. Without it they
+   * are checked as free-form JSON only (the worker checks the schemas again).
+   */
+  customTypes?: CustomTypeCheck;
 }
+
+/** What a game-defined type has of a contract type's definition: free-form data, in a session. */
+const CUSTOM_DEF = { family: 'custom' as Family, data: {} };
 
 /** A validated event plus its measured size. */
 export interface CheckedEvent extends ValidEvent {
@@ -58,8 +68,13 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   for (const k in raw) if (!ENVELOPE_KEYS.has(k)) throw bad(raw, k, 'is not an envelope field (put it in data)');
   if (raw.v !== undefined && raw.v !== 1) throw bad(raw, 'v', 'must be 1 (this worker speaks contract v1)');
   if (!isUuid(raw.id)) throw bad(raw, 'id', 'must be a UUID (v7 recommended)');
-  if (!isEventType(raw.type)) throw bad(raw, 'type', `must be one of ${Object.keys(EVENT_TYPES).join(', ')}`);
-  const def: (typeof EVENT_TYPES)[EventType] = EVENT_TYPES[raw.type];
+  const custom = !isEventType(raw.type);
+  if (custom && !isCustomType(raw.type))
+    throw bad(raw, 'type', `must be one of ${Object.keys(EVENT_TYPES).join(', ')}, or a game's own x.<game>.<name> (lower-case letters, digits, _ and -)`);
+  const type = raw.type as AnyEventType;
+  const def: { family: Family; data: object; needsSession?: boolean; rule?: (d: Record<string, unknown>) => [string, string] | null } = custom
+    ? CUSTOM_DEF
+    : EVENT_TYPES[raw.type as EventType];
   if ((typeof raw.at !== 'string' || raw.at !== lastGoodAt) && !isTimestamp(raw.at)) throw bad(raw, 'at', 'must be an RFC 3339 timestamp with a time zone');
 
   const at = raw.at as string;
@@ -90,7 +105,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   const data = raw.data;
   if (!isPlainObject(data)) throw bad(raw, 'data', 'must be a JSON object');
   const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; check(v: unknown): string | null; normalize?(v: unknown): unknown }>;
-  for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k}`, `is not a field of ${raw.type} (use meta for game-specific data)`);
+  if (!custom) for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k}`, `is not a field of ${type} (use meta for game-specific data)`);
   const clone = opts.clone ?? false;
   // Values stored in another form than sent (an alias, an integer team); the caller's object is never changed when cloning.
   let normalized: Record<string, unknown> | null = null;
@@ -115,7 +130,8 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
     const broken = def.rule(data);
     if (broken) throw bad(raw, broken[0], broken[1]);
   }
-  if ((def.family === 'participant' || def.family === 'vote' || def.family === 'queue') && player === null) throw bad(raw, 'player', `is required for ${raw.type}`);
+  if ((def.family === 'participant' || def.family === 'vote' || def.family === 'queue') && player === null) throw bad(raw, 'player', `is required for ${type}`);
+  if (def.family === 'doc' && data.owner === 'player' && player === null) throw bad(raw, 'player', 'is required for a document owned by a player (owner: "player")');
 
   // One walk over the data for size, depth and string hygiene (Postgres jsonb refuses \u0000 and
   // lone surrogates; an unbounded payload must not reach the database), copying it when asked.
@@ -123,8 +139,11 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
     limits,
     clone,
     raw,
-    bytes: 64 + raw.id.length + raw.type.length + (sessionId?.length ?? 0) + (player?.length ?? 0) + at.length,
+    bytes: 64 + raw.id.length + type.length + (sessionId?.length ?? 0) + (player?.length ?? 0) + at.length,
   };
+  // A document may be larger than an event: a doc.put is allowed the document limit on top.
+  const maxBytes = def.family === 'doc' ? limits.maxEventBytes + limits.maxDocumentBytes : limits.maxEventBytes;
+  if (maxBytes !== limits.maxEventBytes) w.limits = { ...limits, maxEventBytes: maxBytes };
   // Top-level typed string fields carry their own length limits (an LLM prompt may exceed
   // maxStringLength); everything else, free-form JSON included, is held to the walk's limits.
   const checked: Record<string, unknown> = w.clone ? {} : data;
@@ -132,13 +151,26 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   for (const k in data) {
     const v = normalized !== null && Object.hasOwn(normalized, k) ? normalized[k] : data[k];
     if (v === undefined) continue;
-    const c = walk(v, 3, w, `data.${k}`, shape[k].ownLength === true);
-    if (w.clone) checked[k] = c;
+    if (custom) {
+      // Keys of a game's data are checked like any free-form key.
+      if (k.length > limits.maxKeyLength) throw bad(raw, `data.${k.slice(0, 40)}…`, `key is longer than ${limits.maxKeyLength} characters`);
+      const reason = stringProblem(k);
+      if (reason) throw bad(raw, `data.${k.slice(0, 40)}`, `key ${reason}`);
+    }
+    const before = w.bytes;
+    const c = walk(v, 3, w, `data.${k}`, !custom && shape[k].ownLength === true);
+    if (k === 'value' && def.family === 'doc' && w.bytes - before > limits.maxDocumentBytes)
+      throw bad(raw, 'data.value', `is ${w.bytes - before} bytes, more than the ${limits.maxDocumentBytes}-byte document limit`);
+    if (w.clone) setOwn(checked, k, c);
     w.bytes += k.length + 4;
   }
-  if (w.bytes > limits.maxEventBytes) throw bad(raw, 'event', `is ${w.bytes} bytes, more than the ${limits.maxEventBytes}-byte limit`);
+  if (w.bytes > maxBytes) throw bad(raw, 'event', `is ${w.bytes} bytes, more than the ${maxBytes}-byte limit`);
+  if (custom && opts.customTypes) {
+    const problem = opts.customTypes.check(type, checked);
+    if (problem) throw bad(raw, problem.field, problem.reason);
+  }
 
-  return { id: raw.id.toLowerCase(), type: raw.type, family: def.family, sessionId, seq, at, player, data: checked, bytes: w.bytes };
+  return { id: raw.id.toLowerCase(), type, family: def.family, sessionId, seq, at, player, data: checked, bytes: w.bytes };
 }
 
 interface Walk {

@@ -226,6 +226,30 @@ const DECLARED: Record<Family, Entry> = {
       meta,
     ],
   },
+  doc: {
+    table: 'document_events',
+    entity: 'DocumentEvent',
+    columns: [
+      ...sessionEnvelope,
+      required('collection', 'text', 'collection'),
+      required('doc_key', 'text', 'key'),
+      // As sent ('session', 'player' or absent): the document's owner is derived from it and `player_id`.
+      field('owner', 'text', 'owner'),
+      field('expected_version', 'int', 'expectedVersion'),
+      field('value', 'jsonb', 'value'),
+      // Written when the event is applied in seq order (workers/documents.ts), rewritten if a late event
+      // before it makes its document fold again: applied, conflict or over_limit, and the version it
+      // made (applied) or found (conflict). NULL while it waits behind a sequence gap.
+      { name: 'outcome', type: 'text', nullable: true },
+      { name: 'version', type: 'int', nullable: true },
+    ],
+  },
+  custom: {
+    table: 'custom_events',
+    entity: 'CustomEvent',
+    // A game's own types (x.<game>.<name>): the envelope typed, the game's data as sent.
+    columns: [...sessionEnvelope, { name: 'data', type: 'jsonb', nullable: false, get: (_e, d) => d, wire: { whole: true } }],
+  },
 };
 
 export const FAMILY_TABLES: Readonly<Record<Family, Readonly<FamilyTable>>> = Object.freeze(

@@ -42,6 +42,8 @@ export interface SessionDelta {
   lastAt: string;
   lastSeq: number;
   lastTurnSeq: number;
+  /** Highest seq of the batch's doc.put / doc.delete events (0: none). */
+  lastDocSeq: number;
 }
 
 /** The stored positions and the little else a merge needs (read with the row lock held). */
@@ -99,7 +101,7 @@ export function sessionDeltas(events: ValidEvent[]): Map<string, SessionDelta> {
     if (e.sessionId === null || e.family === 'queue') continue;
     let d = out.get(e.sessionId);
     if (!d) {
-      d = { id: e.sessionId, created: null, started: null, settings: null, end: null, n: 0, firstAt: e.at, lastAt: e.at, lastSeq: 0, lastTurnSeq: 0 };
+      d = { id: e.sessionId, created: null, started: null, settings: null, end: null, n: 0, firstAt: e.at, lastAt: e.at, lastSeq: 0, lastTurnSeq: 0, lastDocSeq: 0 };
       out.set(e.sessionId, d);
     }
     const seq = e.seq ?? 0;
@@ -108,6 +110,7 @@ export function sessionDeltas(events: ValidEvent[]): Map<string, SessionDelta> {
     d.lastAt = maxAt(d.lastAt, e.at);
     if (seq > d.lastSeq) d.lastSeq = seq;
     if (e.family === 'turn' && seq > d.lastTurnSeq) d.lastTurnSeq = seq;
+    if (e.family === 'doc' && seq > d.lastDocSeq) d.lastDocSeq = seq;
     if (e.family !== 'session') continue;
     const p = posOf(e);
     const data = e.data;

@@ -59,3 +59,5 @@ export const TaskLog = EVENT_ENTITIES.task;
 export const TurnResult = EVENT_ENTITIES.turn;
 export const AgentLog = EVENT_ENTITIES.agent;
 export const QueueEvent = EVENT_ENTITIES.queue;
+export const DocumentEvent = EVENT_ENTITIES.doc;
+export const CustomEvent = EVENT_ENTITIES.custom;

@@ -36,6 +36,8 @@ export const Session = defineEntity({
     gapSince: p.datetime().nullable(),
     /** Highest sequence number of a stored turn result. */
     lastTurnSeq: p.bigint('number').default(0),
+    /** Highest seq of a stored doc.put / doc.delete: whether documents wait behind the watermark. */
+    lastDocSeq: p.bigint('number').default(0),
     /** Turn results (before the end) are folded into session_states through this sequence number. */
     stateSeq: p.bigint('number').default(0),
     /** Sequence numbers given up as lost after a gap timed out (they count as present for contiguity). */

@@ -108,11 +108,12 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
   return transaction(orm, async (q) => {
     const locked = await q<LockedSession>(LOCK_STALE_GAPS_SQL, [cfg.gapTimeoutS]);
     if (!locked.length) return { sessions: [], folded: 0 };
-    const adv = await advanceSessions(q, locked, new Map(), new Map(), new Map(), {
+    const adv = await advanceSessions(q, locked, new Map(), new Map(), new Map(), new Map(), {
       liveState: cfg.liveState,
       snapshots: !!snapshots,
       snapshotEveryTurns: snapshots?.everyTurns ?? 0,
       gapTimeoutS: cfg.gapTimeoutS,
+      maxOwnerDocumentBytes: cfg.maxOwnerDocumentBytes,
     });
     if (snapshots && adv.fold.snapshots.length) await snapshots.enqueue(q, adv.fold.snapshots);
     if (ratings && [...adv.changes.values()].some((c) => c.becameFinal && c.finished)) await ratings.enqueue(q);

@@ -30,6 +30,7 @@ export const METRIC = {
   turnsFolded: 'gp_turns_folded_total',
   stateRefolds: 'gp_state_refolds_total',
   seqConflicts: 'gp_seq_conflicts_total',
+  documentWrites: 'gp_document_writes_total',
   ratingsStale: 'gp_ratings_stale',
   queueJobs: 'gp_queue_jobs',
   deadLetters: 'gp_dead_letters',
@@ -99,6 +100,13 @@ export function createMetrics(src: MetricSources) {
   const seqConflicts = new client.Counter({
     name: METRIC.seqConflicts,
     help: 'Events found sharing their seq with another event of their session (a producer issued a number twice; see seq_conflicts).',
+    registers: r,
+  });
+
+  const documentWrites = new client.Counter({
+    name: METRIC.documentWrites,
+    help: 'doc.put / doc.delete events applied in seq order, by outcome: applied, conflict (expectedVersion differed), over_limit (the owner\'s documents would pass GP_MAX_OWNER_DOCUMENT_BYTES).',
+    labelNames: ['outcome'],
     registers: r,
   });
 
@@ -231,5 +239,5 @@ export function createMetrics(src: MetricSources) {
     },
   });
 
-  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, turnsFolded, stateRefolds, seqConflicts };
+  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, turnsFolded, stateRefolds, seqConflicts, documentWrites };
 }

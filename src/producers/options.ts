@@ -1,5 +1,6 @@
 /** The producer's options and counters (the SDK's configuration surface, documented per option). */
 import type { Redis } from 'ioredis';
+import type { CustomTypeCheck } from '../contract/custom-types.ts';
 import type { Limits } from '../contract/limits.ts';
 import type { SequenceReseed, SequenceSeed } from './sequences.ts';
 
@@ -20,6 +21,12 @@ export interface ProducerOptions {
   maxBufferedEvents?: number;
   /** Contract limits; must not be looser than the workers'. */
   limits?: Partial<Limits>;
+  /**
+   * Checks game-defined (`x.<game>.<name>`) events against the registered schemas before they are
+   * enqueued (a TypeRegistry, as the HTTP API uses). Without it they are checked as free-form JSON
+   * here, and against their schemas by the worker (a failure is dead-lettered with its path).
+   */
+  customTypes?: CustomTypeCheck;
   /** BullMQ retry policy for jobs whose write fails transiently. @defaultValue 20 attempts, exponential from 1 s */
   attempts?: number;
   /** Seconds a failed job is kept in Redis for inspection. @defaultValue 604800 (7 days) */

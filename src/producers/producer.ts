@@ -7,7 +7,8 @@
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { EVENT_TYPES, type EventData, type EventType } from '../contract/events.ts';
+import type { CustomTypeCheck } from '../contract/custom-types.ts';
+import { EVENT_TYPES, type CustomType, type EventData, type EventType } from '../contract/events.ts';
 import { isId } from '../contract/fields.ts';
 import { uuidv7 } from '../contract/ids.ts';
 import {
@@ -65,6 +66,8 @@ const HELPERS = {
   agentLog: 'agent.log',
   queueEntered: 'queue.entered',
   queueLeft: 'queue.left',
+  putDocument: 'doc.put',
+  deleteDocument: 'doc.delete',
 } as const satisfies Record<string, EventType>;
 
 type Helpers = { [K in keyof typeof HELPERS]: (input: EventInput<(typeof HELPERS)[K]>) => Promise<Emitted> };
@@ -89,6 +92,7 @@ export class Producer {
   readonly #linger: number;
   readonly #maxBuffered: number;
   readonly #limits: Limits;
+  readonly #customTypes: CustomTypeCheck | undefined;
   readonly #jobOpts: Record<string, unknown>;
   readonly #gate: RedisGate;
   readonly #seqs: SequenceAllocator;
@@ -121,6 +125,7 @@ export class Producer {
     this.#linger = opts.lingerMs ?? 5;
     this.#maxBuffered = opts.maxBufferedEvents ?? 20_000;
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.#customTypes = opts.customTypes;
     this.#gate = new RedisGate(this.#redis, opts.readyTimeoutMs ?? 1000);
     const onReseed = opts.onSequenceReseed;
     this.#seqs = new SequenceAllocator({
@@ -159,14 +164,15 @@ export class Producer {
    * Emits one event given in wire form (`{ type, sessionId, data, ... }`). A contract violation rejects
    * with a ContractError naming the field; nothing is enqueued for it.
    */
-  emit<T extends EventType>(event: {
+  emit<T extends EventType | CustomType>(event: {
     type: T;
     sessionId?: string | number | null;
     player?: string | number | null;
     id?: string;
     seq?: number | null;
     at?: string | Date;
-    data: EventData<T>;
+    /** A game type's (`x.<game>.<name>`) data is free-form JSON, checked against its registered schema when `customTypes` is given. */
+    data: T extends EventType ? EventData<T> : Record<string, unknown>;
   }): Promise<Emitted> {
     try {
       if (this.#closed) throw new ClosedError('producer');
@@ -181,7 +187,7 @@ export class Producer {
           player: event.player ?? undefined,
           data: event.data,
         },
-        { limits: this.#limits, clone: true, seqAssignedLater: true },
+        { limits: this.#limits, clone: true, seqAssignedLater: true, customTypes: this.#customTypes },
       );
       return this.#accept(checked);
     } catch (e) {
@@ -200,7 +206,7 @@ export class Producer {
       id: input.id as string | undefined,
       seq: input.seq as number | undefined,
       at: input.at as string | undefined,
-      data: data as EventData<T>,
+      data: data as never,
     });
   }
 

@@ -11,6 +11,7 @@ import { storedPos, type Pos } from '../derive/position.ts';
 import { mergeSession, statusOf, type EndFields, type SessionDelta, type StoredGroups } from '../derive/session.ts';
 import type { TxQuery } from '../db/query.ts';
 import { UPDATE_SESSIONS_SQL, type LockedSession, type SessionWrite } from '../db/sql/sessions.ts';
+import { applyDocuments, type DocInput, type DocResult } from './documents.ts';
 import { foldStates, type FoldResult } from './fold-state.ts';
 import { advanceWatermarks, type SeqEvent } from './sequencer.ts';
 
@@ -21,6 +22,8 @@ export interface AdvanceOptions {
   snapshotEveryTurns: number;
   /** A gap open longer than this is given up (0: never). */
   gapTimeoutS: number;
+  /** Most bytes one owner's documents may hold (GP_MAX_OWNER_DOCUMENT_BYTES). */
+  maxOwnerDocumentBytes: number;
 }
 
 /** What the rest of the transaction needs to know about a session. */
@@ -43,6 +46,7 @@ export interface SessionChange {
 export interface AdvanceResult {
   changes: Map<string, SessionChange>;
   fold: FoldResult;
+  docs: DocResult;
   conflicts: number;
   /** Seqs given up as lost in this transaction (gap timeouts), net of late arrivals. */
   lostDelta: number;
@@ -61,7 +65,7 @@ const groupsOf = (s: LockedSession): StoredGroups => ({
 /**
  * `deltas`: the batch's view of each session (none for a sweep); `seqEvents`: the inserted events with a
  * seq per session (queue events that carry one included: they fill the sequence); `turns`: inserted
- * turn results per session.
+ * turn results per session; `docs`: inserted doc.put / doc.delete events per session.
  */
 export async function advanceSessions(
   q: TxQuery,
@@ -69,6 +73,7 @@ export async function advanceSessions(
   deltas: Map<string, SessionDelta>,
   seqEvents: Map<string, SeqEvent[]>,
   turns: Map<string, ValidEvent[]>,
+  docs: Map<string, ValidEvent[]>,
   opts: AdvanceOptions,
 ): Promise<AdvanceResult> {
   const marks = await advanceWatermarks(
@@ -88,6 +93,7 @@ export async function advanceSessions(
   const writes: SessionWrite[] = [];
   const changes = new Map<string, SessionChange>();
   const foldInputs = [];
+  const docInputs: DocInput[] = [];
   let conflicts = 0;
   let lostDelta = 0;
   for (const s of locked) {
@@ -125,6 +131,9 @@ export async function advanceSessions(
       final,
       turns: turns.get(s.id) ?? [],
     });
+    const mine = docs.get(s.id) ?? [];
+    if (mine.length || (w.applied > Number(s.applied_seq) && Number(s.last_doc_seq) > Number(s.applied_seq)))
+      docInputs.push({ id: s.id, appliedBefore: Number(s.applied_seq), applied: w.applied, lastDocSeqBefore: Number(s.last_doc_seq), docs: mine });
     writes.push(sessionWrite(s, d ?? null, m, groups, w, final));
   }
   const fold = opts.liveState
@@ -138,8 +147,9 @@ export async function advanceSessions(
     row.snapshot_turn = o.snapshotTurn;
     row.snapshot_scheduled = o.snapshotScheduled;
   }
+  const docResult = docInputs.length ? await applyDocuments(q, docInputs, opts.maxOwnerDocumentBytes) : { applied: 0, conflicts: 0, overLimit: 0, refolds: 0 };
   if (writes.length) await q(UPDATE_SESSIONS_SQL, [JSON.stringify(writes)]);
-  return { changes, fold, conflicts, lostDelta };
+  return { changes, fold, docs: docResult, conflicts, lostDelta };
 }
 
 function sessionWrite(
@@ -192,6 +202,7 @@ function sessionWrite(
     last_seq: d?.lastSeq ?? 0,
     n: d?.n ?? 0,
     last_turn_seq: d?.lastTurnSeq ?? 0,
+    last_doc_seq: d?.lastDocSeq ?? 0,
     applied_seq: w.applied,
     gap_open: w.gapOpen,
     lost_seqs: w.lost,

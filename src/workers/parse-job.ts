@@ -4,6 +4,7 @@
  * becomes a dead letter naming the field; the valid events beside it go on.
  */
 import { isPlainObject } from '../contract/fields.ts';
+import type { CustomTypeCheck } from '../contract/custom-types.ts';
 import { MAX_EVENTS_PER_JOB, type Limits } from '../contract/limits.ts';
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
@@ -18,7 +19,7 @@ export interface ParsedJob {
   deadLetters: DeadLetterRow[];
 }
 
-export function parseJob(data: unknown, limits: Limits, queue: string, jobId: string | null): ParsedJob {
+export function parseJob(data: unknown, limits: Limits, queue: string, jobId: string | null, customTypes?: CustomTypeCheck): ParsedJob {
   const out: ParsedJob = { events: [], deadLetters: [] };
   const dead = (payload: unknown, code: string, reason: string, field: string | null) => {
     const p = isPlainObject(payload) ? payload : {};
@@ -49,7 +50,7 @@ export function parseJob(data: unknown, limits: Limits, queue: string, jobId: st
       continue;
     }
     try {
-      const checked = validateEvent(ev, { limits });
+      const checked = validateEvent(ev, { limits, customTypes });
       bytes += checked.bytes;
       out.events.push(checked);
     } catch (e) {

@@ -14,6 +14,8 @@ import type { Logger } from '../log.ts';
 import { RedisErrorReporter, evictionPolicy, outOfMemoryDetail, workerRedis } from '../redis.ts';
 import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
+import { TypeRegistry } from '../db/event-types.ts';
+import { ormReader } from '../db/reader.ts';
 import { writeBatch } from './write-batch.ts';
 import { LagHistogram } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
@@ -89,6 +91,9 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     throw e;
   }
 
+  const types = await new TypeRegistry(ormReader(orm), cfg.customTypes, cfg.contractRefreshS * 1000).start((e) =>
+    log.warn({ err: describeDbError(e) }, 'could not re-read the registered game types; keeping the last ones'),
+  );
   const jobs = cfg.jobs ? await startJobs(cfg, orm, log, deps.clock) : null;
   const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, byType: {} };
   const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
@@ -109,6 +114,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
           snapshots: jobs?.snapshots,
           liveState: cfg.liveState,
           gapTimeoutS: cfg.gapTimeoutS,
+          maxOwnerDocumentBytes: cfg.maxOwnerDocumentBytes,
           aggregates,
           ratings: jobs?.ratings ?? undefined,
         });
@@ -125,6 +131,11 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         if (r.retries) metrics.batchRetries.inc(r.retries);
         if (r.turnsFolded) metrics.turnsFolded.inc(r.turnsFolded);
         if (r.refolds) metrics.stateRefolds.inc(r.refolds);
+        if (r.docsApplied) metrics.documentWrites.inc({ outcome: 'applied' }, r.docsApplied);
+        if (r.docConflicts) metrics.documentWrites.inc({ outcome: 'conflict' }, r.docConflicts);
+        if (r.docsOverLimit) metrics.documentWrites.inc({ outcome: 'over_limit' }, r.docsOverLimit);
+        if (r.docConflicts || r.docsOverLimit)
+          log.info({ conflicts: r.docConflicts, overLimit: r.docsOverLimit }, 'document writes not applied (expectedVersion differed, or the owner limit); see GET /v1/sessions/:id/documents-rejected');
         if (r.seqConflicts) {
           metrics.seqConflicts.inc(r.seqConflicts);
           log.warn({ events: r.seqConflicts }, 'events share a seq with another event of their session (a producer issued a number twice); see seq_conflicts');
@@ -152,7 +163,12 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   );
 
   const processor = async (job: Job) => {
-    const parsed = parseJob(job.data, cfg.limits, cfg.queueName, job.id ?? null);
+    let parsed = parseJob(job.data, cfg.limits, cfg.queueName, job.id ?? null, types);
+    // A game type registered (or changed) since the last read is checked against what is registered
+    // now: if the registrations changed, read them again and parse again.
+    const missed = types.takeMissed();
+    if ((missed || parsed.deadLetters.some((d) => d.type?.startsWith('x.'))) && (await types.refreshIfChanged()))
+      parsed = parseJob(job.data, cfg.limits, cfg.queueName, job.id ?? null, types);
     stats.jobs++;
     stats.events += parsed.events.length;
     if (parsed.events.length || parsed.deadLetters.length) await batcher.add(parsed.events, parsed.deadLetters);
@@ -216,6 +232,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         await worker.close();
         await batcher.idle();
         await folder?.stop();
+        types.stop();
         await jobs?.stop();
         await http?.close();
         await metricsQueue.close();

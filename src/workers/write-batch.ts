@@ -46,6 +46,10 @@ export interface WriteResult {
   refolds: number;
   /** Events found sharing their seq with another event of their session (recorded in seq_conflicts). */
   seqConflicts: number;
+  /** Document writes applied, refused for their expectedVersion, refused by the owner limit. */
+  docsApplied: number;
+  docConflicts: number;
+  docsOverLimit: number;
 }
 
 export interface WriterOptions {
@@ -62,6 +66,8 @@ export interface WriterOptions {
   liveState?: boolean;
   /** See Config.gapTimeoutS. */
   gapTimeoutS?: number;
+  /** See Config.maxOwnerDocumentBytes. @defaultValue 16 MiB */
+  maxOwnerDocumentBytes?: number;
   /** Keep player stats and leaderboards in the batch's transaction; off when absent. */
   aggregates?: AggregateOptions;
   /** Schedule ratings when a batch finishes sessions; none when absent (the minute schedule still rates them). */
@@ -90,6 +96,7 @@ function byKey(a: ValidEvent, b: ValidEvent): number {
 export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
   const result: WriteResult = {
     inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], turnsFolded: 0, sessionsWaiting: 0, refolds: 0, seqConflicts: 0,
+    docsApplied: 0, docConflicts: 0, docsOverLimit: 0,
   };
   // The same event twice in one batch (two jobs, or a redelivery) is written once.
   const seen = new Set<string>();
@@ -145,7 +152,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     if (list) list.push(e);
     else byFamily.set(e.family, [e]);
   }
-  const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, lost: 0, newPeriods: [] };
+  const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, lost: 0, docs: 0, docConflicts: 0, docsOverLimit: 0, newPeriods: [] };
   const counts = await transaction(orm, async (q) => {
     if (opts.aggregates && events.length) await q(AGGREGATES_SHARED_LOCK_SQL);
     const inserted: ValidEvent[] = [];
@@ -173,6 +180,9 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
   result.sessionsWaiting += tx.waiting;
   result.refolds += tx.refolds;
   result.seqConflicts += tx.conflicts;
+  result.docsApplied += tx.docs;
+  result.docConflicts += tx.docConflicts;
+  result.docsOverLimit += tx.docsOverLimit;
   for (const e of counts) {
     result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
     result.committed.push(e);
@@ -185,6 +195,9 @@ interface TxTally {
   refolds: number;
   conflicts: number;
   lost: number;
+  docs: number;
+  docConflicts: number;
+  docsOverLimit: number;
   newPeriods: string[];
 }
 
@@ -197,21 +210,24 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
   const deltas = sessionDeltas(inserted);
   const seqEvents = new Map<string, SeqEvent[]>();
   const turns = new Map<string, ValidEvent[]>();
+  const docs = new Map<string, ValidEvent[]>();
   for (const e of inserted) {
     if (e.sessionId === null || e.seq === null) continue;
     push(seqEvents, e.sessionId, { seq: e.seq, id: e.id, type: e.type });
     if (e.family === 'turn') push(turns, e.sessionId, e);
+    else if (e.family === 'doc') push(docs, e.sessionId, e);
   }
   let changes = new Map<string, SessionChange>();
   if (deltas.size) {
     const ids = [...deltas.keys()].sort();
     await q(ENSURE_SESSIONS_SQL, [JSON.stringify(ids.map((id) => ({ id, at: (deltas.get(id) as SessionDelta).firstAt })))]);
     const locked = await q<LockedSession>(LOCK_SESSIONS_SQL, [ids]);
-    const adv = await advanceSessions(q, locked, deltas, seqEvents, turns, {
+    const adv = await advanceSessions(q, locked, deltas, seqEvents, turns, docs, {
       liveState: opts.liveState !== false,
       snapshots: !!opts.snapshots,
       snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0,
       gapTimeoutS: opts.gapTimeoutS ?? 0,
+      maxOwnerDocumentBytes: opts.maxOwnerDocumentBytes ?? 16 * 1024 * 1024,
     });
     changes = adv.changes;
     tx.folded += adv.fold.applied;
@@ -219,6 +235,9 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
     tx.refolds += adv.fold.refolds;
     tx.conflicts += adv.conflicts;
     tx.lost += adv.lostDelta;
+    tx.docs += adv.docs.applied;
+    tx.docConflicts += adv.docs.conflicts;
+    tx.docsOverLimit += adv.docs.overLimit;
     if (opts.snapshots && adv.fold.snapshots.length) await opts.snapshots.enqueue(q, adv.fold.snapshots);
     if (opts.ratings && [...changes.values()].some((c) => c.becameFinal && c.finished)) await opts.ratings.enqueue(q);
   }

@@ -19,6 +19,8 @@ export function exampleData(sessionId: string): Record<EventType, { player?: str
     'session.abandoned': { data: { reason: 'everyone left' } },
     'queue.entered': { player: 'p3', noSession: true, data: { tenant: 'chat-67890', expiresAt: '2030-01-01T00:00:00Z', meta: { rank: 3 } } },
     'queue.left': { player: 'p4', noSession: true, data: { tenant: 'chat-67890', reason: 'gave up' } },
+    'doc.put': { player: 'p1', data: { collection: 'characters', key: 'p1', value: { name: 'Ann', hp: 12, items: ['rope'] }, owner: 'player', expectedVersion: 0 } },
+    'doc.delete': { data: { collection: 'chunks', key: '0:0' } },
   };
 }
 

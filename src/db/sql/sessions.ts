@@ -17,7 +17,7 @@ ON CONFLICT (id) DO NOTHING`;
 
 /** The columns a merge reads (everything but the large jsonb values it only ever replaces). */
 const LOCKED_COLUMNS = `id, game_type, status, created_seq, created_id, started_seq, started_id, settings_seq, settings_id,
-  end_seq, end_id, end_type, last_seq, event_count, applied_seq, lost_seqs, state_seq, last_turn_seq, turns_waiting,
+  end_seq, end_id, end_type, last_seq, event_count, applied_seq, lost_seqs, state_seq, last_turn_seq, last_doc_seq, turns_waiting,
   snapshot_turn, gap_since IS NOT NULL AS gap_open, extract(epoch FROM now() - gap_since)::float8 AS gap_age_s,
   final_at IS NOT NULL AS final, rated_at IS NOT NULL AS rated, idle_at IS NOT NULL AS idle, seq_conflicts, ahead_seqs`;
 
@@ -40,6 +40,7 @@ export interface LockedSession {
   lost_seqs: string;
   state_seq: string;
   last_turn_seq: string;
+  last_doc_seq: string;
   turns_waiting: boolean;
   snapshot_turn: number | null;
   gap_open: boolean;
@@ -102,6 +103,7 @@ export interface SessionWrite {
   last_seq: number;
   n: number;
   last_turn_seq: number;
+  last_doc_seq: number;
   applied_seq: number;
   gap_open: boolean;
   lost_seqs: number;
@@ -131,6 +133,7 @@ UPDATE sessions s SET
   last_seq = greatest(s.last_seq, x.last_seq),
   event_count = s.event_count + x.n,
   last_turn_seq = greatest(s.last_turn_seq, x.last_turn_seq),
+  last_doc_seq = greatest(s.last_doc_seq, x.last_doc_seq),
   applied_seq = x.applied_seq,
   gap_since = CASE WHEN x.gap_open THEN coalesce(s.gap_since, now()) END,
   lost_seqs = x.lost_seqs,
@@ -148,7 +151,7 @@ FROM json_to_recordset($1::json) AS x(id text, touched boolean, set_created bool
   started_seq bigint, started_id uuid, set_settings boolean, settings jsonb, settings_seq bigint, settings_id uuid,
   idle_timeout_s int, set_end boolean, end_seq bigint, end_id uuid, end_type text, ended_at timestamptz, winners jsonb,
   final_scores jsonb, result text, end_reason text, status text, first_at timestamptz, last_at timestamptz, last_seq bigint,
-  n bigint, last_turn_seq bigint, applied_seq bigint, gap_open boolean, lost_seqs bigint, seq_conflicts int, ahead_seqs bigint[], state_seq bigint,
+  n bigint, last_turn_seq bigint, last_doc_seq bigint, applied_seq bigint, gap_open boolean, lost_seqs bigint, seq_conflicts int, ahead_seqs bigint[], state_seq bigint,
   turns_waiting boolean, snapshot_turn int, snapshot_scheduled boolean, final boolean, rating_stale boolean)
 WHERE s.id = x.id`;
 
