@@ -18,7 +18,12 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError } from '../errors.ts';
 import type { Emitted, Producer } from '../producers/producer.ts';
-import { createReader, type Reader } from '../db/reader.ts';
+import { createProducer } from '../producers/index.ts';
+import { pgSequenceSeed } from '../recovery/sequence-seed.ts';
+import { listTypes, registerType, removeType, TypeRegistry, type RegisteredType } from '../db/event-types.ts';
+import { MAX_DOCUMENT_PAGE, readDocument, readDocumentRejections, readDocuments, readPlayerDocuments } from '../recovery/documents.ts';
+import { createReader, ormReader, type Reader } from '../db/reader.ts';
+import { query } from '../db/query.ts';
 import { SESSION_TENANT_SQL } from '../db/sql/sessions.ts';
 import { recoverActiveSessions, recoverSession, replay } from '../recovery/recover.ts';
 import { waitPersisted } from '../recovery/wait.ts';
@@ -44,7 +49,14 @@ declare module 'fastify' {
 export interface ApiDeps {
   cfg: Readonly<Config>;
   orm: MikroORM;
-  producer: Producer;
+  /**
+   * Enqueues accepted events; default: one of its own on cfg's Redis and queue, numbering sessions from
+   * the same counters as the SDK (re-seeded from PostgreSQL), checking game types with `types`. Closed
+   * with the app only when it is its own.
+   */
+  producer?: Producer;
+  /** The registered game types; default: its own, re-read every GP_CONTRACT_REFRESH_S. */
+  types?: TypeRegistry;
   /** Rate-limit counters (shared by replicas). */
   redis: Redis;
   /** Reads; default: a pool of its own on DATABASE_READ_URL when set, else DATABASE_URL. */
@@ -71,14 +83,21 @@ function noTenantRestriction(req: FastifyRequest, what: string): void {
   if (req.apiKey?.tenant != null) throw new ApiError(403, 'forbidden', `a tenant-restricted key cannot ${what}`);
 }
 
+const typeView = (r: RegisteredType) => ({ type: r.type, version: r.version, description: r.description, schema: r.schema, updatedAt: r.updated_at });
+
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const { cfg, orm, producer } = deps;
+  const { cfg, orm } = deps;
   if (!!cfg.apiTlsCert !== !!cfg.apiTlsKey) throw new ConfigError('GP_API_TLS_CERT', 'GP_API_TLS_CERT and GP_API_TLS_KEY go together');
   const https = cfg.apiTlsCert && cfg.apiTlsKey ? { cert: readFileSync(cfg.apiTlsCert), key: readFileSync(cfg.apiTlsKey) } : null;
   // Reads through their own pool of named (prepared) statements: the recovery and history SQL is long,
   // and planning it on every request made a recover over HTTP cost 15 ms instead of a few.
   const ownReader = deps.reader ? null : createReader(cfg.databaseReadUrl ?? cfg.databaseUrl, { max: cfg.dbPoolMax });
   const reader = deps.reader ?? ownReader!;
+  // Registrations are read from the primary: a replica's lag would let a just-registered type through unchecked.
+  const types = deps.types ?? (await new TypeRegistry(ormReader(orm), cfg.customTypes, cfg.contractRefreshS * 1000).start());
+  const producer =
+    deps.producer ??
+    createProducer({ connection: cfg.redisUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName, limits: cfg.limits, sequenceSeed: pgSequenceSeed(reader), customTypes: types });
   const keys = new KeyVerifier(orm);
   const idempotency = new Idempotency(deps.redis, cfg.queuePrefix);
 
@@ -156,7 +175,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     app.options('/*', { schema: { hide: true } }, async (req, reply) => {
       if (req.headers.origin !== origin) return reply.status(403).send({ error: { code: 'forbidden', message: 'origin not allowed' } });
       return reply
-        .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+        .header('access-control-allow-methods', 'GET, POST, PUT, DELETE, OPTIONS')
         .header('access-control-allow-headers', 'authorization, content-type, x-api-key')
         .header('access-control-max-age', '600')
         .status(204)
@@ -199,6 +218,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
           if (p && e && typeof e === 'object') Object.assign(e, { id: p[0], seq: p[1] });
         });
       let settled: PromiseSettledResult<Emitted>[];
+      // A game type registered or changed through another replica is checked as registered now.
+      if (events.some((e) => typeof e?.type === 'string' && e.type.startsWith('x.'))) await types.refreshIfChanged();
       try {
         settled = await Promise.allSettled(events.map((e) => producer.emit(e as Parameters<Producer['emit']>[0])));
         // Redis refused or is gone: the whole request is retryable (ids, or an Idempotency-Key, make it safe).
@@ -232,7 +253,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         params: idParam,
         querystring: {
           type: 'object',
-          properties: { issued: { type: 'integer', minimum: 0 }, tailLimit: { type: 'integer', minimum: 1, maximum: 100_000 } },
+          properties: {
+            issued: { type: 'integer', minimum: 0 },
+            tailLimit: { type: 'integer', minimum: 1, maximum: 100_000 },
+            documents: { type: 'string', maxLength: 2048, description: '`all`, or collections separated by commas: include the session\'s documents' },
+          },
           additionalProperties: false,
         },
         response: { '4xx': errorBody },
@@ -240,8 +265,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const q = req.query as { issued?: number; tailLimit?: number };
-      const rec = await recoverSession(reader, id, { ...(q.issued !== undefined ? { issuedSeq: q.issued } : {}), ...(q.tailLimit ? { tailLimit: q.tailLimit } : {}) });
+      const q = req.query as { issued?: number; tailLimit?: number; documents?: string };
+      const documents = q.documents === undefined || q.documents === '' ? undefined : q.documents === 'all' ? (true as const) : q.documents.split(',');
+      const rec = await recoverSession(reader, id, {
+        ...(q.issued !== undefined ? { issuedSeq: q.issued } : {}),
+        ...(q.tailLimit ? { tailLimit: q.tailLimit } : {}),
+        ...(documents ? { documents } : {}),
+      });
       if (!rec) throw new ApiError(404, 'not_found', `no session ${id}`);
       checkTenant(req, rec.session.tenant);
       return rec;
@@ -449,6 +479,134 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   );
 
+  // --- Documents -------------------------------------------------------------------------------------
+  const docName = { type: 'string', minLength: 1, maxLength: 64 } as const;
+  const docKey = { type: 'string', minLength: 1, maxLength: 256 } as const;
+  const playerQ = { type: 'string', minLength: 1, maxLength: 128, description: "a player's documents in the session; absent: the session's own" } as const;
+  app.get(
+    '/v1/sessions/:id/documents/:collection',
+    {
+      ...read,
+      schema: {
+        summary: "A page of a session's collection (or a player's in it) in key order: by key prefix or range",
+        params: { type: 'object', required: ['id', 'collection'], properties: { id: idParam.properties.id, collection: docName } },
+        querystring: {
+          type: 'object',
+          properties: {
+            player: playerQ,
+            prefix: { type: 'string', maxLength: 256 },
+            from: { type: 'string', maxLength: 256, description: 'keys >= from' },
+            to: { type: 'string', maxLength: 256, description: 'keys < to' },
+            after: { type: 'string', maxLength: 256, description: 'the `next` of the previous page' },
+            limit: limitQ(MAX_DOCUMENT_PAGE, 100),
+          },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const { id, collection } = req.params as { id: string; collection: string };
+      await sessionTenantCheck(req, id);
+      const q = req.query as { player?: string; prefix?: string; from?: string; to?: string; after?: string; limit: number };
+      return readDocuments(reader, id, { collection, ...q });
+    },
+  );
+  app.get(
+    '/v1/sessions/:id/documents/:collection/:key',
+    {
+      ...read,
+      schema: {
+        summary: 'One document, with its version (pass it as expectedVersion to write only over it)',
+        params: { type: 'object', required: ['id', 'collection', 'key'], properties: { id: idParam.properties.id, collection: docName, key: docKey } },
+        querystring: { type: 'object', properties: { player: playerQ }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const { id, collection, key } = req.params as { id: string; collection: string; key: string };
+      await sessionTenantCheck(req, id);
+      const doc = await readDocument(reader, id, { collection, key, player: (req.query as { player?: string }).player ?? null });
+      if (!doc) throw new ApiError(404, 'not_found', `no document ${collection}/${key} in session ${id}`);
+      return doc;
+    },
+  );
+  app.get(
+    '/v1/sessions/:id/document-rejections',
+    {
+      ...read,
+      schema: {
+        summary: "A session's document writes that were not applied: expectedVersion conflicts and owner-limit refusals, in seq order",
+        params: idParam,
+        querystring: { type: 'object', properties: { afterSeq: { type: 'integer', minimum: 0, default: 0 }, limit: limitQ(MAX_DOCUMENT_PAGE, 100) }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await sessionTenantCheck(req, id);
+      const q = req.query as { afterSeq: number; limit: number };
+      return { rejections: await readDocumentRejections(reader, id, q) };
+    },
+  );
+  app.get(
+    '/v1/players/:id/documents',
+    {
+      ...read,
+      schema: {
+        summary: "A player's documents across sessions (by session, collection, key)",
+        params: idParam,
+        querystring: { type: 'object', properties: { collection: docName, after: { type: 'string', maxLength: 1024 }, limit: limitQ(MAX_DOCUMENT_PAGE, 100) }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      noTenantRestriction(req, "read a player's documents (players span tenants)");
+      const { id } = req.params as { id: string };
+      return readPlayerDocuments(reader, id, req.query as { collection?: string; after?: string; limit: number });
+    },
+  );
+
+  // --- Game-defined event types ---------------------------------------------------------------------
+  const typeParam = { type: 'object', required: ['type'], properties: { type: { type: 'string', minLength: 3, maxLength: 128, description: 'x.<game>.<name>' } } } as const;
+  // Registrations are written on the primary (the reader may be a replica).
+  const dbQuery = <R>(sql: string, params: unknown[]) => query<R>(orm.em.fork(), sql, params);
+  app.get(
+    '/v1/contract/types',
+    { ...read, schema: { summary: 'The registered game event types and their JSON Schemas; `mode` says whether unregistered ones are accepted', response: { '4xx': errorBody } } },
+    async () => ({ mode: cfg.customTypes, types: (await listTypes(dbQuery)).map(typeView) }),
+  );
+  app.put(
+    '/v1/contract/types/:type',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Register (or replace) the JSON Schema (2020-12) of a game event type x.<game>.<name>',
+        description: "Compiled once and enforced by the API and every worker from the next event on. The schema checks the event's `data`.",
+        params: typeParam,
+        body: { type: 'object', required: ['schema'], properties: { schema: { type: 'object' }, description: { type: 'string', maxLength: 1024 } }, additionalProperties: false },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const { type } = req.params as { type: string };
+      const body = req.body as { schema: Record<string, unknown>; description?: string };
+      const row = await registerType(dbQuery, type, body.schema, body.description ?? null);
+      await types.refresh();
+      return typeView(row);
+    },
+  );
+  app.delete(
+    '/v1/contract/types/:type',
+    { config: { scope: 'admin' }, schema: { summary: "Remove a game type's schema (its stored events stay; new ones are then free-form, or refused when GP_CUSTOM_TYPES=registered)", params: typeParam, response: { '4xx': errorBody } } },
+    async (req) => {
+      const { type } = req.params as { type: string };
+      if (!(await removeType(dbQuery, type))) throw new ApiError(404, 'not_found', `${type} is not registered`);
+      await types.refresh();
+      return { removed: type };
+    },
+  );
+
   const tenantParam = { type: 'object', required: ['tenant'], properties: { tenant: { type: 'string', minLength: 1, maxLength: 128 } } } as const;
   app.get(
     '/v1/tenants/:tenant/queue',
@@ -487,6 +645,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
 
   app.addHook('onClose', async () => {
+    if (!deps.types) types.stop();
+    if (!deps.producer) await producer.close();
     await ownReader?.close();
   });
   return app;

@@ -16,6 +16,7 @@ import { runBoard } from './board.ts';
 import { runLeaderboard, runPlayers, runRebuild, runStats, runTenants, runVerify } from './analytics.ts';
 import { runWorker } from './worker.ts';
 import { runKeys, runServe } from './serve.ts';
+import { runContract } from './contract.ts';
 
 const USAGE = `usage: game-persist <command> [options]
 
@@ -43,6 +44,9 @@ commands:
   keys create <name> --scope S [--scope S] [--tenant T] [--rate-limit N] [--json]
                                      an API key (scopes ingest, read, admin), printed once
   keys list [--all] [--json] | keys revoke <id>
+  contract add-type <x.game.name> --schema FILE|- [--description TEXT] [--json]
+                                     register the JSON Schema of a game's own event type (docs/contract.md)
+  contract types [--json] | contract remove-type <x.game.name>
   board [--write]                    Bull Board for the events queue, behind basic auth (GP_BOARD_PASSWORD);
                                      read-only unless --write
   demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
@@ -53,6 +57,7 @@ GP_WRITE_RETRIES, GP_JOBS, GP_LIVE_STATE, GP_GAP_TIMEOUT_S, GP_SNAPSHOT_EVERY_TU
 GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL, GP_AGGREGATES, GP_STATS_TZ, GP_WIN_RATE_MIN_GAMES, GP_RATING_DELAY_S,
 GP_STATS_FOLD_MS, GP_METRICS_PORT, GP_METRICS_HOST, GP_BOARD_USER, GP_BOARD_PASSWORD, GP_BOARD_PORT,
 GP_BOARD_HOST, GP_API_PORT, GP_API_HOST, GP_API_BODY_LIMIT, GP_API_RATE_LIMIT, GP_API_TLS_CERT, GP_API_TLS_KEY, GP_API_CORS_ORIGIN,
+GP_MAX_DOCUMENT_BYTES, GP_MAX_OWNER_DOCUMENT_BYTES, GP_CUSTOM_TYPES, GP_CONTRACT_REFRESH_S,
 DATABASE_READ_URL (see README).`;
 
 export class UsageError extends GamePersistError {
@@ -93,6 +98,8 @@ const OPTIONS = {
   'tail-limit': { type: 'string' },
   scope: { type: 'string', multiple: true },
   'rate-limit': { type: 'string' },
+  schema: { type: 'string' },
+  description: { type: 'string' },
 } as const;
 
 export type Flags = ReturnType<typeof parse>['values'];
@@ -162,6 +169,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runServe(cfg);
       case 'keys':
         return await runKeys(cfg, sub, arg, flags);
+      case 'contract':
+        return await runContract(cfg, sub, arg, flags);
       default:
         throw new UsageError(`unknown command "${cmd}"`);
     }

@@ -5,10 +5,7 @@
 import type { Config } from '../config.ts';
 import { openOrm } from '../db/orm.ts';
 import { pendingMigrations } from '../db/migrate.ts';
-import { ormReader } from '../db/reader.ts';
 import { PreconditionError } from '../errors.ts';
-import { createProducer } from '../producers/index.ts';
-import { pgSequenceSeed } from '../recovery/sequence-seed.ts';
 import { workerRedis } from '../redis.ts';
 import { createLogger } from '../log.ts';
 import { buildApi } from '../api/server.ts';
@@ -21,11 +18,9 @@ export async function runServe(cfg: Readonly<Config>): Promise<number> {
   try {
     const pending = await pendingMigrations(orm);
     if (pending.length) throw new PreconditionError('migrations_pending', `${pending.length} migration(s) not applied; run \`game-persist migrate\` first`);
-    // The same counters as the SDK, re-seeded from PostgreSQL when Redis lost them.
-    const producer = createProducer({ connection: cfg.redisUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName, limits: cfg.limits, sequenceSeed: pgSequenceSeed(ormReader(orm)) });
     const log = createLogger(cfg.logLevel, 'game-persist:api');
     // Fastify logs every request at info: only at GP_LOG_LEVEL=debug (ingest runs hundreds a second).
-    const app = await buildApi({ cfg, orm, producer, redis, logger: log.child({}, { level: cfg.logLevel === 'debug' ? 'debug' : cfg.logLevel === 'silent' ? 'silent' : 'warn' }) });
+    const app = await buildApi({ cfg, orm, redis, logger: log.child({}, { level: cfg.logLevel === 'debug' ? 'debug' : cfg.logLevel === 'silent' ? 'silent' : 'warn' }) });
     try {
       const address = await app.listen({ port: cfg.apiPort, host: cfg.apiHost });
       console.log(`api listening on ${address}`);
@@ -36,7 +31,6 @@ export async function runServe(cfg: Readonly<Config>): Promise<number> {
       });
     } finally {
       await app.close();
-      await producer.close();
     }
     return 0;
   } finally {

@@ -108,10 +108,22 @@ export async function readDocuments(src: ReadSource, sessionId: string | number,
   return { documents: rows.map(toDocument), next: rows.length === limit ? (rows[rows.length - 1] as DocumentRow).key : null };
 }
 
-/** Every document of a session (its own and its players'), by owner, collection and key, at most `limit`. */
-export async function readSessionDocuments(src: ReadSource, sessionId: string, o: { collections?: string[] | null; limit?: number } = {}): Promise<StoredDocument[]> {
-  const rows = await asReader(src).read<DocumentRow>(SESSION_DOCUMENTS_SQL, [sessionId, o.collections ?? null, o.limit ?? 10_000]);
-  return rows.map(toDocument);
+export interface SessionDocuments {
+  /** Every doc event of the session through this seq is applied (its contiguous watermark). */
+  throughSeq: number;
+  /** The session's documents and its players', by owner (the session's first), collection and key. */
+  items: StoredDocument[];
+  /** More than `limit` exist: read the rest by collection (readDocuments). */
+  truncated: boolean;
+}
+
+/** Every document of a session (its own and its players'), at most `limit` (default 10,000); null for an unknown session. */
+export async function readSessionDocuments(src: ReadSource, sessionId: string, o: { collections?: string[] | null; limit?: number } = {}): Promise<SessionDocuments | null> {
+  const limit = o.limit ?? 10_000;
+  const rows = await asReader(src).read<DocumentRow & { applied_seq: string }>(SESSION_DOCUMENTS_SQL, [sessionId, o.collections ?? null, limit + 1]);
+  if (!rows.length) return null;
+  const docs = rows.filter((r) => r.key !== null);
+  return { throughSeq: Number(rows[0]!.applied_seq), items: docs.slice(0, limit).map(toDocument), truncated: docs.length > limit };
 }
 
 /** A page of a player's documents across sessions (by session, collection, key). */

@@ -22,6 +22,7 @@ import {
 } from '../db/sql/history.ts';
 import { NEWEST_SNAPSHOTS_SQL, SESSION_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
 import { stateHash } from '../snapshots/hash.ts';
+import { readSessionDocuments, type SessionDocuments } from './documents.ts';
 
 /** One event of a session's history, in the contract's wire form. */
 export interface HistoryEvent {
@@ -92,6 +93,8 @@ export interface RecoveredSession {
   /** With `issuedSeq` given: how many of the seqs issued up to it are not stored yet (0: all persisted). */
   persisted: { issuedSeq: number; appliedSeq: number; notPersisted: number } | null;
   queue: { tenant: string; playerId: string; waiting: boolean; enteredAt: string | null; expiresAt: string | null }[];
+  /** With `documents` asked for: the session's documents (and its players'), applied through `throughSeq`. */
+  documents?: SessionDocuments;
 }
 
 const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
@@ -104,12 +107,19 @@ export interface RecoverOptions {
    * many of the seqs up to it are not stored yet (`persisted`). Only for recoverSession.
    */
   issuedSeq?: number;
+  /** Include the session's documents: all of them, or those of the listed collections. Only for recoverSession. */
+  documents?: true | string[];
 }
 
 /** Recovers one session; null if it is unknown. Integer ids are the same session as their text. */
 export async function recoverSession(orm: ReadSource, id: string | number, opts: RecoverOptions = {}): Promise<RecoveredSession | null> {
-  const rec = (await recoverSessions(orm, [String(id)], opts))[0] ?? null;
-  if (rec && opts.issuedSeq !== undefined) rec.persisted = await persistedThrough(asReader(orm), rec.session.id, opts.issuedSeq, rec.session.appliedSeq);
+  const reader = asReader(orm);
+  const [rec, docs] = await Promise.all([
+    recoverSessions(reader, [String(id)], opts).then((r) => r[0] ?? null),
+    opts.documents ? readSessionDocuments(reader, String(id), { collections: opts.documents === true ? null : opts.documents }) : null,
+  ]);
+  if (rec && opts.issuedSeq !== undefined) rec.persisted = await persistedThrough(reader, rec.session.id, opts.issuedSeq, rec.session.appliedSeq);
+  if (rec && docs) rec.documents = docs;
   return rec;
 }
 

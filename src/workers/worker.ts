@@ -135,7 +135,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         if (r.docConflicts) metrics.documentWrites.inc({ outcome: 'conflict' }, r.docConflicts);
         if (r.docsOverLimit) metrics.documentWrites.inc({ outcome: 'over_limit' }, r.docsOverLimit);
         if (r.docConflicts || r.docsOverLimit)
-          log.info({ conflicts: r.docConflicts, overLimit: r.docsOverLimit }, 'document writes not applied (expectedVersion differed, or the owner limit); see GET /v1/sessions/:id/documents-rejected');
+          log.info({ conflicts: r.docConflicts, overLimit: r.docsOverLimit }, 'document writes not applied (expectedVersion differed, or the owner limit); see GET /v1/sessions/:id/document-rejections');
         if (r.seqConflicts) {
           metrics.seqConflicts.inc(r.seqConflicts);
           log.warn({ events: r.seqConflicts }, 'events share a seq with another event of their session (a producer issued a number twice); see seq_conflicts');

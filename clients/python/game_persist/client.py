@@ -315,11 +315,116 @@ class Client:
     def queue_left(self, tenant: Id, player: Id, **fields: Any) -> str:
         return self._helper("queue.left", fields.pop("session_id", None), player, dict(fields, tenant=str(tenant)))
 
+    # ---- documents and game-defined types --------------------------------------------------------
+
+    def put_document(self, session_id: Id, collection: str, key: str, value: Any, *, player: Optional[Id] = None, expected_version: Optional[int] = None, **env: Any) -> str:
+        """Writes a document of the session (or, with ``player``, that player's in the session), applied in seq
+        order. ``expected_version``: write only over that version (0: only if it does not exist); a mismatch is
+        recorded as a conflict (``document_rejections``), never applied."""
+        if value is None:
+            raise ValueError("a document's value cannot be None: use delete_document")
+        data: Dict[str, Any] = {"collection": collection, "key": key, "value": value}
+        if player is not None:
+            data["owner"] = "player"
+        if expected_version is not None:
+            data["expectedVersion"] = expected_version
+        return self.emit("doc.put", session_id, data, player=player, **env)
+
+    def delete_document(self, session_id: Id, collection: str, key: str, *, player: Optional[Id] = None, expected_version: Optional[int] = None, **env: Any) -> str:
+        data: Dict[str, Any] = {"collection": collection, "key": key}
+        if player is not None:
+            data["owner"] = "player"
+        if expected_version is not None:
+            data["expectedVersion"] = expected_version
+        return self.emit("doc.delete", session_id, data, player=player, **env)
+
+    def game_event(self, type: str, session_id: Id, data: Dict[str, Any], *, player: Optional[Id] = None, **env: Any) -> str:
+        """An event of the game's own type ``x.<game>.<name>``: ``data`` is free-form JSON, checked against the
+        JSON Schema registered for the type (``register_type``) when there is one."""
+        if not type.startswith("x."):
+            raise ValueError("a game's own event type is named x.<game>.<name>")
+        return self.emit(type, session_id, data, player=player, **env)
+
+    def register_type(self, type: str, schema: Dict[str, Any], description: Optional[str] = None) -> Dict[str, Any]:
+        """Registers (or replaces) the JSON Schema (2020-12) of ``x.<game>.<name>`` (an ``admin`` key)."""
+        body: Dict[str, Any] = {"schema": schema}
+        if description is not None:
+            body["description"] = description
+        return self._request("PUT", f"/v1/contract/types/{_quote(type)}", body=json.dumps(body).encode("utf-8"))
+
+    def event_types(self) -> Dict[str, Any]:
+        """``{"mode": "open"|"registered", "types": [...]}``: the registered game types and their schemas."""
+        return self._get("/v1/contract/types")
+
+    def remove_type(self, type: str) -> bool:
+        try:
+            self._request("DELETE", f"/v1/contract/types/{_quote(type)}")
+            return True
+        except ApiError as e:
+            if e.status == 404:
+                return False
+            raise
+
+    def document(self, session_id: Id, collection: str, key: str, *, player: Optional[Id] = None) -> Optional[Dict[str, Any]]:
+        """One document (``value``, ``version``, ``seq``, ``updatedAt``), or None."""
+        q = {"player": player} if player is not None else None
+        try:
+            return self._get(f"/v1/sessions/{_quote(session_id)}/documents/{_quote(collection)}/{_quote(key)}", q)
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def documents(
+        self,
+        session_id: Id,
+        collection: str,
+        *,
+        player: Optional[Id] = None,
+        prefix: Optional[str] = None,
+        from_key: Optional[str] = None,
+        to_key: Optional[str] = None,
+        page_size: int = 100,
+    ) -> Iterator[Dict[str, Any]]:
+        """Every document of a collection in key order (byte order), by ``prefix`` or ``[from_key, to_key)``, paged."""
+        after: Optional[str] = None
+        while True:
+            q = {k: v for k, v in {"player": player, "prefix": prefix, "from": from_key, "to": to_key, "after": after, "limit": page_size}.items() if v is not None}
+            page = self._get(f"/v1/sessions/{_quote(session_id)}/documents/{_quote(collection)}", q)
+            yield from page["documents"]
+            after = page.get("next")
+            if not after:
+                return
+
+    def player_documents(self, player: Id, *, collection: Optional[str] = None, page_size: int = 100) -> Iterator[Dict[str, Any]]:
+        """A player's documents across sessions."""
+        after: Optional[str] = None
+        while True:
+            q = {k: v for k, v in {"collection": collection, "after": after, "limit": page_size}.items() if v is not None}
+            page = self._get(f"/v1/players/{_quote(player)}/documents", q)
+            yield from page["documents"]
+            after = page.get("next")
+            if not after:
+                return
+
+    def document_rejections(self, session_id: Id) -> List[Dict[str, Any]]:
+        """The session's document writes that were not applied: ``conflict`` (expectedVersion differed) and ``over_limit``."""
+        return self._get(f"/v1/sessions/{_quote(session_id)}/document-rejections", {"limit": 1000})["rejections"]
+
     # ---- reads ----------------------------------------------------------------------------------
 
-    def recover(self, session_id: Id, *, issued: Optional[int] = None, tail_limit: Optional[int] = None) -> Optional[Dict[str, Any]]:
-        """The session's live state, newest verified snapshot, the tail after it and participants; None if unknown."""
-        q = {k: v for k, v in {"issued": issued, "tailLimit": tail_limit}.items() if v is not None}
+    def recover(
+        self,
+        session_id: Id,
+        *,
+        issued: Optional[int] = None,
+        tail_limit: Optional[int] = None,
+        documents: Union[bool, List[str]] = False,
+    ) -> Optional[Dict[str, Any]]:
+        """The session's live state, newest verified snapshot, the tail after it and participants; None if unknown.
+        ``documents=True`` (or a list of collections) adds ``documents``: ``{"throughSeq", "items", "truncated"}``."""
+        docs = ("all" if documents is True else ",".join(documents)) if documents else None
+        q = {k: v for k, v in {"issued": issued, "tailLimit": tail_limit, "documents": docs}.items() if v is not None}
         try:
             return self._get(f"/v1/sessions/{_quote(session_id)}/recover", q)
         except ApiError as e:

@@ -107,13 +107,19 @@ WHERE d.session_id = $1 AND d.owner = $2 AND d.collection = $3 AND d.value IS NO
 ORDER BY d.key LIMIT $8`;
 
 /**
- * Every document of a session, each owner's in collection and key order (recovery). $1 session,
- * $2 collections (null: all), $3 limit.
+ * Every document of a session, each owner's in collection and key order (recovery), with the watermark
+ * they were applied through, read in one statement so the two agree. $1 session, $2 collections (null:
+ * all), $3 limit. Result: applied_seq on every row; one row with only it when there are none; no row
+ * for an unknown session.
  */
 export const SESSION_DOCUMENTS_SQL = `
-SELECT ${DOC_COLUMNS} FROM documents d
-WHERE d.session_id = $1 AND d.value IS NOT NULL AND ($2::text[] IS NULL OR d.collection = ANY($2::text[]))
-ORDER BY d.owner, d.collection, d.key LIMIT $3`;
+SELECT s.applied_seq, d.* FROM sessions s LEFT JOIN LATERAL (
+  SELECT ${DOC_COLUMNS} FROM documents d
+  WHERE d.session_id = s.id AND d.value IS NOT NULL AND ($2::text[] IS NULL OR d.collection = ANY($2::text[]))
+  ORDER BY d.owner, d.collection, d.key LIMIT $3
+) d ON true
+WHERE s.id = $1
+ORDER BY d.owner, d.collection, d.key`;
 
 /**
  * A page of a player's documents across sessions: $1 player, $2 collection (or null), $3 after

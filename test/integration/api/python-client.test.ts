@@ -10,7 +10,6 @@ import { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../../src/api/server.ts';
 import { createApiKey } from '../../../src/api/keys.ts';
-import { createProducer, type Producer } from '../../../src/producers/index.ts';
 import { REDIS_URL, testConfig } from '../../helpers/services.ts';
 import { childEnv } from '../../helpers/env.ts';
 import { workerFixture } from '../../helpers/worker.ts';
@@ -18,22 +17,21 @@ import { workerFixture } from '../../helpers/worker.ts';
 const CLIENT_DIR = fileURLToPath(new URL('../../../clients/python', import.meta.url));
 const ctx = workerFixture({ GP_STATS_FOLD_MS: '50' });
 let app: FastifyInstance;
-let producer: Producer;
 let redis: Redis;
 let url = '';
 let key = '';
+let adminKey = '';
 
 beforeAll(async () => {
   const cfg = testConfig(ctx.fx.db.url, ctx.prefix);
-  producer = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
   redis = new Redis(REDIS_URL);
-  app = await buildApi({ cfg, orm: ctx.fx.orm, producer, redis });
+  app = await buildApi({ cfg, orm: ctx.fx.orm, redis });
   url = await app.listen({ port: 0, host: '127.0.0.1' });
   key = (await createApiKey(ctx.fx.orm, { name: 'python', scopes: ['ingest', 'read'] })).key;
+  adminKey = (await createApiKey(ctx.fx.orm, { name: 'python-admin', scopes: ['admin'] })).key;
 });
 afterAll(async () => {
   await app?.close();
-  await producer?.close();
   await redis?.quit();
 });
 
@@ -43,14 +41,14 @@ describe('the Python client', () => {
       execFile(
         process.env.PYTHON ?? 'python3',
         ['-m', 'unittest', 'discover', '-v', '-s', 'tests'],
-        { cwd: CLIENT_DIR, env: { ...childEnv(), GP_TEST_API_URL: url, GP_TEST_API_KEY: key, PYTHONDONTWRITEBYTECODE: '1' }, timeout: 120_000 },
+        { cwd: CLIENT_DIR, env: { ...childEnv(), GP_TEST_API_URL: url, GP_TEST_API_KEY: key, GP_TEST_ADMIN_KEY: adminKey, PYTHONDONTWRITEBYTECODE: '1' }, timeout: 120_000 },
         (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
       );
     });
     console.log(r.out);
     expect(r.code, r.out).toBe(0);
     // Every test ran (none skipped for want of a server).
-    expect(r.out).toMatch(/Ran 7 tests/);
+    expect(r.out).toMatch(/Ran 8 tests/);
     expect(r.out).not.toMatch(/skipped/);
   }, 150_000);
 });
