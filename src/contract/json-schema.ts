@@ -3,7 +3,7 @@
  * `npm run contract:schema` writes it to docs/contract.schema.json; a test fails if the committed
  * file differs from what this returns.
  */
-import { EVENT_TYPES, type EventType } from './events.ts';
+import { CUSTOM_TYPE_PATTERN, EVENT_TYPES, type EventType } from './events.ts';
 import { MAX_ID_LENGTH } from './fields.ts';
 import { DEFAULT_LIMITS, MAX_EVENTS_PER_JOB } from './limits.ts';
 
@@ -66,8 +66,25 @@ export function contractJsonSchema(): Record<string, unknown> {
     ],
     $defs: {
       uuid: { type: 'string', pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' },
-      event: { oneOf: types.map((t) => ({ $ref: `#/$defs/${t}` })) },
+      event: { oneOf: [...types.map((t) => ({ $ref: `#/$defs/${t}` })), { $ref: '#/$defs/x.game.type' }] },
       ...Object.fromEntries(types.map((t) => [t, eventSchema(t)])),
+      'x.game.type': {
+        title: 'x.<game>.<name>',
+        description: "A game's own event type: free-form data, checked against the JSON Schema registered for the type, if any (game-persist contract add-type).",
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'type', 'at', 'data', 'sessionId', 'seq'],
+        properties: {
+          v: { const: 1 },
+          id: { $ref: '#/$defs/uuid' },
+          type: { type: 'string', maxLength: 128, pattern: CUSTOM_TYPE_PATTERN.source },
+          sessionId: id,
+          seq: { type: ['integer', 'null'], minimum: 1, description: 'Per-session sequence number, required with sessionId.' },
+          at: { type: 'string', format: 'date-time' },
+          player: optionalId,
+          data: { type: 'object' },
+        },
+      },
     },
   };
 }

@@ -244,6 +244,70 @@ describe('HTTP API', () => {
     expect((await call('POST', `/v1/tenants/${tenant}/queue/notify`, keys.ingest, { count: 5 })).body.notified.map((w: any) => w.playerId)).toEqual(['p1']);
   });
 
+  it('registers game types (admin only) and checks events of them at ingest, naming the failing path', async () => {
+    const type = `x.api${uuidv7().slice(-8)}.choice`;
+    const schema = { type: 'object', properties: { option: { type: 'integer', minimum: 0 } }, required: ['option'] };
+    expect(await call('PUT', `/v1/contract/types/${type}`, keys.read, { schema })).toMatchObject({ status: 403 });
+    expect(await call('PUT', `/v1/contract/types/${type}`, keys.admin, { schema: { type: 'object', propertis: {} } })).toMatchObject({
+      status: 400, body: { error: { code: 'invalid_event', message: expect.stringMatching(/unknown keyword/) } },
+    });
+    expect(await call('PUT', '/v1/contract/types/Not.A.Type', keys.admin, { schema })).toMatchObject({ status: 400 });
+    expect(await call('PUT', `/v1/contract/types/${type}`, keys.admin, { schema, description: 'a choice' })).toMatchObject({ status: 200, body: { type, version: 1 } });
+    const listed = await call('GET', '/v1/contract/types', keys.read);
+    expect(listed.body.mode).toBe('open');
+    expect(listed.body.types.find((t: { type: string }) => t.type === type)).toMatchObject({ version: 1, description: 'a choice', schema });
+
+    const id = `api-types-${uuidv7()}`;
+    const res = await call('POST', '/v1/events', keys.ingest, [
+      { type: 'session.created', sessionId: id, data: { gameType: 'adventure' } },
+      { type, sessionId: id, player: 'ann', data: { option: 2 } },
+      { type, sessionId: id, player: 'ann', data: { option: -2 } },
+      { type: 'x.other.free', sessionId: id, data: { anything: [1, { b: null }] } },
+    ]);
+    expect(res.body.results.map((r: { status: string; field?: string }) => r.field ?? r.status)).toEqual(['accepted', 'accepted', 'data.option', 'accepted']);
+    await waitFor('the game events', async () => (await count(ctx.fx.orm, 'custom_events', 'session_id = $1', [id])) === 2);
+
+    expect(await call('DELETE', `/v1/contract/types/${type}`, keys.read)).toMatchObject({ status: 403 });
+    expect(await call('DELETE', `/v1/contract/types/${type}`, keys.admin)).toMatchObject({ status: 200, body: { removed: type } });
+    expect(await call('DELETE', `/v1/contract/types/${type}`, keys.admin)).toMatchObject({ status: 404 });
+    // Unregistered again: free-form.
+    expect((await call('POST', '/v1/events', keys.ingest, [{ type, sessionId: id, data: { option: -2 } }])).body.accepted).toBe(1);
+  });
+
+  it('serves documents by key, collection and player, their rejected writes, and recovery with documents; tenants stay apart', async () => {
+    const id = `api-docs-${uuidv7()}`;
+    const put = (key: string, value: unknown, extra: Record<string, unknown> = {}) => ({ type: 'doc.put', sessionId: id, data: { collection: 'chunks', key, value, ...extra } });
+    const res = await call('POST', '/v1/events', keys.ingest, [
+      { type: 'session.created', sessionId: id, data: { gameType: 'adventure', tenant: 'guild-b' } },
+      put('0:0', { biome: 'forest' }),
+      put('0:1', { biome: 'lake' }),
+      put('1:0', { biome: 'hill' }),
+      put('0:0', { biome: 'ash' }, { expectedVersion: 5 }),
+      { type: 'doc.put', sessionId: id, player: 'ann', data: { collection: 'characters', key: 'ann', value: { hp: 3 }, owner: 'player' } },
+      { type: 'doc.put', sessionId: id, data: { collection: 'chunks', key: 'bad', value: null } },
+    ]);
+    expect(res.body.results.map((r: { status: string; field?: string }) => r.field ?? r.status)).toEqual([...Array(6).fill('accepted'), 'data.value']);
+    await waitFor('the documents', async () => (await call('GET', `/v1/sessions/${id}/wait?seq=6`, keys.read)).status === 200);
+
+    expect(await call('GET', `/v1/sessions/${id}/documents/chunks/0:0`, keys.read)).toMatchObject({ status: 200, body: { key: '0:0', value: { biome: 'forest' }, version: 1, player: null } });
+    expect(await call('GET', `/v1/sessions/${id}/documents/chunks/9:9`, keys.read)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const page = await call('GET', `/v1/sessions/${id}/documents/chunks?prefix=0:&limit=1`, keys.read);
+    expect(page.body).toMatchObject({ documents: [{ key: '0:0' }], next: '0:0' });
+    expect((await call('GET', `/v1/sessions/${id}/documents/chunks?prefix=0:&after=0:0`, keys.read)).body).toMatchObject({ documents: [{ key: '0:1' }], next: null });
+    expect((await call('GET', `/v1/sessions/${id}/documents/characters/ann?player=ann`, keys.read)).body).toMatchObject({ value: { hp: 3 }, player: 'ann' });
+    expect((await call('GET', '/v1/players/ann/documents', keys.read)).body.documents.filter((d: { sessionId: string }) => d.sessionId === id)).toHaveLength(1);
+    expect((await call('GET', `/v1/sessions/${id}/document-rejections`, keys.read)).body.rejections).toMatchObject([{ seq: 5, key: '0:0', outcome: 'conflict', expectedVersion: 5, version: 1 }]);
+    const rec = await call('GET', `/v1/sessions/${id}/recover?documents=chunks`, keys.read);
+    expect(rec.body.documents).toMatchObject({ throughSeq: 6, truncated: false });
+    expect(rec.body.documents.items.map((d: { key: string }) => d.key)).toEqual(['0:0', '0:1', '1:0']);
+    expect((await call('GET', `/v1/sessions/${id}/recover`, keys.read)).body.documents).toBeUndefined();
+
+    // guild-a's key sees none of guild-b's documents, and no player's across tenants.
+    expect(await call('GET', `/v1/sessions/${id}/documents/chunks`, keys.tenantA)).toMatchObject({ status: 403 });
+    expect(await call('GET', `/v1/sessions/${id}/documents/chunks/0:0`, keys.tenantA)).toMatchObject({ status: 403 });
+    expect(await call('GET', '/v1/players/ann/documents', keys.tenantA)).toMatchObject({ status: 403 });
+  });
+
   it('exports request and event metrics by route template, never ids', async () => {
     await call('GET', '/v1/sessions/some-secret-id/recover', keys.read);
     const text = await (await fetch(`${base}/metrics`)).text();
@@ -262,6 +326,8 @@ describe('HTTP API', () => {
       [
         '/v1/events', '/v1/sessions', '/v1/sessions/recent', '/v1/sessions/{id}/recover', '/v1/sessions/{id}/wait', '/v1/sessions/{id}/replay', '/v1/sessions/{id}/leaderboard',
         '/v1/sessions/{id}/snapshots', '/v1/players/{id}/stats', '/v1/leaderboard', '/v1/tenants/{tenant}/stats', '/v1/stats/daily', '/v1/tenants/{tenant}/queue', '/v1/tenants/{tenant}/queue/notify',
+        '/v1/sessions/{id}/documents/{collection}', '/v1/sessions/{id}/documents/{collection}/{key}', '/v1/sessions/{id}/document-rejections', '/v1/players/{id}/documents',
+        '/v1/contract/types', '/v1/contract/types/{type}',
       ].sort(),
     );
   });

@@ -213,6 +213,12 @@ function sampleEvents(sessionId: string): ValidEvent[] {
       const { bytes: _bytes, ...valid } = e as ValidEvent & { bytes?: number };
       out.push(valid);
     }
+  // A game's own type: its free-form data, with and without a player.
+  for (const player of [undefined, 'p-1']) {
+    const raw = { id: uuidv7(), type: 'x.sample-game.choice', sessionId, seq: out.length + 1, at: '2026-03-04T05:06:07.123456Z', player, data: { nested: { a: [1, null, 'x'] }, n: null, s: 'é' } };
+    const { bytes: _bytes, ...valid } = validateEvent(raw) as ValidEvent & { bytes?: number };
+    out.push(valid);
+  }
   return out;
 }
 
