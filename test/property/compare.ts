@@ -10,7 +10,7 @@ import { FAMILY_TABLES } from '../../src/db/families.ts';
 import { recoverSessions, replay, type Reader } from '../../src/index.ts';
 import type { GenEvent, RunCase } from './arbitraries.ts';
 import { type JsonObject, canon, cloneJson, hasKey, pgTimeToUs, sameJson, sha256Canon, usToIso } from './json.ts';
-import { type Expected, type ExpectedSession, byPosition, foldTurns, outcomeOf, replayRatings, statKey } from './model.ts';
+import { type Expected, type ExpectedSession, byPosition, docKey, foldTurns, outcomeOf, replayRatings, statKey } from './model.ts';
 
 export interface Difference {
   /** The session id (null for a player's stats or a run-level problem). */
@@ -372,12 +372,42 @@ async function compareStorage(c: CompareInput, out: Differences): Promise<void> 
       out.add({ session: d.session_id, what: 'dead_letters.unexpected', expected: null, actual: { code: d.reason_code, field: d.field, reason: d.reason }, event: d.event_id });
 }
 
+/** Documents and the outcome of every doc event, against the fold of the doc events in position order. */
+async function compareDocuments(c: CompareInput, out: Differences): Promise<void> {
+  const docs = new Map<string, Map<string, Record<string, any>>>();
+  for (const r of await all(c.db, 'select to_json(d) as j from documents d')) {
+    const m = docs.get(r.session_id) ?? new Map();
+    m.set(docKey(r.owner, r.collection, r.key), r);
+    docs.set(r.session_id, m);
+  }
+  const outcomes = new Map((await all(c.db, "select json_build_object('id', id::text, 'outcome', outcome, 'version', version) as j from document_events")).map((r) => [r.id as string, r]));
+  for (const x of c.expected.sessions.values()) {
+    const base = { session: x.id, features: features(x) };
+    const got = docs.get(x.id) ?? new Map<string, Record<string, any>>();
+    for (const [k, want] of x.documents) {
+      const a = got.get(k);
+      if (!a) out.add({ ...base, what: 'documents.missing', expected: { key: k, ...want }, actual: null });
+      else if (!sameJson(want.value, a.value) || a.version !== want.version || Number(a.seq) !== want.seq || a.event_id !== want.id)
+        out.add({ ...base, what: 'documents.row', expected: { key: k, ...want }, actual: { value: a.value, version: a.version, seq: Number(a.seq), id: a.event_id } });
+    }
+    for (const k of got.keys()) if (!x.documents.has(k)) out.add({ ...base, what: 'documents.unexpected', expected: null, actual: got.get(k) });
+    for (const e of x.ordered) {
+      if (e.type !== 'doc.put' && e.type !== 'doc.delete') continue;
+      const want = x.docOutcomes.get(e.id) ?? { outcome: null, version: null };
+      const a = outcomes.get(e.id);
+      if (!a || a.outcome !== want.outcome || a.version !== want.version) out.add({ ...base, what: 'document_events.outcome', expected: want, actual: a ?? null, event: e.id });
+    }
+  }
+}
+
 export async function compareRun(c: CompareInput): Promise<{ differences: Difference[]; staleRatings: number }> {
   const out = new Differences();
   await c.db.query(`set time zone 'UTC'`);
   const cols = await columns(c.db);
   c.log('comparing sessions, states and snapshots');
   await compareSessions(c, out, cols);
+  c.log('comparing documents');
+  await compareDocuments(c, out);
   c.log('comparing participants');
   await compareParticipants(c, out, cols);
   const stats = await all(c.db, 'select to_json(p) as j from player_stats p');

@@ -2,8 +2,9 @@
  * One session as a game server plays it, drawn as a list of drafts in the producer's order (seqs,
  * times and ids are added by arbitraries.ts): creation (sometimes late, missing or doubled with another
  * game type), start, joins, a body of moves, turn results, votes, tasks, chat, agent calls, leaves and
- * re-joins, outcomes (with corrections, before and after the end), an end of some kind (or none), events
- * after the end, and now and then an extra event reusing a seq.
+ * re-joins, outcomes (with corrections, before and after the end), documents written and deleted (some
+ * with an expected version), the game's own event types, an end of some kind (or none), events after the
+ * end, and now and then an extra event reusing a seq.
  */
 import type { Player } from './arbitraries.ts';
 import { type Draw, jsonObject, jsonPatch, jsonValue, meta } from './content.ts';
@@ -14,6 +15,9 @@ const ROLES = ['crewmate', 'impostor', 'seeker', 'rôle 🎭', 'hakem'];
 const TEAMS = { letters: ['A', 'B'], colors: ['red', 'blue', 'green'], numeric: ['1', '2'], odd: ['Ω team', 'a.b'] } as const;
 const ACTIONS = ['play_card', 'move', 'cast 🔮', 'pass'];
 const TASKS = ['wires', 'swipe card', 'ai_riddle', 'fuel'];
+/** Few keys, so writes to one document pile up (and conditional versions meet real ones). */
+const DOC_KEYS = ['a', 'b', '0:1', 'ключ 🗝'];
+const GAME_TYPES_OWN = ['x.prop.story_choice', 'x.prop.world-log'];
 
 interface Slot {
   player: Player;
@@ -205,6 +209,25 @@ class SessionDraft {
     }));
   }
 
+  /** A document write: the session's chunks, or a player's inventory; conditional now and then. */
+  doc(): void {
+    const d = this.d;
+    const s = d.chance(0.4) ? this.someSlot() : null;
+    const body: Record<string, unknown> = { collection: s ? 'inv' : 'chunks', key: d.pick(DOC_KEYS) };
+    if (s) body.owner = 'player';
+    else if (d.chance(0.2)) body.owner = 'session';
+    if (d.chance(0.35)) body.expectedVersion = d.weighted([[0, 3], [1, 3], [2, 2], [3, 1], [7, 1]] as const);
+    const del = d.chance(0.2);
+    if (!del) body.value = jsonValue(d, 1) ?? d.pick([0, 'x', false]);
+    const draft = this.add(del ? 'doc.delete' : 'doc.put', s?.player ?? (d.chance(0.2) ? this.someSlot()?.player ?? null : null), data(body));
+    if (!del && d.chance(0.04)) draft.refused = { ...draft.data, value: null };
+  }
+
+  /** An event of the game's own type: free-form data. */
+  own(s: Slot | null): void {
+    this.add(this.d.pick(GAME_TYPES_OWN), s?.player ?? null, jsonObject(this.d, 1));
+  }
+
   move(s: Slot | null): void {
     const d = this.d;
     this.add('move', s?.player ?? null, data({ action: d.pick(ACTIONS), round: d.chance(0.4) ? d.int(0, 5) : undefined, turn: d.chance(0.6) ? this.turn : undefined, data: d.chance(0.7) ? jsonValue(d, 1) ?? 0 : undefined }));
@@ -250,7 +273,7 @@ class SessionDraft {
   /** A mid-game or after-the-end event of any family. */
   bodyEvent(): void {
     const d = this.d;
-    const kind = d.weighted([['move', 22], ['turn', 22], ['vote', 10], ['task', 12], ['chat', 8], ['agent', 6], ['left', 4], ['rejoin', 4], ['newcomer', 2], ['outcome', 2], ['started', 2]] as const);
+    const kind = d.weighted([['move', 22], ['turn', 22], ['vote', 10], ['task', 12], ['chat', 8], ['agent', 6], ['left', 4], ['rejoin', 4], ['newcomer', 2], ['outcome', 2], ['started', 2], ['doc', 14], ['own', 3]] as const);
     const anyone = () => (d.chance(0.9) ? this.someSlot() : null);
     switch (kind) {
       case 'move': return this.move(anyone());
@@ -276,6 +299,8 @@ class SessionDraft {
       }
       case 'outcome': return this.outcome(this.someSlot()!);
       case 'started': return this.started();
+      case 'doc': return this.doc();
+      case 'own': return this.own(anyone());
     }
   }
 }
@@ -329,7 +354,7 @@ export function draftSession(d: Draw, pool: Player[]): Draft[] {
     for (let k = d.int(1, 2); k > 0; k--) {
       const target = d.pick(drafts);
       const before = drafts.length;
-      d.pick([() => s.move(s.someSlot()), () => s.turnResult(), () => s.vote(s.someSlot()!), () => s.task(s.someSlot()), () => s.outcome(d.pick(s.slots), true), () => s.join(d.pick(s.slots), true), () => s.finished(), () => s.chat(null)])();
+      d.pick([() => s.move(s.someSlot()), () => s.turnResult(), () => s.vote(s.someSlot()!), () => s.task(s.someSlot()), () => s.outcome(d.pick(s.slots), true), () => s.join(d.pick(s.slots), true), () => s.finished(), () => s.chat(null), () => s.doc(), () => s.doc()])();
       const extra = drafts.splice(before, 1)[0];
       if (!extra) continue;
       extra.conflictOf = target;

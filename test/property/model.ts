@@ -120,6 +120,52 @@ export interface ExpectedSession {
   participants: Map<string, ParticipantRow>;
   /** null: not to be rated (not finished, not final or no game type); 'skip': fewer than two teams. */
   rating: RatingInput | 'skip' | null;
+  /** Every document written, by `docKey` (a deleted one with a null value: its version lives on). */
+  documents: Map<string, DocRow>;
+  /** What applying each doc event did, by event id (absent: not applied, behind a gap). */
+  docOutcomes: Map<string, { outcome: 'applied' | 'conflict'; version: number }>;
+}
+
+export interface DocRow {
+  value: Json | null;
+  version: number;
+  /** The event that wrote this version. */
+  seq: number;
+  id: string;
+}
+
+/** A document's identity in a session: its owner ('' for the session, else the player), collection, key. */
+export const docKey = (owner: string, collection: string, key: string) => JSON.stringify([owner, collection, key]);
+
+/**
+ * Documents: the fold, in position order, of the doc events through the watermark (docs/contract.md,
+ * "Documents"). Reading: a version counts every applied write, a delete included; `expectedVersion` 0
+ * means "does not exist" (never written, or deleted); a conflict writes nothing and records the version
+ * found; deleting a missing document applies and changes nothing.
+ */
+function foldDocuments(ordered: GenEvent[], applied: number): Pick<ExpectedSession, 'documents' | 'docOutcomes'> {
+  const documents = new Map<string, DocRow>();
+  const docOutcomes = new Map<string, { outcome: 'applied' | 'conflict'; version: number }>();
+  for (const e of ordered) {
+    if ((e.type !== 'doc.put' && e.type !== 'doc.delete') || e.seq > applied) continue;
+    const k = docKey(e.data.owner === 'player' ? (e.player ?? '') : '', e.data.collection as string, e.data.key as string);
+    const doc = documents.get(k);
+    const exists = doc !== undefined && doc.value !== null;
+    const expected = e.data.expectedVersion as number | undefined;
+    if (expected !== undefined && (expected === 0 ? exists : !exists || doc.version !== expected)) {
+      docOutcomes.set(e.id, { outcome: 'conflict', version: exists ? doc.version : 0 });
+      continue;
+    }
+    if (e.type === 'doc.delete') {
+      if (exists) documents.set(k, { value: null, version: doc.version + 1, seq: e.seq, id: e.id });
+      docOutcomes.set(e.id, { outcome: 'applied', version: documents.get(k)?.version ?? 0 });
+      continue;
+    }
+    const version = (doc?.version ?? 0) + 1;
+    documents.set(k, { value: e.data.value as Json, version, seq: e.seq, id: e.id });
+    docOutcomes.set(e.id, { outcome: 'applied', version });
+  }
+  return { documents, docOutcomes };
 }
 
 export interface StatRow {
@@ -291,6 +337,7 @@ export function expectSession(c: SessionCase): ExpectedSession {
     finalTurns: final ? turns.length : 0,
     participants: parts,
     rating: finished && final && gameType !== null ? ratingInput(parts, gameType) : null,
+    ...foldDocuments(ordered, applied),
   };
 }
 
