@@ -193,6 +193,12 @@ export const EVENT_TYPES = {
     needsSession: false,
     data: { tenant: f.id(), expiresAt: f.time({ optional: true }), meta },
   }),
+  'queue.left': def({
+    family: 'queue',
+    description: 'A player left the join queue (joined a game, gave up, expired).',
+    needsSession: false,
+    data: { tenant: f.id(), reason: f.str({ max: SHORT, optional: true }) },
+  }),
   'doc.put': def({
     family: 'doc',
     description:
@@ -209,12 +215,6 @@ export const EVENT_TYPES = {
     family: 'doc',
     description: 'Deletes a document (see doc.put). Deleting a missing document without expectedVersion is a no-op.',
     data: { collection: docName, key: docKey, owner: docOwner, expectedVersion: docVersion },
-  }),
-  'queue.left': def({
-    family: 'queue',
-    description: 'A player left the join queue (joined a game, gave up, expired).',
-    needsSession: false,
-    data: { tenant: f.id(), reason: f.str({ max: SHORT, optional: true }) },
   }),
 } as const;
 
