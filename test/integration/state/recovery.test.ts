@@ -139,10 +139,11 @@ describe('recovery', () => {
     const q = plainQueue(ctx.prefix);
     await q.add('events', { v: 1, events: sent });
     await q.close();
-    await waitFor('stored', async () => (await recoverSession(ctx.fx.orm, 'replay-me'))?.session.eventCount === 13);
+    const n = sent.filter((e) => e.sessionId !== undefined).length;
+    await waitFor('stored', async () => (await recoverSession(ctx.fx.orm, 'replay-me'))?.session.eventCount === n);
     const out = [];
     for await (const e of replay(ctx.fx.orm, 'replay-me', { pageSize: 4 })) out.push(e);
-    expect(out.map((e) => e.seq)).toEqual(Array.from({ length: 13 }, (_, i) => i + 1));
+    expect(out.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     const bySent = new Map(sent.map((e) => [e.id as string, e]));
     for (const e of out) {
       const orig = bySent.get(e.id)!;
@@ -160,6 +161,6 @@ describe('recovery', () => {
     const rec = await recoverSession(ctx.fx.orm, 'replay-me');
     expect(rec!.session.status).toBe('finished');
     expect(rec!.state!.seq).toBe(8);
-    expect(rec!.sinceState.map((e) => e.seq)).toEqual([9, 10, 11, 12, 13]);
+    expect(rec!.sinceState.map((e) => e.seq)).toEqual(Array.from({ length: n - 8 }, (_, i) => i + 9));
   });
 });
