@@ -107,9 +107,12 @@ export class TimeoutError extends GamePersistError {
  */
 export class ApiError extends GamePersistError {
   readonly status: number;
-  constructor(status: number, code: string, message: string) {
+  /** The offending field of an event, when the error is one event's verdict (e.g. `sessionId`). */
+  readonly field: string | undefined;
+  constructor(status: number, code: string, message: string, field?: string) {
     super(code, message);
     this.status = status;
+    this.field = field;
   }
 }
 

@@ -52,7 +52,7 @@ export const ingestResponse = {
           status: { type: 'string', enum: ['accepted', 'rejected'] },
           id: { type: 'string', description: 'accepted: the event id (yours, or a UUIDv7 assigned)' },
           seq: { type: ['integer', 'null'], description: 'accepted: its sequence number (null for queue.* events)' },
-          code: { type: 'string', description: 'rejected: invalid_event' },
+          code: { type: 'string', description: 'rejected: invalid_event (the contract), or forbidden (a tenant-restricted key, outside its tenant)' },
           field: { type: 'string', description: 'rejected: the offending path, e.g. data.target' },
           reason: { type: 'string' },
         },

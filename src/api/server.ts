@@ -33,6 +33,7 @@ import { takeWaiting, waitingPlayers } from '../queue/join-queue.ts';
 import { VERSION } from '../version.ts';
 import { KeyVerifier, type ApiKeyInfo, type Scope } from './keys.ts';
 import { Idempotency } from './idempotency.ts';
+import { tenantVerdicts } from './tenant-ingest.ts';
 import { apiMetrics } from './metrics.ts';
 import { MAX_EVENTS_PER_REQUEST, ingestBody, ingestResponse, errorBody, idParam } from './schemas.ts';
 
@@ -207,8 +208,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       },
     },
     async (req) => {
-      noTenantRestriction(req, 'publish events yet');
       const events = req.body as Record<string, any>[];
+      const tenant = req.apiKey?.tenant;
+      const refused = tenant != null ? await tenantVerdicts(tenant, events, { reader, redis: deps.redis, prefix: cfg.queuePrefix }) : null;
       const idem = await idempotency.begin(req, events.length);
       // A retry of a request already answered: the same ids and seqs, so the queue and the tables see
       // the same events again (deduplicated by id) instead of new numbers that would leave gaps.
@@ -221,9 +223,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       // A game type registered or changed through another replica is checked as registered now.
       if (events.some((e) => typeof e?.type === 'string' && e.type.startsWith('x.'))) await types.refreshIfChanged();
       try {
-        settled = await Promise.allSettled(events.map((e) => producer.emit(e as Parameters<Producer['emit']>[0])));
+        settled = await Promise.allSettled(
+          events.map((e, i) => {
+            const no = refused?.[i];
+            return no ? Promise.reject(new ApiError(403, 'forbidden', no.reason, no.field)) : producer.emit(e as Parameters<Producer['emit']>[0]);
+          }),
+        );
         // Redis refused or is gone: the whole request is retryable (ids, or an Idempotency-Key, make it safe).
-        const failed = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof ContractError));
+        const failed = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof ContractError) && !(s.reason instanceof ApiError));
         if (failed) throw (failed as PromiseRejectedResult).reason;
       } catch (e) {
         await idem.abort();
@@ -235,8 +242,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
           accepted++;
           return { index, status: 'accepted' as const, id: s.value.id, seq: s.value.seq };
         }
-        const e = s.reason as ContractError;
-        return { index, status: 'rejected' as const, code: e.code, field: e.field, reason: e.reason };
+        const e = s.reason as ContractError | ApiError;
+        return e instanceof ApiError
+          ? { index, status: 'rejected' as const, code: e.code, field: e.field ?? 'event', reason: e.message }
+          : { index, status: 'rejected' as const, code: e.code, field: e.field, reason: e.reason };
       });
       await idem.commit(settled.map((s) => (s.status === 'fulfilled' ? [s.value.id, s.value.seq] : null)));
       metrics.events(accepted, events.length - accepted);

@@ -167,3 +167,6 @@ export const WATERMARKS_SQL = `SELECT id, applied_seq, lost_seqs FROM sessions W
 
 /** $1 session id. Result: its tenant (the API's tenant-restricted keys check it). */
 export const SESSION_TENANT_SQL = `SELECT tenant FROM sessions WHERE id = $1`;
+
+/** $1 session ids. Result: id, tenant of those that exist (a tenant-restricted key's ingest checks them). */
+export const SESSION_TENANTS_SQL = `SELECT id, tenant FROM sessions WHERE id = ANY($1::text[])`;

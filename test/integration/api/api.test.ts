@@ -29,6 +29,7 @@ beforeAll(async () => {
   await make('read', ['read']);
   await make('admin', ['admin']);
   await make('tenantA', ['read'], { tenant: 'guild-a' });
+  await make('tenantAIngest', ['ingest', 'read'], { tenant: 'guild-a' });
   await make('limited', ['read'], { rateLimit: 3 });
   await make('revoked', ['read']);
   await revokeApiKey(ctx.fx.orm, keys.revoked!);
@@ -136,6 +137,26 @@ describe('HTTP API', () => {
     expect(await call('GET', `/v1/sessions/${theirs}/recover`, keys.tenantA)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
     expect((await call('GET', '/v1/leaderboard', keys.tenantA)).status).toBe(403);
     expect((await call('POST', '/v1/events', keys.tenantA, [])).status).toBe(403);
+
+    // An ingest key of guild-a publishes guild-a's sessions and queue only, event by event.
+    const fresh = `api-a2-${uuidv7()}`;
+    const verdicts = async (events: Record<string, unknown>[]) =>
+      (await call('POST', '/v1/events', keys.tenantAIngest, events)).body.results.map((r: { status: string; field?: string }) => r.field ?? r.status);
+    expect(await verdicts([
+      { type: 'session.created', sessionId: fresh, data: { gameType: 'hokm', tenant: 'guild-a' } },
+      { type: 'move', sessionId: fresh, data: { action: 'deal' } },
+      { type: 'move', sessionId: theirs, data: { action: 'steal' } },
+      { type: 'move', sessionId: mine, data: { action: 'play' } },
+      { type: 'session.created', sessionId: `api-x-${uuidv7()}`, data: { gameType: 'hokm', tenant: 'guild-b' } },
+      { type: 'session.created', sessionId: theirs, data: { gameType: 'hokm', tenant: 'guild-a' } },
+      { type: 'move', sessionId: `api-unknown-${uuidv7()}`, data: { action: 'x' } },
+      { type: 'queue.entered', player: 'p9', data: { tenant: 'guild-b' } },
+      { type: 'queue.entered', player: 'p9', data: { tenant: 'guild-a' } },
+    ])).toEqual(['accepted', 'accepted', 'sessionId', 'accepted', 'data.tenant', 'sessionId', 'sessionId', 'data.tenant', 'accepted']);
+    // The session it just created is its own at once, before the worker has stored it.
+    expect(await verdicts([{ type: 'move', sessionId: fresh, data: { action: 'again' } }])).toEqual(['accepted']);
+    await waitFor('the tenant\'s session', async () => (await call('GET', `/v1/sessions/${fresh}/wait?seq=3`, keys.tenantAIngest)).status === 200);
+    expect(await count(ctx.fx.orm, 'moves', 'session_id = $1', [theirs])).toBe(0);
   });
 
   it('limits bodies, batch sizes and request rates, and validates parameters', async () => {
