@@ -28,7 +28,7 @@ commands:
   dlq list [--reason CODE] [--all] [--limit N] [--after ID] [--json]
   dlq replay (--id N ... | --all) [--reason CODE] [--json]
   sessions list [--active] [--tenant T] [--limit N] [--json]
-  sessions show <id> | sessions recover <id> [--issued SEQ] [--tail-limit N] (JSON)
+  sessions show <id> | sessions recover <id> [--issued SEQ] [--tail-limit N] [--documents all|C1,C2] (JSON)
   sessions replay <id> [--from SEQ] [--to SEQ] [--after CURSOR] [--json]
   sessions wait <id> [--seq SEQ] [--timeout-ms MS]   until stored and folded through SEQ (default: the last seq issued)
   sessions leaderboard <id> | sessions recent [--tenant T] [--limit N] [--json]
@@ -99,6 +99,7 @@ const OPTIONS = {
   scope: { type: 'string', multiple: true },
   'rate-limit': { type: 'string' },
   schema: { type: 'string' },
+  documents: { type: 'string' },
   description: { type: 'string' },
 } as const;
 

@@ -57,6 +57,7 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
     const r = await recoverSession(orm, id as string, {
       issuedSeq: flags.issued !== undefined ? intFlag(flags, 'issued', 1) : undefined,
       tailLimit: flags['tail-limit'] !== undefined ? intFlag(flags, 'tail-limit', 10_000) : undefined,
+      documents: flags.documents === undefined ? undefined : flags.documents === 'all' ? true : flags.documents.split(','),
     });
     if (!r) {
       console.error(`no session ${id}`);
