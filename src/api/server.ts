@@ -115,6 +115,23 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   app.decorateRequest('apiKey', null);
+  // POST /v1/events also takes NDJSON (one event per line), what log shippers and line-oriented
+  // producers write; it becomes the same array, under the same body limit.
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_req, body, done) => {
+    const events: unknown[] = [];
+    const lines = (body as string).split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!.trim();
+      if (!line) continue;
+      try {
+        events.push(JSON.parse(line));
+      } catch (e) {
+        done(new ApiError(400, 'bad_request', `line ${i + 1} is not JSON: ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`), undefined);
+        return;
+      }
+    }
+    done(null, events);
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -202,7 +219,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       config: { scope: 'ingest' },
       schema: {
         summary: 'Publish a batch of events',
-        description: `At most ${MAX_EVENTS_PER_REQUEST} events. Each is validated by the v1 contract and enqueued as the SDK does; the response says per event whether it was accepted (its id and seq) or rejected (the field and reason). Send your own ids to make retries safe.`,
+        consumes: ['application/json', 'application/x-ndjson'],
+        description: `At most ${MAX_EVENTS_PER_REQUEST} events, as a JSON array or as NDJSON (one event per line). Each is validated by the v1 contract and enqueued as the SDK does; the response says per event whether it was accepted (its id and seq) or rejected (the field and reason). Send your own ids to make retries safe.`,
         body: ingestBody,
         response: { 200: ingestResponse, '4xx': errorBody, '5xx': errorBody },
       },

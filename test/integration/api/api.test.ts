@@ -110,6 +110,20 @@ describe('HTTP API', () => {
     expect(await count(ctx.fx.orm, 'participant_events', 'session_id = $1', [id])).toBe(2);
   });
 
+  it('takes NDJSON as well as a JSON array', async () => {
+    const id = `api-ndjson-${uuidv7()}`;
+    const lines = [
+      { type: 'session.created', sessionId: id, data: { gameType: 'hokm' } },
+      { type: 'move', sessionId: id, player: 'p1', data: { action: 'play' } },
+      { type: 'move', sessionId: id, data: {} },
+    ].map((e) => JSON.stringify(e)).join('\n');
+    const res = await call('POST', '/v1/events', keys.ingest, `${lines}\n`, { 'content-type': 'application/x-ndjson' });
+    expect(res.body.results.map((r: { status: string; field?: string }) => r.field ?? r.status)).toEqual(['accepted', 'accepted', 'data.action']);
+    expect(await call('POST', '/v1/events', keys.ingest, '{"type":"move"}\n{oops', { 'content-type': 'application/x-ndjson' })).toMatchObject({
+      status: 400, body: { error: { code: 'bad_request', message: expect.stringMatching(/line 2 is not JSON/) } },
+    });
+  });
+
   it('answers a retried request with an Idempotency-Key with the same ids and seqs, leaving no gap', async () => {
     const id = `api-i-${uuidv7()}`;
     // No ids: the server assigns them, and the retry must get the same ones.
