@@ -21,6 +21,7 @@ import {
   TAILS_SQL,
 } from '../db/sql/history.ts';
 import { NEWEST_SNAPSHOTS_SQL, SESSION_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
+import { RECOVER_ONE_SQL } from '../db/sql/recover-one.ts';
 import { stateHash } from '../snapshots/hash.ts';
 import { readSessionDocuments, type SessionDocuments } from './documents.ts';
 
@@ -157,16 +158,24 @@ export async function recoverSessions(orm: ReadSource, idList: (string | number)
   const fetch = limit + 1;
   const reader = asReader(orm);
   const read = <T = Record<string, any>>(sql: string, params: unknown[]) => reader.read<T>(sql, params);
-  // A few sessions: each tail is read by its own indexed query in the same round trip as the rest.
+  // One session: everything in one statement. A few: each tail is read by its own indexed query in the
+  // same round trip as the rest.
   const few = ids.length <= 4;
-  const [sessions, participants, states, queues, newest, early] = await Promise.all([
-    read(SESSIONS_BY_ID_SQL, [ids]),
-    read(PARTICIPANTS_SQL, [ids]).then((r) => groupBy(r)),
-    read(STATE_SQL, [ids]).then((r) => new Map(r.map((x) => [x.session_id as string, x]))),
-    read(SESSION_QUEUE_SQL, [ids]).then((r) => groupBy(r)),
-    read(NEWEST_SNAPSHOTS_SQL, [ids]).then((r) => new Map(r.map((x) => [x.session_id as string, x]))),
-    few ? Promise.all(ids.map((id) => read(RECOVERY_TAIL_SQL, [id, fetch]).then((rows) => [id, rows] as const))) : null,
-  ]);
+  const [sessions, participantRows, stateRows, queueRows, newestRows, early] =
+    ids.length === 1
+      ? await read<Record<string, any[]>>(RECOVER_ONE_SQL, [ids[0], fetch]).then(([r]) => [r!.sessions!, r!.participants!, r!.states!, r!.queues!, r!.newest!, [[ids[0]!, r!.tail!] as const]] as const)
+      : await Promise.all([
+          read(SESSIONS_BY_ID_SQL, [ids]),
+          read(PARTICIPANTS_SQL, [ids]),
+          read(STATE_SQL, [ids]),
+          read(SESSION_QUEUE_SQL, [ids]),
+          read(NEWEST_SNAPSHOTS_SQL, [ids]),
+          few ? Promise.all(ids.map((id) => read(RECOVERY_TAIL_SQL, [id, fetch]).then((rows) => [id, rows] as const))) : null,
+        ]);
+  const participants = groupBy(participantRows);
+  const states = new Map(stateRows.map((x) => [x.session_id as string, x]));
+  const queues = groupBy(queueRows);
+  const newest = new Map(newestRows.map((x) => [x.session_id as string, x]));
   const byId = new Map(sessions.map((s) => [s.id as string, s]));
   // The newest snapshot that still hashes to what was recorded; a corrupted one is skipped, and said so.
   const chosen = new Map<string, { snap: Record<string, any> | undefined; skipped: { seq: number; why: string }[] }>();

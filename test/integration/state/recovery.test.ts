@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateEvent } from '../../../src/contract/validate.ts';
 import { createProducer } from '../../../src/producers/index.ts';
-import { recoverActiveSessions, recoverSession, replay } from '../../../src/recovery/recover.ts';
+import { recoverActiveSessions, recoverSession, recoverSessions, replay } from '../../../src/recovery/recover.ts';
 import { createReader, ormReader, type Reader } from '../../../src/db/reader.ts';
 import { NEWEST_SNAPSHOTS_SQL } from '../../../src/db/sql/snapshots.ts';
 import { RECOVERY_TAIL_SQL } from '../../../src/db/sql/history.ts';
@@ -57,7 +57,9 @@ describe('recovery', () => {
       },
       close: () => base.close(),
     };
-    const rec = (await recoverSession(racing, id))!;
+    // Two sessions asked at once: their statements run concurrently (one session alone is read in one
+    // statement, which sees one moment and cannot race).
+    const [rec] = (await recoverSessions(racing, [id, `${id}-none`])) as [NonNullable<Awaited<ReturnType<typeof recoverSession>>>];
     const from = rec.snapshot ? rec.snapshot.value : {};
     const rebuilt = rec.tail.filter((e) => e.type === 'turn.result').reduce<unknown>((s, e) => mergePatch(s, (e.data as { patch: unknown }).patch), from);
     expect(rebuilt).toEqual(truth);
@@ -162,5 +164,9 @@ describe('recovery', () => {
     expect(rec!.session.status).toBe('finished');
     expect(rec!.state!.seq).toBe(8);
     expect(rec!.sinceState.map((e) => e.seq)).toEqual(Array.from({ length: n - 8 }, (_, i) => i + 9));
+    // One session is read in one statement, several with one statement each: the same answer.
+    const [viaMany] = await recoverSessions(ctx.fx.orm, ['replay-me', 'no-such-session']);
+    expect(rec).toEqual(viaMany);
+    expect(rec!.participants.length).toBeGreaterThan(0);
   });
 });
