@@ -244,7 +244,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         settled = await Promise.allSettled(
           events.map((e, i) => {
             const no = refused?.[i];
-            return no ? Promise.reject(new ApiError(403, 'forbidden', no.reason, no.field)) : producer.emit(e as Parameters<Producer['emit']>[0]);
+            return no ? Promise.reject(new ApiError(403, 'forbidden', no.reason, no.field)) : producer.emit(e as Parameters<Producer['emit']>[0], { owned: true });
           }),
         );
         // Redis refused or is gone: the whole request is retryable (ids, or an Idempotency-Key, make it safe).

@@ -6,7 +6,7 @@ import type { Config } from '../config.ts';
 import { openOrm } from '../db/orm.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { PreconditionError } from '../errors.ts';
-import { workerRedis } from '../redis.ts';
+import { apiRedis } from '../redis.ts';
 import { createLogger } from '../log.ts';
 import { buildApi } from '../api/server.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/keys.ts';
@@ -14,7 +14,7 @@ import { UsageError, intFlag, type Flags } from './main.ts';
 
 export async function runServe(cfg: Readonly<Config>): Promise<number> {
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax });
-  const redis = workerRedis(cfg.redisUrl);
+  const redis = apiRedis(cfg.redisUrl);
   try {
     const pending = await pendingMigrations(orm);
     if (pending.length) throw new PreconditionError('migrations_pending', `${pending.length} migration(s) not applied; run \`game-persist migrate\` first`);

@@ -45,6 +45,14 @@ type QueueEnvelopeInput = Omit<EnvelopeInput, 'sessionId'> & { sessionId?: strin
 /** What a helper takes: envelope fields and the event's data fields side by side. */
 export type EventInput<T extends EventType> = (T extends `queue.${string}` ? QueueEnvelopeInput : EnvelopeInput) & EventData<T>;
 
+export interface EmitOptions {
+  /**
+   * The event's objects belong to the producer from now on (nothing will change them), so they are
+   * checked in place instead of copied: the HTTP API passes the request body it parsed.
+   */
+  owned?: boolean;
+}
+
 export interface Emitted {
   id: string;
   seq: number | null;
@@ -173,7 +181,7 @@ export class Producer {
     at?: string | Date;
     /** A game type's (`x.<game>.<name>`) data is free-form JSON, checked against its registered schema when `customTypes` is given. */
     data: T extends EventType ? EventData<T> : Record<string, unknown>;
-  }): Promise<Emitted> {
+  }, opts: EmitOptions = {}): Promise<Emitted> {
     try {
       if (this.#closed) throw new ClosedError('producer');
       const at = event.at instanceof Date ? event.at.toISOString() : (event.at ?? nowIso());
@@ -187,7 +195,7 @@ export class Producer {
           player: event.player ?? undefined,
           data: event.data,
         },
-        { limits: this.#limits, clone: true, seqAssignedLater: true, customTypes: this.#customTypes },
+        { limits: this.#limits, clone: !opts.owned, seqAssignedLater: true, customTypes: this.#customTypes },
       );
       return this.#accept(checked);
     } catch (e) {
