@@ -6,7 +6,8 @@ import { METRIC_NAMES, type Metric } from '../db/sql/aggregates.ts';
 import { dailyStats, leaderboard, playerStats, recentSessions, sessionLeaderboard, tenantStats } from '../aggregates/read.ts';
 import { recordVerifyRun, verifyAggregates } from '../aggregates/verify.ts';
 import { rebuildAggregates } from '../aggregates/rebuild.ts';
-import { UsageError, intFlag, type Flags } from './main.ts';
+import { UsageError, intFlag, type Flags } from './args.ts';
+import { esc } from './output.ts';
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
 const MEDALS = ['🥇', '🥈', '🥉'];
@@ -35,26 +36,26 @@ export async function runPlayers(cfg: Readonly<Config>, sub: string | undefined,
     return 0;
   }
   const a = s.all;
-  console.log(`📊 Player Statistics — ${s.name ?? s.playerId}\n`);
+  console.log(esc`📊 Player Statistics — ${s.name ?? s.playerId}\n`);
   if (!a) console.log('No games yet.');
   else {
-    console.log(`✨ Total XP: ${a.xp}${s.xpRank ? `  (rank ${s.xpRank})` : ''}`);
-    console.log(`🎮 Games Played: ${a.games}`);
-    console.log(`🏆 Games Won: ${a.wins}`);
-    console.log(`📈 Win Rate: ${pct(a.games ? a.wins / a.games : null)}`);
-    console.log(`🔧 Tasks Completed: ${a.tasks}`);
-    console.log(`🛠️ Fake Tasks: ${a.fakeTasks}`);
-    console.log(`🗳️ Votes Cast: ${a.votes}`);
-    console.log(`💀 Losses: ${a.losses}${a.draws ? `   🤝 Draws: ${a.draws}` : ''}`);
-    if (a.rating !== null) console.log(`⭐ Rating: ${a.rating.toFixed(2)} (μ ${a.mu?.toFixed(2)}, σ ${a.sigma?.toFixed(2)}, ${a.ratedGames} rated games)`);
-    console.log(`🕒 Last Played: ${a.lastPlayedAt ?? '-'}`);
+    console.log(esc`✨ Total XP: ${a.xp}${s.xpRank ? `  (rank ${s.xpRank})` : ''}`);
+    console.log(esc`🎮 Games Played: ${a.games}`);
+    console.log(esc`🏆 Games Won: ${a.wins}`);
+    console.log(esc`📈 Win Rate: ${pct(a.games ? a.wins / a.games : null)}`);
+    console.log(esc`🔧 Tasks Completed: ${a.tasks}`);
+    console.log(esc`🛠️ Fake Tasks: ${a.fakeTasks}`);
+    console.log(esc`🗳️ Votes Cast: ${a.votes}`);
+    console.log(esc`💀 Losses: ${a.losses}${a.draws ? `   🤝 Draws: ${a.draws}` : ''}`);
+    if (a.rating !== null) console.log(esc`⭐ Rating: ${a.rating.toFixed(2)} (μ ${a.mu?.toFixed(2)}, σ ${a.sigma?.toFixed(2)}, ${a.ratedGames} rated games)`);
+    console.log(esc`🕒 Last Played: ${a.lastPlayedAt ?? '-'}`);
     if (a.games) {
-      console.log(`\n🎯 Performance:`);
-      console.log(`• Average XP per game: ${(a.xp / a.games).toFixed(1)}`);
-      console.log(`• Task efficiency: ${((a.tasks + a.fakeTasks) / a.games).toFixed(1)} tasks/game`);
+      console.log(esc`\n🎯 Performance:`);
+      console.log(esc`• Average XP per game: ${(a.xp / a.games).toFixed(1)}`);
+      console.log(esc`• Task efficiency: ${((a.tasks + a.fakeTasks) / a.games).toFixed(1)} tasks/game`);
     }
     for (const [game, g] of Object.entries(s.games))
-      console.log(`\n🎲 ${game}: ${g.games} games, ${g.wins} won (${pct(g.games ? g.wins / g.games : null)}), ${g.xp} XP${g.rating !== null ? `, rating ${g.rating.toFixed(2)}` : ''}`);
+      console.log(esc`\n🎲 ${game}: ${g.games} games, ${g.wins} won (${pct(g.games ? g.wins / g.games : null)}), ${g.xp} XP${g.rating !== null ? `, rating ${g.rating.toFixed(2)}` : ''}`);
   }
   return 0;
 }
@@ -70,11 +71,11 @@ export async function runLeaderboard(cfg: Readonly<Config>, flags: Flags): Promi
     return 0;
   }
   const title = board.scope === 'all' ? 'Global' : board.scope;
-  console.log(`🏆 ${title} Leaderboard — by ${by.replace('_', ' ')} (${board.players} players)\n`);
+  console.log(esc`🏆 ${title} Leaderboard — by ${by.replace('_', ' ')} (${board.players} players)\n`);
   if (!board.rows.length) console.log(flags.around ? `${flags.around} is not on this board.` : 'Nobody yet.');
   for (const r of board.rows) {
     const v = by === 'win_rate' ? pct(r.value) : by === 'rating' ? r.value.toFixed(2) : String(r.value);
-    console.log(`${r.me ? '👉' : '  '} ${medal(r.rank)} ${(r.name ?? r.playerId).padEnd(24)} ${by === 'xp' ? '✨' : by === 'wins' ? '🏆' : by === 'rating' ? '⭐' : '📈'} ${v.padStart(9)}   🎮 ${r.games} games, ${r.wins} won`);
+    console.log(esc`${r.me ? '👉' : '  '} ${medal(r.rank)} ${(r.name ?? r.playerId).padEnd(24)} ${by === 'xp' ? '✨' : by === 'wins' ? '🏆' : by === 'rating' ? '⭐' : '📈'} ${v.padStart(9)}   🎮 ${r.games} games, ${r.wins} won`);
   }
   return 0;
 }
@@ -89,10 +90,10 @@ export async function runSessionLeaderboard(cfg: Readonly<Config>, id: string, f
     console.log(JSON.stringify(b));
     return 0;
   }
-  console.log(`🏆 Session ${b.name ?? b.sessionId} Leaderboard${b.gameType ? ` (${b.gameType})` : ''}\n`);
+  console.log(esc`🏆 Session ${b.name ?? b.sessionId} Leaderboard${b.gameType ? ` (${b.gameType})` : ''}\n`);
   for (const p of b.players) {
-    console.log(`${medal(p.rank)} ${p.name ?? p.playerId}`);
-    console.log(`   ✨ XP: ${p.xp}${p.role ? ` | 🎭 Role: ${p.role}` : ''}${p.team ? ` | 👥 Team: ${p.team}` : ''}${p.outcome ? ` | ${OUTCOME[p.outcome]}` : ''}${p.score !== null ? ` | 🎯 Score: ${p.score}` : ''}\n`);
+    console.log(esc`${medal(p.rank)} ${p.name ?? p.playerId}`);
+    console.log(esc`   ✨ XP: ${p.xp}${p.role ? ` | 🎭 Role: ${p.role}` : ''}${p.team ? ` | 👥 Team: ${p.team}` : ''}${p.outcome ? ` | ${OUTCOME[p.outcome]}` : ''}${p.score !== null ? ` | 🎯 Score: ${p.score}` : ''}\n`);
   }
   return 0;
 }
@@ -103,10 +104,10 @@ export async function runRecentSessions(cfg: Readonly<Config>, flags: Flags): Pr
     console.log(JSON.stringify(rows));
     return 0;
   }
-  console.log(`🕒 Recent Sessions${flags.tenant ? ` — ${flags.tenant}` : ''}\n`);
+  console.log(esc`🕒 Recent Sessions${flags.tenant ? ` — ${flags.tenant}` : ''}\n`);
   const icon = { created: '🆕', started: '⏳', finished: '✅', abandoned: '🚫' } as Record<string, string>;
   for (const s of rows)
-    console.log(`${icon[s.status] ?? ''} ${s.name ?? s.id}  ${s.gameType ?? '?'}  ${s.players} players  ${s.status}  started ${s.startedAt ?? s.firstEventAt}${s.endedAt ? `, ended ${s.endedAt}` : ''}`);
+    console.log(esc`${icon[s.status] ?? ''} ${s.name ?? s.id}  ${s.gameType ?? '?'}  ${s.players} players  ${s.status}  started ${s.startedAt ?? s.firstEventAt}${s.endedAt ? `, ended ${s.endedAt}` : ''}`);
   return 0;
 }
 
@@ -117,13 +118,13 @@ export async function runTenants(cfg: Readonly<Config>, sub: string | undefined,
     console.log(JSON.stringify(s));
     return 0;
   }
-  console.log(`📊 Chat Statistics — ${id}\n`);
-  console.log(`🎮 Total Sessions: ${s.total}`);
-  console.log(`⏳ Active Sessions: ${s.active}`);
-  console.log(`✅ Completed Sessions: ${s.completed}`);
-  console.log(`🚫 Abandoned Sessions: ${s.abandoned}`);
-  console.log(`📈 Completion Rate: ${pct(s.completionRate)}`);
-  console.log(`\n📅 Time Period: Last ${s.days} days`);
+  console.log(esc`📊 Chat Statistics — ${id}\n`);
+  console.log(esc`🎮 Total Sessions: ${s.total}`);
+  console.log(esc`⏳ Active Sessions: ${s.active}`);
+  console.log(esc`✅ Completed Sessions: ${s.completed}`);
+  console.log(esc`🚫 Abandoned Sessions: ${s.abandoned}`);
+  console.log(esc`📈 Completion Rate: ${pct(s.completionRate)}`);
+  console.log(esc`\n📅 Time Period: Last ${s.days} days`);
   return 0;
 }
 
@@ -134,10 +135,10 @@ export async function runStats(cfg: Readonly<Config>, sub: string | undefined, f
     console.log(JSON.stringify(rows));
     return 0;
   }
-  console.log(`📅 Daily Statistics (${cfg.statsTimeZone})\n`);
-  console.log(`${'day'.padEnd(10)} ${'created'.padStart(8)} ${'started'.padStart(8)} ${'finished'.padStart(8)} ${'abandoned'.padStart(9)} ${'avg min'.padStart(8)} ${'players'.padStart(8)}`);
+  console.log(esc`📅 Daily Statistics (${cfg.statsTimeZone})\n`);
+  console.log(esc`${'day'.padEnd(10)} ${'created'.padStart(8)} ${'started'.padStart(8)} ${'finished'.padStart(8)} ${'abandoned'.padStart(9)} ${'avg min'.padStart(8)} ${'players'.padStart(8)}`);
   for (const d of rows)
-    console.log(`${d.day} ${String(d.created).padStart(8)} ${String(d.started).padStart(8)} ${String(d.finished).padStart(8)} ${String(d.abandoned).padStart(9)} ${(d.avgDurationS === null ? '-' : (d.avgDurationS / 60).toFixed(1)).padStart(8)} ${String(d.players).padStart(8)}`);
+    console.log(esc`${d.day} ${String(d.created).padStart(8)} ${String(d.started).padStart(8)} ${String(d.finished).padStart(8)} ${String(d.abandoned).padStart(9)} ${(d.avgDurationS === null ? '-' : (d.avgDurationS / 60).toFixed(1)).padStart(8)} ${String(d.players).padStart(8)}`);
   return 0;
 }
 
@@ -149,8 +150,8 @@ export async function runVerify(cfg: Readonly<Config>, flags: Flags): Promise<nu
     await recordVerifyRun(orm, r);
     if (flags.json) console.log(JSON.stringify({ ok: r.drift.length === 0, ...r }));
     else {
-      for (const d of r.drift) console.log(`drift ${d.kind} ${d.key}: stored ${JSON.stringify(d.actual)}, from events ${JSON.stringify(d.expected)}`);
-      console.log(`${r.drift.length} drift(s); players checked: ${r.playersChecked}, sessions recomputed from their events: ${r.sessionsChecked}`);
+      for (const d of r.drift) console.log(esc`drift ${d.kind} ${d.key}: stored ${JSON.stringify(d.actual)}, from events ${JSON.stringify(d.expected)}`);
+      console.log(esc`${r.drift.length} drift(s); players checked: ${r.playersChecked}, sessions recomputed from their events: ${r.sessionsChecked}`);
       if (r.drift.some((d) => d.kind === 'ratings_input')) console.log('stale ratings (rating input changed after rating): `game-persist rebuild` re-rates them');
     }
     return r.drift.length ? 1 : 0;

@@ -13,7 +13,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { workerRedis } from '../redis.ts';
-import type { Flags } from './main.ts';
+import type { Flags } from './args.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 

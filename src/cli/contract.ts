@@ -7,7 +7,8 @@ import type { Config } from '../config.ts';
 import { openOrm } from '../db/orm.ts';
 import { query } from '../db/query.ts';
 import { listTypes, registerType, removeType } from '../db/event-types.ts';
-import { UsageError, type Flags } from './main.ts';
+import { UsageError, type Flags } from './args.ts';
+import { esc } from './output.ts';
 
 const USAGE = 'contract add-type <x.game.name> --schema FILE|- [--description TEXT] | contract types [--json] | contract remove-type <x.game.name>';
 
@@ -32,7 +33,7 @@ export async function runContract(cfg: Readonly<Config>, sub: string | undefined
     if (sub === 'add-type') {
       const row = await registerType(q, arg as string, schema, flags.description ?? null);
       if (flags.json) console.log(JSON.stringify(row));
-      else console.log(`registered ${row.type} (version ${row.version}); the API and workers check it from their next event on`);
+      else console.log(esc`registered ${row.type} (version ${row.version}); the API and workers check it from their next event on`);
       return 0;
     }
     if (sub === 'remove-type') {
@@ -43,8 +44,8 @@ export async function runContract(cfg: Readonly<Config>, sub: string | undefined
     const rows = await listTypes(q);
     if (flags.json) console.log(JSON.stringify({ mode: cfg.customTypes, types: rows }));
     else {
-      console.log(`unregistered x.<game>.<name> types are ${cfg.customTypes === 'open' ? 'accepted free-form' : 'refused'} (GP_CUSTOM_TYPES=${cfg.customTypes})`);
-      for (const r of rows) console.log(`${r.type}  v${r.version}${r.description ? `  ${r.description}` : ''}`);
+      console.log(esc`unregistered x.<game>.<name> types are ${cfg.customTypes === 'open' ? 'accepted free-form' : 'refused'} (GP_CUSTOM_TYPES=${cfg.customTypes})`);
+      for (const r of rows) console.log(esc`${r.type}  v${r.version}${r.description ? `  ${r.description}` : ''}`);
     }
     return 0;
   } finally {

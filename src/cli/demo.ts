@@ -13,7 +13,7 @@ import { GAME_KINDS, playSession } from '../loadgen/games.ts';
 import { createLogger } from '../log.ts';
 import { createProducer } from '../producers/producer.ts';
 import { startWorker } from '../workers/worker.ts';
-import { intFlag, type Flags } from './main.ts';
+import { intFlag, type Flags } from './args.ts';
 import { leaderboard } from '../aggregates/read.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import { verifyAggregates } from '../aggregates/verify.ts';

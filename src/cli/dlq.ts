@@ -2,7 +2,8 @@ import type { Config } from '../config.ts';
 import { openOrm } from '../db/orm.ts';
 import { listDeadLetters, replayDeadLetters } from '../ops/dead-letters.ts';
 import { commandRedis } from '../redis.ts';
-import { UsageError, intFlag, positiveInt, type Flags } from './main.ts';
+import { UsageError, intFlag, positiveInt, type Flags } from './args.ts';
+import { esc } from './output.ts';
 
 export async function runDlq(cfg: Readonly<Config>, sub: string | undefined, flags: Flags): Promise<number> {
   if (sub !== 'list' && sub !== 'replay') throw new UsageError('dlq needs a subcommand: list or replay');
@@ -19,7 +20,7 @@ export async function runDlq(cfg: Readonly<Config>, sub: string | undefined, fla
       else if (!rows.length) console.log('no dead letters');
       else
         for (const r of rows)
-          console.log(`#${r.id}  ${r.createdAt}  ${r.reasonCode}${r.field ? `  field ${r.field}` : ''}${r.replayedAt ? `  (replayed ${r.replayCount}x)` : ''}\n    ${r.reason}\n    ${r.payloadHead}`);
+          console.log(esc`#${r.id}  ${r.createdAt}  ${r.reasonCode}${r.field ? `  field ${r.field}` : ''}${r.replayedAt ? `  (replayed ${r.replayCount}x)` : ''}\n    ${r.reason}\n    ${r.payloadHead}`);
       return 0;
     }
     let ids: number[];
@@ -31,8 +32,8 @@ export async function runDlq(cfg: Readonly<Config>, sub: string | undefined, fla
       const res = await replayDeadLetters(orm, redis, { queueName: cfg.queueName, prefix: cfg.queuePrefix }, ids);
       if (flags.json) console.log(JSON.stringify(res));
       else {
-        console.log(`replayed ${res.replayed.length} dead letter(s)${res.replayed.length ? `: ${res.replayed.join(', ')}` : ''}`);
-        for (const s of res.skipped) console.log(`skipped #${s.id}: ${s.why}`);
+        console.log(esc`replayed ${res.replayed.length} dead letter(s)${res.replayed.length ? `: ${res.replayed.join(', ')}` : ''}`);
+        for (const s of res.skipped) console.log(esc`skipped #${s.id}: ${s.why}`);
       }
       return res.skipped.length && !res.replayed.length ? 1 : 0;
     } finally {

@@ -1,11 +1,15 @@
 /**
- * `game-persist` command line. Thin: parses flags, loads the config once, calls the library, prints
- * either for people or (`--json`) for machines. Exit codes: 0 ok, 1 a check or command failed,
- * 2 usage or configuration error.
+ * `game-persist` command line (commander). Thin: parses each command's own options, loads the config,
+ * calls the library, prints either for people or (`--json`) for machines. Exit codes: 0 ok, 1 a check
+ * or command failed, 2 usage or configuration error. Every command is declared once, in COMMANDS:
+ * its arguments, options, help and examples.
  */
-import { parseArgs } from 'node:util';
+import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
 import { ConfigError, GamePersistError, errorMessage } from '../errors.ts';
+import { VERSION } from '../version.ts';
+import { UsageError, type Flags } from './args.ts';
+import { connectionHint } from './hints.ts';
 import { runDemo } from './demo.ts';
 import { runDlq } from './dlq.ts';
 import { runDoctor } from './doctor.ts';
@@ -18,166 +22,271 @@ import { runWorker } from './worker.ts';
 import { runKeys, runServe } from './serve.ts';
 import { runContract } from './contract.ts';
 
-const USAGE = `usage: game-persist <command> [options]
+type Run = (cfg: Readonly<Config>, flags: Flags, args: string[]) => Promise<number>;
 
-commands:
-  migrate [--create-db]              apply pending migrations (optionally create the database)
-  worker [--concurrency N] [--batch-rows N] [--batch-ms N] [--allow-eviction]
-                                     consume the events queue until SIGTERM/SIGINT
-  doctor [--json]                    check PostgreSQL, migrations, Redis and its eviction policy
-  dlq list [--reason CODE] [--all] [--limit N] [--after ID] [--json]
-  dlq replay (--id N ... | --all) [--reason CODE] [--json]
-  sessions list [--active] [--tenant T] [--limit N] [--json]
-  sessions show <id> | sessions recover <id> [--issued SEQ] [--tail-limit N] [--documents all|C1,C2] (JSON)
-  sessions replay <id> [--from SEQ] [--to SEQ] [--after CURSOR] [--json]
-  sessions wait <id> [--seq SEQ] [--timeout-ms MS]   until stored and folded through SEQ (default: the last seq issued)
-  sessions leaderboard <id> | sessions recent [--tenant T] [--limit N] [--json]
-  snapshots verify [--session ID] [--json]   recompute every snapshot hash; exit 1 on a mismatch
-  players stats <id> [--json]        a player's totals, per game type, rating and ranks
-  leaderboard [--by xp|wins|win_rate|rating] [--period all|day|week|month|day:YYYY-MM-DD] [--game T]
-              [--around PLAYER] [--limit N] [--json]
-  tenants stats <id> [--days N] [--json]     sessions of a chat/guild: total, active, completed, rate
-  stats daily [--days N] [--json]    sessions started/finished, mean duration, players per day
-  verify [--sample N] [--json]       recompute the aggregates from the events; exit 1 on any drift
-  rebuild [--json]                   recompute the aggregates from the events (safe while workers run)
-  serve                              the HTTP API (GP_API_PORT, GP_API_HOST; docs/http.md) until SIGTERM/SIGINT
-  keys create <name> --scope S [--scope S] [--tenant T] [--rate-limit N] [--json]
-                                     an API key (scopes ingest, read, admin), printed once
-  keys list [--all] [--json] | keys revoke <id>
-  contract add-type <x.game.name> --schema FILE|- [--description TEXT] [--json]
-                                     register the JSON Schema of a game's own event type (docs/contract.md)
-  contract types [--json] | contract remove-type <x.game.name>
-  board [--write]                    Bull Board for the events queue, behind basic auth (GP_BOARD_PASSWORD);
-                                     read-only unless --write
-  demo [--sessions N] [--json]       migrate, start a worker, play a few sessions, print what landed
+interface Spec {
+  /** Name and arguments, as commander spells them: `show <id>`. */
+  use: string;
+  summary: string;
+  options?: readonly (readonly [flags: string, description: string])[];
+  examples?: readonly string[];
+  run?: Run;
+  /** A group's subcommands (`sessions list`, `sessions show` …). */
+  sub?: readonly Spec[];
+}
 
-configuration comes from the environment: DATABASE_URL, REDIS_URL, GP_QUEUE_PREFIX, GP_QUEUE_NAME,
-GP_WORKER_CONCURRENCY, GP_BATCH_ROWS, GP_BATCH_BYTES, GP_BATCH_MS, GP_WORKER_HEAP_MB, GP_LOCK_MS, GP_DB_POOL_MAX, GP_ALLOW_EVICTION,
-GP_WRITE_RETRIES, GP_JOBS, GP_LIVE_STATE, GP_GAP_TIMEOUT_S, GP_SNAPSHOT_EVERY_TURNS, GP_SNAPSHOT_INTERVAL_S, GP_SNAPSHOT_KEEP, GP_ABANDON_AFTER_S, GP_MAX_EVENT_BYTES,
-GP_MAX_DEPTH, GP_MAX_STRING_LENGTH, GP_LOG_LEVEL, GP_AGGREGATES, GP_STATS_TZ, GP_WIN_RATE_MIN_GAMES, GP_RATING_DELAY_S,
-GP_STATS_FOLD_MS, GP_METRICS_PORT, GP_METRICS_HOST, GP_BOARD_USER, GP_BOARD_PASSWORD, GP_BOARD_PORT,
-GP_BOARD_HOST, GP_API_PORT, GP_API_HOST, GP_API_BODY_LIMIT, GP_API_RATE_LIMIT, GP_API_TLS_CERT, GP_API_TLS_KEY, GP_API_CORS_ORIGIN,
-GP_MAX_DOCUMENT_BYTES, GP_MAX_OWNER_DOCUMENT_BYTES, GP_CUSTOM_TYPES, GP_CONTRACT_REFRESH_S,
-DATABASE_READ_URL (see README).`;
+const JSON_OPT = ['--json', 'print JSON for machines'] as const;
+const LIMIT = (n: number) => ['--limit <n>', `at most this many (default ${n})`] as const;
 
-export class UsageError extends GamePersistError {
-  constructor(message: string) {
-    super('usage', message);
+const COMMANDS: readonly Spec[] = [
+  {
+    use: 'migrate',
+    summary: 'apply pending migrations',
+    options: [['--create-db', 'create the database first if it does not exist'], JSON_OPT],
+    examples: ['game-persist migrate', 'DATABASE_URL=postgres://gp:secret@db/game_persist game-persist migrate --create-db'],
+    run: (cfg, f) => runMigrate(cfg, f),
+  },
+  {
+    use: 'worker',
+    summary: 'consume the events queue until SIGTERM/SIGINT',
+    options: [
+      ['--concurrency <n>', 'jobs fetched at once (GP_WORKER_CONCURRENCY)'],
+      ['--batch-rows <n>', 'events per database transaction (GP_BATCH_ROWS)'],
+      ['--batch-ms <n>', 'longest wait to fill a batch (GP_BATCH_MS)'],
+      ['--allow-eviction', 'start even if Redis may evict keys (jobs could be lost)'],
+    ],
+    examples: ['game-persist worker', 'GP_METRICS_PORT=9464 game-persist worker --concurrency 32'],
+    run: (cfg, f) => runWorker(cfg, f),
+  },
+  {
+    use: 'doctor',
+    summary: 'check PostgreSQL, migrations, Redis and its eviction policy',
+    options: [JSON_OPT],
+    examples: ['game-persist doctor'],
+    run: (cfg, f) => runDoctor(cfg, f),
+  },
+  {
+    use: 'dlq',
+    summary: 'dead letters: events refused by workers, with their reasons',
+    sub: [
+      {
+        use: 'list',
+        summary: 'list dead letters, newest first',
+        options: [['--reason <code>', 'only this reason code'], ['--all', 'include replayed ones'], LIMIT(100), ['--after <id>', 'the page after this id'], JSON_OPT],
+        examples: ['game-persist dlq list --reason invalid_event'],
+        run: (cfg, f) => runDlq(cfg, 'list', f),
+      },
+      {
+        use: 'replay',
+        summary: 'send dead letters back to the queue',
+        options: [['--id <n...>', 'these ids'], ['--all', 'every one not replayed yet'], ['--reason <code>', 'with --all: only this reason code'], JSON_OPT],
+        examples: ['game-persist dlq replay --id 12 --id 13', 'game-persist dlq replay --all --reason db_rejected'],
+        run: (cfg, f) => runDlq(cfg, 'replay', f),
+      },
+    ],
+  },
+  {
+    use: 'sessions',
+    summary: 'list, show, recover, replay and wait for sessions',
+    sub: [
+      {
+        use: 'list',
+        summary: 'sessions, newest first',
+        options: [['--active', 'only those not ended'], ['--tenant <t>', 'only this tenant'], LIMIT(50), JSON_OPT],
+        examples: ['game-persist sessions list --active --tenant chat-1'],
+        run: (cfg, f) => runSessions(cfg, 'list', undefined, f),
+      },
+      { use: 'show <id>', summary: "a session's status, sequence, participants and snapshot", options: [JSON_OPT], examples: ['game-persist sessions show room-42'], run: (cfg, f, [id]) => runSessions(cfg, 'show', id, f) },
+      {
+        use: 'recover <id>',
+        summary: 'what a restarted game server needs (JSON)',
+        options: [['--issued <seq>', 'the last seq your server issued: says how many are not stored yet'], ['--tail-limit <n>', 'events after the state at most'], ['--documents <which>', '`all`, or collections separated by commas']],
+        examples: ['game-persist sessions recover room-42 --documents all'],
+        run: (cfg, f, [id]) => runSessions(cfg, 'recover', id, f),
+      },
+      {
+        use: 'replay <id>',
+        summary: "a session's events in sequence order",
+        options: [['--from <seq>', 'from this seq'], ['--to <seq>', 'through this seq'], ['--after <cursor>', 'after this cursor'], JSON_OPT],
+        examples: ['game-persist sessions replay room-42 --from 10 --json'],
+        run: (cfg, f, [id]) => runSessions(cfg, 'replay', id, f),
+      },
+      {
+        use: 'wait <id>',
+        summary: 'wait until the session is stored and folded through a seq',
+        options: [['--seq <seq>', 'this seq (default: the last one issued)'], ['--timeout-ms <ms>', 'give up after (default 10000)']],
+        examples: ['game-persist sessions wait room-42 --seq 17'],
+        run: (cfg, f, [id]) => runSessions(cfg, 'wait', id, f),
+      },
+      { use: 'leaderboard <id>', summary: "a session's players by outcome, xp and score", options: [JSON_OPT], run: (cfg, f, [id]) => runSessions(cfg, 'leaderboard', id, f) },
+      { use: 'recent', summary: 'the latest sessions', options: [['--tenant <t>', 'only this tenant'], LIMIT(10), JSON_OPT], run: (cfg, f) => runSessions(cfg, 'recent', undefined, f) },
+    ],
+  },
+  {
+    use: 'snapshots',
+    summary: 'snapshot checks',
+    sub: [
+      {
+        use: 'verify',
+        summary: 'recompute every snapshot hash; exit 1 on a mismatch',
+        options: [['--session <id>', 'only this session'], JSON_OPT],
+        run: (cfg, f) => runSnapshots(cfg, 'verify', f),
+      },
+    ],
+  },
+  {
+    use: 'players',
+    summary: 'player statistics',
+    sub: [{ use: 'stats <id>', summary: "a player's totals, per game type, rating and ranks", options: [JSON_OPT], examples: ['game-persist players stats 11111'], run: (cfg, f, [id]) => runPlayers(cfg, 'stats', id, f) }],
+  },
+  {
+    use: 'leaderboard',
+    summary: 'the top players, or the players around one',
+    options: [
+      ['--by <metric>', 'xp, wins, win_rate or rating (default xp)'],
+      ['--period <p>', 'all, day, week, month, or day:YYYY-MM-DD / week:… / month:…'],
+      ['--game <type>', 'one game type'],
+      ['--around <player>', 'the players around this one'],
+      LIMIT(10),
+      JSON_OPT,
+    ],
+    examples: ['game-persist leaderboard --by wins --period week', 'game-persist leaderboard --around 11111 --game impostor'],
+    run: (cfg, f) => runLeaderboard(cfg, f),
+  },
+  {
+    use: 'tenants',
+    summary: 'tenant (chat, guild) statistics',
+    sub: [{ use: 'stats <id>', summary: "a tenant's sessions of the last days and its completion rate", options: [['--days <n>', 'days back (default 7)'], JSON_OPT], run: (cfg, f, [id]) => runTenants(cfg, 'stats', id, f) }],
+  },
+  {
+    use: 'stats',
+    summary: 'daily statistics',
+    sub: [{ use: 'daily', summary: 'sessions created, started, finished and abandoned per day, mean duration, players', options: [['--days <n>', 'days back (default 7)'], JSON_OPT], run: (cfg, f) => runStats(cfg, 'daily', f) }],
+  },
+  { use: 'verify', summary: 'recompute the aggregates from the events; exit 1 on any drift', options: [['--sample <n>', 'check this many players (default: all)'], JSON_OPT], run: (cfg, f) => runVerify(cfg, f) },
+  { use: 'rebuild', summary: 'recompute the aggregates from the events (safe while workers run)', options: [JSON_OPT], run: (cfg, f) => runRebuild(cfg, f) },
+  { use: 'serve', summary: 'the HTTP API (GP_API_PORT, GP_API_HOST; docs/http.md) until SIGTERM/SIGINT', examples: ['GP_API_PORT=8080 game-persist serve'], run: (cfg) => runServe(cfg) },
+  {
+    use: 'keys',
+    summary: 'API keys of the HTTP API',
+    sub: [
+      {
+        use: 'create <name>',
+        summary: 'a key, printed once',
+        options: [['--scope <scope...>', 'ingest, read or admin (repeatable)'], ['--tenant <t>', 'restrict the key to this tenant'], ['--rate-limit <n>', 'requests per minute (default GP_API_RATE_LIMIT)'], JSON_OPT],
+        examples: ['game-persist keys create bot-eu --scope ingest --scope read', 'game-persist keys create guild-42 --scope read --tenant guild-42 --rate-limit 600'],
+        run: (cfg, f, [name]) => runKeys(cfg, 'create', name, f),
+      },
+      { use: 'list', summary: 'the keys (not their secrets)', options: [['--all', 'include revoked keys'], JSON_OPT], run: (cfg, f) => runKeys(cfg, 'list', undefined, f) },
+      { use: 'revoke <id>', summary: 'revoke a key (running servers notice within 5 s)', run: (cfg, f, [id]) => runKeys(cfg, 'revoke', id, f) },
+    ],
+  },
+  {
+    use: 'contract',
+    summary: "the JSON Schemas of a game's own event types (x.<game>.<name>)",
+    sub: [
+      {
+        use: 'add-type <type>',
+        summary: 'register (or replace) the JSON Schema of a game event type',
+        options: [['--schema <file>', 'the schema, a JSON file (- for standard input)'], ['--description <text>', 'what the type is'], JSON_OPT],
+        examples: ['game-persist contract add-type x.adventure.story_choice --schema story_choice.json'],
+        run: (cfg, f, [type]) => runContract(cfg, 'add-type', type, f),
+      },
+      { use: 'types', summary: 'the registered game types', options: [JSON_OPT], run: (cfg, f) => runContract(cfg, 'types', undefined, f) },
+      { use: 'remove-type <type>', summary: "remove a game type's schema (its events stay)", run: (cfg, f, [type]) => runContract(cfg, 'remove-type', type, f) },
+    ],
+  },
+  {
+    use: 'board',
+    summary: 'Bull Board for the events queue, behind basic auth (GP_BOARD_PASSWORD)',
+    options: [['--write', 'allow retrying and removing jobs (read-only without it)']],
+    run: (cfg, f) => runBoard(cfg, f),
+  },
+  {
+    use: 'demo',
+    summary: 'migrate, start a worker, play a few sessions, print what landed',
+    options: [['--sessions <n>', 'sessions of each game kind (default 2)'], JSON_OPT],
+    examples: ['npm start', 'game-persist demo --sessions 20'],
+    run: (cfg, f) => runDemo(cfg, f),
+  },
+];
+
+const ENVIRONMENT = `
+Configuration comes from the environment (README, "Configuration"): DATABASE_URL, REDIS_URL,
+GP_QUEUE_PREFIX, GP_QUEUE_NAME, the worker's GP_* settings, GP_API_* for serve, GP_LOG_LEVEL.
+Exit codes: 0 ok, 1 a check or command failed, 2 usage or configuration error.`;
+
+/** commander's camelCase option names back to their command-line spelling (`tailLimit` → `tail-limit`). */
+function toFlags(opts: Record<string, unknown>): Flags {
+  return Object.fromEntries(Object.entries(opts).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), v])) as Flags;
+}
+
+interface Outcome {
+  code: number;
+}
+
+function declare(parent: Command, spec: Spec, outcome: Outcome): void {
+  const cmd = parent.command(spec.use).description(spec.summary);
+  for (const [flags, description] of spec.options ?? []) cmd.option(flags, description);
+  if (spec.examples?.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}`);
+  for (const s of spec.sub ?? []) declare(cmd, s, outcome);
+  const run = spec.run;
+  if (run) {
+    cmd.action(async (...args: unknown[]) => {
+      // commander passes the declared arguments, then the options, then the command.
+      const positional = args.slice(0, -2).map((a) => (a === undefined ? undefined : String(a))) as string[];
+      const opts = (args[args.length - 2] ?? {}) as Record<string, unknown>;
+      outcome.code = await run(loadConfig(), toFlags(opts), positional);
+    });
   }
 }
 
-const OPTIONS = {
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-  'create-db': { type: 'boolean' },
-  concurrency: { type: 'string' },
-  'batch-rows': { type: 'string' },
-  'batch-ms': { type: 'string' },
-  'allow-eviction': { type: 'boolean' },
-  reason: { type: 'string' },
-  all: { type: 'boolean' },
-  limit: { type: 'string' },
-  after: { type: 'string' },
-  id: { type: 'string', multiple: true },
-  sessions: { type: 'string' },
-  active: { type: 'boolean' },
-  tenant: { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  session: { type: 'string' },
-  by: { type: 'string' },
-  period: { type: 'string' },
-  game: { type: 'string' },
-  around: { type: 'string' },
-  days: { type: 'string' },
-  sample: { type: 'string' },
-  write: { type: 'boolean' },
-  seq: { type: 'string' },
-  issued: { type: 'string' },
-  'timeout-ms': { type: 'string' },
-  'tail-limit': { type: 'string' },
-  scope: { type: 'string', multiple: true },
-  'rate-limit': { type: 'string' },
-  schema: { type: 'string' },
-  documents: { type: 'string' },
-  description: { type: 'string' },
-} as const;
-
-export type Flags = ReturnType<typeof parse>['values'];
-
-function parse(argv: string[]) {
-  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+/** The commands (`sessions list`, `doctor` …) that have an option spelt `flag`. */
+function commandsWith(flag: string): string[] {
+  const out: string[] = [];
+  const walk = (specs: readonly Spec[], prefix: string) => {
+    for (const s of specs) {
+      const name = `${prefix}${s.use.split(' ')[0]}`;
+      if (s.options?.some(([f]) => f.split(/[ ,]+/).includes(flag))) out.push(name);
+      if (s.sub) walk(s.sub, `${name} `);
+    }
+  };
+  walk(COMMANDS, '');
+  return out;
 }
 
-/** A flag that must be a positive integer; names the flag when it is not. */
-export function intFlag(flags: Flags, name: keyof Flags, def: number): number {
-  const raw = flags[name];
-  return raw === undefined ? def : positiveInt(String(name), raw);
-}
-
-export function positiveInt(name: string, raw: unknown): number {
-  const n = Number(raw);
-  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got "${String(raw)}"`);
-  return n;
+export function buildProgram(outcome: Outcome, out: { out(s: string): void; err(s: string): void }): Command {
+  const program = new Command('game-persist')
+    .description('Durable game-server data: ingest workers, recovery, analytics and an HTTP API on BullMQ and PostgreSQL.')
+    .version(VERSION, '-v, --version')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: out.out, writeErr: out.err })
+    .addHelpText('after', ENVIRONMENT);
+  for (const spec of COMMANDS) declare(program, spec, outcome);
+  return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parse>;
+  const outcome: Outcome = { code: 0 };
+  const program = buildProgram(outcome, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+  const name = argv.find((a) => !a.startsWith('-')) ?? '';
   try {
-    parsed = parse(argv);
+    await program.parseAsync(argv, { from: 'user' });
+    return outcome.code;
   } catch (e) {
-    console.error(`${errorMessage(e)}\n\n${USAGE}`);
-    return 2;
-  }
-  const { values: flags, positionals } = parsed;
-  const [cmd, sub, arg] = positionals;
-  if (flags.help || !cmd) {
-    console.log(USAGE);
-    return cmd || flags.help ? 0 : 2;
-  }
-  try {
-    const cfg: Readonly<Config> = loadConfig();
-    switch (cmd) {
-      case 'migrate':
-        return await runMigrate(cfg, flags);
-      case 'worker':
-        return await runWorker(cfg, flags);
-      case 'doctor':
-        return await runDoctor(cfg, flags);
-      case 'dlq':
-        return await runDlq(cfg, sub, flags);
-      case 'demo':
-        return await runDemo(cfg, flags);
-      case 'sessions':
-        return await runSessions(cfg, sub, arg, flags);
-      case 'snapshots':
-        return await runSnapshots(cfg, sub, flags);
-      case 'players':
-        return await runPlayers(cfg, sub, arg, flags);
-      case 'leaderboard':
-        return await runLeaderboard(cfg, flags);
-      case 'tenants':
-        return await runTenants(cfg, sub, arg, flags);
-      case 'stats':
-        return await runStats(cfg, sub, flags);
-      case 'verify':
-        return await runVerify(cfg, flags);
-      case 'rebuild':
-        return await runRebuild(cfg, flags);
-      case 'board':
-        return await runBoard(cfg, flags);
-      case 'serve':
-        return await runServe(cfg);
-      case 'keys':
-        return await runKeys(cfg, sub, arg, flags);
-      case 'contract':
-        return await runContract(cfg, sub, arg, flags);
-      default:
-        throw new UsageError(`unknown command "${cmd}"`);
+    if (e instanceof CommanderError) {
+      // Help and the version asked for exit 0; a command group without its subcommand shows its help
+      // and is a usage error, as is every parse error (already printed, with a "did you mean").
+      if (e.code === 'commander.unknownOption') {
+        const flag = /'(--?[\w-]+)/.exec(e.message)?.[1];
+        const owners = flag ? commandsWith(flag) : [];
+        if (owners.length) console.error(`(${flag} is an option of: ${owners.slice(0, 6).join(', ')}${owners.length > 6 ? ', …' : ''})`);
+      }
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
     }
-  } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`${e.message}\n\n${USAGE}`);
+      console.error(`game-persist ${name}: ${e.message}\n(see game-persist ${name} --help)`);
       return 2;
     }
     if (e instanceof ConfigError) {
@@ -185,7 +294,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const code = e instanceof GamePersistError ? ` [${e.code}]` : '';
-    console.error(`game-persist ${cmd}: ${errorMessage(e)}${code}`);
+    const hint = connectionHint(e);
+    console.error(`game-persist ${name}: ${errorMessage(e)}${code}${hint ? `\n${hint}` : ''}`);
     return 1;
   }
 }

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import { redactUrl } from '../config.ts';
 import { ensureDatabase, migrateUp } from '../db/migrate.ts';
 import { openOrm } from '../db/orm.ts';
-import type { Flags } from './main.ts';
+import type { Flags } from './args.ts';
 
 export async function runMigrate(cfg: Readonly<Config>, flags: Flags): Promise<number> {
   const created = flags['create-db'] ? await ensureDatabase(cfg.databaseUrl) : false;

@@ -10,7 +10,8 @@ import { apiRedis } from '../redis.ts';
 import { createLogger } from '../log.ts';
 import { buildApi } from '../api/server.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/keys.ts';
-import { UsageError, intFlag, type Flags } from './main.ts';
+import { UsageError, intFlag, type Flags } from './args.ts';
+import { esc } from './output.ts';
 
 export async function runServe(cfg: Readonly<Config>): Promise<number> {
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax });
@@ -23,7 +24,7 @@ export async function runServe(cfg: Readonly<Config>): Promise<number> {
     const app = await buildApi({ cfg, orm, redis, logger: log.child({}, { level: cfg.logLevel === 'debug' ? 'debug' : cfg.logLevel === 'silent' ? 'silent' : 'warn' }) });
     try {
       const address = await app.listen({ port: cfg.apiPort, host: cfg.apiHost });
-      console.log(`api listening on ${address}`);
+      console.log(esc`api listening on ${address}`);
       log.info({ address }, 'api listening');
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
@@ -47,13 +48,13 @@ export async function runKeys(cfg: Readonly<Config>, sub: string | undefined, ar
         if (!arg) throw new UsageError('keys create <name> --scope ingest|read|admin [--scope …] [--tenant T] [--rate-limit N]');
         const k = await createApiKey(orm, { name: arg, scopes: flags.scope ?? [], tenant: flags.tenant ?? null, rateLimit: flags['rate-limit'] === undefined ? null : intFlag(flags, 'rate-limit', 0) });
         if (flags.json) console.log(JSON.stringify(k));
-        else console.log(`${k.key}\n(shown once: store it now) id ${k.id}, scopes ${k.scopes.join(',')}${k.tenant ? `, tenant ${k.tenant}` : ''}`);
+        else console.log(esc`${k.key}\n(shown once: store it now) id ${k.id}, scopes ${k.scopes.join(',')}${k.tenant ? `, tenant ${k.tenant}` : ''}`);
         return 0;
       }
       case 'list': {
         const keys = await listApiKeys(orm, { all: flags.all === true });
         if (flags.json) console.log(JSON.stringify(keys));
-        else for (const k of keys) console.log(`${k.id}  ${k.name}  ${k.scopes.join(',')}${k.tenant ? `  tenant=${k.tenant}` : ''}${k.revokedAt ? `  revoked ${k.revokedAt}` : ''}`);
+        else for (const k of keys) console.log(esc`${k.id}  ${k.name}  ${k.scopes.join(',')}${k.tenant ? `  tenant=${k.tenant}` : ''}${k.revokedAt ? `  revoked ${k.revokedAt}` : ''}`);
         return 0;
       }
       case 'revoke': {

@@ -7,7 +7,8 @@ import { waitPersisted } from '../recovery/wait.ts';
 import { TimeoutError } from '../errors.ts';
 import { sequenceKey } from '../contract/limits.ts';
 import { commandRedis } from '../redis.ts';
-import { UsageError, intFlag, type Flags } from './main.ts';
+import { UsageError, intFlag, type Flags } from './args.ts';
+import { esc } from './output.ts';
 import { runRecentSessions, runSessionLeaderboard } from './analytics.ts';
 
 /** `sessions list|show|recover|replay`. */
@@ -25,9 +26,9 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
       const rows = await query<Record<string, any>>(orm.em.fork(), LIST_SESSIONS_SQL, [flags.active ?? false, flags.tenant ?? null, intFlag(flags, 'limit', 50)]);
       if (flags.json) console.log(JSON.stringify(rows));
       else {
-        console.log(`${'id'.padEnd(36)} ${'game'.padEnd(12)} ${'tenant'.padEnd(18)} ${'status'.padEnd(10)} ${'events'.padStart(7)}  last event`);
+        console.log(esc`${'id'.padEnd(36)} ${'game'.padEnd(12)} ${'tenant'.padEnd(18)} ${'status'.padEnd(10)} ${'events'.padStart(7)}  last event`);
         for (const r of rows)
-          console.log(`${String(r.id).padEnd(36)} ${String(r.game_type ?? '').padEnd(12)} ${String(r.tenant ?? '').padEnd(18)} ${String(r.status).padEnd(10)} ${String(r.event_count).padStart(7)}  ${new Date(r.last_event_at).toISOString()}${r.gap_since ? '  (gap open)' : ''}`);
+          console.log(esc`${String(r.id).padEnd(36)} ${String(r.game_type ?? '').padEnd(12)} ${String(r.tenant ?? '').padEnd(18)} ${String(r.status).padEnd(10)} ${String(r.event_count).padStart(7)}  ${new Date(r.last_event_at).toISOString()}${r.gap_since ? '  (gap open)' : ''}`);
       }
       return 0;
     }
@@ -68,20 +69,20 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
       return 0;
     }
     const s = r.session;
-    console.log(`session ${s.id}  ${s.gameType ?? '?'}  tenant ${s.tenant ?? '-'}  ${s.status}`);
-    console.log(`  events ${s.eventCount}, last seq ${s.lastSeq}, applied through ${s.appliedSeq}${s.gapSince ? `, gap open since ${s.gapSince}` : ''}${s.lostSeqs ? `, ${s.lostSeqs} seq(s) lost` : ''}${s.seqConflicts ? `, ${s.seqConflicts} event(s) in seq conflicts` : ''}`);
-    console.log(`  ${s.endSeq !== null ? `ended at seq ${s.endSeq}${s.finalAt ? `, final since ${s.finalAt}` : ', not final yet (events before the end missing)'}` : 'not ended'}`);
-    console.log(`  created ${s.createdAt ?? '-'}  started ${s.startedAt ?? '-'}  ended ${s.endedAt ?? '-'}`);
-    console.log(`  participants:`);
+    console.log(esc`session ${s.id}  ${s.gameType ?? '?'}  tenant ${s.tenant ?? '-'}  ${s.status}`);
+    console.log(esc`  events ${s.eventCount}, last seq ${s.lastSeq}, applied through ${s.appliedSeq}${s.gapSince ? `, gap open since ${s.gapSince}` : ''}${s.lostSeqs ? `, ${s.lostSeqs} seq(s) lost` : ''}${s.seqConflicts ? `, ${s.seqConflicts} event(s) in seq conflicts` : ''}`);
+    console.log(esc`  ${s.endSeq !== null ? `ended at seq ${s.endSeq}${s.finalAt ? `, final since ${s.finalAt}` : ', not final yet (events before the end missing)'}` : 'not ended'}`);
+    console.log(esc`  created ${s.createdAt ?? '-'}  started ${s.startedAt ?? '-'}  ended ${s.endedAt ?? '-'}`);
+    console.log(esc`  participants:`);
     for (const p of r.participants)
-      console.log(`    ${p.playerId.padEnd(20)} ${String(p.role ?? '').padEnd(10)} ${String(p.team ?? '').padEnd(6)} ${p.present ? 'present' : 'left   '} ${p.outcome ?? ''}${p.xp != null ? ` ${p.xp} XP` : ''}`);
+      console.log(esc`    ${p.playerId.padEnd(20)} ${String(p.role ?? '').padEnd(10)} ${String(p.team ?? '').padEnd(6)} ${p.present ? 'present' : 'left   '} ${p.outcome ?? ''}${p.xp != null ? ` ${p.xp} XP` : ''}`);
     console.log(r.state ? `  state at turn ${r.state.turn} (seq ${r.state.seq}): ${JSON.stringify(r.state.value).slice(0, 200)}` : '  no state yet');
-    console.log(`  ${r.sinceState.length} event(s) since the state`);
+    console.log(esc`  ${r.sinceState.length} event(s) since the state`);
     if (r.snapshot) {
-      console.log(`  snapshot at turn ${r.snapshot.turn} (seq ${r.snapshot.seq}, ${r.snapshot.reason}, ${r.snapshot.takenAt}), ${r.tail.length} event(s) after it`);
+      console.log(esc`  snapshot at turn ${r.snapshot.turn} (seq ${r.snapshot.seq}, ${r.snapshot.reason}, ${r.snapshot.takenAt}), ${r.tail.length} event(s) after it`);
     }
-    for (const s of r.snapshotsSkipped) console.log(`  skipped snapshot at seq ${s.seq}: ${s.why}`);
-    if (r.queue.length) console.log(`  join queue: ${r.queue.filter((q) => q.waiting).map((q) => q.playerId).join(', ') || 'empty'}`);
+    for (const s of r.snapshotsSkipped) console.log(esc`  skipped snapshot at seq ${s.seq}: ${s.why}`);
+    if (r.queue.length) console.log(esc`  join queue: ${r.queue.filter((q) => q.waiting).map((q) => q.playerId).join(', ') || 'empty'}`);
     return 0;
   } finally {
     await orm.close();

@@ -4,7 +4,7 @@ import { GamePersistError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { startWorker, type WorkerHandle } from '../workers/worker.ts';
 import type { ThreadMessage } from '../workers/worker-thread.ts';
-import { intFlag, type Flags } from './main.ts';
+import { intFlag, type Flags } from './args.ts';
 
 /**
  * Runs a worker until SIGTERM/SIGINT (finishing the batch in hand); a second signal exits at once.

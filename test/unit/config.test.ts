@@ -36,3 +36,12 @@ describe('config', () => {
     expect(redactUrl('postgres://u:secret@h:5432/db')).toBe('postgres://u:***@h:5432/db');
   });
 });
+
+describe('connection hints', () => {
+  it('tell a password-less login refused by PostgreSQL from an unreachable server', async () => {
+    const { connectionHint } = await import('../../src/cli/hints.ts');
+    expect(connectionHint(new Error('SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string'))).toMatch(/wants a password the URL does not give/);
+    expect(connectionHint(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }))).toMatch(/Redis is not reachable/);
+    expect(connectionHint(new Error('relation "x" does not exist'))).toBeNull();
+  });
+});

@@ -160,3 +160,51 @@ describe('dead letters', () => {
     }
   });
 });
+
+describe('the command line itself', () => {
+  it('prints its version, and per-command help with examples', async () => {
+    const env = testEnv(fx.db.url, prefix);
+    const v = await runCli(['--version'], env);
+    expect(v).toMatchObject({ code: 0 });
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const help = await runCli(['sessions', 'recover', '--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: game-persist sessions recover [options] <id>');
+    expect(help.stdout).toMatch(/Examples:\n {2}\$ game-persist sessions recover room-42/);
+    expect(help.stdout).not.toContain('--batch-rows'); // options belong to their command
+  });
+
+  it('refuses unknown commands and options with a "did you mean", and an option of another command by naming its commands', async () => {
+    const env = testEnv(fx.db.url, prefix);
+    const typo = await runCli(['sessions', 'list', '--limt', '3'], env);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('(Did you mean --limit?)');
+    const cmd = await runCli(['sesions', 'list'], env);
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr).toContain('(Did you mean sessions?)');
+    const other = await runCli(['worker', '--json'], env);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--json is an option of: .*doctor/);
+    expect((await runCli(['sessions'], env)).code).toBe(2);
+  });
+
+  it('says what failed and what to try when PostgreSQL cannot be reached or the database is missing', async () => {
+    const closed = await runCli(['sessions', 'list'], testEnv('postgres://gp:hunter2@127.0.0.1:1/nowhere', prefix));
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toContain('hint: PostgreSQL is not reachable at postgres://gp:***@127.0.0.1:1/nowhere');
+    expect(closed.stderr).not.toContain('hunter2');
+    const missing = await runCli(['sessions', 'list'], testEnv(`${fx.db.url}_missing`, prefix));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('game-persist migrate --create-db');
+  });
+
+  it('prints control characters of user data as escapes', async () => {
+    const env = testEnv(fx.db.url, prefix);
+    const name = `evil\u001b[2J\rname\u202e${uniqueName('k')}`;
+    expect((await runCli(['keys', 'create', name, '--scope', 'read'], env)).code).toBe(0);
+    const list = await runCli(['keys', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).not.toMatch(/[\u001b\r\u202e]/);
+    expect(list.stdout).toContain('evil\\u{1b}[2J\\u{d}name\\u{202e}');
+  });
+});
