@@ -22,6 +22,8 @@ export interface VerifyOptions {
    * sessions (recomputed from their events); buckets and ratings are always checked whole.
    */
   sample?: number;
+  /** Called as each part starts (`sessions`, `stats` …): for a progress display. */
+  onStep?: (step: string) => void;
 }
 
 export interface Drift {
@@ -51,13 +53,17 @@ export async function verifyAggregates(orm: MikroORM, opts: VerifyOptions): Prom
     const drift: Drift[] = [];
     const sessions =
       opts.sample !== undefined ? (await q<{ id: string }>(`SELECT id FROM sessions ORDER BY random() LIMIT $1`, [opts.sample])).map((r) => r.id) : null;
+    opts.onStep?.('sessions recomputed from their events');
     const sessionsChecked = await sessionDrift(q, sessions, drift);
+    opts.onStep?.('player statistics');
     for (const r of await q<any>(STATS_DRIFT_SQL, [opts.timeZone, opts.winRateMinGames, players]))
       drift.push({ kind: 'stats', key: `${r.player_id} ${r.scope}`, actual: r.actual, expected: r.expected });
     for (const r of await q<any>(WIN_RATE_DRIFT_SQL, [opts.winRateMinGames]))
       drift.push({ kind: 'stats', key: `${r.player_id} ${r.scope} win_rate`, actual: r.actual, expected: r.expected });
+    opts.onStep?.('participants');
     for (const r of await q<any>(PARTICIPANT_DRIFT_SQL, [players]))
       drift.push({ kind: 'participants', key: `${r.session_id} ${r.player_id}`, actual: r.actual, expected: r.expected });
+    opts.onStep?.('leaderboard buckets and ratings');
     for (const r of await q<any>(BUCKET_DRIFT_SQL))
       drift.push({ kind: 'buckets', key: `${r.scope} metric ${r.metric} bucket ${r.bucket}`, actual: Number(r.actual), expected: Number(r.expected) });
     const want = replayRatings(await q<any>(RATED_HISTORY_SQL));

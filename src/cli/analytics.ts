@@ -7,7 +7,7 @@ import { dailyStats, leaderboard, playerStats, recentSessions, sessionLeaderboar
 import { recordVerifyRun, verifyAggregates } from '../aggregates/verify.ts';
 import { rebuildAggregates } from '../aggregates/rebuild.ts';
 import { UsageError, intFlag, type Flags } from './args.ts';
-import { esc } from './output.ts';
+import { esc, progress } from './output.ts';
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
 const MEDALS = ['🥇', '🥈', '🥉'];
@@ -146,7 +146,8 @@ export async function runVerify(cfg: Readonly<Config>, flags: Flags): Promise<nu
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 2 });
   try {
     const sample = flags.sample === undefined ? undefined : intFlag(flags, 'sample', 1);
-    const r = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames, sample });
+    const shown = progress('verify');
+    const r = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames, sample, onStep: (s) => shown.update(s) }).finally(() => shown.done());
     await recordVerifyRun(orm, r);
     if (flags.json) console.log(JSON.stringify({ ok: r.drift.length === 0, ...r }));
     else {
@@ -164,16 +165,17 @@ export async function runRebuild(cfg: Readonly<Config>, flags: Flags): Promise<n
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 2 });
   try {
     const t0 = performance.now();
+    const shown = progress('rebuild');
     const r = await rebuildAggregates(orm, {
       timeZone: cfg.statsTimeZone,
       winRateMinGames: cfg.winRateMinGames,
-      onProgress: flags.json ? undefined : (done, total) => process.stderr.write(`\rplayers ${done}/${total}`),
-    });
+      onProgress: (done, total) => shown.update(`players ${done}/${total}`),
+    }).finally(() => shown.done());
     const ms = Math.round(performance.now() - t0);
     if (flags.json) console.log(JSON.stringify({ ...r, ms }));
     else
       console.log(
-        `\nrecomputed ${r.sessions} sessions from their events, rebuilt the aggregates of ${r.players} players and replayed ${r.ratedSessions} rated sessions (${r.reRated} stale input(s) refreshed) in ${ms} ms`,
+        `recomputed ${r.sessions} sessions from their events, rebuilt the aggregates of ${r.players} players and replayed ${r.ratedSessions} rated sessions (${r.reRated} stale input(s) refreshed) in ${ms} ms`,
       );
     return 0;
   } finally {

@@ -3,7 +3,7 @@ import { openOrm } from '../db/orm.ts';
 import { listDeadLetters, replayDeadLetters } from '../ops/dead-letters.ts';
 import { commandRedis } from '../redis.ts';
 import { UsageError, intFlag, positiveInt, type Flags } from './args.ts';
-import { esc } from './output.ts';
+import { esc, progress } from './output.ts';
 
 export async function runDlq(cfg: Readonly<Config>, sub: string | undefined, flags: Flags): Promise<number> {
   if (sub !== 'list' && sub !== 'replay') throw new UsageError('dlq needs a subcommand: list or replay');
@@ -29,7 +29,9 @@ export async function runDlq(cfg: Readonly<Config>, sub: string | undefined, fla
     else throw new UsageError('dlq replay needs --id N (repeatable) or --all');
     const redis = commandRedis(cfg.redisUrl);
     try {
-      const res = await replayDeadLetters(orm, redis, { queueName: cfg.queueName, prefix: cfg.queuePrefix }, ids);
+      const shown = progress('dlq replay');
+      shown.update(`${ids.length} dead letter(s)…`);
+      const res = await replayDeadLetters(orm, redis, { queueName: cfg.queueName, prefix: cfg.queuePrefix }, ids).finally(() => shown.done());
       if (flags.json) console.log(JSON.stringify(res));
       else {
         console.log(esc`replayed ${res.replayed.length} dead letter(s)${res.replayed.length ? `: ${res.replayed.join(', ')}` : ''}`);

@@ -18,3 +18,25 @@ export function esc(strings: TemplateStringsArray, ...values: unknown[]): string
   for (let i = 0; i < values.length; i++) out += printable(String(values[i])) + (strings[i + 1] ?? '');
   return out;
 }
+
+/**
+ * A one-line progress report on standard error, for long commands (rebuild, verify, dlq replay): shown
+ * only when standard error is a terminal, so logs and pipes get no carriage returns, and erased when
+ * done.
+ */
+export function progress(label: string, stream: NodeJS.WriteStream = process.stderr): { update(text: string): void; done(): void } {
+  if (!stream.isTTY) return { update() {}, done() {} };
+  let width = 0;
+  const write = (s: string) => {
+    const line = `${label}: ${s}`.slice(0, Math.max(20, (stream.columns ?? 80) - 1));
+    stream.write(`\r${line.padEnd(width)}`);
+    width = line.length;
+  };
+  return {
+    update: write,
+    done: () => {
+      if (width) stream.write(`\r${' '.repeat(width)}\r`);
+      width = 0;
+    },
+  };
+}

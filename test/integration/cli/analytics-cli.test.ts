@@ -85,6 +85,11 @@ describe('analytics commands', () => {
     expect(JSON.parse(rebuilt.stdout)).toMatchObject({ players: 3 });
     expect((await runCli(['verify', '--sample', '2'], env)).code).toBe(0);
     expect((await runCli(['verify'], env)).code).toBe(0);
+    // For people, without a terminal: no progress line (no carriage returns in a log), the summary.
+    const human = await runCli(['rebuild'], env);
+    expect(human.code).toBe(0);
+    expect(human.stderr).not.toContain('\r');
+    expect(human.stdout).toMatch(/^recomputed \d+ sessions/);
   });
 
   it('reject unknown metrics and periods with exit 2 or a clear error', async () => {
