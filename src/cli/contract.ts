@@ -38,7 +38,8 @@ export async function runContract(cfg: Readonly<Config>, sub: string | undefined
     }
     if (sub === 'remove-type') {
       const done = await removeType(q, arg as string);
-      console.log(done ? `removed ${arg}` : `${arg} is not registered`);
+      if (flags.json) console.log(JSON.stringify({ type: arg, removed: done }));
+      else console.log(done ? esc`removed ${arg}` : esc`${arg} is not registered`);
       return done ? 0 : 1;
     }
     const rows = await listTypes(q);

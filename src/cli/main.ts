@@ -114,7 +114,7 @@ const COMMANDS: readonly Spec[] = [
       {
         use: 'wait <id>',
         summary: 'wait until the session is stored and folded through a seq',
-        options: [['--seq <seq>', 'this seq (default: the last one issued)'], ['--timeout-ms <ms>', 'give up after (default 10000)']],
+        options: [['--seq <seq>', 'this seq (default: the last one issued)'], ['--timeout-ms <ms>', 'give up after (default 10000)'], JSON_OPT],
         examples: ['game-persist sessions wait room-42 --seq 17'],
         run: (cfg, f, [id]) => runSessions(cfg, 'wait', id, f),
       },
@@ -178,7 +178,7 @@ const COMMANDS: readonly Spec[] = [
         run: (cfg, f, [name]) => runKeys(cfg, 'create', name, f),
       },
       { use: 'list', summary: 'the keys (not their secrets)', options: [['--all', 'include revoked keys'], JSON_OPT], run: (cfg, f) => runKeys(cfg, 'list', undefined, f) },
-      { use: 'revoke <id>', summary: 'revoke a key (running servers notice within 5 s)', run: (cfg, f, [id]) => runKeys(cfg, 'revoke', id, f) },
+      { use: 'revoke <id>', summary: 'revoke a key (running servers notice within 5 s)', options: [JSON_OPT], run: (cfg, f, [id]) => runKeys(cfg, 'revoke', id, f) },
     ],
   },
   {
@@ -193,7 +193,7 @@ const COMMANDS: readonly Spec[] = [
         run: (cfg, f, [type]) => runContract(cfg, 'add-type', type, f),
       },
       { use: 'types', summary: 'the registered game types', options: [JSON_OPT], run: (cfg, f) => runContract(cfg, 'types', undefined, f) },
-      { use: 'remove-type <type>', summary: "remove a game type's schema (its events stay)", run: (cfg, f, [type]) => runContract(cfg, 'remove-type', type, f) },
+      { use: 'remove-type <type>', summary: "remove a game type's schema (its events stay)", options: [JSON_OPT], run: (cfg, f, [type]) => runContract(cfg, 'remove-type', type, f) },
     ],
   },
   {

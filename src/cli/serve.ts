@@ -60,7 +60,8 @@ export async function runKeys(cfg: Readonly<Config>, sub: string | undefined, ar
       case 'revoke': {
         if (!arg) throw new UsageError('keys revoke <id>');
         const done = await revokeApiKey(orm, arg);
-        console.log(done ? `revoked ${arg}` : `no active key ${arg}`);
+        if (flags.json) console.log(JSON.stringify({ id: arg, revoked: done }));
+        else console.log(esc`${done ? 'revoked' : 'no active key'} ${arg}`);
         return done ? 0 : 1;
       }
       default:

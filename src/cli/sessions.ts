@@ -36,7 +36,7 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
       const seq = flags.seq !== undefined ? intFlag(flags, 'seq', 1) : await issuedSeq(cfg, id as string);
       try {
         const p = await waitPersisted(orm, id as string, seq, { timeoutMs: intFlag(flags, 'timeout-ms', 10_000) });
-        console.log(flags.json ? JSON.stringify({ sessionId: id, seq, ...p }) : `session ${id}: persisted and folded through seq ${p.appliedSeq} (waited for ${seq})${p.lostSeqs ? `, ${p.lostSeqs} seq(s) given up as lost` : ''}`);
+        console.log(flags.json ? JSON.stringify({ sessionId: id, seq, ...p }) : esc`session ${id}: persisted and folded through seq ${p.appliedSeq} (waited for ${seq})${p.lostSeqs ? `, ${p.lostSeqs} seq(s) given up as lost` : ''}`);
         return 0;
       } catch (e) {
         if (!(e instanceof TimeoutError)) throw e;
