@@ -21,6 +21,7 @@ import {
   SET_DOC_OUTCOMES_SQL,
   UPSERT_DOCUMENTS_SQL,
   type DocEventRow,
+  type DocKey,
 } from '../db/sql/documents.ts';
 
 export interface DocInput {
@@ -44,11 +45,7 @@ export interface DocResult {
   refolds: number;
 }
 
-interface DocState {
-  session_id: string;
-  owner: string;
-  collection: string;
-  key: string;
+interface DocState extends DocKey {
   /** null: absent or deleted. */
   value: unknown;
   /** 0: never written. */
@@ -58,7 +55,8 @@ interface DocState {
   writer: DocEventRow | null;
 }
 
-const docId = (session: string, owner: string, collection: string, key: string) => JSON.stringify([session, owner, collection, key]);
+const docId = (k: DocKey) => JSON.stringify([k.session_id, k.owner, k.collection, k.key]);
+const keyOf = (k: DocKey): DocKey => ({ session_id: k.session_id, owner: k.owner, collection: k.collection, key: k.key });
 const ownerId = (session: string, owner: string) => JSON.stringify([session, owner]);
 
 function rowOf(sessionId: string, e: ValidEvent): DocEventRow {
@@ -84,12 +82,12 @@ export async function applyDocuments(q: TxQuery, inputs: DocInput[], maxOwnerByt
   const result: DocResult = { applied: 0, conflicts: 0, overLimit: 0, refolds: 0 };
   /** Events to apply, in order, per session, and the documents to fold from the start. */
   const incremental = new Map<string, DocEventRow[]>();
-  const refold = new Map<string, { session_id: string; owner: string; collection: string; key: string; upto: number }>();
+  const refold = new Map<string, DocKey & { upto: number }>();
   const ranges: { session_id: string; after: number; upto: number }[] = [];
   for (const f of inputs) {
     const mine = f.docs.map((e) => rowOf(f.id, e));
     for (const r of mine)
-      if (Number(r.seq) <= f.appliedBefore) refold.set(docId(f.id, r.owner, r.collection, r.key), { session_id: f.id, owner: r.owner, collection: r.collection, key: r.key, upto: f.applied });
+      if (Number(r.seq) <= f.appliedBefore) refold.set(docId(r), { ...keyOf(r), upto: f.applied });
     if (f.applied <= f.appliedBefore) continue;
     if (f.lastDocSeqBefore <= f.appliedBefore) {
       // Nothing waited beyond the watermark: what it now covers is this transaction's.
@@ -101,29 +99,29 @@ export async function applyDocuments(q: TxQuery, inputs: DocInput[], maxOwnerByt
 
   // A document folded from the start takes its incremental events along (they are in its full list).
   const steps: DocEventRow[] = [];
-  for (const list of incremental.values()) for (const r of list) if (!refold.has(docId(r.session_id, r.owner, r.collection, r.key))) steps.push(r);
+  for (const list of incremental.values()) for (const r of list) if (!refold.has(docId(r))) steps.push(r);
   if (!steps.length && !refold.size) return result;
 
   const docs = new Map<string, DocState>();
-  const touched = new Map<string, { session_id: string; owner: string; collection: string; key: string }>();
-  for (const r of steps) touched.set(docId(r.session_id, r.owner, r.collection, r.key), { session_id: r.session_id, owner: r.owner, collection: r.collection, key: r.key });
-  for (const [id, k] of refold) touched.set(id, k);
+  const touched = new Map<string, DocKey>();
+  for (const r of steps) touched.set(docId(r), keyOf(r));
+  for (const [id, k] of refold) touched.set(id, keyOf(k));
   const current = await q<Omit<DocState, 'writer'>>(CURRENT_DOCUMENTS_SQL, [JSON.stringify([...touched.values()])]);
   const owners = new Map<string, number>();
   const ownerKeys = new Map<string, { session_id: string; owner: string }>();
   for (const k of touched.values()) ownerKeys.set(ownerId(k.session_id, k.owner), { session_id: k.session_id, owner: k.owner });
   for (const o of await q<{ session_id: string; owner: string; bytes: string }>(OWNER_BYTES_SQL, [JSON.stringify([...ownerKeys.values()])]))
     owners.set(ownerId(o.session_id, o.owner), Number(o.bytes));
-  for (const c of current) docs.set(docId(c.session_id, c.owner, c.collection, c.key), { ...c, writer: null });
+  for (const c of current) docs.set(docId(c), { ...c, writer: null });
 
   const outcomes: { session_id: string; id: string; outcome: DocOutcome; version: number }[] = [];
   const changed = new Set<string>();
   const apply = (r: DocEventRow) => {
-    const id = docId(r.session_id, r.owner, r.collection, r.key);
+    const id = docId(r);
     const oid = ownerId(r.session_id, r.owner);
     let d = docs.get(id);
     if (!d) {
-      d = { session_id: r.session_id, owner: r.owner, collection: r.collection, key: r.key, value: null, version: 0, bytes: 0, writer: null };
+      d = { ...keyOf(r), value: null, version: 0, bytes: 0, writer: null };
       docs.set(id, d);
     }
     const exists = d.value !== null;
@@ -181,7 +179,7 @@ export async function applyDocuments(q: TxQuery, inputs: DocInput[], maxOwnerByt
     const d = docs.get(id);
     if (!d || !d.writer) {
       const k = refold.get(id);
-      if (k) deletes.push({ session_id: k.session_id, owner: k.owner, collection: k.collection, key: k.key });
+      if (k) deletes.push(keyOf(k));
       continue;
     }
     upserts.push({

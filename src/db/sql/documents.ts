@@ -5,19 +5,23 @@
  */
 import { utc } from './time.ts';
 
+/** Which document: its session, owner ('' the session, else a player id), collection and key. */
+export interface DocKey {
+  session_id: string;
+  owner: string;
+  collection: string;
+  key: string;
+}
+
 /** The owner a doc event writes to, from its row `e`. */
 const OWNER = `CASE WHEN e.owner = 'player' THEN e.player_id ELSE '' END`;
 const EVENT_COLUMNS = `e.session_id, e.seq, e.id, e.type, ${OWNER} AS owner, e.collection, e.doc_key AS key, e.expected_version, e.value, ${utc('e.at')} AS at`;
 
 /** A doc event as the apply step reads it. */
-export interface DocEventRow {
-  session_id: string;
+export interface DocEventRow extends DocKey {
   seq: string | number;
   id: string;
   type: 'doc.put' | 'doc.delete';
-  owner: string;
-  collection: string;
-  key: string;
   expected_version: number | null;
   value: unknown;
   at: string;
@@ -78,11 +82,7 @@ WHERE e.session_id = x.session_id AND e.id = x.id`;
 const DOC_COLUMNS = `d.session_id, d.owner, d.collection, d.key, d.value, d.version, d.seq, ${utc('d.updated_at')} AS updated_at`;
 
 /** A document as read. */
-export interface DocumentRow {
-  session_id: string;
-  owner: string;
-  collection: string;
-  key: string;
+export interface DocumentRow extends DocKey {
   value: unknown;
   version: number;
   seq: string;
