@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError } from '../errors.ts';
+import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError, errorMessage } from '../errors.ts';
 import type { Emitted, Producer } from '../producers/producer.ts';
 import { createProducer } from '../producers/index.ts';
 import { pgSequenceSeed } from '../recovery/sequence-seed.ts';
@@ -229,6 +229,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       const events = req.body as Record<string, any>[];
       const tenant = req.apiKey?.tenant;
       const refused = tenant != null ? await tenantVerdicts(tenant, events, { reader, redis: deps.redis, prefix: cfg.queuePrefix }) : null;
+      // A game type registered or changed through another replica is checked as registered now.
+      if (events.some((e) => typeof e?.type === 'string' && e.type.startsWith('x.'))) {
+        try {
+          await types.refreshIfChanged();
+        } catch (e) {
+          // Without the registrations of the moment a game type cannot be checked: retryable, not a 500
+          // (and before the Idempotency-Key is claimed, so a retry is not told the request is in progress).
+          throw new ApiError(503, 'unavailable', `the registered game types could not be read from PostgreSQL (${errorMessage(e).slice(0, 200)}); retry the request`);
+        }
+      }
       const idem = await idempotency.begin(req, events.length);
       // A retry of a request already answered: the same ids and seqs, so the queue and the tables see
       // the same events again (deduplicated by id) instead of new numbers that would leave gaps.
@@ -238,8 +248,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
           if (p && e && typeof e === 'object') Object.assign(e, { id: p[0], seq: p[1] });
         });
       let settled: PromiseSettledResult<Emitted>[];
-      // A game type registered or changed through another replica is checked as registered now.
-      if (events.some((e) => typeof e?.type === 'string' && e.type.startsWith('x.'))) await types.refreshIfChanged();
       try {
         settled = await Promise.allSettled(
           events.map((e, i) => {

@@ -9,6 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../../src/api/server.ts';
 import { createApiKey, revokeApiKey } from '../../../src/api/keys.ts';
 import { uuidv7 } from '../../../src/contract/ids.ts';
+import { TypeRegistry } from '../../../src/db/event-types.ts';
+import { createReader } from '../../../src/db/reader.ts';
 import { REDIS_URL, count, rows, testConfig, testEnv, waitFor } from '../../helpers/services.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { spawnCli, workerFixture } from '../../helpers/worker.ts';
@@ -307,6 +309,27 @@ describe('HTTP API', () => {
     expect(await call('DELETE', `/v1/contract/types/${type}`, keys.admin)).toMatchObject({ status: 404 });
     // Unregistered again: free-form.
     expect((await call('POST', '/v1/events', keys.ingest, [{ type, sessionId: id, data: { option: -2 } }])).body.accepted).toBe(1);
+  });
+
+  it('answers 503 when the game types cannot be read, and a retry with the same Idempotency-Key then goes through', async () => {
+    // A replica whose registry reads from a PostgreSQL that does not answer (a real client, a closed port).
+    const down = createReader('postgres://postgres@127.0.0.1:1/none', { max: 1 });
+    const other = await buildApi({ cfg: testConfig(ctx.fx.db.url, ctx.prefix), orm: ctx.fx.orm, redis, types: new TypeRegistry(down, 'open', 60_000) });
+    try {
+      const url = await other.listen({ port: 0, host: '127.0.0.1' });
+      const id = `api-down-${uuidv7()}`;
+      const body = JSON.stringify([{ type: 'x.down.event', sessionId: id, data: { n: 1 } }]);
+      const headers = { authorization: `Bearer ${keys.ingest}`, 'content-type': 'application/json', 'idempotency-key': `down-${uuidv7()}` };
+      const res = await fetch(`${url}/v1/events`, { method: 'POST', headers, body });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: unknown }).error).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/registered game types could not be read/) });
+      const retry = await fetch(`${base}/v1/events`, { method: 'POST', headers, body });
+      expect(retry.status).toBe(200);
+      expect(((await retry.json()) as { accepted: number }).accepted).toBe(1);
+    } finally {
+      await other.close();
+      await down.close();
+    }
   });
 
   it('serves documents by key, collection and player, their rejected writes, and recovery with documents; tenants stay apart', async () => {
