@@ -387,25 +387,12 @@ class Client:
         page_size: int = 100,
     ) -> Iterator[Dict[str, Any]]:
         """Every document of a collection in key order (byte order), by ``prefix`` or ``[from_key, to_key)``, paged."""
-        after: Optional[str] = None
-        while True:
-            q = {k: v for k, v in {"player": player, "prefix": prefix, "from": from_key, "to": to_key, "after": after, "limit": page_size}.items() if v is not None}
-            page = self._get(f"/v1/sessions/{_quote(session_id)}/documents/{_quote(collection)}", q)
-            yield from page["documents"]
-            after = page.get("next")
-            if not after:
-                return
+        q = {"player": player, "prefix": prefix, "from": from_key, "to": to_key, "limit": page_size}
+        return self._pages(f"/v1/sessions/{_quote(session_id)}/documents/{_quote(collection)}", q, "documents", "after", "next")
 
     def player_documents(self, player: Id, *, collection: Optional[str] = None, page_size: int = 100) -> Iterator[Dict[str, Any]]:
         """A player's documents across sessions."""
-        after: Optional[str] = None
-        while True:
-            q = {k: v for k, v in {"collection": collection, "after": after, "limit": page_size}.items() if v is not None}
-            page = self._get(f"/v1/players/{_quote(player)}/documents", q)
-            yield from page["documents"]
-            after = page.get("next")
-            if not after:
-                return
+        return self._pages(f"/v1/players/{_quote(player)}/documents", {"collection": collection, "limit": page_size}, "documents", "after", "next")
 
     def document_rejections(self, session_id: Id) -> List[Dict[str, Any]]:
         """The session's document writes that were not applied: ``conflict`` (expectedVersion differed) and ``over_limit``."""
@@ -459,14 +446,7 @@ class Client:
 
     def active_sessions(self, *, tenant: Optional[Id] = None, game_type: Optional[str] = None, limit: int = 100, tail_limit: Optional[int] = None) -> Iterator[Dict[str, Any]]:
         """Every active (not ended) session, recovered, a page at a time: what a restarted server resumes."""
-        cursor: Optional[str] = None
-        while True:
-            q = {k: v for k, v in {"tenant": tenant, "gameType": game_type, "limit": limit, "tailLimit": tail_limit, "cursor": cursor}.items() if v is not None}
-            page = self._get("/v1/sessions", q)
-            yield from page["sessions"]
-            cursor = page.get("nextCursor")
-            if not cursor:
-                return
+        return self._pages("/v1/sessions", {"tenant": tenant, "gameType": game_type, "limit": limit, "tailLimit": tail_limit}, "sessions", "cursor", "nextCursor")
 
     def replay(self, session_id: Id, *, from_seq: Optional[int] = None, to_seq: Optional[int] = None, after: Optional[str] = None) -> Iterator[Dict[str, Any]]:
         """The session's events in sequence order, streamed (NDJSON) as they are read."""
@@ -507,6 +487,17 @@ class Client:
         return self._request("POST", f"/v1/tenants/{_quote(tenant)}/queue/notify", body=body)["notified"]
 
     # ---- HTTP -----------------------------------------------------------------------------------
+
+    def _pages(self, path: str, query: Dict[str, Any], items: str, cursor_param: str, next_key: str) -> Iterator[Dict[str, Any]]:
+        """Every item of a paged route: each page's ``items``, following ``next_key`` as ``cursor_param``."""
+        cursor: Optional[str] = None
+        while True:
+            q = {k: v for k, v in dict(query, **{cursor_param: cursor}).items() if v is not None}
+            page = self._get(path, q)
+            yield from page[items]
+            cursor = page.get(next_key)
+            if not cursor:
+                return
 
     def _get(self, path: str, query: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None) -> Any:
         if query:
