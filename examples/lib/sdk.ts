@@ -4,6 +4,7 @@
  * public surface (src/index.ts is what `game-persist` exports).
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
+import type { LedgerEvent } from '../../src/loadgen/ledger.ts';
 import { createProducer, createReader, loadConfig, pgSequenceSeed, type Producer, type Reader } from '../../src/index.ts';
 
 export interface GameEnv {
@@ -44,16 +45,7 @@ export function connect(): { producer: Producer; db: Reader } {
   return { producer, db };
 }
 
-/** Wire form of an accepted event, as the ledger keeps it. */
-export interface LedgerEvent {
-  id: string;
-  type: string;
-  sessionId: string | null;
-  player: string | null;
-  seq: number | null;
-  at: string;
-  data: Record<string, unknown>;
-}
+export type { LedgerEvent };
 
 /**
  * The ledger: one line per accepted event, appended synchronously (a SIGKILL right after an emit
