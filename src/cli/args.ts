@@ -20,6 +20,8 @@ export interface Flags {
   'batch-rows'?: string;
   'batch-ms'?: string;
   'allow-eviction'?: boolean;
+  embedded?: boolean;
+  'data-dir'?: string;
   reason?: string;
   all?: boolean;
   limit?: string;

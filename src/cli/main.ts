@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
+import { EMBEDDED_DEFAULTS, chooseServices } from '../embedded/services.ts';
 import { ConfigError, GamePersistError, errorMessage } from '../errors.ts';
 import { VERSION } from '../version.ts';
 import { UsageError, type Flags } from './args.ts';
@@ -33,9 +34,18 @@ interface Spec {
   run?: Run;
   /** A group's subcommands (`sessions list`, `sessions show` …). */
   sub?: readonly Spec[];
+  /**
+   * Zero-service mode (src/embedded/services.ts): `flag` adds `--embedded` (an embedded PostgreSQL and
+   * PostgreSQL queues); `auto` also falls back to them by itself for what is neither configured nor running.
+   */
+  services?: 'flag' | 'auto';
 }
 
 const JSON_OPT = ['--json', 'print JSON for machines'] as const;
+const EMBEDDED_OPTS = [
+  ['--embedded', 'run on an embedded PostgreSQL (started here) with queues on BullMQ\'s PostgreSQL backend, no Redis'],
+  ['--data-dir <dir>', `the embedded PostgreSQL's folder (GP_EMBEDDED_DIR, default ${EMBEDDED_DEFAULTS.dir})`],
+] as const;
 const LIMIT = (n: number) => ['--limit <n>', `at most this many (default ${n})`] as const;
 
 const COMMANDS: readonly Spec[] = [
@@ -54,8 +64,10 @@ const COMMANDS: readonly Spec[] = [
       ['--batch-rows <n>', 'events per database transaction (GP_BATCH_ROWS)'],
       ['--batch-ms <n>', 'longest wait to fill a batch (GP_BATCH_MS)'],
       ['--allow-eviction', 'start even if Redis may evict keys (jobs could be lost)'],
+      ...EMBEDDED_OPTS,
     ],
-    examples: ['game-persist worker', 'GP_METRICS_PORT=9464 game-persist worker --concurrency 32'],
+    examples: ['game-persist worker', 'GP_METRICS_PORT=9464 game-persist worker --concurrency 32', 'game-persist worker --embedded --data-dir ./gp-data'],
+    services: 'flag',
     run: (cfg, f) => runWorker(cfg, f),
   },
   {
@@ -165,7 +177,14 @@ const COMMANDS: readonly Spec[] = [
   },
   { use: 'verify', summary: 'recompute the aggregates from the events; exit 1 on any drift', options: [['--sample <n>', 'check this many players (default: all)'], JSON_OPT], run: (cfg, f) => runVerify(cfg, f) },
   { use: 'rebuild', summary: 'recompute the aggregates from the events (safe while workers run)', options: [JSON_OPT], run: (cfg, f) => runRebuild(cfg, f) },
-  { use: 'serve', summary: 'the HTTP API (GP_API_PORT, GP_API_HOST; docs/http.md) until SIGTERM/SIGINT', examples: ['GP_API_PORT=8080 game-persist serve'], run: (cfg) => runServe(cfg) },
+  {
+    use: 'serve',
+    summary: 'the HTTP API (GP_API_PORT, GP_API_HOST; docs/http.md) until SIGTERM/SIGINT',
+    options: EMBEDDED_OPTS,
+    examples: ['GP_API_PORT=8080 game-persist serve', 'game-persist serve --embedded   # beside `worker --embedded`: the same folder, the same server'],
+    services: 'flag',
+    run: (cfg) => runServe(cfg),
+  },
   {
     use: 'keys',
     summary: 'API keys of the HTTP API',
@@ -204,9 +223,10 @@ const COMMANDS: readonly Spec[] = [
   },
   {
     use: 'demo',
-    summary: 'migrate, start a worker, play a few sessions, print what landed',
-    options: [['--sessions <n>', 'sessions of each game kind (default 2)'], JSON_OPT],
-    examples: ['npm start', 'game-persist demo --sessions 20'],
+    summary: 'the five seed games at once through crashes, with live progress and a verified summary',
+    options: [['--sessions <n>', 'sessions of each game (default 3)'], ...EMBEDDED_OPTS, JSON_OPT],
+    examples: ['npm start', 'game-persist demo --sessions 20', 'game-persist demo --embedded --data-dir /tmp/gp-demo'],
+    services: 'auto',
     run: (cfg, f) => runDemo(cfg, f),
   },
 ];
@@ -235,8 +255,17 @@ function declare(parent: Command, spec: Spec, outcome: Outcome): void {
     cmd.action(async (...args: unknown[]) => {
       // commander passes the declared arguments, then the options, then the command.
       const positional = args.slice(0, -2).map((a) => (a === undefined ? undefined : String(a))) as string[];
-      const opts = (args[args.length - 2] ?? {}) as Record<string, unknown>;
-      outcome.code = await run(loadConfig(), toFlags(opts), positional);
+      const flags = toFlags((args[args.length - 2] ?? {}) as Record<string, unknown>);
+      const services =
+        spec.services === 'auto' || (spec.services && flags.embedded)
+          ? await chooseServices(process.env, flags.embedded ? 'embedded' : 'auto', { dataDir: flags['data-dir'] })
+          : null;
+      try {
+        for (const note of services?.notes ?? []) console.error(note);
+        outcome.code = await run(loadConfig(services?.env), flags, positional);
+      } finally {
+        await services?.stop();
+      }
     });
   }
 }

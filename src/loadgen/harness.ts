@@ -34,6 +34,8 @@ export interface PipelineOptions {
   redisUrl?: string;
   /** GP_QUEUE_BACKEND for every process. @defaultValue the environment's, else redis */
   backend?: 'redis' | 'postgres';
+  /** Run `game-persist migrate --create-db` first (the demo; tests clone a migrated database). */
+  migrate?: boolean;
   /** More environment for the worker and the API (e.g. GP_LOG_LEVEL). */
   env?: Record<string, string>;
   /** Lines the worker and the API log at warn or above, for the caller to show or keep. */
@@ -160,6 +162,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
     worker = c;
   };
   try {
+    if (o.migrate) await cli(['migrate', '--create-db'], env);
     await startWorker();
     const api = start(process.execPath, [CLI, 'serve'], { ...env, GP_API_PORT: '0' }, logTo('api'));
     children.push(api);
