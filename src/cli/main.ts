@@ -35,15 +35,16 @@ interface Spec {
   /** A group's subcommands (`sessions list`, `sessions show` …). */
   sub?: readonly Spec[];
   /**
-   * Zero-service mode (src/embedded/services.ts): `flag` adds `--embedded` (an embedded PostgreSQL and
-   * PostgreSQL queues); `auto` also falls back to them by itself for what is neither configured nor running.
+   * Zero-service mode (src/embedded/services.ts): every command takes `--embedded` (an embedded
+   * PostgreSQL, started or joined, and PostgreSQL queues); `auto` also falls back to them by itself for
+   * what is neither configured nor running (the demo).
    */
-  services?: 'flag' | 'auto';
+  services?: 'auto';
 }
 
 const JSON_OPT = ['--json', 'print JSON for machines'] as const;
 const EMBEDDED_OPTS = [
-  ['--embedded', 'run on an embedded PostgreSQL (started here) with queues on BullMQ\'s PostgreSQL backend, no Redis'],
+  ['--embedded', "zero-service mode: the embedded PostgreSQL of --data-dir (started here unless another process runs it, migrated), queues on BullMQ's PostgreSQL backend, no Redis"],
   ['--data-dir <dir>', `the embedded PostgreSQL's folder (GP_EMBEDDED_DIR, default ${EMBEDDED_DEFAULTS.dir})`],
 ] as const;
 const LIMIT = (n: number) => ['--limit <n>', `at most this many (default ${n})`] as const;
@@ -64,10 +65,8 @@ const COMMANDS: readonly Spec[] = [
       ['--batch-rows <n>', 'events per database transaction (GP_BATCH_ROWS)'],
       ['--batch-ms <n>', 'longest wait to fill a batch (GP_BATCH_MS)'],
       ['--allow-eviction', 'start even if Redis may evict keys (jobs could be lost)'],
-      ...EMBEDDED_OPTS,
     ],
     examples: ['game-persist worker', 'GP_METRICS_PORT=9464 game-persist worker --concurrency 32', 'game-persist worker --embedded --data-dir ./gp-data'],
-    services: 'flag',
     run: (cfg, f) => runWorker(cfg, f),
   },
   {
@@ -180,9 +179,7 @@ const COMMANDS: readonly Spec[] = [
   {
     use: 'serve',
     summary: 'the HTTP API (GP_API_PORT, GP_API_HOST; docs/http.md) until SIGTERM/SIGINT',
-    options: EMBEDDED_OPTS,
     examples: ['GP_API_PORT=8080 game-persist serve', 'game-persist serve --embedded   # beside `worker --embedded`: the same folder, the same server'],
-    services: 'flag',
     run: (cfg) => runServe(cfg),
   },
   {
@@ -224,7 +221,7 @@ const COMMANDS: readonly Spec[] = [
   {
     use: 'demo',
     summary: 'the five seed games at once through crashes, with live progress and a verified summary',
-    options: [['--sessions <n>', 'sessions of each game (default 3)'], ...EMBEDDED_OPTS, JSON_OPT],
+    options: [['--sessions <n>', 'sessions of each game (default 3)'], JSON_OPT],
     examples: ['npm start', 'game-persist demo --sessions 20', 'game-persist demo --embedded --data-dir /tmp/gp-demo'],
     services: 'auto',
     run: (cfg, f) => runDemo(cfg, f),
@@ -247,7 +244,7 @@ interface Outcome {
 
 function declare(parent: Command, spec: Spec, outcome: Outcome): void {
   const cmd = parent.command(spec.use).description(spec.summary);
-  for (const [flags, description] of spec.options ?? []) cmd.option(flags, description);
+  for (const [flags, description] of [...(spec.options ?? []), ...(spec.run ? EMBEDDED_OPTS : [])]) cmd.option(flags, description);
   if (spec.examples?.length) cmd.addHelpText('after', `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join('\n')}`);
   for (const s of spec.sub ?? []) declare(cmd, s, outcome);
   const run = spec.run;
@@ -257,7 +254,7 @@ function declare(parent: Command, spec: Spec, outcome: Outcome): void {
       const positional = args.slice(0, -2).map((a) => (a === undefined ? undefined : String(a))) as string[];
       const flags = toFlags((args[args.length - 2] ?? {}) as Record<string, unknown>);
       const services =
-        spec.services === 'auto' || (spec.services && flags.embedded)
+        spec.services === 'auto' || flags.embedded
           ? await chooseServices(process.env, flags.embedded ? 'embedded' : 'auto', { dataDir: flags['data-dir'] })
           : null;
       try {
