@@ -1,0 +1,141 @@
+/**
+ * What the seed games' integration tests share: a real pipeline (worker and API child processes on a
+ * cloned database) playing one game with a crash, the read API over HTTP, the two checks every game
+ * owes (the ledger persisted once; each session recovers to the game's own final state), and answers
+ * computed from the ledger alone.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { playGame, startPipeline, type Game, type Pipeline, type PlayResult } from '../../../src/loadgen/harness.ts';
+import { checkLedger, type LedgerEvent, type LedgerReport } from '../../../src/loadgen/ledger.ts';
+import { cloneDatabase, dropPrefix, uniqueName } from '../../helpers/services.ts';
+
+export interface Played {
+  pipe: Pipeline;
+  r: PlayResult;
+  report: LedgerReport;
+  /** The run's session ids. */
+  sessions: string[];
+  get<T = any>(path: string): Promise<T>;
+  /** A session's events from `GET /v1/sessions/{id}/replay` (NDJSON). */
+  replay(id: string): Promise<{ id: string; type: string; seq: number; player: string | null; data: Record<string, any> }[]>;
+}
+
+/** Starts a pipeline, plays `game` (killed once mid-game) and waits until everything it sent is stored. */
+export function playedGame(game: Game, opts: { sessions: number; seed: number; env?: Record<string, string> }): Played {
+  const ctx = {} as Played;
+  let db: Awaited<ReturnType<typeof cloneDatabase>>;
+  const prefix = uniqueName('q');
+  beforeAll(async () => {
+    db = await cloneDatabase();
+    ctx.pipe = await startPipeline({ databaseUrl: db.url, prefix, env: opts.env });
+    ctx.get = async (path) => {
+      const res = await fetch(`${ctx.pipe.apiUrl}${path}`, { headers: { authorization: `Bearer ${ctx.pipe.apiKey}` } });
+      if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return res.json();
+    };
+    ctx.replay = async (id) => {
+      const res = await fetch(`${ctx.pipe.apiUrl}/v1/sessions/${encodeURIComponent(id)}/replay`, { headers: { authorization: `Bearer ${ctx.pipe.apiKey}` } });
+      if (!res.ok) throw new Error(`replay ${id}: ${res.status}`);
+      return (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    };
+    ctx.r = await playGame(ctx.pipe, { game, sessions: opts.sessions, seed: opts.seed, scale: 'test', crash: true });
+    ctx.sessions = Array.from({ length: opts.sessions }, (_, i) => `${ctx.r.run}-${game}-${i}`);
+    // The game exited after its last emit resolved: wait until the workers stored and folded it all.
+    for (const [id, events] of bySession(ctx.r.ledger)) {
+      const seq = Math.max(...events.map((e) => e.seq!));
+      await ctx.get(`/v1/sessions/${encodeURIComponent(id)}/wait?seq=${seq}&timeoutMs=30000`);
+    }
+    ctx.report = await checkLedger(ctx.pipe.reader, ctx.r.ledger, ctx.r.run);
+  }, 180_000);
+  afterAll(async () => {
+    await ctx.pipe?.stop();
+    await db?.drop();
+    await dropPrefix(prefix);
+  });
+  return ctx;
+}
+
+/** The checks every game owes, as two tests. */
+export function itKeepsEveryEventAndState(ctx: Played): void {
+  it('stores every event the game was told was accepted exactly once, through a kill and a restart', () => {
+    expect(ctx.r.restarts).toBeGreaterThanOrEqual(1);
+    expect(ctx.report.emitted).toBe(ctx.r.ledger.length);
+    expect(ctx.report.lost).toEqual([]);
+    expect(ctx.report.duplicated).toEqual([]);
+    expect(ctx.report.duplicatedSeqs).toEqual([]);
+    expect(ctx.report.deadLettered).toBe(0);
+    // Only an event acknowledged in the instant of the kill can be stored without its ledger line.
+    expect(ctx.report.unexpected).toBeLessThanOrEqual(1);
+  });
+
+  it("recovers each session to the game's own final state", async () => {
+    const out = ctx.r.out.sessions as Record<string, { state: unknown }>;
+    expect(Object.keys(out).sort()).toEqual([...ctx.sessions].sort());
+    for (const id of ctx.sessions) {
+      const rec = await ctx.get(`/v1/sessions/${encodeURIComponent(id)}/recover`);
+      expect(rec.session.status).toBe('finished');
+      expect(rec.session.lostSeqs).toBe(0);
+      expect(rec.state.value).toEqual(out[id].state);
+    }
+  });
+}
+
+export function bySession(ledger: readonly LedgerEvent[]): Map<string, LedgerEvent[]> {
+  const m = new Map<string, LedgerEvent[]>();
+  for (const e of [...ledger].sort((a, b) => a.seq! - b.seq!)) {
+    if (e.sessionId === null) continue;
+    const list = m.get(e.sessionId);
+    if (list) list.push(e);
+    else m.set(e.sessionId, [e]);
+  }
+  return m;
+}
+
+/** Each player's result per session: their latest player.outcome by seq (a correction replaces the old one). */
+export function outcomes(ledger: readonly LedgerEvent[]): { sessionId: string; player: string; outcome: string; xp: number; score: number | undefined }[] {
+  const latest = new Map<string, LedgerEvent>();
+  for (const e of ledger) {
+    if (e.type !== 'player.outcome') continue;
+    const k = `${e.sessionId}\u0000${e.player}`;
+    if (!latest.has(k) || latest.get(k)!.seq! < e.seq!) latest.set(k, e);
+  }
+  return [...latest.values()].map((e) => ({
+    sessionId: e.sessionId!, player: e.player!, outcome: e.data.outcome as string, xp: (e.data.xp as number) ?? 0, score: e.data.score as number | undefined,
+  }));
+}
+
+/** Per player: games, wins, losses, draws and XP over the ledger's outcomes. */
+export function resultsByPlayer(ledger: readonly LedgerEvent[]): Map<string, { games: number; wins: number; losses: number; draws: number; xp: number }> {
+  const m = new Map<string, { games: number; wins: number; losses: number; draws: number; xp: number }>();
+  for (const o of outcomes(ledger)) {
+    const r = m.get(o.player) ?? { games: 0, wins: 0, losses: 0, draws: 0, xp: 0 };
+    r.games++;
+    if (o.outcome === 'win') r.wins++;
+    else if (o.outcome === 'draw') r.draws++;
+    else r.losses++;
+    r.xp += o.xp;
+    m.set(o.player, r);
+  }
+  return m;
+}
+
+/** A board as competition ranks (ties share one) over `value` per player, sorted by rank then player. */
+export function competitionRanks(values: Map<string, number>): { rank: number; playerId: string; value: number }[] {
+  const rows = [...values].map(([playerId, value]) => ({ playerId, value }));
+  return rows
+    .map((r) => ({ rank: 1 + rows.filter((o) => o.value > r.value).length, ...r }))
+    .sort((a, b) => a.rank - b.rank || a.playerId.localeCompare(b.playerId));
+}
+
+/** Retries an assertion until it passes (boards lag the stats by one fold; ratings wait for a quiet session). */
+export async function eventually(check: () => Promise<void>, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Liap Tui (seed 001) played end to end through a crash: three four-player games at test size, the
+ * game server killed once and restarted. Then the seed's own questions — the wins and best-score
+ * leaderboards, players' games, the full ordered replay — asked through the HTTP read API, against
+ * answers computed from the ledger alone.
+ */
+import { describe, expect, it } from 'vitest';
+import { bySession, competitionRanks, eventually, itKeepsEveryEventAndState, outcomes, playedGame, resultsByPlayer } from './games-fixture.ts';
+
+describe('Liap Tui game server', () => {
+  const ctx = playedGame('liap-tui', { sessions: 3, seed: 7 });
+  itKeepsEveryEventAndState(ctx);
+
+  it('ranks players by wins as the ledger says (the seed leaderboard by games_won)', async () => {
+    const wins = new Map([...resultsByPlayer(ctx.r.ledger)].map(([p, r]) => [p, r.wins]));
+    const expected = competitionRanks(wins).filter((r) => r.value > 0);
+    expect(expected.length).toBeGreaterThan(0);
+    await eventually(async () => {
+      const board = await ctx.get('/v1/leaderboard?by=wins&game=liap-tui&limit=100');
+      const rows = board.rows
+        .filter((r: { value: number }) => r.value > 0)
+        .map((r: { rank: number; playerId: string; value: number }) => ({ rank: r.rank, playerId: r.playerId, value: r.value }))
+        .sort((a: { rank: number; playerId: string }, b: { rank: number; playerId: string }) => a.rank - b.rank || a.playerId.localeCompare(b.playerId));
+      expect(rows).toEqual(expected);
+    });
+  });
+
+  it("gives each player's best score (the seed's highest_score) from the sessions' own boards", async () => {
+    const best = new Map<string, number>();
+    for (const o of outcomes(ctx.r.ledger)) best.set(o.player, Math.max(best.get(o.player) ?? -Infinity, o.score!));
+    // No all-time "best score" board exists (only xp, wins, win_rate, rating): each session's board gives its scores.
+    const seen = new Map<string, number>();
+    for (const id of ctx.sessions) {
+      const board = await ctx.get(`/v1/sessions/${encodeURIComponent(id)}/leaderboard`);
+      expect(board.gameType).toBe('liap-tui');
+      for (const p of board.players) seen.set(p.playerId, Math.max(seen.get(p.playerId) ?? -Infinity, p.score));
+    }
+    expect(competitionRanks(seen)).toEqual(competitionRanks(best));
+  });
+
+  it("counts each player's games, wins, losses and XP in the game's scope", async () => {
+    const expected = resultsByPlayer(ctx.r.ledger);
+    await eventually(async () => {
+      for (const [player, r] of expected) {
+        const stats = await ctx.get(`/v1/players/${encodeURIComponent(player)}/stats`);
+        const g = stats.games['liap-tui'];
+        expect({ player, games: g.games, wins: g.wins, losses: g.losses, draws: g.draws, xp: g.xp }).toEqual({ player, ...r });
+      }
+    });
+  });
+
+  it('replays each session in the order it was played: the ledger by seq', async () => {
+    for (const [id, events] of bySession(ctx.r.ledger)) {
+      const replayed = await ctx.replay(id);
+      const owed = new Set(events.map((e) => e.id));
+      // An event acknowledged in the instant of the kill is stored without its ledger line.
+      expect(replayed.length - replayed.filter((e) => owed.has(e.id)).length).toBeLessThanOrEqual(1);
+      expect(replayed.map((e) => e.seq)).toEqual(replayed.map((_, i) => i + 1));
+      const asSent = replayed.filter((e) => owed.has(e.id)).map((e) => ({ id: e.id, seq: e.seq, type: e.type, player: e.player, data: e.data }));
+      expect(asSent).toEqual(events.map((e) => ({ id: e.id, seq: e.seq, type: e.type, player: e.player, data: e.data })));
+      // Every round of the game is in it, with its multiplier and whether it was redealt (the seed's rounds table).
+      const rounds = replayed.filter((e) => e.type === 'x.liap-tui.round').map((e) => e.data.round);
+      expect(rounds).toEqual(rounds.map((_, i) => i + 1));
+    }
+  });
+});
