@@ -6,11 +6,22 @@ import { DEFAULT_LIMITS, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, type Limits }
 import { CUSTOM_TYPE_MODES, type CustomTypeMode } from './contract/custom-types.ts';
 import { ConfigError } from './errors.ts';
 
+export const QUEUE_BACKENDS = ['redis', 'postgres'] as const;
+export type QueueBackend = (typeof QUEUE_BACKENDS)[number];
+
 export interface Config {
   /** PostgreSQL URL. @defaultValue postgres://postgres@127.0.0.1:5432/game_persist */
   databaseUrl: string;
-  /** Redis URL. @defaultValue redis://127.0.0.1:6379 */
+  /** Redis URL; not used (nothing connects to Redis) when `queueBackend` is `postgres`. @defaultValue redis://127.0.0.1:6379 */
   redisUrl: string;
+  /**
+   * GP_QUEUE_BACKEND: where the BullMQ queue and the per-session sequence counters live. `redis`, or
+   * `postgres`: BullMQ's PostgreSQL backend in DATABASE_URL's database, in a schema named after
+   * GP_QUEUE_PREFIX (src/queue/backend.ts), with no Redis at all (the HTTP API then keeps its
+   * idempotency records and tenant claims in PostgreSQL and its rate limits per process).
+   * @defaultValue redis
+   */
+  queueBackend: QueueBackend;
   /** BullMQ key prefix; may carry a Cluster hash tag such as `{gp}`. @defaultValue gp */
   queuePrefix: string;
   /** @defaultValue events */
@@ -176,6 +187,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   return Object.freeze({
     databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/game_persist', url(['postgres:', 'postgresql:'])),
     redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
+    queueBackend: oneOf(env, 'GP_QUEUE_BACKEND', QUEUE_BACKENDS, 'redis'),
     queuePrefix: str(env, 'GP_QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX, (v) => (/^[\w{}.-]{1,64}$/.test(v) ? null : 'must be 1-64 of [A-Za-z0-9_{}.-]')),
     queueName: str(env, 'GP_QUEUE_NAME', DEFAULT_QUEUE_NAME, (v) => (/^[\w.-]{1,64}$/.test(v) ? null : 'must be 1-64 of [A-Za-z0-9_.-]')),
     concurrency: int(env, 'GP_WORKER_CONCURRENCY', 128, 1, 10_000),

@@ -36,10 +36,10 @@ export class ConfigError extends GamePersistError {
   }
 }
 
-/** The producer's bounded buffer is full: Redis is slower than the game, or unreachable. */
+/** The producer's bounded buffer is full: the queue's store (Redis or PostgreSQL) is slower than the game, or unreachable. */
 export class BackpressureError extends GamePersistError {
   constructor(buffered: number, limit: number) {
-    super('backpressure', `producer buffer is full (${buffered}/${limit} events not yet in Redis); retry later or raise maxBufferedEvents`);
+    super('backpressure', `producer buffer is full (${buffered}/${limit} events not yet enqueued); retry later or raise maxBufferedEvents`);
   }
 }
 
@@ -52,13 +52,16 @@ export class BackpressureError extends GamePersistError {
  * - `sequence_seed_failed`: the producer's `sequenceSeed` failed, so no sequence number could be drawn
  *   safely for the event's session.
  * - `redis_error`: any other error Redis answered with (its message is kept).
+ * - `postgres_unavailable`, `postgres_error`: the same two for a producer on the PostgreSQL queue
+ *   backend (GP_QUEUE_BACKEND=postgres): PostgreSQL not reachable within `readyTimeoutMs` or the
+ *   connection lost; or an error it answered with (e.g. the queue schema was never migrated).
  */
-export type EnqueueReason = 'redis_unavailable' | 'redis_out_of_memory' | 'sequence_seed_failed' | 'redis_error';
+export type EnqueueReason = 'redis_unavailable' | 'redis_out_of_memory' | 'sequence_seed_failed' | 'redis_error' | 'postgres_unavailable' | 'postgres_error';
 
 /**
- * Events could not be written to Redis. `events` holds them in wire form, ids and any sequence numbers
+ * Events could not be written to the queue (Redis, or PostgreSQL on that backend). `events` holds them in wire form, ids and any sequence numbers
  * already assigned included: emitting them again (`producer.emit(e)`) is safe, since workers
- * deduplicate by id even if a send that looked failed did reach Redis. `reason` says why; the message
+ * deduplicate by id even if a send that looked failed did reach the queue. `reason` says why; the message
  * explains it in plain words and `cause` keeps the underlying error (client internals stay there).
  */
 export class EnqueueError extends GamePersistError {

@@ -4,10 +4,12 @@
  */
 export { createProducer, Producer } from './producers/producer.ts';
 export type { Emitted, EnvelopeInput, EventInput, ProducerOptions, ProducerStats } from './producers/producer.ts';
+export { producerOptions } from './producers/options.ts';
 export { EVENT_TYPES, EVENT_TYPE_NAMES, validateEvent, contractJsonSchema, uuidv7, DEFAULT_LIMITS } from './contract/index.ts';
 export type { EventData, EventEnvelope, EventType, Limits, ValidEvent } from './contract/index.ts';
 export { loadConfig } from './config.ts';
-export type { Config } from './config.ts';
+export type { Config, QueueBackend } from './config.ts';
+export { migrateQueueSchema, queueSchema } from './queue/backend.ts';
 export { openOrm, ormConfig } from './db/orm.ts';
 export { ensureDatabase, migrateUp, pendingMigrations, schemaDrifts } from './db/migrate.ts';
 export { startWorker } from './workers/worker.ts';

@@ -7,9 +7,10 @@ import { JoinQueueEntry } from './queue.ts';
 import { Session } from './session.ts';
 import { SessionState } from './session-state.ts';
 import { SessionSnapshot } from './snapshot.ts';
+import { ApiRecord, SequenceCounter } from './stand-ins.ts';
 import { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod } from './stats.ts';
 
-export { ApiKey, CustomEvent, Document, DocumentEvent, EventTypeSchema, SeqConflict, VerifyRun };
+export { ApiKey, ApiRecord, SequenceCounter, CustomEvent, Document, DocumentEvent, EventTypeSchema, SeqConflict, VerifyRun };
 export { LeaderboardArchive, LeaderboardBucket, PendingStat, PlayerStat, RatedSession, StatPeriod };
 export { AgentLog, ChatMessage, DeadLetter, JoinQueueEntry, Move, ParticipantEvent, Player, QueueEvent, Session, SessionEvent, SessionParticipant, SessionSnapshot, SessionState, TaskLog, TurnResult, Vote };
 export { SESSION_STATUSES, type SessionStatus } from './session.ts';
@@ -17,5 +18,5 @@ export { SESSION_STATUSES, type SessionStatus } from './session.ts';
 export const ENTITIES = [
   Session, SessionState, SessionSnapshot, Player, SessionParticipant, SessionEvent, ParticipantEvent, Move, Vote, ChatMessage, TaskLog, TurnResult, AgentLog, QueueEvent, JoinQueueEntry, DeadLetter,
   PlayerStat, PendingStat, LeaderboardBucket, StatPeriod, LeaderboardArchive, RatedSession, VerifyRun, SeqConflict, ApiKey,
-  DocumentEvent, CustomEvent, Document, EventTypeSchema,
+  DocumentEvent, CustomEvent, Document, EventTypeSchema, SequenceCounter, ApiRecord,
 ];

@@ -15,6 +15,8 @@ import { DUE_INTERVAL_SQL, INSERT_IDLE_SNAPSHOTS_SQL } from '../db/sql/snapshots
 import { LOCK_STALE_GAPS_SQL, WATERMARKS_SQL, type LockedSession } from '../db/sql/sessions.ts';
 import { advanceSessions } from '../workers/advance.ts';
 import { ABANDON_IDLE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
+import { DELETE_EXPIRED_COUNTERS_SQL } from '../db/sql/sequence-counters.ts';
+import { DELETE_EXPIRED_RECORDS_SQL } from '../db/sql/api-records.ts';
 import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import { closeEndedPeriods } from '../aggregates/close-periods.ts';
@@ -34,12 +36,15 @@ export interface CleanupResult {
   /** Sessions marked abandoned for idleness (not an end: their next event brings them back). */
   abandoned: string[];
   expiredQueueEntries: number;
+  /** Sequence counters and API records past their expiry (PostgreSQL queue backend; the database's clock, as Redis's TTLs). */
+  expiredRecords: number;
 }
 
 /**
  * Marks sessions idle past their timeout abandoned (settings.idleTimeoutS, GP_IDLE_TIMEOUTS per game
  * type, or GP_ABANDON_AFTER_S), with an `idle` snapshot of their state in the same transaction, and
- * removes join-queue entries whose expiry passed by `clock`.
+ * removes join-queue entries whose expiry passed by `clock`, and the PostgreSQL queue backend's
+ * expired sequence counters and API records (what Redis expires by itself).
  */
 export async function runCleanup(orm: MikroORM, cfg: Readonly<Config>, enqueue?: SnapshotScheduler['enqueue'], clock: Clock = systemClock): Promise<CleanupResult> {
   return transaction(orm, async (q) => {
@@ -49,7 +54,9 @@ export async function runCleanup(orm: MikroORM, cfg: Readonly<Config>, enqueue?:
       if (snaps.length) await enqueue(q, snaps.map((f) => ({ sessionId: f.session_id, reason: 'idle' as const, seq: Number(f.seq) })));
     }
     const expired = await q(DELETE_EXPIRED_QUEUE_SQL, [clock.now()]);
-    return { abandoned, expiredQueueEntries: expired.length };
+    const [counters] = await q<{ n: number }>(DELETE_EXPIRED_COUNTERS_SQL, []);
+    const [records] = await q<{ n: number }>(DELETE_EXPIRED_RECORDS_SQL, []);
+    return { abandoned, expiredQueueEntries: expired.length, expiredRecords: counters!.n + records!.n };
   });
 }
 

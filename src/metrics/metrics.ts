@@ -9,7 +9,6 @@
  * a scrape (it reports itself down instead).
  */
 import client from 'prom-client';
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { PgBoss } from 'pg-boss';
@@ -17,6 +16,7 @@ import { EVENT_TYPE_NAMES } from '../contract/events.ts';
 import { query } from '../db/query.ts';
 import { SCRAPE_SQL } from '../db/sql/metrics.ts';
 import { evictionPolicy } from '../redis.ts';
+import type { EventsQueue } from '../queue/backend.ts';
 
 export const METRIC = {
   eventsIngested: 'gp_events_ingested_total',
@@ -66,8 +66,9 @@ function withTimeout<T>(p: Promise<T>, ms = SCRAPE_TIMEOUT_MS): Promise<T> {
 
 export interface MetricSources {
   orm: MikroORM;
-  redis: Redis;
-  queue: Queue;
+  /** The queue's Redis; null on the PostgreSQL queue backend (then gp_redis_* are not exported at all). */
+  redis: Redis | null;
+  queue: EventsQueue;
   boss?: PgBoss | null;
   bossQueues?: string[];
   /** Snapshot work of this process's pg-boss handlers. */
@@ -146,23 +147,25 @@ export function createMetrics(src: MetricSources) {
       }
     },
   });
-  new client.Gauge({
-    name: METRIC.redisUp,
-    help: '1 when Redis answered a PING at scrape time.',
-    registers: r,
-    async collect() {
-      this.set((await withTimeout(src.redis.ping()).catch(() => null)) === 'PONG' ? 1 : 0);
-    },
-  });
-
-  new client.Gauge({
-    name: METRIC.redisEvictionSafe,
-    help: '1 when Redis maxmemory-policy is noeviction (queued jobs cannot be evicted).',
-    registers: r,
-    async collect() {
-      this.set((await withTimeout(evictionPolicy(src.redis)).catch(() => null)) === 'noeviction' ? 1 : 0);
-    },
-  });
+  const redis = src.redis;
+  if (redis) {
+    new client.Gauge({
+      name: METRIC.redisUp,
+      help: '1 when Redis answered a PING at scrape time.',
+      registers: r,
+      async collect() {
+        this.set((await withTimeout(redis.ping()).catch(() => null)) === 'PONG' ? 1 : 0);
+      },
+    });
+    new client.Gauge({
+      name: METRIC.redisEvictionSafe,
+      help: '1 when Redis maxmemory-policy is noeviction (queued jobs cannot be evicted).',
+      registers: r,
+      async collect() {
+        this.set((await withTimeout(evictionPolicy(redis)).catch(() => null)) === 'noeviction' ? 1 : 0);
+      },
+    });
+  }
 
   // One statement reads every database gauge. A registry collects its metrics concurrently, so each
   // of these gauges awaits the same read (one per scrape); when it fails, PostgreSQL is reported down.

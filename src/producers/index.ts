@@ -1,6 +1,7 @@
 /** The producer SDK: everything a game server needs to publish events. */
 export { Producer, createProducer } from './producer.ts';
 export type { Emitted, EnvelopeInput, EventInput, ProducerOptions, ProducerStats } from './producer.ts';
+export { producerOptions } from './options.ts';
 export { SEQUENCE_KEY_TTL_SECONDS } from './sequences.ts';
 export type { SequenceReseed, SequenceSeed } from './sequences.ts';
 export { BackpressureError, ClosedError, ContractError, EnqueueError } from '../errors.ts';

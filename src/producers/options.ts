@@ -2,10 +2,17 @@
 import type { Redis } from 'ioredis';
 import type { CustomTypeCheck } from '../contract/custom-types.ts';
 import type { Limits } from '../contract/limits.ts';
+import type { Config } from '../config.ts';
+import { queueConnection } from '../queue/backend.ts';
 import type { SequenceReseed, SequenceSeed } from './sequences.ts';
 
 export interface ProducerOptions {
-  /** An ioredis client or a redis:// URL. */
+  /**
+   * An ioredis client or a `redis://` URL; or a `postgres://` URL for BullMQ's PostgreSQL backend
+   * (GP_QUEUE_BACKEND=postgres): the queue in that database's schema for `prefix`, the sequence
+   * counters in its `sequence_counters` table, no Redis at all. `game-persist migrate` with
+   * GP_QUEUE_BACKEND=postgres creates both. `producerOptions(cfg)` picks the right one from a Config.
+   */
   connection: Redis | string;
   /** @defaultValue gp */
   prefix?: string;
@@ -17,7 +24,7 @@ export interface ProducerOptions {
   maxBatchBytes?: number;
   /** How long an event may wait for companions before its job is sent. @defaultValue 5 */
   lingerMs?: number;
-  /** Events accepted but not yet in Redis; past this, emits are refused. @defaultValue 20000 */
+  /** Events accepted but not yet in the queue; past this, emits are refused. @defaultValue 20000 */
   maxBufferedEvents?: number;
   /** Contract limits; must not be looser than the workers'. */
   limits?: Partial<Limits>;
@@ -29,16 +36,19 @@ export interface ProducerOptions {
   customTypes?: CustomTypeCheck;
   /** BullMQ retry policy for jobs whose write fails transiently. @defaultValue 20 attempts, exponential from 1 s */
   attempts?: number;
-  /** Seconds a failed job is kept in Redis for inspection. @defaultValue 604800 (7 days) */
+  /** Seconds a failed job is kept in the queue for inspection. @defaultValue 604800 (7 days) */
   keepFailedSeconds?: number;
   /**
    * How long a Redis call waits for a (re)connecting Redis, or one still loading its data after a
-   * restart (it answers LOADING meanwhile), before failing. @defaultValue 1000
+   * restart (it answers LOADING meanwhile), before failing; on PostgreSQL, how long a call waits for a
+   * connection. @defaultValue 1000
    */
   readyTimeoutMs?: number;
   /**
-   * Where missing sequence numbers come from. `redis` (default) draws them from a per-session counter
-   * in Redis (`{prefix}:seq:{sessionId}`), so a restarted game server continues where it stopped.
+   * Where missing sequence numbers come from. `redis` (default; the name predates the PostgreSQL
+   * backend) draws them from a per-session counter shared by the deployment, in Redis
+   * (`{prefix}:seq:{sessionId}`) or, on the PostgreSQL backend, in `sequence_counters`, so a restarted
+   * game server continues where it stopped.
    */
   sequence?: 'redis';
   /**
@@ -72,4 +82,15 @@ export interface ProducerStats {
   buffered: number;
   /** Sessions whose Redis counter was found missing or behind and raised (see `onSequenceReseed`). */
   reseeded: number;
+}
+
+/**
+ * The options that place a producer on a deployment's queue, from its loaded Config: the connection
+ * for GP_QUEUE_BACKEND (REDIS_URL, or DATABASE_URL with the PostgreSQL backend), GP_QUEUE_PREFIX,
+ * GP_QUEUE_NAME and the contract limits. `createProducer({ ...producerOptions(loadConfig()), sequenceSeed })`.
+ */
+export function producerOptions(
+  cfg: Pick<Config, 'queueBackend' | 'databaseUrl' | 'redisUrl' | 'queuePrefix' | 'queueName' | 'limits'>,
+): Required<Pick<ProducerOptions, 'connection' | 'prefix' | 'queueName' | 'limits'>> {
+  return { connection: queueConnection(cfg), prefix: cfg.queuePrefix, queueName: cfg.queueName, limits: cfg.limits };
 }

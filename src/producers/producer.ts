@@ -1,12 +1,14 @@
 /**
  * The producer SDK: validates events, assigns ids and per-session sequence numbers, and packs them
  * into BullMQ jobs by count, bytes and a short linger. An awaited emit resolves once its job is in
- * Redis. The buffer is bounded: when Redis is slow or gone, emits fail fast instead of piling up.
- * Sequence numbers are drawn by ./sequences.ts (which survives Redis losing its counters); every Redis
- * call goes through ./redis-gate.ts (bounded waits, plain error messages).
+ * the queue: Redis, or PostgreSQL when the connection is a `postgres://` URL (BullMQ's PostgreSQL
+ * backend, src/queue/backend.ts). The buffer is bounded: when the store is slow or gone, emits fail
+ * fast instead of piling up. Sequence numbers are drawn by ./sequences.ts (which survives the store
+ * losing its counters); every call to the store goes through a gate (./redis-gate.ts, ./pg-gate.ts:
+ * bounded waits, plain error messages).
  */
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import type { CustomTypeCheck } from '../contract/custom-types.ts';
 import { EVENT_TYPES, type CustomType, type EventData, type EventType } from '../contract/events.ts';
 import { isId } from '../contract/fields.ts';
@@ -22,9 +24,14 @@ import {
 } from '../contract/limits.ts';
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
 import { BackpressureError, ClosedError, ContractError, EnqueueError, errorMessage, type EnqueueReason } from '../errors.ts';
+import { isPostgresUrl, openQueue, type EventsQueue, type QueueTarget } from '../queue/backend.ts';
 import type { ProducerOptions, ProducerStats } from './options.ts';
+import type { Gate } from './gate.ts';
 import { RedisGate } from './redis-gate.ts';
-import { SeedFailure, SequenceAllocator } from './sequences.ts';
+import { PgGate } from './pg-gate.ts';
+import { RedisCounters } from './redis-counters.ts';
+import { PgCounters } from './pg-counters.ts';
+import { SeedFailure, SequenceAllocator, type SequenceCounters } from './sequences.ts';
 
 export type { ProducerOptions, ProducerStats } from './options.ts';
 
@@ -34,7 +41,7 @@ export interface EnvelopeInput {
   player?: string | number;
   /** Defaults to a fresh UUIDv7. Re-emitting with the same id is deduplicated by workers. */
   id?: string;
-  /** Per-session sequence number; assigned from Redis when absent (never for `queue.*` events). */
+  /** Per-session sequence number; assigned from the shared counter when absent (never for `queue.*` events). */
   seq?: number;
   /** Defaults to now. */
   at?: string | Date;
@@ -91,9 +98,11 @@ const ENVELOPE_INPUT = new Set(['sessionId', 'player', 'id', 'seq', 'at']);
 const UNSEQUENCED = new Set(Object.entries(EVENT_TYPES).flatMap(([t, d]) => (d.family === 'queue' ? [t] : [])));
 
 export class Producer {
-  readonly queue: Queue;
-  readonly #redis: Redis;
-  readonly #ownsRedis: boolean;
+  #queue: EventsQueue;
+  readonly #target: QueueTarget;
+  readonly #readyTimeoutMs: number;
+  /** What the producer opened and closes: its Redis client, or its pool of the counters' connections. */
+  readonly #release: () => Promise<void>;
   readonly #prefix: string;
   readonly #maxEvents: number;
   readonly #maxBytes: number;
@@ -102,11 +111,11 @@ export class Producer {
   readonly #limits: Limits;
   readonly #customTypes: CustomTypeCheck | undefined;
   readonly #jobOpts: Record<string, unknown>;
-  readonly #gate: RedisGate;
+  readonly #gate: Gate;
   readonly #seqs: SequenceAllocator;
   #buffer: Pending[] = [];
   #bufferBytes = 0;
-  /** Accepted, not yet acknowledged by Redis (in the buffer or in a flush). */
+  /** Accepted, not yet acknowledged by the queue (in the buffer or in a flush). */
   #unsettled = 0;
   #timer: NodeJS.Timeout | null = null;
   #immediate: NodeJS.Immediate | null = null;
@@ -115,31 +124,55 @@ export class Producer {
   readonly stats: ProducerStats = { emitted: 0, enqueued: 0, jobs: 0, failed: 0, buffered: 0, reseeded: 0 };
 
   constructor(opts: ProducerOptions) {
-    if (typeof opts.connection === 'string') {
-      // Fail fast: sends are gated on a ready connection (RedisGate) and a command caught by a
-      // disconnect is retried once, not held in memory until Redis returns. After a restart ioredis
-      // polls a loading Redis every max(loading ETA, 1 s) by default, longer than readyTimeoutMs:
-      // poll every 50 ms so sends resume as soon as the data is loaded.
-      this.#redis = new Redis(opts.connection, { maxRetriesPerRequest: 1, maxLoadingRetryTime: 50 });
-      this.#redis.on('error', () => {}); // surfaced through emit/flush rejections instead
-      this.#ownsRedis = true;
-    } else {
-      this.#redis = opts.connection;
-      this.#ownsRedis = false;
-    }
     this.#prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
+    this.#readyTimeoutMs = opts.readyTimeoutMs ?? 1000;
+    const queueName = opts.queueName ?? DEFAULT_QUEUE_NAME;
+    let counters: SequenceCounters;
+    if (isPostgresUrl(opts.connection)) {
+      // The counters' own small pool (the queue's pool is BullMQ's, pinned to the queue schema). A draw
+      // may commit asynchronously: the job add that follows it commits synchronously, and WAL is
+      // flushed in order, so a draw can only be lost together with jobs that were never acknowledged;
+      // and a lost draw is what the floor rule (./sequences.ts) already covers.
+      const pool = new pg.Pool({
+        connectionString: opts.connection,
+        max: 2,
+        connectionTimeoutMillis: this.#readyTimeoutMs,
+        application_name: 'game-persist:producer',
+        options: '-c synchronous_commit=off',
+      });
+      pool.on('error', () => {}); // an idle client's error; the next call reports it
+      this.#gate = new PgGate(this.#readyTimeoutMs);
+      counters = new PgCounters(pool, this.#gate, this.#prefix);
+      this.#release = () => pool.end();
+      this.#target = { connection: opts.connection, prefix: this.#prefix, queueName };
+    } else {
+      let redis: Redis;
+      if (typeof opts.connection === 'string') {
+        // Fail fast: sends are gated on a ready connection (RedisGate) and a command caught by a
+        // disconnect is retried once, not held in memory until Redis returns. After a restart ioredis
+        // polls a loading Redis every max(loading ETA, 1 s) by default, longer than readyTimeoutMs:
+        // poll every 50 ms so sends resume as soon as the data is loaded.
+        const own = new Redis(opts.connection, { maxRetriesPerRequest: 1, maxLoadingRetryTime: 50 });
+        own.on('error', () => {}); // surfaced through emit/flush rejections instead
+        redis = own;
+        this.#release = () => own.quit().then(() => undefined, () => own.disconnect());
+      } else {
+        redis = opts.connection;
+        this.#release = async () => {};
+      }
+      this.#gate = new RedisGate(redis, this.#readyTimeoutMs);
+      counters = new RedisCounters(redis, this.#gate, this.#prefix);
+      this.#target = { connection: redis, prefix: this.#prefix, queueName };
+    }
     this.#maxEvents = Math.min(opts.maxBatchEvents ?? 100, MAX_EVENTS_PER_JOB);
     this.#maxBytes = opts.maxBatchBytes ?? 256 * 1024;
     this.#linger = opts.lingerMs ?? 5;
     this.#maxBuffered = opts.maxBufferedEvents ?? 20_000;
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.#customTypes = opts.customTypes;
-    this.#gate = new RedisGate(this.#redis, opts.readyTimeoutMs ?? 1000);
     const onReseed = opts.onSequenceReseed;
     this.#seqs = new SequenceAllocator({
-      redis: this.#redis,
-      gate: this.#gate,
-      prefix: this.#prefix,
+      counters,
       seed: opts.sequenceSeed,
       seedTimeoutMs: opts.sequenceSeedTimeoutMs ?? 5000,
       onReseed: (r) => {
@@ -157,15 +190,21 @@ export class Producer {
       attempts: opts.attempts ?? 20,
       backoff: { type: 'exponential', delay: 1000 },
     };
-    this.queue = new Queue(opts.queueName ?? DEFAULT_QUEUE_NAME, {
-      connection: this.#redis,
-      prefix: this.#prefix,
-      skipWaitingForReady: true,
-    });
-    this.queue.on('error', () => {});
+    this.#queue = this.#openQueue();
     for (const [name, type] of Object.entries(HELPERS)) {
       (this as unknown as Record<string, unknown>)[name] = (input: Record<string, unknown>) => this.emitInput(type, input);
     }
+  }
+
+  /** The BullMQ queue the producer adds its jobs to (on the connection's backend). */
+  get queue(): EventsQueue {
+    return this.#queue;
+  }
+
+  #openQueue(): EventsQueue {
+    const q = openQueue(this.#target, { skipWaitingForReady: true }, { max: 4, applicationName: 'game-persist:producer', connectTimeoutMs: this.#readyTimeoutMs });
+    q.on('error', () => {});
+    return q;
   }
 
   /**
@@ -234,18 +273,18 @@ export class Producer {
   }
 
   /**
-   * The last sequence number issued for the session in this deployment: the larger of the Redis
-   * counter and the highest number this process issued or learned; 0 if none. An integer id is the
-   * same session as its string form.
+   * The last sequence number issued for the session in this deployment: the larger of the shared
+   * counter (Redis, or `sequence_counters` on the PostgreSQL backend) and the highest number this
+   * process issued or learned; 0 if none. An integer id is the same session as its string form.
    */
   async lastSeq(sessionId: string | number): Promise<number> {
     return this.#seqs.lastSeq(sessionKey(sessionId));
   }
 
   /**
-   * Raises the session's counter in Redis (and this process's floor) to at least `lastStoredSeq`;
+   * Raises the session's shared counter (and this process's floor) to at least `lastStoredSeq`;
    * never lowers it. For restarts: after `recoverSession()`, call it with `session.lastSeq`, so new
-   * events continue above what is stored even if Redis lost the counter.
+   * events continue above what is stored even if the store lost the counter.
    */
   async seedSequence(sessionId: string | number, lastStoredSeq: number): Promise<void> {
     if (!Number.isSafeInteger(lastStoredSeq) || lastStoredSeq < 0) throw new ContractError('lastStoredSeq', 'must be an integer >= 0');
@@ -258,13 +297,13 @@ export class Producer {
     while (this.#inflight.size) await Promise.allSettled([...this.#inflight]);
   }
 
-  /** Flushes, then releases the queue (and the Redis client if the producer made it). */
+  /** Flushes, then releases the queue (and the Redis client or PostgreSQL pool if the producer made it). */
   async close(): Promise<void> {
     if (this.#closed) return;
     await this.flush();
     this.#closed = true;
-    await this.queue.close();
-    if (this.#ownsRedis) await this.#redis.quit().catch(() => this.#redis.disconnect());
+    await this.#queue.close();
+    await this.#release();
   }
 
   #flushBuffer(): void {
@@ -315,7 +354,19 @@ export class Producer {
         bytes += event.bytes;
       }
       if (events.length) jobs.push({ name: EVENT_JOB_NAME, data: { v: CONTRACT_VERSION, events }, opts: this.#jobOpts });
-      await this.#gate.run(() => this.queue.addBulk(jobs));
+      const queue = this.#queue;
+      try {
+        await this.#gate.run(() => queue.addBulk(jobs));
+      } catch (e) {
+        // BullMQ's PostgreSQL backend remembers a failed first connection for good (its readiness
+        // promise stays rejected), so a queue made while PostgreSQL was down would never send again:
+        // the next flush gets a fresh one.
+        if (isPostgresUrl(this.#target.connection) && this.#gate.explain(e).reason === 'postgres_unavailable' && this.#queue === queue && !this.#closed) {
+          this.#queue = this.#openQueue();
+          void queue.close().catch(() => {});
+        }
+        throw e;
+      }
       this.stats.jobs += jobs.length;
       this.stats.enqueued += open.length;
       for (const it of open) it.resolve({ id: it.event.id, seq: it.event.seq });
@@ -340,7 +391,7 @@ export class Producer {
   /**
    * Numbers the events that have none: one contiguous block per session, in emit order. Resolves with
    * the items that must not be sent, by seed failure (their session's stored seq could not be read);
-   * rejects if Redis failed (then the whole flush fails).
+   * rejects if the store failed (then the whole flush fails).
    */
   async #assignSequences(items: Pending[]): Promise<Map<SeedFailure, Pending[]>> {
     const need = new Map<string, Pending[]>();
@@ -355,7 +406,7 @@ export class Producer {
     if (!need.size) return refused;
     const blocks = [...need].map(([sid, list]) => this.#seqs.reserve(sid, list.length));
     const settled = await Promise.allSettled(blocks);
-    let redisError: { e: unknown } | null = null;
+    let storeError: { e: unknown } | null = null;
     let i = 0;
     for (const list of need.values()) {
       const r = settled[i++];
@@ -366,9 +417,9 @@ export class Producer {
         const same = refused.get(r.reason);
         if (same) same.push(...list);
         else refused.set(r.reason, [...list]);
-      } else redisError ??= { e: r.reason };
+      } else storeError ??= { e: r.reason };
     }
-    if (redisError) throw redisError.e;
+    if (storeError) throw storeError.e;
     return refused;
   }
 }

@@ -5,7 +5,7 @@
  * message for EnqueueError, keeping the client's own error as the cause.
  */
 import { ReplyError, type Redis } from 'ioredis';
-import type { EnqueueReason } from '../errors.ts';
+import type { Explained, Gate } from './gate.ts';
 
 /** How often a command refused with LOADING is tried again while the deadline allows. */
 const LOADING_RETRY_MS = 25;
@@ -16,11 +16,6 @@ class RedisNotReady extends Error {
     super(message, { cause });
     this.name = 'RedisNotReady';
   }
-}
-
-export interface Explained {
-  reason: EnqueueReason;
-  message: string;
 }
 
 /**
@@ -35,7 +30,7 @@ function replyKind(e: unknown): string | null {
   return space < 0 ? m : m.slice(0, space);
 }
 
-export class RedisGate {
+export class RedisGate implements Gate {
   readonly #redis: Redis;
   readonly #timeoutMs: number;
 

@@ -1,22 +1,21 @@
 /**
- * Per-session sequence numbers that survive Redis losing its counters. Numbers come from a counter per
- * session in Redis (`{prefix}:seq:{sessionId}`), shared by every producer of the deployment. Redis can
- * lose or roll a counter back (FLUSHALL, a failover to a lagging replica, an AOF cut at the fsync
- * window, 30 days of silence); drawing from such a counter would hand out numbers already used. So each
- * draw carries a floor: the highest number this process issued or learned for the session, and, before
- * the first draw, the session's highest stored seq from `sequenceSeed` (PostgreSQL). A counter found
- * missing or below its floor is raised to it first and the re-seed is reported.
+ * Per-session sequence numbers that survive the store losing its counters. Numbers come from a counter
+ * per session, shared by every producer of the deployment: a Redis key (`{prefix}:seq:{sessionId}`,
+ * ./redis-counters.ts) or, on the PostgreSQL queue backend, a row of `sequence_counters`
+ * (./pg-counters.ts). Either can lose or roll a counter back (Redis: FLUSHALL, a failover to a lagging
+ * replica, an AOF cut at the fsync window; both: 30 days of silence); drawing from such a counter
+ * would hand out numbers already used. So each draw carries a floor: the highest number this process
+ * issued or learned for the session, and, before the first draw, the session's highest stored seq from
+ * `sequenceSeed` (PostgreSQL). A counter found missing or below its floor is raised to it first and the
+ * re-seed is reported.
  *
  * Draws are single-flight: while one round trip is out, new requests queue and the next round draws
  * for all of them at once, each session's requests in the order they were made (so seqs follow emit
  * order across concurrent flushes), and a session waiting for its seed never holds up the others.
  */
-import type { Redis } from 'ioredis';
-import { sequenceKey } from '../contract/limits.ts';
-import type { RedisGate } from './redis-gate.ts';
 
 /**
- * Seconds a session's counter lives after its last draw. It bounds what Redis keeps for finished
+ * Seconds a session's counter lives after its last draw. It bounds what Redis (or the table) keeps for finished
  * sessions; a session silent for longer is continued from the local high-water mark or the seed.
  */
 export const SEQUENCE_KEY_TTL_SECONDS = 30 * 24 * 3600;
@@ -31,7 +30,7 @@ export const MAX_TRACKED_SESSIONS = 100_000;
  */
 export type SequenceSeed = (sessionIds: string[]) => Promise<Map<string, number> | Record<string, number>>;
 
-/** A counter Redis had lost (`found: null`) or rolled back (`found` below `floor`), raised to `floor`. */
+/** A counter the store had lost (`found: null`) or rolled back (`found` below `floor`), raised to `floor`. */
 export interface SequenceReseed {
   sessionId: string;
   /** The counter's value before the draw; null when it was missing. */
@@ -40,26 +39,23 @@ export interface SequenceReseed {
   floor: number;
 }
 
-/**
- * One round trip for every session of a round. KEYS: the counters. ARGV[1]: TTL seconds; then per key
- * its count and its floor. A counter missing or below its floor is set to the floor, then INCRBY count
- * (count 0 only raises it). Reply per key: the new value, and the value found before (-1: missing).
- */
-const DRAW_SEQ_LUA = `
-local out = {}
-for i, key in ipairs(KEYS) do
-  local floor = tonumber(ARGV[2 * i + 1])
-  local found = tonumber(redis.call('GET', key) or '-1') or -1
-  if found < floor then redis.call('SET', key, floor) end
-  out[2 * i - 1] = redis.call('INCRBY', key, ARGV[2 * i])
-  out[2 * i] = found
-  redis.call('EXPIRE', key, ARGV[1])
-end
-return out`;
-const DRAW_SEQ_COMMAND = 'gpDrawSeq';
+/** One session's part of a draw round. */
+export interface Draw {
+  sessionId: string;
+  count: number;
+  floor: number;
+}
 
-interface DrawClient {
-  gpDrawSeq(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
+/**
+ * Where the counters live. `draw` is one round trip for a whole round: each counter missing or below
+ * its floor is set to the floor, then increased by its count (count 0 only raises it); it answers, in
+ * the order of `draws`, the new value and the value found before (-1: missing). Errors are the store's
+ * own; the producer's gate (`explain`) turns them into an EnqueueError reason.
+ */
+export interface SequenceCounters {
+  draw(draws: Draw[]): Promise<{ last: number; found: number }[]>;
+  /** The counter's value; null when there is none. */
+  read(sessionId: string): Promise<number | null>;
 }
 
 /** A session's seed could not be read: its events must not get numbers (they could repeat stored ones). */
@@ -86,9 +82,7 @@ interface Request {
 }
 
 export interface SequenceOptions {
-  redis: Redis;
-  gate: RedisGate;
-  prefix: string;
+  counters: SequenceCounters;
   seed?: SequenceSeed;
   seedTimeoutMs: number;
   onReseed(r: SequenceReseed): void;
@@ -96,9 +90,7 @@ export interface SequenceOptions {
 }
 
 export class SequenceAllocator {
-  readonly #redis: DrawClient & Redis;
-  readonly #gate: RedisGate;
-  readonly #prefix: string;
+  readonly #counters: SequenceCounters;
   readonly #seedFn: SequenceSeed | undefined;
   readonly #seedTimeoutMs: number;
   readonly #onReseed: (r: SequenceReseed) => void;
@@ -113,20 +105,17 @@ export class SequenceAllocator {
   #roundScheduled = false;
 
   constructor(opts: SequenceOptions) {
-    this.#redis = opts.redis as DrawClient & Redis;
-    this.#gate = opts.gate;
-    this.#prefix = opts.prefix;
+    this.#counters = opts.counters;
     this.#seedFn = opts.seed;
     this.#seedTimeoutMs = opts.seedTimeoutMs;
     this.#onReseed = opts.onReseed;
     this.#maxTracked = opts.maxTracked ?? MAX_TRACKED_SESSIONS;
-    if (!(DRAW_SEQ_COMMAND in opts.redis)) opts.redis.defineCommand(DRAW_SEQ_COMMAND, { lua: DRAW_SEQ_LUA });
   }
 
   /**
    * Reserves `count` consecutive numbers for a session; resolves with the first. Requests made in one
    * tick share one round trip (and one seed call for the sessions new to this process). Rejects with
-   * SeedFailure when the session's seed cannot be read, or with the Redis error.
+   * SeedFailure when the session's seed cannot be read, or with the store's error.
    */
   reserve(sessionId: string, count: number): Promise<number> {
     return new Promise<number>((resolve, reject) => {
@@ -137,10 +126,9 @@ export class SequenceAllocator {
     });
   }
 
-  /** The last number issued for the session in this deployment: max(Redis counter, local high-water), 0 if none. */
+  /** The last number issued for the session in this deployment: max(shared counter, local high-water), 0 if none. */
   async lastSeq(sessionId: string): Promise<number> {
-    const v = await this.#gate.run(() => this.#redis.get(sequenceKey(this.#prefix, sessionId)));
-    const counter = v === null ? 0 : Number(v);
+    const counter = (await this.#counters.read(sessionId)) ?? 0;
     return this.#learn(sessionId, Number.isSafeInteger(counter) ? counter : 0, false).high;
   }
 
@@ -150,8 +138,7 @@ export class SequenceAllocator {
    */
   async seed(sessionId: string, lastStoredSeq: number): Promise<void> {
     const floor = this.#learn(sessionId, lastStoredSeq, true).high;
-    const key = sequenceKey(this.#prefix, sessionId);
-    await this.#gate.run(() => this.#redis.gpDrawSeq(1, key, SEQUENCE_KEY_TTL_SECONDS, 0, floor));
+    await this.#counters.draw([{ sessionId, count: 0, floor }]);
   }
 
   /** Raises the local high-water mark (and marks the seed read); returns the entry, now the most recent. */
@@ -185,7 +172,7 @@ export class SequenceAllocator {
     const batch: [string, Request[], number][] = [];
     for (const [sid, list] of this.#waiting) {
       // First draw of this process for the session (or its entry was evicted): read the seed first, so
-      // a counter Redis lost cannot hand out numbers the database already holds.
+      // a counter the store lost cannot hand out numbers the database already holds.
       if (this.#needsSeed(sid)) {
         this.#requestSeed(sid);
         continue;
@@ -196,13 +183,9 @@ export class SequenceAllocator {
     if (!batch.length) return;
     this.#drawing = true;
     try {
-      const args: (string | number)[] = batch.map(([sid]) => sequenceKey(this.#prefix, sid));
-      args.push(SEQUENCE_KEY_TTL_SECONDS);
-      for (const [, list, floor] of batch) args.push(list.reduce((n, r) => n + r.count, 0), floor);
-      const reply = await this.#gate.run(() => this.#redis.gpDrawSeq(batch.length, ...args));
+      const reply = await this.#counters.draw(batch.map(([sessionId, list, floor]) => ({ sessionId, count: list.reduce((n, r) => n + r.count, 0), floor })));
       batch.forEach(([sid, list, floor], i) => {
-        const last = Number(reply[2 * i]);
-        const found = Number(reply[2 * i + 1]);
+        const { last, found } = reply[i]!;
         let next = last - list.reduce((n, r) => n + r.count, 0) + 1;
         this.#learn(sid, last, false);
         // A missing counter with floor 0 is simply a new session.

@@ -2,7 +2,7 @@
  * The ingest worker: consumes the events queue with many jobs in flight, gathers their events into
  * write batches, and acknowledges each job only after its events are committed.
  */
-import { Queue, Worker, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Clock } from '../clock.ts';
@@ -12,6 +12,7 @@ import { query } from '../db/query.ts';
 import { PreconditionError, coerceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RedisErrorReporter, evictionPolicy, outOfMemoryDetail, workerRedis } from '../redis.ts';
+import { openQueue, openWorker, queueSchemaState, type QueueTarget } from '../queue/backend.ts';
 import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
 import { TypeRegistry } from '../db/event-types.ts';
@@ -58,7 +59,7 @@ export interface WorkerDeps {
   log: Logger;
   /** Reuse an ORM (tests, the demo); otherwise one is opened from the config and closed on close(). */
   orm?: MikroORM;
-  /** Skip the start-up checks (migrations applied, Redis eviction policy). */
+  /** Skip the start-up checks (migrations applied; Redis eviction policy, or the PostgreSQL queue schema). */
   skipChecks?: boolean;
   /** Serve /metrics, /healthz, /readyz on this port (0: any free one); the `worker` command passes GP_METRICS_PORT. */
   metricsPort?: number;
@@ -78,15 +79,20 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
       applicationName: 'game-persist:worker',
       sessionLimits: { idleInTransactionTimeoutMs: cfg.dbIdleInTransactionTimeoutMs, lockTimeoutMs: cfg.dbLockTimeoutMs, statementTimeoutMs: cfg.dbStatementTimeoutMs },
     }));
-  const redis: Redis = workerRedis(cfg.redisUrl);
+  // The queue: on Redis, one client for the Worker and the metrics Queue (blocking commands need
+  // maxRetriesPerRequest: null); on PostgreSQL (GP_QUEUE_BACKEND=postgres) no Redis client at all, and
+  // each BullMQ object opens its own pool on DATABASE_URL.
+  const redis: Redis | null = cfg.queueBackend === 'redis' ? workerRedis(cfg.redisUrl) : null;
+  const target: QueueTarget = { connection: redis ?? cfg.databaseUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName };
   // Every Redis client and BullMQ object below reports here: logged through pino (an `error` event
   // without a listener makes BullMQ print a raw stack trace), repeats folded, OOM kept for readiness.
+  // BullMQ's lock-race codes are the same on both backends; OOM is a Redis reply only.
   const redisErrors = new RedisErrorReporter(log);
-  redis.on('error', redisErrors.listener('redis'));
+  redis?.on('error', redisErrors.listener('redis'));
   try {
     if (!deps.skipChecks) await preflight(cfg, orm, redis);
   } catch (e) {
-    redis.disconnect();
+    redis?.disconnect();
     if (!deps.orm) await orm.close();
     throw e;
   }
@@ -98,7 +104,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, byType: {} };
   const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
   let draining = false;
-  const metricsQueue = new Queue(cfg.queueName, { connection: redis, prefix: cfg.queuePrefix });
+  const metricsQueue = openQueue(target, {}, { max: 1, applicationName: 'game-persist:worker-metrics' });
   metricsQueue.on('error', redisErrors.listener('queue'));
   const metrics: Metrics = createMetrics({
     orm, redis, queue: metricsQueue, boss: jobs?.boss ?? null, bossQueues: PGBOSS_QUEUES, snapshots: jobs?.stats, draining: () => draining, version: VERSION,
@@ -174,22 +180,30 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     if (parsed.events.length || parsed.deadLetters.length) await batcher.add(parsed.events, parsed.deadLetters);
   };
 
-  const worker = new Worker(cfg.queueName, processor, {
-    connection: redis,
-    prefix: cfg.queuePrefix,
-    concurrency: cfg.concurrency,
-    lockDuration: cfg.lockMs,
-    stalledInterval: Math.max(1000, Math.floor(cfg.lockMs / 2)),
-    // Redelivery is harmless (events are deduplicated), so a job may stall many times (worker
-    // crashes, deploys) before BullMQ gives up on it.
-    maxStalledCount: 100,
-    removeOnComplete: { count: 0 },
-    removeOnFail: { age: 7 * 24 * 3600 },
-  });
+  const worker = openWorker(
+    target,
+    processor,
+    {
+      concurrency: cfg.concurrency,
+      lockDuration: cfg.lockMs,
+      stalledInterval: Math.max(1000, Math.floor(cfg.lockMs / 2)),
+      // Redelivery is harmless (events are deduplicated), so a job may stall many times (worker
+      // crashes, deploys) before BullMQ gives up on it.
+      maxStalledCount: 100,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
+    // PostgreSQL backend: every fetch, acknowledgement and lock renewal is a transaction. They commit
+    // without waiting for the WAL flush: what a PostgreSQL crash can lose of them is an
+    // acknowledgement (the job is redelivered, and its events deduplicated) or a fetch (the job stays
+    // waiting). Never a job: producers add jobs with synchronous commits. One connection per job in
+    // flight would be wasteful: acknowledgements queue for at most 10.
+    { max: Math.min(cfg.concurrency, 10), applicationName: 'game-persist:worker-queue', asyncCommit: true },
+  );
   worker.on('error', redisErrors.listener('worker'));
   worker.on('failed', (job, e) => log.warn({ job: job?.id, err: e.message, attempts: job?.attemptsMade }, 'job failed'));
   await worker.waitUntilReady();
-  log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs }, 'worker started');
+  log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, backend: cfg.queueBackend, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs }, 'worker started');
 
   const folder = aggregates ? startFolding(orm, cfg, log) : null;
 
@@ -203,8 +217,11 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
       }
     };
     return Promise.all([
-      // PING still answers when Redis is full; the refused fetches tell.
-      check('redis', async () => ((await redis.ping()) !== 'PONG' ? 'no PONG' : redisErrors.outOfMemory() ? outOfMemoryDetail(redis) : null)),
+      redis
+        ? // PING still answers when Redis is full; the refused fetches tell.
+          check('redis', async () => ((await redis.ping()) !== 'PONG' ? 'no PONG' : redisErrors.outOfMemory() ? outOfMemoryDetail(redis) : null))
+        : // The PostgreSQL backend's queue answers through its own pool and schema.
+          check('queue', async () => (await metricsQueue.getJobCounts('waiting'), null)),
       check('postgres', async () => (await query(orm.em.fork(), 'SELECT 1'), null)),
       check('migrations', async () => {
         const pending = await pendingMigrations(orm);
@@ -236,7 +253,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         await jobs?.stop();
         await http?.close();
         await metricsQueue.close();
-        await redis.quit().catch(() => redis.disconnect());
+        await redis?.quit().catch(() => redis.disconnect());
         redisErrors.close();
         if (!deps.orm) await orm.close();
         log.info({ ...stats, byType: undefined, lag: stats.lag.summary(), snapshots: jobs?.stats.snapshots ?? 0, snapshotJobs: jobs?.stats.snapshotJobs ?? 0 }, 'worker stopped');
@@ -267,10 +284,23 @@ function startFolding(orm: MikroORM, cfg: Readonly<Config>, log: Logger) {
   };
 }
 
-/** Refuses to start on a database without our migrations or a Redis that may evict jobs. */
-async function preflight(cfg: Readonly<Config>, orm: MikroORM, redis: Redis): Promise<void> {
+/**
+ * Refuses to start on a database without our migrations, or a Redis that may evict jobs, or (PostgreSQL
+ * backend) a queue schema that `game-persist migrate` has not created or brought up to this BullMQ's
+ * version: the worker creates no schema itself (it needs no DDL rights). PostgreSQL evicts nothing.
+ */
+async function preflight(cfg: Readonly<Config>, orm: MikroORM, redis: Redis | null): Promise<void> {
   const pending = await pendingMigrations(orm);
   if (pending.length) throw new PreconditionError('migrations_pending', `${pending.length} migration(s) not applied; run \`game-persist migrate\` first`);
+  if (!redis) {
+    const q = await queueSchemaState(cfg.databaseUrl, cfg.queuePrefix);
+    if (q.version < q.latest)
+      throw new PreconditionError(
+        'queue_schema_pending',
+        `the PostgreSQL queue schema ${q.schema} is ${q.version ? `at version ${q.version}, this BullMQ needs ${q.latest}` : 'missing'}; run \`game-persist migrate\` (with GP_QUEUE_BACKEND=postgres) first`,
+      );
+    return;
+  }
   const policy = await evictionPolicy(redis);
   if (policy !== 'noeviction' && !cfg.allowEviction)
     throw new PreconditionError(

@@ -1,6 +1,7 @@
 /**
  * Per-file test services: a database cloned from the migrated template, a random queue prefix, and
- * clean-up that drops both. Real PostgreSQL, real Redis, real BullMQ.
+ * clean-up that drops both. Real PostgreSQL, real Redis, real BullMQ (on Redis, or on its PostgreSQL
+ * backend: a queue schema per prefix in the file's database).
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -9,6 +10,8 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { openOrm, type MikroORM } from '../../src/db/orm.ts';
 import { query } from '../../src/db/query.ts';
 import { deletePrefix } from '../../src/redis.ts';
+import type { QueueBackend } from '../../src/config.ts';
+import { dropPostgresQueue, migrateQueueSchema } from '../../src/queue/backend.ts';
 import { REDIS_URL, adminQuery, databaseUrl } from './env.ts';
 
 export function uniqueName(kind: string): string {
@@ -51,6 +54,28 @@ export function testConfig(dbUrl: string, prefix: string, extra: Record<string, 
 /** Deletes every Redis key under a queue prefix (the queue, sequence counters). */
 export async function dropPrefix(prefix: string): Promise<void> {
   await deletePrefix(REDIS_URL, prefix);
+}
+
+/** The queue backends the core ingest and recovery tests run on (`describe.each(BACKENDS)`). */
+export const BACKENDS: readonly QueueBackend[] = ['redis', 'postgres'];
+
+/** Test settings selecting a backend (GP_QUEUE_BACKEND), to merge into testEnv/testConfig extras. */
+export const backendEnv = (backend: QueueBackend): Record<string, string> => ({ GP_QUEUE_BACKEND: backend });
+
+/** What a producer connects to for a test queue on `backend`: the test Redis, or the file's database. */
+export function queueUrl(backend: QueueBackend, dbUrl: string): string {
+  return backend === 'postgres' ? dbUrl : REDIS_URL;
+}
+
+/** Makes a prefix's queue usable: on PostgreSQL its schema (what `game-persist migrate` does); nothing on Redis. */
+export async function prepareQueue(backend: QueueBackend, dbUrl: string, prefix: string): Promise<void> {
+  if (backend === 'postgres') await migrateQueueSchema(dbUrl, prefix);
+}
+
+/** Removes a prefix's queue: its Redis keys, or its PostgreSQL schema, counters and API records. */
+export async function dropQueue(backend: QueueBackend, dbUrl: string, prefix: string): Promise<void> {
+  if (backend === 'postgres') await dropPostgresQueue(dbUrl, prefix);
+  else await dropPrefix(prefix);
 }
 
 export interface Fixture {

@@ -1,15 +1,15 @@
 /** In-process and child-process workers for tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { Config } from '../../src/config.ts';
+import type { Config, QueueBackend } from '../../src/config.ts';
+import { openQueue, type EventsQueue } from '../../src/queue/backend.ts';
 import type { MikroORM } from '../../src/db/orm.ts';
 import { createLogger } from '../../src/log.ts';
 import { startWorker, type WorkerHandle } from '../../src/workers/worker.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { REDIS_URL, childEnv } from './env.ts';
-import { dropPrefix, openFixture, testConfig, uniqueName, type Fixture } from './services.ts';
+import { backendEnv, dropQueue, openFixture, prepareQueue, testConfig, uniqueName, type Fixture } from './services.ts';
 
 export const CLI = fileURLToPath(new URL('../../bin/game-persist.js', import.meta.url));
 
@@ -17,9 +17,13 @@ export async function inProcessWorker(cfg: Readonly<Config>, orm?: MikroORM): Pr
   return startWorker(cfg, { log: createLogger('silent'), orm });
 }
 
-/** A plain BullMQ queue handle (what a publisher without our SDK uses). */
-export function plainQueue(prefix: string): Queue {
-  return new Queue('events', { connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix });
+/**
+ * A plain BullMQ queue handle (what a publisher without our SDK uses): on Redis, or with `dbUrl` on
+ * BullMQ's PostgreSQL backend in that database.
+ */
+export function plainQueue(prefix: string, dbUrl?: string): EventsQueue {
+  if (dbUrl) return openQueue({ connection: dbUrl, prefix, queueName: 'events' });
+  return openQueue({ connection: new Redis(REDIS_URL, { maxRetriesPerRequest: null }), prefix, queueName: 'events' });
 }
 
 export interface ChildWorker {
@@ -79,26 +83,29 @@ export function spawnCli(args: string[], env: Record<string, string>): ChildWork
 }
 
 /**
- * A test file's database and queue prefix, opened before its tests and dropped after. Read the fields
- * inside tests (they are set in beforeAll).
+ * A test file's (or describe block's) database and queue prefix, opened before its tests and dropped
+ * after; the queue on `backend` (its PostgreSQL schema made and dropped here). Read the fields inside
+ * tests (they are set in beforeAll).
  */
-export function dbFixture() {
-  const ctx = { prefix: uniqueName('q') } as { prefix: string; fx: Fixture };
+export function dbFixture(backend: QueueBackend = 'redis') {
+  const ctx = { prefix: uniqueName('q'), backend } as { prefix: string; backend: QueueBackend; fx: Fixture };
   beforeAll(async () => {
     ctx.fx = await openFixture();
+    await prepareQueue(backend, ctx.fx.db.url, ctx.prefix);
   });
   afterAll(async () => {
+    if (ctx.fx) await dropQueue(backend, ctx.fx.db.url, ctx.prefix).catch(() => {});
+    else await dropQueue('redis', '', ctx.prefix);
     await ctx.fx?.close();
-    await dropPrefix(ctx.prefix);
   });
   return ctx;
 }
 
 /** dbFixture plus an in-process worker on them (closed before the database goes). */
-export function workerFixture(settings: Record<string, string> = {}) {
-  const ctx = dbFixture() as ReturnType<typeof dbFixture> & { worker: WorkerHandle };
+export function workerFixture(settings: Record<string, string> = {}, backend: QueueBackend = 'redis') {
+  const ctx = dbFixture(backend) as ReturnType<typeof dbFixture> & { worker: WorkerHandle };
   beforeAll(async () => {
-    ctx.worker = await inProcessWorker(testConfig(ctx.fx.db.url, ctx.prefix, settings));
+    ctx.worker = await inProcessWorker(testConfig(ctx.fx.db.url, ctx.prefix, { ...backendEnv(backend), ...settings }));
   });
   afterAll(async () => {
     await ctx.worker?.close();

@@ -1,8 +1,9 @@
 /**
- * The SDK's sequence numbers against a real Redis (and PostgreSQL for the seed): a counter Redis lost
- * or rolled back is raised above what this process issued and reported, a new producer continues above
- * what the database holds, lastSeq/seedSequence, join-queue events stay unnumbered, and the producer's
- * errors at a full or loading Redis say what is wrong.
+ * The SDK's sequence numbers against real counters, in Redis and (PostgreSQL queue backend) in the
+ * `sequence_counters` table, with PostgreSQL for the seed: a counter the store lost or rolled back is
+ * raised above what this process issued and reported, a new producer continues above what the database
+ * holds, lastSeq/seedSequence, join-queue events stay unnumbered; and the producer's errors at a full
+ * or loading Redis say what is wrong.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,32 +15,21 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sequenceKey } from '../../../src/contract/limits.ts';
 import { EnqueueError, createProducer, type Producer, type ProducerOptions, type SequenceReseed } from '../../../src/producers/index.ts';
 import { pgSequenceSeed } from '../../../src/recovery/sequence-seed.ts';
-import { REDIS_URL, dropPrefix, rows, uniqueName, waitFor } from '../../helpers/services.ts';
+import { BACKENDS, REDIS_URL, dropPrefix, dropQueue, prepareQueue, queueUrl, rows, uniqueName, waitFor } from '../../helpers/services.ts';
 import { serviceEnv } from '../../helpers/env.ts';
 import { workerFixture } from '../../helpers/worker.ts';
 
-const ctx = workerFixture();
 const redis = new Redis(REDIS_URL);
 const prefixes: string[] = [];
 const open: Producer[] = [];
 
+/** A Redis-only producer (the Redis error tests below). */
 function producer(opts: Partial<ProducerOptions> = {}) {
   const prefix = opts.prefix ?? uniqueName('p');
-  if (!opts.prefix) prefixes.push(prefix); // the worker fixture's prefix is dropped by the fixture, after its worker stopped
-  const reseeds: SequenceReseed[] = [];
-  const p = createProducer({ connection: REDIS_URL, prefix, onSequenceReseed: (r) => reseeds.push(r), ...opts });
+  if (!opts.prefix) prefixes.push(prefix);
+  const p = createProducer({ connection: REDIS_URL, prefix, ...opts });
   open.push(p);
-  return { p, prefix, reseeds, key: (sid: string) => sequenceKey(prefix, sid) };
-}
-
-/** Events of the session stored so far (it only has session and move events). */
-async function stored(sessionId: string): Promise<number> {
-  const [r] = await rows<{ n: number }>(
-    ctx.fx.orm,
-    `select (select count(*) from session_events where session_id = $1)::int + (select count(*) from moves where session_id = $1)::int as n`,
-    [sessionId],
-  );
-  return r.n;
+  return { p, prefix };
 }
 
 async function moves(p: Producer, sessionId: string | number, n: number): Promise<number[]> {
@@ -55,45 +45,101 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-describe('sequence numbers survive Redis losing its counters', () => {
+describe.each(BACKENDS)('sequence numbers survive the store losing its counters, on %s', (backend) => {
+  const ctx = workerFixture({}, backend);
+  const pg = backend === 'postgres';
+  const own: string[] = [];
+  afterAll(async () => {
+    await Promise.all(own.map((prefix) => dropQueue(backend, ctx.fx.db.url, prefix)));
+  });
+
+  /** A session's counter as the store holds it: read, set, delete (what losing it looks like), and whether it expires. */
+  function counterOf(prefix: string) {
+    const key = (sid: string) => sequenceKey(prefix, sid);
+    return {
+      async get(sid: string): Promise<string | null> {
+        if (!pg) return redis.get(key(sid));
+        const [r] = await rows<{ v: string }>(ctx.fx.orm, 'select seq::text as v from sequence_counters where prefix = $1 and session_id = $2 and expires_at > now()', [prefix, sid]);
+        return r?.v ?? null;
+      },
+      async set(sid: string, v: number): Promise<void> {
+        if (!pg) await redis.set(key(sid), String(v));
+        else
+          await rows(ctx.fx.orm, `insert into sequence_counters (prefix, session_id, seq, expires_at) values ($1, $2, $3, now() + interval '1 day')
+            on conflict (prefix, session_id) do update set seq = excluded.seq`, [prefix, sid, v]);
+      },
+      async del(sid: string): Promise<void> {
+        if (!pg) await redis.del(key(sid));
+        else await rows(ctx.fx.orm, 'delete from sequence_counters where prefix = $1 and session_id = $2', [prefix, sid]);
+      },
+      async expires(sid: string): Promise<boolean> {
+        if (!pg) return (await redis.ttl(key(sid))) > 0;
+        const [r] = await rows<{ ok: boolean }>(ctx.fx.orm, `select expires_at < now() + interval '31 days' as ok from sequence_counters where prefix = $1 and session_id = $2`, [prefix, sid]);
+        return r?.ok === true;
+      },
+    };
+  }
+
+  async function producerOn(opts: Partial<ProducerOptions> = {}) {
+    const prefix = opts.prefix ?? uniqueName('p');
+    if (!opts.prefix) {
+      own.push(prefix); // the worker fixture's prefix is dropped by the fixture, after its worker stopped
+      await prepareQueue(backend, ctx.fx.db.url, prefix);
+    }
+    const reseeds: SequenceReseed[] = [];
+    const p = createProducer({ connection: queueUrl(backend, ctx.fx.db.url), prefix, onSequenceReseed: (r) => reseeds.push(r), ...opts });
+    open.push(p);
+    return { p, prefix, reseeds, counter: counterOf(prefix) };
+  }
+
+  /** Events of the session stored so far (it only has session and move events). */
+  async function stored(sessionId: string): Promise<number> {
+    const [r] = await rows<{ n: number }>(
+      ctx.fx.orm,
+      `select (select count(*) from session_events where session_id = $1)::int + (select count(*) from moves where session_id = $1)::int as n`,
+      [sessionId],
+    );
+    return r.n;
+  }
+
   it('continues above its own high-water mark when the counter is deleted mid-session, and reports the re-seed', async () => {
-    const { p, key, reseeds } = producer();
+    const { p, counter, reseeds } = await producerOn();
     expect(await moves(p, 'room', 5)).toEqual([1, 2, 3, 4, 5]);
-    await redis.del(key('room')); // FLUSHALL, a failover, 30 days of silence
+    await counter.del('room'); // FLUSHALL, a failover, 30 days of silence
     expect(await moves(p, 'room', 2)).toEqual([6, 7]);
     expect(reseeds).toEqual([{ sessionId: 'room', found: null, floor: 5 }]);
     expect(p.stats.reseeded).toBe(1);
-    expect(await redis.get(key('room'))).toBe('7');
-    expect(await redis.ttl(key('room'))).toBeGreaterThan(0);
+    expect(await counter.get('room')).toBe('7');
+    expect(await counter.expires('room')).toBe(true);
     // The counter is right again: no further re-seed.
     expect(await moves(p, 'room', 1)).toEqual([8]);
     expect(p.stats.reseeded).toBe(1);
   });
 
   it('continues above its own high-water mark when the counter rolled back (AOF cut at the fsync window)', async () => {
-    const { p, key, reseeds } = producer();
+    const { p, counter, reseeds } = await producerOn();
     await moves(p, 'room', 5);
     await moves(p, 'other', 3);
-    await redis.set(key('room'), '2');
+    await counter.set('room', 2);
     expect(await moves(p, 'room', 3)).toEqual([6, 7, 8]);
     expect(await moves(p, 'other', 1)).toEqual([4]);
     expect(reseeds).toEqual([{ sessionId: 'room', found: 2, floor: 5 }]);
     expect(p.stats.reseeded).toBe(1);
   });
 
-  it('a new producer seeded from PostgreSQL continues above the stored last seq after Redis lost the counter', async () => {
+  it('a new producer seeded from PostgreSQL continues above the stored last seq after the store lost the counter', async () => {
     // Events of session 9001 written through a real worker; the id is an integer, as game servers often send.
-    const first = producer({ prefix: ctx.prefix });
+    const first = await producerOn({ prefix: ctx.prefix });
     await first.p.sessionCreated({ sessionId: 9001, gameType: 'hokm' });
     await moves(first.p, 9001, 6);
     await first.p.close();
     await waitFor('the worker to store 7 events', async () => (await stored('9001')) === 7);
     expect((await rows(ctx.fx.orm, `select last_seq from sessions where id = '9001'`))[0].last_seq).toBe('7');
-    await redis.del(first.key('9001'));
+    await first.counter.del('9001');
 
     const calls: string[][] = [];
     const seed = pgSequenceSeed(ctx.fx.orm);
-    const again = producer({
+    const again = await producerOn({
       prefix: ctx.prefix,
       sequenceSeed: (ids) => {
         calls.push(ids);
@@ -122,7 +168,7 @@ describe('sequence numbers survive Redis losing its counters', () => {
 
   it('refuses to number the events of a session whose seed fails, and sends the rest of the flush', async () => {
     let fail = true;
-    const { p, key } = producer({
+    const { p, counter } = await producerOn({
       sequenceSeed: async (ids) => {
         if (fail && ids.includes('broken')) throw new Error('database is down');
         return {};
@@ -137,63 +183,63 @@ describe('sequence numbers survive Redis losing its counters', () => {
     expect(err.message).toMatch(/sequenceSeed failed for session\(s\) broken.*database is down/);
     expect((err.cause as Error).message).toBe('database is down');
     expect(err.events[0]).toMatchObject({ sessionId: 'broken', seq: null });
-    expect(await redis.get(key('broken'))).toBeNull(); // nothing drawn without a floor
+    expect(await counter.get('broken')).toBeNull(); // nothing drawn without a floor
     expect(p.stats.failed).toBe(1);
     // Re-emitting once the seed works numbers it normally.
     fail = false;
     expect((await p.emit(err.events[0] as Parameters<Producer['emit']>[0])).seq).toBe(1);
   });
 
-  it('lastSeq is the larger of the Redis counter and what this process issued; integer ids are their string form', async () => {
-    const { p, prefix, key } = producer();
+  it('lastSeq is the larger of the shared counter and what this process issued; integer ids are their string form', async () => {
+    const { p, prefix, counter } = await producerOn();
     expect(await p.lastSeq('room')).toBe(0);
     await moves(p, 42, 3);
     expect(await p.lastSeq(42)).toBe(3);
     expect(await p.lastSeq('42')).toBe(3);
-    await redis.del(key('42'));
+    await counter.del('42');
     expect(await p.lastSeq(42)).toBe(3);
     // Another producer of the deployment sees the counter.
-    await redis.set(key('77'), '12');
-    const other = producer({ prefix });
+    await counter.set('77', 12);
+    const other = await producerOn({ prefix });
     expect(await other.p.lastSeq(77)).toBe(12);
     await expect(p.lastSeq('')).rejects.toThrow(/sessionId/);
   });
 
   it('seedSequence raises the counter and the local floor, and never lowers them', async () => {
-    const { p, prefix, key, reseeds } = producer();
+    const { p, prefix, counter, reseeds } = await producerOn();
     await p.seedSequence('room', 10);
-    expect(await redis.get(key('room'))).toBe('10');
+    expect(await counter.get('room')).toBe('10');
     expect(await moves(p, 'room', 1)).toEqual([11]);
     await p.seedSequence('room', 3);
-    expect(await redis.get(key('room'))).toBe('11');
+    expect(await counter.get('room')).toBe('11');
     expect(await moves(p, 'room', 1)).toEqual([12]);
     // The floor is local too: a lost counter does not take it back to 1.
-    await redis.del(key('room'));
+    await counter.del('room');
     expect(await moves(p, 'room', 1)).toEqual([13]);
     expect(reseeds).toEqual([{ sessionId: 'room', found: null, floor: 12 }]);
     // Integer ids are the same session as their string form.
-    const other = producer({ prefix });
+    const other = await producerOn({ prefix });
     await other.p.seedSequence(5, 20);
     expect(await moves(other.p, '5', 1)).toEqual([21]);
     await expect(p.seedSequence('room', -1)).rejects.toThrow(/lastStoredSeq/);
   });
 
   it('gives join-queue events no seq, even with a sessionId, and leaves the session counter alone', async () => {
-    const { p, key } = producer({ lingerMs: 20 });
+    const { p, counter } = await producerOn({ lingerMs: 20 });
     const [q1, q2] = await Promise.all([
       p.queueEntered({ sessionId: 'room', player: 'u', tenant: 'guild' }),
       p.queueLeft({ sessionId: 'room', player: 'u', tenant: 'guild', reason: 'joined' }),
     ]);
     expect([q1.seq, q2.seq]).toEqual([null, null]);
-    expect(await redis.get(key('room'))).toBeNull();
+    expect(await counter.get('room')).toBeNull();
     expect(await moves(p, 'room', 1)).toEqual([1]);
     const jobs = (await p.queue.getJobs(['waiting'], 0, -1, true)) as { data: { events: Record<string, unknown>[] } }[];
     const queued = jobs.flatMap((j) => j.data.events).filter((e) => String(e.type).startsWith('queue.'));
     expect(queued.map((e) => e.seq)).toEqual([null, null]);
   });
 
-  it('keeps stats.buffered current: accepted events not yet in Redis', async () => {
-    const { p } = producer({ lingerMs: 10_000, maxBatchEvents: 1000 });
+  it('keeps stats.buffered current: accepted events not yet enqueued', async () => {
+    const { p } = await producerOn({ lingerMs: 10_000, maxBatchEvents: 1000 });
     const sent = Array.from({ length: 10 }, (_, i) => p.move({ sessionId: 's', player: 'u', action: 'a', turn: i }));
     expect(p.stats.buffered).toBe(10);
     await p.flush();

@@ -50,8 +50,12 @@ describe('clean-up', () => {
     await age(['idle', 'forever', 'slow-llm', 'world'], 11);
     await age(['short'], 2);
 
+    // What the PostgreSQL queue backend keeps in place of Redis keys with a TTL: one expired of each, one live.
+    await rows(fx.orm, `insert into sequence_counters (prefix, session_id, seq, expires_at) values ('gp', 'old', 3, now() - interval '1 s'), ('gp', 'new', 3, now() + interval '1 day')`);
+    await rows(fx.orm, `insert into api_records (key, value, expires_at) values ('gp:api-idem:k:old', '[]', now() - interval '1 s')`);
     const r = await runCleanup(fx.orm, cfg(), worker.jobs!.snapshots.enqueue, { now: () => new Date('2030-01-02T00:00:00Z') });
-    expect({ ...r, abandoned: [...r.abandoned].sort() }).toEqual({ abandoned: ['idle', 'short'], expiredQueueEntries: 1 });
+    expect({ ...r, abandoned: [...r.abandoned].sort() }).toEqual({ abandoned: ['idle', 'short'], expiredQueueEntries: 1, expiredRecords: 2 });
+    expect(await rows(fx.orm, `select session_id from sequence_counters`)).toEqual([{ session_id: 'new' }]);
     expect((await runCleanup(fx.orm, cfg())).abandoned).toEqual([]);
     const s = await rows(fx.orm, `select id, status, end_reason from sessions order by id`);
     expect(s).toEqual([
