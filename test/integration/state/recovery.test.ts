@@ -13,10 +13,8 @@ import { stateHash } from '../../../src/snapshots/hash.ts';
 import { mergePatch } from '../../../src/contract/merge-patch.ts';
 import { foldTurn } from '../../../src/workers/fold-state.ts';
 import { allTypesEvents } from '../../helpers/examples.ts';
-import { REDIS_URL, rows, uniqueName, waitFor } from '../../helpers/services.ts';
+import { BACKENDS, queueUrl, rows, uniqueName, waitFor } from '../../helpers/services.ts';
 import { plainQueue, workerFixture } from '../../helpers/worker.ts';
-
-const ctx = workerFixture();
 
 /** What the game does on turn t of a room: a move, then a turn result (a full state every 4 turns). */
 function turnResult(room: number, t: number, state: Record<string, unknown>) {
@@ -24,12 +22,15 @@ function turnResult(room: number, t: number, state: Record<string, unknown>) {
   return t % 4 === 0 ? { state: next, next } : { patch: { turn: t, [`p${t % 3}`]: next[`p${t % 3}`] }, next };
 }
 
-describe('recovery', () => {
+// On both queue backends: BullMQ on Redis, and on PostgreSQL (GP_QUEUE_BACKEND=postgres).
+describe.each(BACKENDS)('recovery on %s', (backend) => {
+  const ctx = workerFixture({}, backend);
+  const connection = () => queueUrl(backend, ctx.fx.db.url);
   it('returns a tail that fits the snapshot and state it returns, even when a snapshot is hashed while it reads', async () => {
     // Found by the Python client's restart test under load: the tail was read concurrently with the
     // snapshot, so a snapshot hashed in between cut the tail after it while no snapshot was returned.
     const id = uniqueName('race');
-    const p = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
+    const p = createProducer({ connection: connection(), prefix: ctx.prefix });
     const patches = [{ map: { a1: 'plains', b2: 'forest' }, gold: 10 }, { gold: 12, units: { u1: 10 } }, { map: { b2: null, c3: 'hills' } }];
     await p.sessionCreated({ sessionId: id, gameType: 'fourx' });
     for (const [i, patch] of patches.entries()) await p.turnResult({ sessionId: id, turn: i + 1, patch });
@@ -69,7 +70,7 @@ describe('recovery', () => {
   it('lets a restarted game server recover every active room and continue to the same end state', async () => {
     const rooms = 6;
     const tenant = uniqueName('chat');
-    let p = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
+    let p = createProducer({ connection: connection(), prefix: ctx.prefix });
     const truth: Record<string, unknown>[] = Array.from({ length: rooms }, () => ({}));
     for (let r = 0; r < rooms; r++) {
       await p.sessionCreated({ sessionId: `${tenant}-${r}`, gameType: 'fourx', tenant });
@@ -88,7 +89,7 @@ describe('recovery', () => {
     await waitFor('everything stored', async () => (await recoverSession(ctx.fx.orm, `${tenant}-0`))?.session.appliedSeq === 17);
 
     // Restart: recover all rooms of this tenant, two per page.
-    p = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
+    p = createProducer({ connection: connection(), prefix: ctx.prefix });
     const recovered = [];
     for (let cursor: string | null = null, pages = 0; ; pages++) {
       const page = await recoverActiveSessions(ctx.fx.orm, { tenant, cursor, limit: 2 });
@@ -138,7 +139,7 @@ describe('recovery', () => {
 
   it('replays the full history in order, in wire form the contract accepts again', async () => {
     const sent = allTypesEvents('replay-me');
-    const q = plainQueue(ctx.prefix);
+    const q = plainQueue(ctx.prefix, backend === 'postgres' ? ctx.fx.db.url : undefined);
     await q.add('events', { v: 1, events: sent });
     await q.close();
     const n = sent.filter((e) => e.sessionId !== undefined).length;
