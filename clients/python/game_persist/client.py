@@ -3,8 +3,10 @@
 import json
 import os
 import random
+import sys
 import threading
 import time
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -84,7 +86,12 @@ class Client:
     client-side UUIDv7 id and each batch an Idempotency-Key, so a retried batch (a timeout, a 503, a
     lost response) is stored once with the same sequence numbers. Events the contract refuses are
     reported to ``on_rejected`` (and kept in ``rejected``); a batch that fails after ``max_retries`` is
-    reported to ``on_error`` and raised by the next ``flush()``.
+    reported to ``on_error`` and raised by the next ``flush()``. The events the API accepted are reported
+    to ``on_accepted``, once per request, as a list in the order sent: each event as sent, with the ``seq``
+    the API gave it (None for ``queue.*``). An audit trail of what the pipeline owes you.
+
+    The callbacks run on the sending thread (or the one calling ``publish``); an exception they raise is
+    printed to stderr and does not stop the sending.
     """
 
     def __init__(
@@ -99,6 +106,7 @@ class Client:
         max_buffered: int = 100_000,
         on_rejected: Optional[Callable[[Rejected], None]] = None,
         on_error: Optional[Callable[[PublishError], None]] = None,
+        on_accepted: Optional[Callable[[List[Dict[str, Any]]], None]] = None,
     ):
         if not 1 <= batch_size <= 1000:
             raise ValueError("batch_size must be 1-1000")
@@ -111,6 +119,7 @@ class Client:
         self._max_buffered = max_buffered
         self._on_rejected = on_rejected
         self._on_error = on_error
+        self._on_accepted = on_accepted
         self._buffer: List[Dict[str, Any]] = []
         self._cond = threading.Condition()
         self._sending = 0
@@ -244,17 +253,24 @@ class Client:
         self.stats["sent"] += len(batch)
         self.stats["accepted"] += r["accepted"]
         self.stats["rejected"] += r["rejected"]
+        accepted: List[Dict[str, Any]] = []
         for x in r["results"]:
-            if x["status"] == "accepted" and x.get("seq") is not None:
-                sid = batch[x["index"]].get("sessionId")
-                with self._cond:
-                    if sid is not None and x["seq"] > self._last_seq.get(sid, 0):
-                        self._last_seq[sid] = x["seq"]
-            if x["status"] == "rejected":
-                rej = Rejected(batch[x["index"]], x.get("code", "invalid_event"), x.get("field", ""), x.get("reason", ""))
+            event = batch[x["index"]]
+            if x["status"] == "accepted":
+                seq = x.get("seq")
+                sid = event.get("sessionId")
+                if seq is not None and sid is not None:
+                    with self._cond:
+                        if seq > self._last_seq.get(sid, 0):
+                            self._last_seq[sid] = seq
+                accepted.append(dict(event, id=x.get("id", event.get("id")), seq=seq))
+            elif x["status"] == "rejected":
+                rej = Rejected(event, x.get("code", "invalid_event"), x.get("field", ""), x.get("reason", ""))
                 self.rejected.append(rej)
                 if self._on_rejected:
-                    self._on_rejected(rej)
+                    _call(self._on_rejected, rej)
+        if accepted and self._on_accepted:
+            _call(self._on_accepted, accepted)
         return r
 
     # ---- typed helpers (keyword arguments are the contract's data fields, snake_case; id, seq and at
@@ -424,9 +440,13 @@ class Client:
         with self._cond:
             return self._last_seq.get(str(session_id), 0)
 
-    def wait_persisted(self, session_id: Id, seq: Optional[int] = None, timeout_ms: int = 10_000) -> Dict[str, Any]:
+    def wait_persisted(self, session_id: Id, seq: Union[int, str, None] = None, timeout_ms: int = 10_000) -> Dict[str, Any]:
         """Blocks until the session is stored and folded through ``seq`` (default: ``last_seq``, after a
-        ``flush()``); raises ApiError with code ``timeout`` when it takes longer than ``timeout_ms``."""
+        ``flush()``); raises ApiError with code ``timeout`` when it takes longer than ``timeout_ms``.
+
+        ``seq="issued"`` waits for the last seq any producer was issued for the session (the server's
+        counter): what a restarted game server waits for before it recovers, when it no longer knows what
+        it sent."""
         if seq is None:
             self.flush()
             seq = self.last_seq(session_id)
@@ -516,6 +536,13 @@ class Client:
         except urllib.error.HTTPError as e:
             raise _api_error(e) from None
 
+
+def _call(callback: Callable[[Any], None], arg: Any) -> None:
+    """Runs a user callback; what it raises is printed, never lost, and never stops the sender."""
+    try:
+        callback(arg)
+    except Exception:  # noqa: BLE001 - a callback's bug must not kill the sending thread
+        traceback.print_exc(file=sys.stderr)
 
 
 def _api_error(e: urllib.error.HTTPError) -> ApiError:
