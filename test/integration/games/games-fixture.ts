@@ -21,7 +21,7 @@ export interface Played {
 }
 
 /** Starts a pipeline, plays `game` (killed once mid-game) and waits until everything it sent is stored. */
-export function playedGame(game: Game, opts: { sessions: number; seed: number; env?: Record<string, string> }): Played {
+export function playedGame(game: Game, opts: { sessions: number; seed: number; crash?: number; paceMs?: number; env?: Record<string, string> }): Played {
   const ctx = {} as Played;
   let db: Awaited<ReturnType<typeof cloneDatabase>>;
   const prefix = uniqueName('q');
@@ -38,7 +38,7 @@ export function playedGame(game: Game, opts: { sessions: number; seed: number; e
       if (!res.ok) throw new Error(`replay ${id}: ${res.status}`);
       return (await res.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l));
     };
-    ctx.r = await playGame(ctx.pipe, { game, sessions: opts.sessions, seed: opts.seed, scale: 'test', crash: true });
+    ctx.r = await playGame(ctx.pipe, { game, sessions: opts.sessions, seed: opts.seed, scale: 'test', crash: opts.crash ?? true, paceMs: opts.paceMs });
     ctx.sessions = Array.from({ length: opts.sessions }, (_, i) => `${ctx.r.run}-${game}-${i}`);
     // The game exited after its last emit resolved: wait until the workers stored and folded it all.
     for (const [id, events] of bySession(ctx.r.ledger)) {
