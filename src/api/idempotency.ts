@@ -2,12 +2,13 @@
  * `Idempotency-Key` on POST /v1/events: a client that retries a batch (a timeout, a lost response)
  * sends the same key and gets the same ids and sequence numbers for the same events. Without it, a
  * retried event without its own seq would draw a new number: the worker drops the duplicate by id, and
- * the number it drew stays a gap until GP_GAP_TIMEOUT_S gives it up. Records live in Redis for
- * IDEMPOTENCY_TTL_S, per API key; about 50 bytes per event.
+ * the number it drew stays a gap until GP_GAP_TIMEOUT_S gives it up. Records live in the API's store
+ * (Redis, or PostgreSQL with that queue backend: ./store.ts) for IDEMPOTENCY_TTL_S, per API key; about
+ * 50 bytes per event.
  */
 import type { FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { ApiError } from '../errors.ts';
+import type { ApiStore } from './store.ts';
 
 export const IDEMPOTENCY_TTL_S = 600;
 const KEY_RE = /^[A-Za-z0-9_.:-]{8,128}$/;
@@ -26,10 +27,10 @@ export interface IdempotentRequest {
 const NONE: IdempotentRequest = { previous: null, commit: async () => {}, abort: async () => {} };
 
 export class Idempotency {
-  readonly #redis: Redis;
+  readonly #store: ApiStore;
   readonly #prefix: string;
-  constructor(redis: Redis, prefix: string) {
-    this.#redis = redis;
+  constructor(store: ApiStore, prefix: string) {
+    this.#store = store;
     this.#prefix = prefix;
   }
 
@@ -39,10 +40,10 @@ export class Idempotency {
     if (typeof header !== 'string' || !KEY_RE.test(header)) throw new ApiError(400, 'bad_request', 'Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 _ . : -');
     const key = `${this.#prefix}:api-idem:${req.apiKey?.id ?? '-'}:${header}`;
     // Claim the key, or find what it holds: a request in flight, or the first answer.
-    const claimed = await this.#redis.set(key, PENDING, 'EX', IDEMPOTENCY_TTL_S, 'NX');
+    const claimed = await this.#store.claim(key, PENDING, IDEMPOTENCY_TTL_S);
     let previous: Answer | null = null;
-    if (claimed !== 'OK') {
-      const held = await this.#redis.get(key);
+    if (!claimed) {
+      const [held] = await this.#store.get([key]);
       if (held === PENDING) throw new ApiError(409, 'in_progress', 'a request with this Idempotency-Key is still being processed; retry shortly');
       if (held !== null) {
         previous = JSON.parse(held) as Answer;
@@ -52,11 +53,11 @@ export class Idempotency {
     return {
       previous,
       commit: async (answer) => {
-        await this.#redis.set(key, JSON.stringify(answer), 'EX', IDEMPOTENCY_TTL_S);
+        await this.#store.put(key, JSON.stringify(answer), IDEMPOTENCY_TTL_S);
       },
       // Nothing answered: a retry starts afresh (a retry of an answered request keeps its answer).
       abort: async () => {
-        if (!previous) await this.#redis.del(key);
+        if (!previous) await this.#store.del(key);
       },
     };
   }

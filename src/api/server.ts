@@ -1,7 +1,10 @@
 /**
  * `game-persist serve`: the HTTP/JSON API (Fastify 5). Stateless: every replica reads PostgreSQL and
  * enqueues to the same BullMQ queue with the same sequence counters as the SDK, so any number run
- * behind a load balancer; rate limits are counted in Redis, shared by all replicas.
+ * behind a load balancer; rate limits are counted in Redis, shared by all replicas. With
+ * GP_QUEUE_BACKEND=postgres nothing here touches Redis: the queue and counters are in PostgreSQL, so
+ * are Idempotency-Key records and tenant claims (./store.ts), and rate limits are counted in each
+ * process's memory (a client spread over N replicas gets up to N times its limit).
  *
  * Every route but /healthz and /openapi.json needs an API key (`Authorization: Bearer gpk_…`) with the
  * route's scope; a tenant-restricted key sees only its tenant's sessions. Every error is a JSON body
@@ -18,7 +21,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError, errorMessage } from '../errors.ts';
 import type { Emitted, Producer } from '../producers/producer.ts';
-import { createProducer } from '../producers/index.ts';
+import { createProducer, producerOptions } from '../producers/index.ts';
 import { pgSequenceSeed } from '../recovery/sequence-seed.ts';
 import { listTypes, registerType, removeType, TypeRegistry, type RegisteredType } from '../db/event-types.ts';
 import { MAX_DOCUMENT_PAGE, readDocument, readDocumentRejections, readDocuments, readPlayerDocuments } from '../recovery/documents.ts';
@@ -33,6 +36,7 @@ import { takeWaiting, waitingPlayers } from '../queue/join-queue.ts';
 import { VERSION } from '../version.ts';
 import { KeyVerifier, type ApiKeyInfo, type Scope } from './keys.ts';
 import { Idempotency } from './idempotency.ts';
+import { pgApiStore, redisApiStore, type ApiStore } from './store.ts';
 import { tenantVerdicts } from './tenant-ingest.ts';
 import { apiMetrics } from './metrics.ts';
 import { MAX_EVENTS_PER_REQUEST, ingestBody, ingestResponse, errorBody, idParam } from './schemas.ts';
@@ -51,15 +55,18 @@ export interface ApiDeps {
   cfg: Readonly<Config>;
   orm: MikroORM;
   /**
-   * Enqueues accepted events; default: one of its own on cfg's Redis and queue, numbering sessions from
-   * the same counters as the SDK (re-seeded from PostgreSQL), checking game types with `types`. Closed
-   * with the app only when it is its own.
+   * Enqueues accepted events; default: one of its own on cfg's queue (Redis or PostgreSQL, per
+   * GP_QUEUE_BACKEND), numbering sessions from the same counters as the SDK (re-seeded from
+   * PostgreSQL), checking game types with `types`. Closed with the app only when it is its own.
    */
   producer?: Producer;
   /** The registered game types; default: its own, re-read every GP_CONTRACT_REFRESH_S. */
   types?: TypeRegistry;
-  /** Rate-limit counters (shared by replicas). */
-  redis: Redis;
+  /**
+   * Redis queue backend: the client for rate-limit counters, Idempotency-Key records and tenant
+   * claims (shared by replicas); required there. Not used with GP_QUEUE_BACKEND=postgres.
+   */
+  redis?: Redis;
   /** Reads; default: a pool of its own on DATABASE_READ_URL when set, else DATABASE_URL. */
   reader?: Reader;
   /** Request and error logs (pino, stderr); none when absent. Authorization headers are never logged. */
@@ -96,11 +103,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const reader = deps.reader ?? ownReader!;
   // Registrations are read from the primary: a replica's lag would let a just-registered type through unchecked.
   const types = deps.types ?? (await new TypeRegistry(ormReader(orm), cfg.customTypes, cfg.contractRefreshS * 1000).start());
-  const producer =
-    deps.producer ??
-    createProducer({ connection: cfg.redisUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName, limits: cfg.limits, sequenceSeed: pgSequenceSeed(reader), customTypes: types });
+  const redis = cfg.queueBackend === 'redis' ? deps.redis : undefined;
+  if (cfg.queueBackend === 'redis' && !redis) throw new ConfigError('REDIS_URL', 'the HTTP API needs a Redis client with GP_QUEUE_BACKEND=redis');
+  // Short-lived records on the primary, through the ORM's pool.
+  const store: ApiStore = redis ? redisApiStore(redis) : pgApiStore({ query: async (text, values) => ({ rows: await query(orm.em.fork(), text, values) }) });
+  const producer = deps.producer ?? createProducer({ ...producerOptions(cfg), sequenceSeed: pgSequenceSeed(reader), customTypes: types });
   const keys = new KeyVerifier(orm);
-  const idempotency = new Idempotency(deps.redis, cfg.queuePrefix);
+  const idempotency = new Idempotency(store, cfg.queuePrefix);
 
   const app = Fastify({
     ...(https ? { https } : {}),
@@ -154,7 +163,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(rateLimit, {
       global: true,
       hook: 'preHandler',
-      redis: deps.redis,
+      // Without Redis (GP_QUEUE_BACKEND=postgres) the plugin's in-memory store: limits per process.
+      ...(redis ? { redis } : {}),
       nameSpace: `${cfg.queuePrefix}:api-rate:`,
       timeWindow: 60_000,
       max: (req) => req.apiKey?.rateLimit ?? cfg.apiRateLimit,
@@ -228,7 +238,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     async (req) => {
       const events = req.body as Record<string, any>[];
       const tenant = req.apiKey?.tenant;
-      const refused = tenant != null ? await tenantVerdicts(tenant, events, { reader, redis: deps.redis, prefix: cfg.queuePrefix }) : null;
+      const refused = tenant != null ? await tenantVerdicts(tenant, events, { reader, store, prefix: cfg.queuePrefix }) : null;
       // A game type registered or changed through another replica is checked as registered now.
       if (events.some((e) => typeof e?.type === 'string' && e.type.startsWith('x.'))) {
         try {
@@ -255,7 +265,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
             return no ? Promise.reject(new ApiError(403, 'forbidden', no.reason, no.field)) : producer.emit(e as Parameters<Producer['emit']>[0], { owned: true });
           }),
         );
-        // Redis refused or is gone: the whole request is retryable (ids, or an Idempotency-Key, make it safe).
+        // The queue's store refused or is gone: the whole request is retryable (ids, or an Idempotency-Key, make it safe).
         const failed = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof ContractError) && !(s.reason instanceof ApiError));
         if (failed) throw (failed as PromiseRejectedResult).reason;
       } catch (e) {
@@ -318,12 +328,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     {
       config: { scope: 'read' },
       schema: {
-        summary: 'Wait until a session is persisted and folded through a seq',
+        summary: 'Wait until a session is persisted and folded through a seq, or through the last seq issued for it',
         params: idParam,
         querystring: {
           type: 'object',
           required: ['seq'],
-          properties: { seq: { type: 'integer', minimum: 0 }, timeoutMs: { type: 'integer', minimum: 0, maximum: 60_000, default: 10_000 } },
+          properties: {
+            seq: {
+              anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', enum: ['issued'] }],
+              description: 'A seq, or `issued`: the last seq any producer of the deployment issued for the session (its sequence counter), for a game server that restarted without knowing its own',
+            },
+            timeoutMs: { type: 'integer', minimum: 0, maximum: 60_000, default: 10_000 },
+          },
           additionalProperties: false,
         },
         response: { '4xx': errorBody },
@@ -331,9 +347,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     async (req) => {
       const { id } = req.params as { id: string };
-      const q = req.query as { seq: number; timeoutMs: number };
+      const q = req.query as { seq: number | 'issued'; timeoutMs: number };
       await sessionTenantCheck(req, id);
-      return waitPersisted(reader, id, q.seq, { timeoutMs: q.timeoutMs });
+      // The counter in Redis or PostgreSQL (the queue backend's), or what this replica issued if higher.
+      const seq = q.seq === 'issued' ? await producer.lastSeq(id) : q.seq;
+      return { seq, ...(await waitPersisted(reader, id, seq, { timeoutMs: q.timeoutMs })) };
     },
   );
 

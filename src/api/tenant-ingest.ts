@@ -4,15 +4,15 @@
  *
  * - A `session.created` must name the key's tenant, and its session must not belong to another one.
  * - Any other session event: its session's tenant is the key's, as stored (`sessions.tenant`), as
- *   claimed by a `session.created` this tenant published through the API (a Redis record, so events
- *   sent right after the creation need not wait for the worker), or as named by a `session.created` of
- *   the same request.
+ *   claimed by a `session.created` this tenant published through the API (a record in the API's store,
+ *   Redis or PostgreSQL: ./store.ts; events sent right after the creation need not wait for the worker),
+ *   or as named by a `session.created` of the same request.
  * - A join-queue event must name the key's tenant in `data.tenant`.
  *
  * An event that fails gets its own verdict (code `forbidden`); the events beside it go on.
  */
-import type { Redis } from 'ioredis';
 import type { Reader } from '../db/reader.ts';
+import type { ApiStore } from './store.ts';
 import { SESSION_TENANTS_SQL } from '../db/sql/sessions.ts';
 
 /** How long a tenant's claim on a session it created through the API is kept (the worker stores the tenant long before). */
@@ -30,7 +30,7 @@ const text = (v: unknown): string | null => (typeof v === 'string' || typeof v =
  * Per event: null when it may be published under `tenant`, else why not. Events that are not objects
  * are left to the contract's checks (null).
  */
-export async function tenantVerdicts(tenant: string, events: unknown[], deps: { reader: Reader; redis: Redis; prefix: string }): Promise<(TenantVerdict | null)[]> {
+export async function tenantVerdicts(tenant: string, events: unknown[], deps: { reader: Reader; store: ApiStore; prefix: string }): Promise<(TenantVerdict | null)[]> {
   const obj = (e: unknown) => (e !== null && typeof e === 'object' && !Array.isArray(e) ? (e as Record<string, any>) : null);
   // Sessions this request creates for the tenant.
   const createdHere = new Set<string>();
@@ -47,7 +47,7 @@ export async function tenantVerdicts(tenant: string, events: unknown[], deps: { 
   const claims = new Map<string, string | null>();
   if (ids.length) {
     for (const r of await deps.reader.read<{ id: string; tenant: string | null }>(SESSION_TENANTS_SQL, [ids])) stored.set(r.id, r.tenant);
-    const held = await deps.redis.mget(ids.map((id) => claimKey(deps.prefix, id)));
+    const held = await deps.store.get(ids.map((id) => claimKey(deps.prefix, id)));
     ids.forEach((id, i) => claims.set(id, held[i] ?? null));
   }
   const owner = (sid: string) => stored.get(sid) ?? claims.get(sid) ?? null;
@@ -69,9 +69,8 @@ export async function tenantVerdicts(tenant: string, events: unknown[], deps: { 
   // stored the creation) are let through; a claim another tenant made first wins.
   for (const sid of createdHere) {
     if (owner(sid) !== null) continue;
-    const ok = await deps.redis.set(claimKey(deps.prefix, sid), tenant, 'EX', CLAIM_TTL_S, 'NX');
-    if (ok === 'OK') continue;
-    if ((await deps.redis.get(claimKey(deps.prefix, sid))) === tenant) continue;
+    if (await deps.store.claim(claimKey(deps.prefix, sid), tenant, CLAIM_TTL_S)) continue;
+    if ((await deps.store.get([claimKey(deps.prefix, sid)]))[0] === tenant) continue;
     events.forEach((raw, i) => {
       if (text(obj(raw)?.sessionId) === sid && !text(obj(raw)?.type)?.startsWith('queue.'))
         verdicts[i] = { field: 'sessionId', reason: `session ${sid} belongs to another tenant; this key is restricted to "${tenant}"` };

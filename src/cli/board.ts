@@ -3,16 +3,18 @@
  * command. Behind HTTP basic auth (GP_BOARD_USER / GP_BOARD_PASSWORD; it refuses to start without a
  * password), on loopback by default (GP_BOARD_HOST, GP_BOARD_PORT), and read-only unless `--write`:
  * then retrying and removing jobs is allowed (every other method is refused before Bull Board sees it).
+ * Bull Board 9.10 shows queues of BullMQ's PostgreSQL backend too (GP_QUEUE_BACKEND=postgres: its
+ * datastore panel then shows PostgreSQL's version, uptime and connections instead of Redis's).
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import express from 'express';
-import { Queue } from 'bullmq';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { workerRedis } from '../redis.ts';
+import { openQueue } from '../queue/backend.ts';
 import type { Flags } from './args.ts';
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -29,12 +31,14 @@ export async function runBoard(cfg: Readonly<Config>, flags: Flags): Promise<num
   if (!cfg.boardPassword) throw new ConfigError('GP_BOARD_PASSWORD', 'is required for `board` (at least 12 characters; the UI shows queued game data)');
   const password = cfg.boardPassword;
   const writable = flags.write === true;
-  const redis = workerRedis(cfg.redisUrl);
-  const queue = new Queue(cfg.queueName, { connection: redis, prefix: cfg.queuePrefix });
+  const redis = cfg.queueBackend === 'redis' ? workerRedis(cfg.redisUrl) : null;
+  const queue = openQueue({ connection: redis ?? cfg.databaseUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName }, {}, { max: 2, applicationName: 'game-persist:board' });
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/');
   createBullBoard({
-    queues: [new BullMQAdapter(queue, { readOnlyMode: !writable, allowRetries: writable, description: `${cfg.queuePrefix}:${cfg.queueName}` })],
+    // The adapter's type names the Redis Queue; at run time it takes either backend's (it asks the
+    // queue for its backend).
+    queues: [new BullMQAdapter(queue as unknown as ConstructorParameters<typeof BullMQAdapter>[0], { readOnlyMode: !writable, allowRetries: writable, description: `${cfg.queuePrefix}:${cfg.queueName}` })],
     serverAdapter,
     options: { uiConfig: { boardTitle: 'game-persist' } },
   });
@@ -66,6 +70,6 @@ export async function runBoard(cfg: Readonly<Config>, flags: Flags): Promise<num
   });
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await queue.close();
-  await redis.quit().catch(() => redis.disconnect());
+  await redis?.quit().catch(() => redis.disconnect());
   return 0;
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import { openOrm } from '../db/orm.ts';
 import { listDeadLetters, replayDeadLetters } from '../ops/dead-letters.ts';
 import { commandRedis } from '../redis.ts';
+import { queueConnection } from '../queue/backend.ts';
 import { UsageError, intFlag, positiveInt, type Flags } from './args.ts';
 import { esc, progress } from './output.ts';
 
@@ -27,11 +28,12 @@ export async function runDlq(cfg: Readonly<Config>, sub: string | undefined, fla
     if (flags.id?.length) ids = flags.id.map((v) => positiveInt('id', v));
     else if (flags.all) ids = (await listDeadLetters(orm, { reason: flags.reason, limit: 10_000 })).map((r) => r.id);
     else throw new UsageError('dlq replay needs --id N (repeatable) or --all');
-    const redis = commandRedis(cfg.redisUrl);
+    // The Redis backend's client fails instead of waiting forever; on PostgreSQL the queue's URL.
+    const redis = cfg.queueBackend === 'redis' ? commandRedis(cfg.redisUrl) : null;
     try {
       const shown = progress('dlq replay');
       shown.update(`${ids.length} dead letter(s)…`);
-      const res = await replayDeadLetters(orm, redis, { queueName: cfg.queueName, prefix: cfg.queuePrefix }, ids).finally(() => shown.done());
+      const res = await replayDeadLetters(orm, redis ?? queueConnection(cfg), { queueName: cfg.queueName, prefix: cfg.queuePrefix }, ids).finally(() => shown.done());
       if (flags.json) console.log(JSON.stringify(res));
       else {
         console.log(esc`replayed ${res.replayed.length} dead letter(s)${res.replayed.length ? `: ${res.replayed.join(', ')}` : ''}`);
@@ -39,7 +41,7 @@ export async function runDlq(cfg: Readonly<Config>, sub: string | undefined, fla
       }
       return res.skipped.length && !res.replayed.length ? 1 : 0;
     } finally {
-      redis.disconnect();
+      redis?.disconnect();
     }
   } finally {
     await orm.close();

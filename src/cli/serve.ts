@@ -15,7 +15,8 @@ import { esc } from './output.ts';
 
 export async function runServe(cfg: Readonly<Config>): Promise<number> {
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax });
-  const redis = apiRedis(cfg.redisUrl);
+  // The Redis queue backend's client for rate limits, idempotency and tenant claims; none on PostgreSQL.
+  const redis = cfg.queueBackend === 'redis' ? apiRedis(cfg.redisUrl) : undefined;
   try {
     const pending = await pendingMigrations(orm);
     if (pending.length) throw new PreconditionError('migrations_pending', `${pending.length} migration(s) not applied; run \`game-persist migrate\` first`);
@@ -35,7 +36,7 @@ export async function runServe(cfg: Readonly<Config>): Promise<number> {
     }
     return 0;
   } finally {
-    await redis.quit().catch(() => redis.disconnect());
+    await redis?.quit().catch(() => redis.disconnect());
     await orm.close();
   }
 }

@@ -5,8 +5,7 @@ import { LIST_SESSIONS_SQL } from '../db/sql/history.ts';
 import { recoverSession, replay } from '../recovery/recover.ts';
 import { waitPersisted } from '../recovery/wait.ts';
 import { TimeoutError } from '../errors.ts';
-import { sequenceKey } from '../contract/limits.ts';
-import { commandRedis } from '../redis.ts';
+import { createProducer, producerOptions } from '../producers/index.ts';
 import { UsageError, intFlag, type Flags } from './args.ts';
 import { esc } from './output.ts';
 import { runRecentSessions, runSessionLeaderboard } from './analytics.ts';
@@ -89,12 +88,15 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
   }
 }
 
-/** The last seq issued for a session: the producers' Redis counter (0 when it has none). */
+/**
+ * The last seq issued for a session: the producers' shared counter, in Redis or (GP_QUEUE_BACKEND=
+ * postgres) in PostgreSQL, read the way every producer reads it; 0 when it has none.
+ */
 async function issuedSeq(cfg: Readonly<Config>, id: string): Promise<number> {
-  const redis = commandRedis(cfg.redisUrl);
+  const producer = createProducer({ ...producerOptions(cfg), readyTimeoutMs: 3000 });
   try {
-    return Number((await redis.get(sequenceKey(cfg.queuePrefix, id))) ?? 0);
+    return await producer.lastSeq(id);
   } finally {
-    redis.disconnect();
+    await producer.close();
   }
 }

@@ -4,9 +4,8 @@
  * still invalid simply comes back as a new dead letter, and one that now passes lands (deduplicated
  * by event id if it somehow landed before).
  */
-import { Queue } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Redis } from 'ioredis';
+import { openQueue, type QueueConnection } from '../queue/backend.ts';
 import { EVENT_JOB_NAME } from '../contract/limits.ts';
 import { query, transaction } from '../db/query.ts';
 import { LIST_DEAD_LETTERS_SQL, MARK_REPLAYED_SQL, SELECT_FOR_REPLAY_SQL } from '../db/sql/dead-letters.ts';
@@ -59,15 +58,19 @@ export interface ReplayResult {
   skipped: { id: number; why: string }[];
 }
 
+/**
+ * `connection` is the queue's: an ioredis client or a redis:// URL, or a postgres:// URL for the
+ * PostgreSQL queue backend (see src/queue/backend.ts).
+ */
 export async function replayDeadLetters(
   orm: MikroORM,
-  redis: Redis,
+  connection: QueueConnection,
   q: { queueName: string; prefix: string },
   ids: number[],
 ): Promise<ReplayResult> {
   const result: ReplayResult = { replayed: [], skipped: [] };
   if (!ids.length) return result;
-  const queue = new Queue(q.queueName, { connection: redis, prefix: q.prefix });
+  const queue = openQueue({ connection, prefix: q.prefix, queueName: q.queueName }, {}, { max: 1, applicationName: 'game-persist:dlq' });
   try {
     await transaction(orm, async (q) => {
       const rows = await q<{ id: string; payload: string; truncated: boolean }>(SELECT_FOR_REPLAY_SQL, [ids]);

@@ -2,7 +2,6 @@
  * Health checks shared by `game-persist doctor` and the worker's start-up: each check says ok or
  * not, and why, so an operator can fix the first thing that is wrong.
  */
-import { Queue } from 'bullmq';
 import type { Config } from '../config.ts';
 import { redactUrl } from '../config.ts';
 import { openOrm } from '../db/orm.ts';
@@ -10,6 +9,7 @@ import { pendingMigrations } from '../db/migrate.ts';
 import { query } from '../db/query.ts';
 import { errorMessage } from '../errors.ts';
 import { commandRedis, evictionPolicy } from '../redis.ts';
+import { openQueue, queueSchemaState } from '../queue/backend.ts';
 
 export interface Check {
   name: string;
@@ -51,6 +51,33 @@ export async function doctor(cfg: Readonly<Config>): Promise<DoctorReport> {
     await orm?.close();
   }
 
+  if (cfg.queueBackend === 'postgres') {
+    // The queue is BullMQ's PostgreSQL backend in the same database: no Redis to check (nor to evict jobs).
+    try {
+      const q = await queueSchemaState(cfg.databaseUrl, cfg.queuePrefix);
+      const ok = q.version >= q.latest;
+      add(
+        'queue',
+        ok,
+        ok
+          ? `PostgreSQL backend, schema ${q.schema} at BullMQ schema version ${q.version}`
+          : `PostgreSQL backend, schema ${q.schema} ${q.version ? `at version ${q.version}, BullMQ needs ${q.latest}` : 'missing'}: run \`game-persist migrate\``,
+      );
+      if (ok) {
+        const queue = openQueue({ connection: cfg.databaseUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName }, {}, { max: 1, applicationName: 'game-persist:doctor', connectTimeoutMs: 3000 });
+        try {
+          report.queue = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        } finally {
+          await queue.close();
+        }
+      }
+    } catch (e) {
+      add('queue', false, `PostgreSQL backend at ${redactUrl(cfg.databaseUrl)}: ${errorMessage(e)}`);
+    }
+    report.ok = checks.every((c) => c.ok);
+    return report;
+  }
+
   // Redis
   const redis = commandRedis(cfg.redisUrl);
   try {
@@ -63,7 +90,7 @@ export async function doctor(cfg: Readonly<Config>): Promise<DoctorReport> {
       policy === 'noeviction',
       policy === 'noeviction' ? 'maxmemory-policy is noeviction' : `maxmemory-policy is ${policy}: queued jobs can be evicted; set noeviction`,
     );
-    const queue = new Queue(cfg.queueName, { connection: redis, prefix: cfg.queuePrefix });
+    const queue = openQueue({ connection: redis, prefix: cfg.queuePrefix, queueName: cfg.queueName });
     try {
       report.queue = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
     } finally {
