@@ -4,7 +4,7 @@
  * started with --write.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropPrefix, openFixture, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
+import { dropPrefix, openFixture, prepareQueue, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { plainQueue, spawnCli, type ChildWorker } from '../../helpers/worker.ts';
 import { moveEvent } from '../../helpers/examples.ts';
@@ -60,5 +60,32 @@ describe('board', () => {
     expect(body.queues[0]!.counts.waiting).toBe(1);
     const clean = await fetch(`${url}api/queues/events/clean/waiting`, { method: 'PUT', headers: auth('admin', 'correct horse battery') });
     expect(clean.status).toBe(403);
+  });
+
+  it('shows a queue of the PostgreSQL backend (GP_QUEUE_BACKEND=postgres), with PostgreSQL as its datastore', async () => {
+    fx ??= await openFixture();
+    const pgPrefix = uniqueName('q');
+    await prepareQueue('postgres', fx.db.url, pgPrefix);
+    const q = plainQueue(pgPrefix, fx.db.url);
+    await q.add('events', { v: 1, events: [moveEvent('board-pg', 1)] });
+    await q.add('events', { v: 1, events: [moveEvent('board-pg', 2)] });
+    await q.close();
+    const board = spawnCli(['board'], testEnv(fx.db.url, pgPrefix, { GP_QUEUE_BACKEND: 'postgres', REDIS_URL: 'redis://127.0.0.1:1', GP_BOARD_PORT: '0', GP_BOARD_PASSWORD: 'correct horse battery' }));
+    children.push(board);
+    let url = '';
+    board.child.stdout!.removeAllListeners('data');
+    board.child.stdout!.setEncoding('utf8');
+    board.child.stdout!.on('data', (d: string) => {
+      const m = /listening on (http:\/\/\S+)/.exec(d);
+      if (m) url = m[1] as string;
+    });
+    await waitFor('board listening', () => url !== '');
+    const api = await fetch(`${url}api/queues?activeQueue=events&status=waiting`, { headers: auth('admin', 'correct horse battery') });
+    expect(api.status).toBe(200);
+    const body = (await api.json()) as { queues: { name: string; counts: { waiting: number } }[] };
+    expect(body.queues[0]!.counts.waiting).toBe(2);
+    const stats = await fetch(`${url}api/redis/stats`, { headers: auth('admin', 'correct horse battery') });
+    expect(stats.status).toBe(200);
+    expect(await stats.json()).toMatchObject({ backend: 'postgres' });
   });
 });
