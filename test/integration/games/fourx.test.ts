@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { mergePatch } from '../../../src/contract/merge-patch.ts';
 import type { LedgerEvent } from '../../../src/loadgen/ledger.ts';
 import { stateHash } from '../../../src/index.ts';
-import { bySession, eventually, itKeepsEveryEventAndState, playedGame, resultsByPlayer } from './games-fixture.ts';
+import { bySession, eventually, itCountsEachPlayersResults, itKeepsEveryEventAndState, playedGame } from './games-fixture.ts';
 
 const turnResults = (events: LedgerEvent[]) => events.filter((e) => e.type === 'turn.result');
 
@@ -17,6 +17,7 @@ describe('4X game server', () => {
   // About 55 events per game reach turn 10; two games interleave, so the kill falls after both snapshots.
   const ctx = playedGame('fourx', { sessions: 2, seed: 7, crash: 130, paceMs: 20 });
   itKeepsEveryEventAndState(ctx);
+  itCountsEachPlayersResults(ctx, 'fourx');
 
   it("hashes every turn's state as game-persist does, and the turn results fold to the recovered state", async () => {
     for (const [id, events] of bySession(ctx.r.ledger)) {
@@ -75,15 +76,5 @@ describe('4X game server', () => {
     const replayed = (await Promise.all(ctx.sessions.map((id) => ctx.replay(id)))).flat().filter((e) => e.type === 'agent.log' && ids.has(e.id));
     expect(sums(replayed)).toEqual(sums(owed));
     expect(Object.values(sums(owed)).some((s) => s.thinking > 0)).toBe(true);
-  });
-
-  it("counts each player's games, wins and score as XP in the fourx scope", async () => {
-    const expected = resultsByPlayer(ctx.r.ledger);
-    await eventually(async () => {
-      for (const [player, r] of expected) {
-        const g = (await ctx.get(`/v1/players/${encodeURIComponent(player)}/stats`)).games.fourx;
-        expect({ player, games: g.games, wins: g.wins, losses: g.losses, draws: g.draws, xp: g.xp }).toEqual({ player, ...r });
-      }
-    });
   });
 });

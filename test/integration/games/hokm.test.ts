@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../../../src/loadgen/ledger.ts';
-import { bySession, eventually, itKeepsEveryEventAndState, playedGame, resultsByPlayer } from './games-fixture.ts';
+import { bySession, eventually, itCountsEachPlayersResults, itKeepsEveryEventAndState, playedGame, resultsByPlayer } from './games-fixture.ts';
 
 /** Team scores from a session's moves alone: the trick rule, seven tricks a hand, a kot worth 2 (3 against the hakem's team). */
 function teamScores(events: LedgerEvent[]): Record<string, number> {
@@ -40,9 +40,10 @@ describe('Hokm game server', () => {
   // Ratings wait for a session to be quiet this long (10 s by default).
   const ctx = playedGame('hokm', { sessions: 3, seed: 7, env: { GP_RATING_DELAY_S: '1' } });
   itKeepsEveryEventAndState(ctx);
+  itCountsEachPlayersResults(ctx, 'hokm');
 
   it('keeps the team scores the card plays add up to', async () => {
-    for (const [id, events] of bySession(ctx.r.ledger)) {
+    for (const [id, events] of ctx.sessionEvents) {
       const expected = teamScores(events);
       const finish = events.find((e) => e.type === 'session.finished')!;
       expect(finish.data.scores).toEqual(expected);
@@ -70,20 +71,10 @@ describe('Hokm game server', () => {
     expect(board.rows.map((r: { playerId: string }) => r.playerId).sort()).toEqual([...results.keys()].sort());
   }, 40_000);
 
-  it("counts each player's games, wins and losses in the hokm scope", async () => {
-    const expected = resultsByPlayer(ctx.r.ledger);
-    await eventually(async () => {
-      for (const [player, r] of expected) {
-        const g = (await ctx.get(`/v1/players/${encodeURIComponent(player)}/stats`)).games.hokm;
-        expect({ player, games: g.games, wins: g.wins, losses: g.losses, draws: g.draws, xp: g.xp }).toEqual({ player, ...r });
-      }
-    });
-  });
-
   it('gives the daily statistics the sessions add up to', async () => {
     const perDay = new Map<string, { created: number; started: number; finished: number; durations: number[]; players: Set<string> }>();
     const of = (d: string) => perDay.get(d) ?? perDay.set(d, { created: 0, started: 0, finished: 0, durations: [], players: new Set() }).get(d)!;
-    for (const events of bySession(ctx.r.ledger).values()) {
+    for (const events of ctx.sessionEvents.values()) {
       const first = events[0];
       expect(first.type).toBe('session.created');
       const started = events.find((e) => e.type === 'session.started')!;
