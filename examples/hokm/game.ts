@@ -107,7 +107,7 @@ function resolveTrick(s: HokmState, ctx: SessionContext): Commit<HokmState> {
   s.score[team] += points;
   results.handResult = { hand: s.hand, team: Number(team), tricks: s.tricks, points, kot, score: s.score };
   if (s.score[team] >= s.target) {
-    return { kind: 'commit', state: { ...s, phase: 'GAME_OVER', winner: Number(team), deck: [], trump: s.trump }, turn: s.tricksPlayed, round: s.hand, results };
+    return { kind: 'commit', state: { ...s, phase: 'GAME_OVER', winner: Number(team) }, turn: s.tricksPlayed, round: s.hand, results };
   }
   const hakem = hakemTeam === team ? s.hakem : (s.hakem + 1) % 4;
   return { kind: 'commit', state: deal(s, ctx, s.hand + 1, hakem), turn: s.tricksPlayed, round: s.hand + 1, results, full: true };
