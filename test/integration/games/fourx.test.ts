@@ -14,8 +14,9 @@ import { bySession, eventually, itCountsEachPlayersResults, itKeepsEveryEventAnd
 const turnResults = (events: LedgerEvent[]) => events.filter((e) => e.type === 'turn.result');
 
 describe('4X game server', () => {
-  // About 55 events per game reach turn 10; two games interleave, so the kill falls after both snapshots.
-  const ctx = playedGame('fourx', { sessions: 2, seed: 7, crash: 130, paceMs: 20 });
+  // Two games interleave: the kill falls near each one's event 80 (turn 15 of 20), seconds after its
+  // turn-0 and turn-10 snapshots, which pg-boss hashes within about a second (so the restart restores from one).
+  const ctx = playedGame('fourx', { sessions: 2, seed: 7, crash: 160, paceMs: 30 });
   itKeepsEveryEventAndState(ctx);
   itCountsEachPlayersResults(ctx, 'fourx');
 
