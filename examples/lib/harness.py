@@ -212,30 +212,9 @@ def wait_issued(gp: Client, session_id: str, log: Callable[[str], None]) -> None
             gp.wait_persisted(session_id, "issued", timeout_ms=10_000)
             return
         except ApiError as e:
-            if e.status == 400 and e.code == "bad_request":
-                return _wait_stored_last(gp, session_id, deadline)
             if e.status != 408 or time.monotonic() > deadline:
                 raise
             log(f"{session_id}: still waiting for what was issued")
-
-
-def _wait_stored_last(gp: Client, session_id: str, deadline: float) -> None:
-    """For a server without ``seq=issued``: wait for the last stored seq until it stops moving."""
-    last = -1
-    while True:
-        rec = gp.recover(session_id, tail_limit=1)
-        seq = rec["session"]["lastSeq"] if rec else 0
-        if seq == last:
-            return
-        last = seq
-        while True:
-            try:
-                gp.wait_persisted(session_id, seq, timeout_ms=10_000)
-                break
-            except ApiError as e:
-                if e.status != 408 or time.monotonic() > deadline:
-                    raise
-        time.sleep(0.3)
 
 
 def start(sessions: List[Session], documents: bool, log: Callable[[str], None]) -> None:

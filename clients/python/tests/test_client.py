@@ -243,13 +243,10 @@ class ClientTest(unittest.TestCase):
         self.gp.player_joined(sid, "ann")
         self.gp.flush()
         with Client(URL, KEY) as fresh:
-            try:
-                w = fresh.wait_persisted(sid, "issued", timeout_ms=10_000)
-            except ApiError as e:
-                # A server that does not know seq=issued yet answers 400: wait for the seq this test knows.
-                self.assertEqual((e.status, e.code), (400, "bad_request"))
-                w = fresh.wait_persisted(sid, 2, timeout_ms=10_000)
-            self.assertEqual(w["appliedSeq"], 2)
+            self.assertEqual(fresh.last_seq(sid), 0)
+            self.assertEqual(fresh.wait_persisted(sid, "issued", timeout_ms=10_000)["appliedSeq"], 2)
+            # A session nothing was issued for: nothing to wait for.
+            self.assertEqual(fresh.wait_persisted(f"never-{RUN}", "issued")["appliedSeq"], 0)
 
     def test_errors_are_typed(self):
         bad = Client(URL, "gpk_0000000000000000_" + "A" * 43)
