@@ -5,7 +5,7 @@
  */
 import { appendFileSync, writeFileSync } from 'node:fs';
 import type { LedgerEvent } from '../../src/loadgen/ledger.ts';
-import { createProducer, createReader, loadConfig, pgSequenceSeed, type Producer, type Reader } from '../../src/index.ts';
+import { createProducer, createReader, loadConfig, pgSequenceSeed, producerOptions, type Producer, type Reader } from '../../src/index.ts';
 
 export interface GameEnv {
   run: string;
@@ -31,17 +31,11 @@ export function gameEnv(): GameEnv {
   };
 }
 
-/** The producer and reader a game server uses, configured like the worker (DATABASE_URL, REDIS_URL, GP_QUEUE_*). */
+/** The producer and reader a game server uses, configured like the worker (DATABASE_URL, REDIS_URL, GP_QUEUE_BACKEND, GP_QUEUE_*). */
 export function connect(): { producer: Producer; db: Reader } {
   const cfg = loadConfig(process.env);
   const db = createReader(cfg.databaseUrl, { max: 4 });
-  const producer = createProducer({
-    connection: cfg.redisUrl,
-    prefix: cfg.queuePrefix,
-    queueName: cfg.queueName,
-    lingerMs: 2,
-    sequenceSeed: pgSequenceSeed(db),
-  });
+  const producer = createProducer({ ...producerOptions(cfg), lingerMs: 2, sequenceSeed: pgSequenceSeed(db) });
   return { producer, db };
 }
 

@@ -1,116 +1,268 @@
 /**
- * The main job: create and migrate the database, start a worker, play a few sessions of each seed
- * game through the SDK (plus one malformed event sent with plain BullMQ), wait until every job is
- * acknowledged, and print what was persisted.
+ * The main job (`npm start`): the five seed games of examples/ played at once against a real pipeline —
+ * a worker and the HTTP API as child processes — with a live progress display. Each game server is
+ * killed once mid-game and recovers; the worker is killed halfway and started again. Then a summary:
+ * what each game persisted, the Impostor bot's own answers, and one verification line (every accepted
+ * event stored once, aggregates without drift, snapshots verified).
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
 import { redactUrl } from '../config.ts';
-import { EVENT_TABLES } from '../db/families.ts';
-import { ensureDatabase, migrateUp } from '../db/migrate.ts';
+import { ensureDatabase } from '../db/migrate.ts';
 import { openOrm } from '../db/orm.ts';
 import { query } from '../db/query.ts';
-import { GAME_KINDS, playSession } from '../loadgen/games.ts';
-import { createLogger } from '../log.ts';
-import { createProducer } from '../producers/producer.ts';
-import { startWorker } from '../workers/worker.ts';
-import { intFlag, type Flags } from './args.ts';
-import { leaderboard } from '../aggregates/read.ts';
+import { GAMES, playGame, ledgerLength, startPipeline, type Game, type PlayResult, type Pipeline } from '../loadgen/harness.ts';
+import { checkLedger, type LedgerEvent, type LedgerReport } from '../loadgen/ledger.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import { verifyAggregates } from '../aggregates/verify.ts';
-import { replay, type HistoryEvent } from '../recovery/recover.ts';
+import { verifySnapshots } from '../ops/verify-snapshots.ts';
+import { intFlag, type Flags } from './args.ts';
+import { printable } from './output.ts';
 
-/** The tables whose row counts the demo prints: the derived ones, every event table, the join queue and dead letters. */
-const TABLES = ['sessions', 'session_participants', 'players', ...EVENT_TABLES, 'join_queue_entries', 'dead_letters'];
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** A few words about an event for the demo's history (its typed fields are under their names in `data`). */
-function detail(e: HistoryEvent): string {
-  const d = e.data;
-  const v = d.gameType ?? d.winners ?? d.team ?? d.outcome ?? d.action ?? d.taskType ?? d.text ?? d.model ?? '';
-  const card = (d.data as { card?: { rank?: unknown; suit?: unknown } } | undefined)?.card;
-  return (typeof v === 'string' ? v : JSON.stringify(v)) + (card ? ` ${card.rank} of ${card.suit}` : '');
+/** How each game talks to the pipeline, for the summary. */
+const SURFACE: Record<Game, string> = {
+  impostor: 'Python client → HTTP API',
+  'liap-tui': 'TypeScript SDK',
+  hokm: 'TypeScript SDK',
+  adventure: 'Python client → HTTP API',
+  fourx: 'TypeScript SDK',
+};
+
+/** Seconds into the run at which the worker is killed, and how long it stays down. */
+const WORKER_KILL_AT_S = 8;
+const WORKER_DOWN_S = 2;
+
+interface Tick {
+  accepted: number;
+  stored: number;
+  live: number;
+  finished: number;
+}
+
+/** Events stored for the run: its sessions' and its tenants' sessionless join-queue events. */
+const STATUS_SQL = `
+  SELECT coalesce(sum(event_count), 0)::bigint
+           + (SELECT count(*) FROM queue_events WHERE tenant LIKE $1 AND session_id IS NULL) AS stored,
+         count(*) FILTER (WHERE status IN ('created', 'started'))::int AS live,
+         count(*) FILTER (WHERE status = 'finished')::int AS finished
+    FROM sessions WHERE id LIKE $1`;
+
+const SESSIONS_SQL = `SELECT id, status, event_count::int AS events FROM sessions WHERE id LIKE $1`;
+
+/** Colour only on a terminal, and never with NO_COLOR set (https://no-color.org). */
+function painter(stream: NodeJS.WriteStream): (code: number, s: string) => string {
+  const on = stream.isTTY && !process.env.NO_COLOR;
+  return (code, s) => (on ? `\x1b[${code}m${s}\x1b[0m` : s);
+}
+
+/** Runs the Impostor bot's answer to one of its commands (`stats`, `leaderboard` …) through the API. */
+function impostorAnswer(pipe: Pipeline, run: string, args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('python3', [join(ROOT, 'examples/impostor/bot.py'), '--answer', ...args], { env: { ...pipe.env, GAME_RUN: run }, timeout: 20_000 }, (err, stdout, stderr) =>
+      resolve(err ? `(the bot could not answer: ${String(stderr || err.message).trim().split('\n').pop()})` : stdout.trimEnd()),
+    );
+  });
 }
 
 export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<number> {
-  const perKind = intFlag(flags, 'sessions', 2);
-  const out = (s: string) => !flags.json && console.log(s);
+  const perGame = intFlag(flags, 'sessions', 3);
+  const json = !!flags.json;
+  const out = (s: string) => !json && console.log(s);
+  const c = painter(process.stdout);
+  const tty = !json && !!process.stdout.isTTY;
+  const run = `demo-${Date.now().toString(36)}`;
+  const like = `${run}-%`;
+
   await ensureDatabase(cfg.databaseUrl);
-  const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax });
-  // The demo prints its own summary; the worker's logs would only interleave with it.
-  const log = createLogger(cfg.logLevel === 'info' ? 'error' : cfg.logLevel);
+  out(c(1, 'game-persist demo') + ': the five seed games at once, through a game-server crash each and a worker crash');
+  out(`  database ${redactUrl(cfg.databaseUrl)}; queues ${cfg.queueBackend === 'postgres' ? "on BullMQ's PostgreSQL backend (same database)" : `in Redis at ${redactUrl(cfg.redisUrl)}`}`);
+  const warnings: string[] = [];
+  const pipe = await startPipeline({
+    databaseUrl: cfg.databaseUrl,
+    redisUrl: cfg.redisUrl,
+    prefix: cfg.queuePrefix,
+    backend: cfg.queueBackend,
+    migrate: true,
+    // A killed worker's jobs come back when their lock expires: 4 s keeps the demo moving.
+    env: { GP_LOCK_MS: '4000', GP_LOG_LEVEL: 'warn' },
+    onLog: (source, line) => warnings.push(`${source}: ${line}`),
+  });
+  const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 2 });
+  const dir = mkdtempSync(join(tmpdir(), 'gp-demo-'));
+  const t0 = performance.now();
+  const secs = () => ((performance.now() - t0) / 1000).toFixed(1).padStart(5);
+  let recoveries = 0;
+  let workerState = 'up';
+  /** A line between progress redraws: on a terminal, the progress line is cleared first. */
+  let drawn = 0;
+  const say = (s: string) => {
+    if (json) return;
+    if (tty && drawn) process.stdout.write(`\r${' '.repeat(drawn)}\r`);
+    drawn = 0;
+    console.log(`${secs()}s  ${s}`);
+  };
   try {
-    const applied = await migrateUp(orm);
-    out(`database ${redactUrl(cfg.databaseUrl)}: ${applied.length ? `applied ${applied.length} migration(s)` : 'up to date'}`);
-    const worker = await startWorker(cfg, { log, orm });
-    const producer = createProducer({ connection: cfg.redisUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName });
-    const run = Date.now().toString(36);
-    let emitted = 0;
-    const t0 = performance.now();
-    try {
-      const plays: Promise<number>[] = [];
-      for (const [k, kind] of GAME_KINDS.entries())
-        for (let i = 0; i < perKind; i++) {
-          const players = Array.from({ length: 7 }, (_, j) => `${kind}-player-${(i * 3 + j) % 12}`);
-          plays.push(playSession(producer, kind, { sessionId: `demo-${run}-${kind}-${i}`, tenant: `${kind}-chat-${i % 2}`, players, seed: k * 1000 + i, rounds: 4 }));
-        }
-      emitted = (await Promise.all(plays)).reduce((a, b) => a + b, 0);
-      // What a game server without our SDK might send by mistake: it is dead-lettered, nothing else is lost.
-      await producer.queue.add('events', { v: 1, events: [{ id: 'not-a-uuid', type: 'vote', sessionId: `demo-${run}-bad`, seq: 1, at: new Date().toISOString(), data: {} }] });
-      out(`emitted ${emitted} valid events in ${GAME_KINDS.length * perKind} sessions, and 1 malformed one`);
-      for (;;) {
-        const c = await producer.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-        if (!c.waiting && !c.active && !c.delayed && !c.prioritized) break;
-        // A batch that failed past its retries goes back to the queue for ever: say so instead of waiting.
-        if (worker.stats.failedBatches) throw new Error('the worker could not write a batch (see the error above); is the database migrated by this version?');
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    } finally {
-      await producer.close();
-      await worker.close();
-    }
-    const ms = Math.round(performance.now() - t0);
-    const em = orm.em.fork();
-    const counts: Record<string, number> = {};
-    for (const t of TABLES) counts[t] = Number((await query<{ n: string }>(em, `select count(*) as n from ${t}`))[0].n);
-    const sessions = await query<Record<string, unknown>>(
-      em,
-      `select id, game_type, tenant, status, event_count, last_seq from sessions where id like $1 order by id`,
-      [`demo-${run}-%`],
+    for (const g of GAMES) out(`  ${g.padEnd(9)} ${perGame} sessions, ${SURFACE[g]}`);
+    out('');
+    const results = new Map<Game, PlayResult>();
+    const plays = GAMES.map((game, i) =>
+      playGame(pipe, {
+        game,
+        run,
+        sessions: perGame,
+        seed: 1000 + i,
+        scale: 'demo',
+        paceMs: 25,
+        // Somewhere in the first half of the game's events.
+        crash: 40 + Math.floor(Math.random() * 200),
+        dir: join(dir, game),
+        onRestart: () => {
+          recoveries++;
+          say(`${c(33, game)} game server killed (SIGKILL) mid-game; restarting it: it waits for what it emitted, recovers its sessions and plays on`);
+        },
+      }).then((r) => {
+        results.set(game, r);
+        say(`${c(32, game)} finished: ${r.ledger.length} events accepted in ${(r.ms / 1000).toFixed(1)} s`);
+      }),
     );
-    const dead = await query<Record<string, unknown>>(em, `select id, reason_code, reason from dead_letters order by id desc limit 3`);
-    // One session's first events across event tables, in sequence order: what a replay reads.
-    const history: { seq: number; type: string; player_id: string | null; detail: string }[] = [];
-    for await (const e of replay(orm, `demo-${run}-hokm-0`, { pageSize: 12 })) {
-      history.push({ seq: e.seq, type: e.type, player_id: e.player, detail: detail(e) });
-      if (history.length === 12) break;
-    }
-    // Aggregates: rate the sessions that just finished (a worker's minute schedule would), then read them back and check them.
-    const { rated } = await rateFinishedSessions(orm, 0);
-    const board = await leaderboard(orm, { by: 'xp', limit: 5 });
-    const check = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames });
-    const summary = {
-      run, emitted, ms, worker: { ...worker.stats, lag: worker.stats.lag.summary() }, tables: counts, sessions, history, deadLetters: dead,
-      leaderboard: board, ratedSessions: rated, aggregateDrift: check.drift.length,
+    const all = Promise.all(plays);
+
+    // The worker crash, while the games keep playing (producers do not need a worker to accept events).
+    let settled = false;
+    const pause = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+    const killer = (async () => {
+      await pause(WORKER_KILL_AT_S);
+      if (settled) return;
+      await pipe.killWorker();
+      workerState = 'down';
+      say(`${c(31, 'worker')} killed (SIGKILL) with jobs in hand; the games keep playing, their events wait in the queue`);
+      await pause(WORKER_DOWN_S);
+      if (settled) return;
+      await pipe.startWorker();
+      workerState = 'up';
+      recoveries++;
+      say(`${c(32, 'worker')} started again: it takes the dead worker's jobs back when their locks expire and stores each event once`);
+    })();
+    // Awaited below when the games succeed; when one fails, its error is the one reported.
+    killer.catch(() => {});
+
+    // Progress: redrawn in place on a terminal, a plain line every 3 s otherwise.
+    let last: { t: number; stored: number } | null = null;
+    let rate = 0;
+    const tick = async (): Promise<Tick> => {
+      const [s] = await query<{ stored: string; live: number; finished: number }>(orm.em.fork(), STATUS_SQL, [like]);
+      const accepted = GAMES.reduce((n, g) => n + ledgerLength(join(dir, g, 'ledger.jsonl')), 0);
+      const now = performance.now();
+      const stored = Number(s.stored);
+      if (last && now - last.t > 0) rate = 0.6 * rate + (0.4 * (stored - last.stored) * 1000) / (now - last.t);
+      last = { t: now, stored };
+      return { accepted, stored, live: s.live, finished: s.finished };
     };
-    if (flags.json) console.log(JSON.stringify(summary));
-    else {
-      out(`worker committed ${worker.stats.inserted} events in ${worker.stats.batches} batches (${worker.stats.duplicates} duplicates, ${worker.stats.deadLettered} dead-lettered) in ${ms} ms\n`);
-      out('rows per table (whole database):');
-      for (const [t, n] of Object.entries(counts)) out(`  ${t.padEnd(22)} ${String(n).padStart(8)}`);
-      out('\nsessions of this run:');
-      out(`  ${'id'.padEnd(34)} ${'game'.padEnd(10)} ${'tenant'.padEnd(18)} ${'status'.padEnd(10)} events`);
-      for (const s of sessions) out(`  ${String(s.id).padEnd(34)} ${String(s.game_type).padEnd(10)} ${String(s.tenant).padEnd(18)} ${String(s.status).padEnd(10)} ${s.event_count}`);
-      out(`\nfirst events of demo-${run}-hokm-0, in sequence order across tables:`);
-      for (const h of history) out(`  ${String(h.seq).padStart(3)}  ${String(h.type).padEnd(16)} ${String(h.player_id ?? '').padEnd(18)} ${h.detail}`);
-      out('\nnewest dead letters:');
-      for (const d of dead) out(`  #${d.id} ${d.reason_code}: ${d.reason}`);
-      out(`\n🏆 global leaderboard by XP (${board.players} players; \`npm run gp -- leaderboard --help\` for more):`);
-      for (const r of board.rows) out(`  ${String(r.rank).padStart(2)}. ${r.playerId.padEnd(24)} ✨ ${String(r.value).padStart(6)} XP  🎮 ${r.games} games, ${r.wins} won`);
-      out(`${rated} finished sessions rated; \`verify\`: ${check.drift.length} drift(s) between the aggregates and the events`);
+    const line = (t: Tick) =>
+      `events ${t.accepted} accepted, ${t.stored} stored · ${Math.round(rate)}/s · lag ${Math.max(0, t.accepted - t.stored)} · sessions ${t.live} live, ${t.finished} finished · recoveries ${recoveries} · worker ${workerState}`;
+    let ticks = 0;
+    let done = false;
+    // Settled either way: a game that failed stops the progress loop and is reported by `await all`.
+    void all.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    while (!done) {
+      await new Promise((r) => setTimeout(r, 250));
+      const t = await tick();
+      if (json) continue;
+      if (tty) {
+        const text = `${secs()}s  ${line(t)}`.slice(0, (process.stdout.columns ?? 120) - 1);
+        process.stdout.write(`\r${text.padEnd(drawn)}`);
+        drawn = text.length;
+      } else if (++ticks % 12 === 0) say(line(t));
     }
-    const ok = worker.stats.inserted === emitted && worker.stats.deadLettered >= 1 && check.drift.length === 0;
-    if (!ok) console.error(`demo: expected ${emitted} new events and 1 dead letter, got ${worker.stats.inserted} and ${worker.stats.deadLettered}`);
+    try {
+      await all;
+    } finally {
+      // A failed game ends the run: the worker is not restarted under a pipeline being stopped.
+      settled = true;
+    }
+    await killer;
+
+    // Drained: every accepted event stored (the worker may still hold the last batch).
+    const ledger: LedgerEvent[] = GAMES.flatMap((g) => results.get(g)!.ledger);
+    let report: LedgerReport;
+    for (const until = performance.now() + 60_000; ; ) {
+      report = await checkLedger(pipe.reader, ledger, run);
+      if ((!report.lost.length && !report.duplicatedSeqs.length) || performance.now() > until) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    say(line(await tick()));
+    const ms = Math.round(performance.now() - t0);
+
+    // Ratings are the worker's minute job; rate what just finished so the summary shows them.
+    await rateFinishedSessions(orm, 0);
+    const drift = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames });
+    const snaps = await verifySnapshots(orm);
+    const sessionRows = await query<{ id: string; status: string; events: number }>(orm.em.fork(), SESSIONS_SQL, [like]);
+    const impostorPlayer = results.get('impostor')!.ledger.find((e) => e.type === 'player.joined')?.player ?? null;
+    const answers = {
+      stats: impostorPlayer ? await impostorAnswer(pipe, run, ['stats', impostorPlayer]) : '',
+      leaderboard: await impostorAnswer(pipe, run, ['leaderboard', `${run}-impostor-0`]),
+      global: await impostorAnswer(pipe, run, ['global']),
+    };
+    const ok = report.lost.length === 0 && report.duplicated.length === 0 && report.duplicatedSeqs.length === 0 && report.deadLettered === 0 && drift.drift.length === 0 && snaps.mismatches.length === 0;
+    const summary = {
+      run,
+      ms,
+      ok,
+      backend: cfg.queueBackend,
+      games: GAMES.map((g) => {
+        const r = results.get(g)!;
+        // Session ids are `${run}-<game>-<i>` (examples/README.md).
+        const rows = sessionRows.filter((x) => x.id.startsWith(`${run}-${g}-`));
+        const stored = rows.reduce((n, x) => n + x.events, 0);
+        return { game: g, sessions: rows.length, finished: rows.filter((x) => x.status === 'finished').length, accepted: r.ledger.length, stored, restarts: r.restarts };
+      }),
+      ledger: { emitted: report!.emitted, persisted: report!.persisted, lost: report!.lost.length, duplicated: report!.duplicated.length, duplicatedSeqs: report!.duplicatedSeqs.length, unexpected: report!.unexpected, deadLettered: report!.deadLettered },
+      aggregateDrift: drift.drift.length,
+      snapshots: { checked: snaps.checked, failed: snaps.mismatches.length },
+      recoveries,
+      answers,
+    };
+    if (json) {
+      console.log(JSON.stringify(summary));
+      return ok ? 0 : 1;
+    }
+    out(`\n${c(1, 'What each game persisted')} (run ${run}, ${(ms / 1000).toFixed(1)} s)`);
+    out(`  ${'game'.padEnd(10)} ${'surface'.padEnd(26)} ${'sessions'.padStart(8)} ${'finished'.padStart(8)} ${'events'.padStart(7)} ${'restarts'.padStart(8)}`);
+    for (const g of summary.games) out(`  ${g.game.padEnd(10)} ${SURFACE[g.game as Game].padEnd(26)} ${String(g.sessions).padStart(8)} ${String(g.finished).padStart(8)} ${String(g.stored).padStart(7)} ${String(g.restarts).padStart(8)}`);
+    out(`\n${c(1, 'The Impostor bot answers')} (seed 000's own commands, read back through the HTTP API):`);
+    // The bot's replies are multi-line chat messages; each line is printed with its control characters escaped.
+    const reply = (command: string, text: string) => {
+      out(`\n${c(36, printable(command))}`);
+      for (const l of text.split('\n')) out(`  ${printable(l)}`);
+    };
+    if (impostorPlayer) reply(`/stats ${impostorPlayer}`, answers.stats);
+    reply(`/leaderboard ${run}-impostor-0`, answers.leaderboard);
+    reply('/global', answers.global);
+    const verdict = ok ? c(32, '✔ verified') : c(31, '✘ NOT verified');
+    out(
+      `\n${verdict}: emitted ${report!.emitted} = persisted ${report!.persisted} (lost ${report!.lost.length}, duplicated ${report!.duplicated.length + report!.duplicatedSeqs.length}, dead-lettered ${report!.deadLettered}) · aggregate drift ${drift.drift.length} · snapshots ${snaps.checked - snaps.mismatches.length}/${snaps.checked} verified · ${recoveries} recoveries`,
+    );
+    if (!ok) for (const w of warnings.slice(-10)) console.error(w);
+    out(`\n${c(1, 'Where to look next')}`);
+    out('  HTTP API   npm run gp -- serve, then docs/http.md (curl examples); the Python client in clients/python');
+    out(`  CLI        npm run gp -- sessions recent · npm run gp -- leaderboard --by wins · npm run gp -- sessions replay ${run}-hokm-0`);
+    out('  the games  examples/README.md (each game server, and how it recovers after a crash)');
+    out('  Grafana    docker compose up, then http://localhost:3000 (README, "Metrics and dashboards")');
     return ok ? 0 : 1;
   } finally {
+    if (tty && drawn) process.stdout.write('\n');
     await orm.close();
+    await pipe.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }

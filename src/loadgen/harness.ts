@@ -5,7 +5,7 @@
  * Used by the demo (`npm start`) and by the games' integration tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -223,6 +223,7 @@ export interface PlayResult<Out = Record<string, any>> {
 export async function playGame<Out = Record<string, any>>(pipe: Pipeline, o: PlayOptions): Promise<PlayResult<Out>> {
   const run = o.run ?? `g${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), `gp-${o.game}-`));
+  mkdirSync(dir, { recursive: true });
   const ledgerPath = join(dir, 'ledger.jsonl');
   const outPath = join(dir, 'out.json');
   const crashAfter = o.crash === true ? 10 + Math.floor(Math.random() * 51) : typeof o.crash === 'number' ? o.crash : null;
