@@ -78,7 +78,8 @@ class Room(Session):
         # Rooms of one chat draw from disjoint halves of the names; rooms of different chats share players.
         size = self.cfg["max_players"] + self.cfg["extra"]
         half = NAMES[(index % 2) * size : (index % 2 + 1) * size]
-        self.candidates = [f"{env.run}-{n}" for n in half]
+        # Player ids outlive a run, as a Telegram user's id does: a bot that plays again adds to their stats.
+        self.candidates = [f"tg-{n.lower()}" for n in half]
         random.Random(f"{env.seed}:impostor:{index}:candidates").shuffle(self.candidates)
         self._check_queue = False
 

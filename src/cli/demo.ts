@@ -34,6 +34,13 @@ const SURFACE: Record<Game, string> = {
   fourx: 'TypeScript SDK',
 };
 
+/**
+ * Pause between two steps of a session, per game: a Python game's step (a lobby arrival, a round's
+ * tasks, a world tick) sends several events in one request, so it pauses longer, and the five games
+ * play over about the same stretch.
+ */
+const PACE_MS: Record<Game, number> = { impostor: 300, adventure: 300, 'liap-tui': 25, hokm: 25, fourx: 25 };
+
 /** Seconds into the run at which the worker is killed, and how long it stays down. */
 const WORKER_KILL_AT_S = 8;
 const WORKER_DOWN_S = 2;
@@ -118,7 +125,7 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
         sessions: perGame,
         seed: 1000 + i,
         scale: 'demo',
-        paceMs: 25,
+        paceMs: PACE_MS[game],
         // Somewhere in the first half of the game's events.
         crash: 40 + Math.floor(Math.random() * 200),
         dir: join(dir, game),

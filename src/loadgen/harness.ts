@@ -69,9 +69,17 @@ interface Child {
   stderrTail(): string;
 }
 
+/** Children still running: killed when this process exits, even by an uncaught error (not by SIGKILL). */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 /** Spawns a process, keeping the last few KiB of its stderr for error messages. */
 function start(cmd: string, args: string[], env: Record<string, string>, onStderrLine?: (line: string) => void): Child {
   const proc = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let tail = '';
   let buf = '';
   proc.stderr!.setEncoding('utf8');
