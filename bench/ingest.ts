@@ -3,9 +3,13 @@
  *   1. raw COPY into a scratch table shaped like `moves` (the ceiling),
  *   2. the naive way of the seed documents: one INSERT and commit per event over 10 connections,
  *   3. the whole pipeline: SDK -> BullMQ -> worker process(es) -> PostgreSQL, at saturation, then at
- *      half that rate for emit-to-commit latency.
+ *      half that rate for emit-to-commit latency;
+ *   4. the same pipeline at saturation on BullMQ's PostgreSQL backend (GP_QUEUE_BACKEND=postgres: the
+ *      queue and sequence counters in the same database, no Redis), right after 3, so the two are
+ *      compared on the same machine in the same minute (`pg_backend_ratio_vs_redis`).
  * Prints a table, then one JSON line. Options: --events N (pipeline and COPY rows, default 200000),
- * --naive N (default 20000), --workers N (worker processes, default 1), --half-seconds N (default 10).
+ * --pg-events N (the PostgreSQL backend's run, default --events), --naive N (default 20000),
+ * --workers N (worker processes, default 1), --half-seconds N (default 10).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,16 +23,20 @@ import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createProducer, type Producer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
+import type { QueueBackend } from '../src/config.ts';
+import { dropPostgresQueue, migrateQueueSchema } from '../src/queue/backend.ts';
 
 const { values: args } = parseArgs({
   options: {
     events: { type: 'string', default: '200000' },
+    'pg-events': { type: 'string' },
     naive: { type: 'string', default: '20000' },
     workers: { type: 'string', default: '1' },
     'half-seconds': { type: 'string', default: '10' },
   },
 });
 const N = Number(args.events);
+const PG_N = Number(args['pg-events'] ?? args.events);
 const NAIVE = Number(args.naive);
 const WORKERS = Number(args.workers);
 const HALF_SECONDS = Number(args['half-seconds']);
@@ -129,12 +137,12 @@ interface Worker {
   logs: Record<string, any>[];
 }
 
-function startWorkers(prefix: string, n: number): Promise<Worker[]> {
+function startWorkers(prefix: string, n: number, backend: QueueBackend = 'redis'): Promise<Worker[]> {
   return Promise.all(
     Array.from({ length: n }, async () => {
       const child = spawn(process.execPath, [CLI, 'worker'], {
         // BENCH_WORKER_NODE_OPTIONS (e.g. --cpu-prof) goes to the workers only.
-        env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'info', NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '' },
+        env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_BACKEND: backend, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'info', GP_METRICS_PORT: '0', NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       const w: Worker = { child, logs: [] };
@@ -207,10 +215,15 @@ async function waitStored(c: pg.Client, tag: string, n: number, timeoutMs: numbe
   }
 }
 
-async function benchPipeline(n: number, tag: string): Promise<{ eventsPerS: number; rssMb: number; batches: number }> {
+/**
+ * SDK and worker(s) at saturation. `postgres`: on BullMQ's PostgreSQL backend, its queue schema made
+ * first (what `game-persist migrate` does) and dropped after.
+ */
+async function benchPipeline(n: number, tag: string, backend: QueueBackend = 'redis'): Promise<{ eventsPerS: number; rssMb: number; batches: number }> {
   const prefix = `gpbench${process.pid}${tag}`;
-  const ws = await startWorkers(prefix, WORKERS);
-  const p = createProducer({ connection: REDIS_URL, prefix });
+  if (backend === 'postgres') await migrateQueueSchema(dbUrl, prefix);
+  const ws = await startWorkers(prefix, WORKERS, backend);
+  const p = createProducer({ connection: backend === 'postgres' ? dbUrl : REDIS_URL, prefix });
   const c = await client();
   try {
     const t0 = performance.now();
@@ -222,7 +235,8 @@ async function benchPipeline(n: number, tag: string): Promise<{ eventsPerS: numb
   } finally {
     await p.close();
     await c.end();
-    await dropPrefix(prefix);
+    if (backend === 'postgres') await dropPostgresQueue(dbUrl, prefix);
+    else await dropPrefix(prefix);
   }
 }
 
@@ -313,6 +327,8 @@ async function main() {
     log(`naive: ${Math.round(naiveRate)} rows/s`);
     const sat = await benchPipeline(N, 'sat');
     log(`pipeline at saturation: ${Math.round(sat.eventsPerS)} events/s (${sat.batches} batches)`);
+    const pgSat = await benchPipeline(PG_N, 'pgsat', 'postgres');
+    log(`pipeline at saturation on the PostgreSQL queue backend: ${Math.round(pgSat.eventsPerS)} events/s (${pgSat.batches} batches)`);
     const drain = await benchDrain(N, 'drain');
     log(`workers draining a filled queue: ${Math.round(drain)} events/s (worker start-up included)`);
     const half = await benchHalfLoad(sat.eventsPerS / 2, 'half');
@@ -331,6 +347,8 @@ async function main() {
       redis_bytes_per_event: Math.round(bytes),
       drain_events_per_s: Math.round(drain),
       drain_ratio_vs_copy: round(drain / copyRate, 3),
+      pg_backend_events_per_s: Math.round(pgSat.eventsPerS),
+      pg_backend_ratio_vs_redis: round(pgSat.eventsPerS / sat.eventsPerS, 3),
       workers: WORKERS,
       events: N,
     };
@@ -340,8 +358,10 @@ async function main() {
       ['naive INSERT+COMMIT, 10 connections', result.naive_rows_per_s, round(naiveRate / copyRate, 3)],
       [`pipeline SDK->BullMQ->${WORKERS} worker(s)->PG`, result.events_per_s, result.ratio_vs_copy],
       [`  workers alone, draining a filled queue`, result.drain_events_per_s, result.drain_ratio_vs_copy],
+      [`  on the PostgreSQL queue backend (no Redis)`, result.pg_backend_events_per_s, round(pgSat.eventsPerS / copyRate, 3)],
     ];
     console.log(table.map((r) => `${String(r[0]).padEnd(44)} ${String(r[1]).padStart(9)} ${String(r[2]).padStart(8)}`).join('\n'));
+    console.log(`PostgreSQL queue backend vs Redis: ${result.pg_backend_ratio_vs_redis}x (${PG_N} events)`);
     console.log(`pipeline vs naive: ${result.ratio_vs_naive}x; emit-to-commit at half load: p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms; worker peak RSS ${result.worker_rss_mb} MB; Redis ${result.redis_bytes_per_event} bytes/queued event`);
     console.log(JSON.stringify(result));
   } finally {
