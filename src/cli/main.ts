@@ -14,7 +14,7 @@ import { connectionHint } from './hints.ts';
 import { runDemo } from './demo.ts';
 import { runDlq } from './dlq.ts';
 import { runDoctor } from './doctor.ts';
-import { runMigrate } from './migrate.ts';
+import { applyMigrations, runMigrate } from './migrate.ts';
 import { runSessions } from './sessions.ts';
 import { runSnapshots } from './snapshots.ts';
 import { runBoard } from './board.ts';
@@ -259,7 +259,13 @@ function declare(parent: Command, spec: Spec, outcome: Outcome): void {
           : null;
       try {
         for (const note of services?.notes ?? []) console.error(note);
-        outcome.code = await run(loadConfig(services?.env), flags, positional);
+        const cfg = loadConfig(services?.env);
+        // An embedded database is ours to keep current: nobody else would run `migrate` on it.
+        if (services?.embedded) {
+          const m = await applyMigrations(cfg, { createDb: false });
+          if (m.applied.length) console.error(`embedded PostgreSQL: applied ${m.applied.length} migration(s)`);
+        }
+        outcome.code = await run(cfg, flags, positional);
       } finally {
         await services?.stop();
       }

@@ -5,10 +5,27 @@ import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 
-/** Applies pending migrations; returns their names. */
-export async function migrateUp(orm: MikroORM): Promise<string[]> {
-  const done = await orm.migrator.up();
-  return done.map((m) => m.name);
+/** Key of the session-level advisory lock that serialises migration runs (an arbitrary constant). */
+const MIGRATION_LOCK_KEY = 7_346_120_112;
+
+/**
+ * Applies pending migrations; returns their names. Runs that overlap (several processes started at
+ * once on a new database) take turns on an advisory lock, held on a connection of its own: MikroORM's
+ * migrator has no lock, and two runs would both apply the first pending migration.
+ */
+export async function migrateUp(orm: MikroORM, databaseUrl?: string): Promise<string[]> {
+  const lock = databaseUrl ? new pg.Client({ connectionString: databaseUrl, application_name: 'game-persist:migrate-lock' }) : null;
+  if (lock) {
+    await lock.connect();
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  }
+  try {
+    const done = await orm.migrator.up();
+    return done.map((m) => m.name);
+  } finally {
+    // Ending the session releases the lock.
+    await lock?.end();
+  }
 }
 
 export async function pendingMigrations(orm: MikroORM): Promise<string[]> {

@@ -6,7 +6,7 @@
  * the process that started it exits.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
@@ -76,16 +76,51 @@ function runningPort(pgdata: string): number | null {
   }
 }
 
+/**
+ * Runs `fn` while holding `<dir>/starting` (an atomic mkdir): processes started at once on one folder
+ * take turns, so only the first creates and starts the cluster and the others join it. A lock older
+ * than a minute belongs to a process that died while starting and is taken over.
+ */
+async function whileStarting<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = join(dir, 'starting');
+  for (const until = Date.now() + 120_000; ; ) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 60_000) rmSync(lock, { recursive: true, force: true });
+      } catch {
+        // released meanwhile
+      }
+      if (Date.now() > until) throw new PreconditionError('embedded_postgres', `another process has been starting the embedded PostgreSQL in ${dir} for 2 minutes (remove ${lock} if none is)`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const dir = resolve(o.dir);
-  const pgdata = join(dir, 'pgdata');
-  const passwordFile = join(dir, 'password');
   // Traversable (not listable) by the server's user when that is not us; the password file stays 0600.
   mkdirSync(dir, { recursive: true, mode: 0o711 });
   chmodSync(dir, 0o711);
+  return whileStarting(dir, () => startLocked(dir, o));
+}
+
+async function startLocked(dir: string, o: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const pgdata = join(dir, 'pgdata');
+  const passwordFile = join(dir, 'password');
   let password: string;
   const fresh = !existsSync(join(pgdata, 'PG_VERSION'));
   if (fresh) {
+    // Without PG_VERSION a cluster folder is what an interrupted initdb left: start it over.
+    rmSync(pgdata, { recursive: true, force: true });
     password = randomBytes(18).toString('base64url');
     writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
   } else {
