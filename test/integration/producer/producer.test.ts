@@ -2,6 +2,7 @@
  * The SDK against a real Redis, and against BullMQ's PostgreSQL backend: packing into jobs, ordering
  * and sequence numbers, backpressure and failing fast when the store is unreachable, flush/close.
  */
+import { connect, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackpressureError, ContractError, EnqueueError, createProducer, type Producer } from '../../../src/producers/index.ts';
@@ -133,6 +134,39 @@ afterAll(async () => {
     expect(again.id).toBe(enq.eventIds[0]);
     await p.queue.close();
     await (p as unknown as { close(): Promise<void> }).close().catch(() => {});
+  });
+
+  it.runIf(pg)('sends again once PostgreSQL is reachable after a first connection that failed', async () => {
+    // BullMQ's PostgreSQL backend keeps a failed first connection's error for good: the producer must
+    // replace its queue. PostgreSQL "comes back" through a proxy that refuses connections at first.
+    let up = false;
+    const proxy = createServer((client) => {
+      if (!up) return void client.destroy();
+      const server = connect(5432, '127.0.0.1');
+      client.pipe(server).pipe(client);
+      const end = () => (client.destroy(), server.destroy());
+      client.on('error', end).on('close', end);
+      server.on('error', end).on('close', end);
+    });
+    const port = await new Promise<number>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve((proxy.address() as { port: number }).port)));
+    try {
+      const { prefix } = await producer();
+      const viaProxy = Object.assign(new URL(fx!.db.url), { port: String(port) }).toString();
+      const p = createProducer({ connection: viaProxy, prefix, readyTimeoutMs: 500, lingerMs: 1 });
+      open.push(p);
+      // Explicit seqs: no counter draw, so the queue's own first connection is the one that fails.
+      const failed = await p.move({ sessionId: 's', player: 'u', action: 'a', seq: 1 }).catch((e) => e);
+      expect(failed).toBeInstanceOf(EnqueueError);
+      expect(failed.reason).toBe('postgres_unavailable');
+      up = true;
+      await p.emit(failed.events[0]);
+      // The counters' pool reconnects by itself.
+      expect(await p.move({ sessionId: 'other', player: 'u', action: 'b' })).toMatchObject({ seq: 1 });
+      expect(await p.queue.getWaitingCount()).toBe(2);
+      await p.close();
+    } finally {
+      proxy.close();
+    }
   });
 
   it('flush() waits for everything emitted so far; close() flushes', async () => {
