@@ -8,6 +8,8 @@ describe('config', () => {
     expect(c.queuePrefix).toBe('gp');
     expect(c.batchRows).toBe(5000);
     expect(c.workerHeapMb).toBe(192);
+    expect(c.queueBackend).toBe('redis');
+    expect(loadConfig({ GP_QUEUE_BACKEND: 'postgres' }).queueBackend).toBe('postgres');
     expect(Object.isFrozen(c)).toBe(true);
   });
 
@@ -20,6 +22,7 @@ describe('config', () => {
     ['GP_QUEUE_PREFIX', 'a b'],
     ['GP_ALLOW_EVICTION', 'maybe'],
     ['GP_LOG_LEVEL', 'loud'],
+    ['GP_QUEUE_BACKEND', 'kafka'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     let err: unknown;
     try {
