@@ -53,7 +53,7 @@ describe('--embedded', () => {
         ]),
       });
       expect(res.status).toBe(200);
-      expect((await res.json()).accepted).toBe(2);
+      expect(((await res.json()) as { accepted: number }).accepted).toBe(2);
       const waited = await fetch(`${base}/v1/sessions/emb-1/wait?seq=issued&timeoutMs=20000`, { headers: auth });
       expect(await waited.json()).toMatchObject({ seq: 2, appliedSeq: 2 });
       const show = await runCli(['sessions', 'show', 'emb-1', '--embedded', '--json'], env);

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../../../src/loadgen/ledger.ts';
 import { stateHash } from '../../../src/snapshots/hash.ts';
-import { eventually, playedGame } from './games-fixture.ts';
+import { eventually, expectLedgerKept, playedGame } from './games-fixture.ts';
 
 type Doc = { collection: string; key: string; player: string | null; value: unknown; version: number };
 type Out = { state: Record<string, any>; documents: Record<string, unknown>; versions: Record<string, number>; restored: { digestMatches: boolean } | null };
@@ -33,12 +33,8 @@ describe('Magic Adventure world server (Python)', () => {
   const name = (d: Doc) => `${d.collection}/${d.player ?? ''}/${d.key}`;
 
   it('stores every event the world server was told was accepted exactly once, through a kill and a restart', () => {
-    expect(ctx.r.restarts).toBeGreaterThanOrEqual(1);
-    expect(ctx.report.emitted).toBe(ctx.r.ledger.length);
-    expect(ctx.report.lost).toEqual([]);
-    expect(ctx.report.duplicated).toEqual([]);
-    expect(ctx.report.duplicatedSeqs).toEqual([]);
-    expect(ctx.report.deadLettered).toBe(0);
+    expectLedgerKept(ctx);
+    // The Python client's crash point falls between requests: nothing can be stored without its line.
     expect(ctx.report.unexpected).toBe(0);
   });
 

@@ -82,18 +82,24 @@ export function playedGame(game: Game, opts: { sessions: number; seed: number; c
   return ctx;
 }
 
+/**
+ * The ledger held: the game was killed and restarted, every event it was told was accepted is stored
+ * exactly once, no seq is shared, nothing was dead-lettered, and the only events stored without a
+ * ledger line are those the kill left (see sessionEvents).
+ */
+export function expectLedgerKept(ctx: Played): void {
+  expect(ctx.r.restarts).toBeGreaterThanOrEqual(1);
+  expect(ctx.report.emitted).toBe(ctx.r.ledger.length);
+  expect(ctx.report.lost).toEqual([]);
+  expect(ctx.report.duplicated).toEqual([]);
+  expect(ctx.report.duplicatedSeqs).toEqual([]);
+  expect(ctx.report.deadLettered).toBe(0);
+  expect(ctx.report.unexpected).toBe(ctx.unledgered.length);
+}
+
 /** The checks every game owes, as two tests. */
 export function itKeepsEveryEventAndState(ctx: Played): void {
-  it('stores every event the game was told was accepted exactly once, through a kill and a restart', () => {
-    expect(ctx.r.restarts).toBeGreaterThanOrEqual(1);
-    expect(ctx.report.emitted).toBe(ctx.r.ledger.length);
-    expect(ctx.report.lost).toEqual([]);
-    expect(ctx.report.duplicated).toEqual([]);
-    expect(ctx.report.duplicatedSeqs).toEqual([]);
-    expect(ctx.report.deadLettered).toBe(0);
-    // Stored without a ledger line: only events acknowledged in the instant of the kill, in the run's sessions (see sessionEvents).
-    expect(ctx.report.unexpected).toBe(ctx.unledgered.length);
-  });
+  it('stores every event the game was told was accepted exactly once, through a kill and a restart', () => expectLedgerKept(ctx));
 
   it("recovers each session to the game's own final state", async () => {
     const out = ctx.r.out.sessions as Record<string, { state: unknown }>;
