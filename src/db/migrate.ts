@@ -4,6 +4,7 @@
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
+import { query } from './query.ts';
 
 /** Key of the session-level advisory lock that serialises migration runs (an arbitrary constant). */
 const MIGRATION_LOCK_KEY = 7_346_120_112;
@@ -32,10 +33,22 @@ export async function pendingMigrations(orm: MikroORM): Promise<string[]> {
   return (await orm.migrator.getPending()).map((m) => m.name);
 }
 
-/** True when the entities describe a schema the committed migrations do not produce. */
+/**
+ * True when the entities describe a schema the committed migrations do not produce. BullMQ's queue
+ * schemas (GP_QUEUE_BACKEND=postgres: `bullmq_<prefix>`, one per prefix, src/queue/backend.ts) are not
+ * ours: MikroORM's comparison would read them as tables to drop. Its `ignoreSchema` takes exact names
+ * only, so the ones present in this database are added to it first.
+ */
 export async function schemaDrifts(orm: MikroORM): Promise<boolean> {
+  const present = await query<{ name: string }>(orm.em.fork(), QUEUE_SCHEMAS_SQL);
+  const generator = orm.config.get('schemaGenerator');
+  const ignored = (generator.ignoreSchema ??= []);
+  for (const { name } of present) if (!ignored.includes(name)) ignored.push(name);
   return orm.migrator.checkSchema();
 }
+
+/** BullMQ's PostgreSQL schemas in this database: its default `bullmq`, and ours `bullmq_<prefix>`. */
+const QUEUE_SCHEMAS_SQL = `SELECT nspname AS name FROM pg_namespace WHERE nspname = 'bullmq' OR nspname LIKE 'bullmq\\_%'`;
 
 /** Creates the database named in `url` if it does not exist (connecting to the `postgres` database). */
 export async function ensureDatabase(url: string): Promise<boolean> {
