@@ -1,28 +1,38 @@
 /**
  * Worker processes as operators run them: killed with SIGKILL mid-batch, stopped with SIGTERM, and
  * two of them sharing one queue. After every scenario each event is stored exactly once and the
- * per-session counters agree with the rows (a redelivered job never counts twice).
+ * per-session counters agree with the rows (a redelivered job never counts twice). On both queue
+ * backends: a SIGKILLed worker's jobs come back through BullMQ's stalled-job check on Redis and on
+ * PostgreSQL alike.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducer } from '../../../src/producers/index.ts';
-import { REDIS_URL, count, dropPrefix, openFixture, rows, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
+import { BACKENDS, backendEnv, count, dropQueue, openFixture, prepareQueue, queueUrl, rows, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { plainQueue, spawnCli } from '../../helpers/worker.ts';
 
+describe.each(BACKENDS)('worker processes on %s', (backend) => {
 let fx: Fixture;
 const prefixes: string[] = [];
 beforeAll(async () => {
   fx = await openFixture();
 });
 afterAll(async () => {
+  await Promise.all(prefixes.map((prefix) => dropQueue(backend, fx.db.url, prefix)));
   await fx?.close();
-  await Promise.all(prefixes.map(dropPrefix));
 });
+
+/** A new queue prefix of this file's, its PostgreSQL schema made when on that backend. */
+async function newPrefix(): Promise<string> {
+  const prefix = uniqueName('q');
+  prefixes.push(prefix);
+  await prepareQueue(backend, fx.db.url, prefix);
+  return prefix;
+}
 
 /** Enqueues n move events over `sessions` sessions named `${tag}-k`; returns the queue prefix. */
 async function load(tag: string, n: number, sessions = 50, existing?: string): Promise<string> {
-  const prefix = existing ?? uniqueName('q');
-  if (!existing) prefixes.push(prefix);
-  const p = createProducer({ connection: REDIS_URL, prefix });
+  const prefix = existing ?? (await newPrefix());
+  const p = createProducer({ connection: queueUrl(backend, fx.db.url), prefix });
   for (let i = 0; i < n; i += 5000) {
     await Promise.all(Array.from({ length: Math.min(5000, n - i) }, (_, j) => p.move({ sessionId: `${tag}-${(i + j) % sessions}`, player: 'u', action: 'a', turn: i + j })));
   }
@@ -38,7 +48,7 @@ async function assertExactlyOnce(tag: string, n: number) {
 }
 
 async function queueCounts(prefix: string) {
-  const q = plainQueue(prefix);
+  const q = plainQueue(prefix, backend === 'postgres' ? fx.db.url : undefined);
   try {
     return await q.getJobCounts('waiting', 'active', 'failed', 'delayed');
   } finally {
@@ -46,7 +56,7 @@ async function queueCounts(prefix: string) {
   }
 }
 
-const workerEnv = (prefix: string) => testEnv(fx.db.url, prefix, { GP_LOCK_MS: '2000', GP_BATCH_ROWS: '1000', GP_LOG_LEVEL: 'info' });
+const workerEnv = (prefix: string) => testEnv(fx.db.url, prefix, { ...backendEnv(backend), GP_LOCK_MS: '2000', GP_BATCH_ROWS: '1000', GP_LOG_LEVEL: 'info' });
 
 describe('worker processes', () => {
   it('loses and duplicates nothing when a worker is killed with SIGKILL mid-batch', async () => {
@@ -98,8 +108,7 @@ describe('worker processes', () => {
 
   it('lets two worker processes share one queue', async () => {
     const n = 30_000;
-    const prefix = uniqueName('q');
-    prefixes.push(prefix);
+    const prefix = await newPrefix();
     const workers = [spawnCli(['worker'], workerEnv(prefix)), spawnCli(['worker'], workerEnv(prefix))];
     // Both consume before the load starts, so neither can finish it alone before the other is up.
     await Promise.all(workers.map((w) => w.waitForLog('worker started')));
@@ -116,4 +125,5 @@ describe('worker processes', () => {
     expect(jobs[0] + jobs[1]).toBeGreaterThanOrEqual(n / 100);
     await assertExactlyOnce('pair', n);
   });
+});
 });
