@@ -1,7 +1,7 @@
 /**
  * GP_QUEUE_BACKEND=postgres with no Redis at all, as the zero-service mode runs: REDIS_URL points at a
  * listener that counts connections and closes them, and after the HTTP API, a worker, a producer and
- * the CLI (serve, migrate, doctor, sessions wait, dlq replay) have done their work it has counted none.
+ * the CLI (serve, worker, migrate, doctor, sessions wait, dlq replay) have done their work it has counted none.
  * Events land, an Idempotency-Key retry gets the first answer, a tenant's claim on a session it just
  * created holds, rate limits count in memory, and `wait?seq=issued` waits for what any producer of the
  * deployment issued.
@@ -137,6 +137,22 @@ describe('the PostgreSQL queue backend without Redis', () => {
     expect(JSON.parse(replayed.stdout).replayed).toHaveLength(1);
     // Still invalid: it comes back as a new dead letter, through the queue.
     await waitFor('the replayed job', async () => (await count(ctx.fx.orm, 'dead_letters')) === 2);
+
+    // A `worker` process (its ingest loop in a thread): ready through its `queue` check, no gp_redis_* metrics.
+    const free = createServer();
+    const metricsPort = await new Promise<number>((resolve) => free.listen(0, '127.0.0.1', () => resolve((free.address() as { port: number }).port)));
+    await new Promise((r) => free.close(r));
+    const worker = spawnCli(['worker'], env({ GP_METRICS_PORT: String(metricsPort), GP_METRICS_HOST: '127.0.0.1', GP_JOBS: 'false' }));
+    await worker.waitForLog('metrics and health endpoints listening');
+    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+    const readyBody = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
+    expect(ready.status, JSON.stringify(readyBody)).toBe(200);
+    expect(readyBody.checks.map((c) => c.name)).toEqual(['queue', 'postgres', 'migrations', 'draining']);
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/^gp_queue_jobs\{state="waiting"\} \d+$/m);
+    expect(metrics).not.toContain('gp_redis_up');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
 
     const doctor = await runCli(['doctor', '--json'], env());
     const report = JSON.parse(doctor.stdout);
