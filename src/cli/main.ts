@@ -71,7 +71,7 @@ const COMMANDS: readonly Spec[] = [
   },
   {
     use: 'doctor',
-    summary: 'check PostgreSQL, migrations, Redis and its eviction policy',
+    summary: 'check PostgreSQL, migrations, the queue (Redis and its eviction policy, or the PostgreSQL queue schema) and job counts',
     options: [JSON_OPT],
     examples: ['game-persist doctor'],
     run: (cfg, f) => runDoctor(cfg, f),
@@ -154,7 +154,7 @@ const COMMANDS: readonly Spec[] = [
     use: 'leaderboard',
     summary: 'the top players, or the players around one',
     options: [
-      ['--by <metric>', 'xp, wins, win_rate or rating (default xp)'],
+      ['--by <metric>', 'xp, wins, win_rate, rating or best_score (default xp)'],
       ['--period <p>', 'all, day, week, month, or day:YYYY-MM-DD / week:… / month:…'],
       ['--game <type>', 'one game type'],
       ['--around <player>', 'the players around this one'],
