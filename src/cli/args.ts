@@ -28,6 +28,7 @@ export interface Flags {
   after?: string;
   id?: string[];
   sessions?: string;
+  seed?: string;
   active?: boolean;
   tenant?: string;
   from?: string;

@@ -14,7 +14,7 @@ import type { Config } from '../config.ts';
 import { redactUrl } from '../config.ts';
 import { ensureDatabase } from '../db/migrate.ts';
 import { openOrm } from '../db/orm.ts';
-import { query } from '../db/query.ts';
+import { runProgress, runSessions } from '../db/sql/demo.ts';
 import { GAMES, playGame, ledgerLength, startPipeline, type Game, type PlayResult, type Pipeline } from '../loadgen/harness.ts';
 import { checkLedger, type LedgerEvent, type LedgerReport } from '../loadgen/ledger.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
@@ -52,16 +52,6 @@ interface Tick {
   finished: number;
 }
 
-/** Events stored for the run: its sessions' and its tenants' sessionless join-queue events. */
-const STATUS_SQL = `
-  SELECT coalesce(sum(event_count), 0)::bigint
-           + (SELECT count(*) FROM queue_events WHERE tenant LIKE $1 AND session_id IS NULL) AS stored,
-         count(*) FILTER (WHERE status IN ('created', 'started'))::int AS live,
-         count(*) FILTER (WHERE status = 'finished')::int AS finished
-    FROM sessions WHERE id LIKE $1`;
-
-const SESSIONS_SQL = `SELECT id, status, event_count::int AS events FROM sessions WHERE id LIKE $1`;
-
 /** Colour only on a terminal, and never with NO_COLOR set (https://no-color.org). */
 function painter(stream: NodeJS.WriteStream): (code: number, s: string) => string {
   const on = stream.isTTY && !process.env.NO_COLOR;
@@ -79,6 +69,8 @@ function impostorAnswer(pipe: Pipeline, run: string, args: string[]): Promise<st
 
 export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<number> {
   const perGame = intFlag(flags, 'sessions', 3);
+  // Every choice of every game derives from the seed: a run is replayed exactly with --seed.
+  const seed = intFlag(flags, 'seed', Math.floor(Math.random() * 1_000_000));
   const json = !!flags.json;
   const out = (s: string) => !json && console.log(s);
   const c = painter(process.stdout);
@@ -88,6 +80,7 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
 
   await ensureDatabase(cfg.databaseUrl);
   out(c(1, 'game-persist demo') + ': the five seed games at once, through a game-server crash each and a worker crash');
+  out(`  seed ${seed} (\`npm start -- --seed ${seed}\` plays the same games again)`);
   out(`  database ${redactUrl(cfg.databaseUrl)}; queues ${cfg.queueBackend === 'postgres' ? "on BullMQ's PostgreSQL backend (same database)" : `in Redis at ${redactUrl(cfg.redisUrl)}`}`);
   const warnings: string[] = [];
   const pipe = await startPipeline({
@@ -123,7 +116,7 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
         game,
         run,
         sessions: perGame,
-        seed: 1000 + i,
+        seed: seed + i,
         scale: 'demo',
         paceMs: PACE_MS[game],
         // Somewhere in the first half of the game's events.
@@ -163,7 +156,7 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
     let last: { t: number; stored: number } | null = null;
     let rate = 0;
     const tick = async (): Promise<Tick> => {
-      const [s] = await query<{ stored: string; live: number; finished: number }>(orm.em.fork(), STATUS_SQL, [like]);
+      const s = await runProgress(pipe.reader, like);
       const accepted = GAMES.reduce((n, g) => n + ledgerLength(join(dir, g, 'ledger.jsonl')), 0);
       const now = performance.now();
       const stored = Number(s.stored);
@@ -213,7 +206,7 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
     await rateFinishedSessions(orm, 0);
     const drift = await verifyAggregates(orm, { timeZone: cfg.statsTimeZone, winRateMinGames: cfg.winRateMinGames });
     const snaps = await verifySnapshots(orm);
-    const sessionRows = await query<{ id: string; status: string; events: number }>(orm.em.fork(), SESSIONS_SQL, [like]);
+    const sessionRows = await runSessions(pipe.reader, like);
     const impostorPlayer = results.get('impostor')!.ledger.find((e) => e.type === 'player.joined')?.player ?? null;
     const answers = {
       stats: impostorPlayer ? await impostorAnswer(pipe, run, ['stats', impostorPlayer]) : '',
@@ -223,6 +216,7 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
     const ok = report.lost.length === 0 && report.duplicated.length === 0 && report.duplicatedSeqs.length === 0 && report.deadLettered === 0 && drift.drift.length === 0 && snaps.mismatches.length === 0;
     const summary = {
       run,
+      seed,
       ms,
       ok,
       backend: cfg.queueBackend,
@@ -230,8 +224,12 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
         const r = results.get(g)!;
         // Session ids are `${run}-<game>-<i>` (examples/README.md).
         const rows = sessionRows.filter((x) => x.id.startsWith(`${run}-${g}-`));
-        const stored = rows.reduce((n, x) => n + x.events, 0);
-        return { game: g, sessions: rows.length, finished: rows.filter((x) => x.status === 'finished').length, accepted: r.ledger.length, stored, restarts: r.restarts };
+        const sum = (f: (x: (typeof rows)[number]) => number) => rows.reduce((n, x) => n + f(x), 0);
+        return {
+          game: g, sessions: rows.length, finished: rows.filter((x) => x.status === 'finished').length, accepted: r.ledger.length,
+          stored: sum((x) => x.events), snapshots: sum((x) => x.snapshots), documents: sum((x) => x.documents), restarts: r.restarts,
+          results: rows.map((x) => ({ id: x.id, status: x.status, result: x.result })),
+        };
       }),
       ledger: { emitted: report!.emitted, persisted: report!.persisted, lost: report!.lost.length, duplicated: report!.duplicated.length, duplicatedSeqs: report!.duplicatedSeqs.length, unexpected: report!.unexpected, deadLettered: report!.deadLettered },
       aggregateDrift: drift.drift.length,
@@ -244,8 +242,13 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
       return ok ? 0 : 1;
     }
     out(`\n${c(1, 'What each game persisted')} (run ${run}, ${(ms / 1000).toFixed(1)} s)`);
-    out(`  ${'game'.padEnd(10)} ${'surface'.padEnd(26)} ${'sessions'.padStart(8)} ${'finished'.padStart(8)} ${'events'.padStart(7)} ${'restarts'.padStart(8)}`);
-    for (const g of summary.games) out(`  ${g.game.padEnd(10)} ${SURFACE[g.game as Game].padEnd(26)} ${String(g.sessions).padStart(8)} ${String(g.finished).padStart(8)} ${String(g.stored).padStart(7)} ${String(g.restarts).padStart(8)}`);
+    const col = (v: unknown, w: number) => String(v).padStart(w);
+    out(`  ${'game'.padEnd(10)} ${'surface'.padEnd(26)} ${'sessions'.padStart(8)} ${'events'.padStart(7)} ${'snapshots'.padStart(9)} ${'documents'.padStart(9)} ${'restarts'.padStart(8)}`);
+    for (const g of summary.games)
+      out(`  ${g.game.padEnd(10)} ${SURFACE[g.game as Game].padEnd(26)} ${col(g.sessions, 8)} ${col(g.stored, 7)} ${col(g.snapshots, 9)} ${col(g.documents, 9)} ${col(g.restarts, 8)}`);
+    out(`\n${c(1, 'How each session ended')} (its session.finished, as stored)`);
+    for (const g of summary.games)
+      for (const x of g.results) out(`  ${printable(x.id.slice(run.length + 1)).padEnd(14)} ${x.result ? printable(x.result) : x.status === 'finished' ? 'finished' : `${x.status}: a persistent world, never ended`}`);
     out(`\n${c(1, 'The Impostor bot answers')} (seed 000's own commands, read back through the HTTP API):`);
     // The bot's replies are multi-line chat messages; each line is printed with its control characters escaped.
     const reply = (command: string, text: string) => {

@@ -221,7 +221,7 @@ const COMMANDS: readonly Spec[] = [
   {
     use: 'demo',
     summary: 'the five seed games at once through crashes, with live progress and a verified summary',
-    options: [['--sessions <n>', 'sessions of each game (default 3)'], JSON_OPT],
+    options: [['--sessions <n>', 'sessions of each game (default 3)'], ['--seed <n>', 'the games\' random seed (default: a new one, printed)'], JSON_OPT],
     examples: ['npm start', 'game-persist demo --sessions 20', 'game-persist demo --embedded --data-dir /tmp/gp-demo'],
     services: 'auto',
     run: (cfg, f) => runDemo(cfg, f),
