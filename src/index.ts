@@ -41,8 +41,11 @@ export {
 export type { EnqueueReason } from './errors.ts';
 
 // Aggregates and analytics.
-export { playerStats, leaderboard, archivedLeaderboard, sessionLeaderboard, tenantStats, dailyStats, recentSessions, leaderboardScope } from './aggregates/read.ts';
-export type { PlayerStats, ScopeStats, Leaderboard, LeaderboardRow, LeaderboardOptions, SessionLeaderboardRow } from './aggregates/read.ts';
+export {
+  playerStats, leaderboard, archivedLeaderboard, sessionLeaderboard, tenantStats, tenantChat, dailyStats, recentSessions, leaderboardScope, sessionAgentUsage,
+  playerAgentUsage,
+} from './aggregates/read.ts';
+export type { PlayerStats, ScopeStats, Leaderboard, LeaderboardRow, LeaderboardOptions, SessionLeaderboardRow, RecentSession, TenantChat, AgentUsage } from './aggregates/read.ts';
 export { verifyAggregates, type VerifyReport, type Drift } from './aggregates/verify.ts';
 export { rebuildAggregates } from './aggregates/rebuild.ts';
 export { rateFinishedSessions, rateSession } from './aggregates/ratings.ts';

@@ -2,7 +2,9 @@
  * Turns what one transaction really changed into player_stats deltas: each inserted task, vote or
  * participant event adds to its player's scopes (all, the session's game, the periods of its time),
  * and each change of a participant's effective outcome subtracts the old one (in the periods of its own
- * time) and adds the new one. Nothing is derived from an event that was a duplicate, so nothing counts twice.
+ * time) and adds the new one; each change of a participant's counted score flags the scopes of the old
+ * and the new one for a best_score recomputation (a maximum cannot be subtracted: RECOMPUTE_BEST_SQL).
+ * Nothing is derived from an event that was a duplicate, so nothing counts twice.
  */
 import type { ValidEvent } from '../contract/events.ts';
 import type { StatDelta } from '../db/sql/aggregates.ts';
@@ -24,6 +26,19 @@ export interface EffectiveChange {
   at: string | Date | null;
 }
 
+/**
+ * A participant whose counted score changed: the `score` of their latest player.outcome (none without
+ * one), counted in the period of that outcome's time. Nulls: no score before / after.
+ */
+export interface ScoreChange {
+  session_id: string;
+  player_id: string;
+  old_score: number | null;
+  old_at: string | Date | null;
+  score: number | null;
+  at: string | Date | null;
+}
+
 export class StatDeltas {
   private rows = new Map<string, StatDelta>();
   private periodCache = new Map<string, string[]>();
@@ -38,7 +53,10 @@ export class StatDeltas {
     const key = `${player}\u0001${scopes.join('\u0002')}${resetLast ? '\u0003' : ''}`;
     let r = this.rows.get(key);
     if (!r) {
-      r = { player_id: player, scopes, games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_at: null, ...(resetLast ? { reset_last: true } : {}) };
+      r = {
+        player_id: player, scopes, games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_at: null,
+        ...(resetLast ? { reset_last: true } : {}),
+      };
       this.rows.set(key, r);
     }
     return r;
@@ -64,6 +82,7 @@ export class StatDeltas {
     r.votes += sign * (c.votes ?? 0);
     const at = iso(c.last_at ?? null);
     if (at !== null && sign > 0) r.last_at = maxAt(r.last_at, at);
+    if (c.recompute_best) r.recompute_best = true;
   }
 
   /** Inserted task, vote and participant events. `gameTypes`: the session's type, null when unknown or typed in this transaction. */
@@ -89,6 +108,15 @@ export class StatDeltas {
     }
   }
 
+  /** Score changes: the scopes of the old score and of the new one get their best_score recomputed. */
+  addScoreChanges(changes: ScoreChange[], gameTypes: Map<string, string | null>): void {
+    for (const c of changes) {
+      const gt = gameTypes.get(c.session_id) ?? null;
+      if (c.old_score !== null && c.old_at !== null) this.add(c.player_id, this.scopes(iso(c.old_at) as string, gt), { recompute_best: true });
+      if (c.score !== null && c.at !== null) this.add(c.player_id, this.scopes(iso(c.at) as string, gt), { recompute_best: true });
+    }
+  }
+
   /** Whole contributions (a session's, moving between game scopes): added with `sign`; `resetLast` for the scope they leave. */
   addRows(rows: StatDelta[], sign = 1, resetLast = false): void {
     for (const r of rows) this.add(r.player_id, r.scopes, r, sign, resetLast);
@@ -97,7 +125,7 @@ export class StatDeltas {
   /** Non-empty deltas, sorted by player and scopes (deterministic; the fold sorts what it locks). */
   list(): StatDelta[] {
     return [...this.rows.values()]
-      .filter((r) => r.games || r.wins || r.losses || r.draws || r.xp || r.tasks || r.fake_tasks || r.votes || r.last_at || r.reset_last)
+      .filter((r) => r.games || r.wins || r.losses || r.draws || r.xp || r.tasks || r.fake_tasks || r.votes || r.last_at || r.reset_last || r.recompute_best)
       .sort((a, b) => {
         if (a.player_id !== b.player_id) return a.player_id < b.player_id ? -1 : 1;
         const x = a.scopes.join(' ');

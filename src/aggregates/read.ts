@@ -6,8 +6,9 @@ import { asReader, type ReadSource } from '../db/reader.ts';
 import { METRIC_NAMES, type Metric } from '../db/sql/aggregates.ts';
 import {
   aroundSql, ARCHIVE_SQL, boardSizeSql, DAILY_STATS_SQL, PLAYER_SQL, PLAYER_STATS_SQL, RECENT_SESSIONS_SQL, SESSION_HEAD_SQL,
-  SESSION_LEADERBOARD_SQL, TENANT_STATS_SQL, topSql,
+  SESSION_LEADERBOARD_SQL, TENANT_CHAT_SQL, TENANT_STATS_SQL, topSql,
 } from '../db/sql/analytics.ts';
+import { PLAYER_AGENT_USAGE_SQL, SESSION_AGENT_USAGE_SQL, type AgentUsageRow } from '../db/sql/agent-usage.ts';
 import { currentPeriodScope, PERIOD_KINDS, type PeriodKind } from './periods.ts';
 import { AnalyticsError } from '../errors.ts';
 import { systemClock, type Clock } from '../clock.ts';
@@ -22,6 +23,8 @@ export interface ScopeStats {
   losses: number;
   draws: number;
   winRate: number | null;
+  /** The highest `score` of the player's results (latest player.outcome per session) in the scope; null without one. */
+  bestScore: number | null;
   xp: number;
   tasks: number;
   fakeTasks: number;
@@ -52,7 +55,7 @@ export async function playerStats(src: ReadSource, playerId: string): Promise<Pl
   const out: PlayerStats = { playerId, name: players[0]?.name ?? null, firstSeenAt: iso(players[0]?.first_seen_at), all: null, games: {}, xpRank: null };
   for (const x of rows) {
     const s: ScopeStats = {
-      scope: x.scope, games: x.games, wins: x.wins, losses: x.losses, draws: x.draws, winRate: num(x.win_rate), xp: Number(x.xp),
+      scope: x.scope, games: x.games, wins: x.wins, losses: x.losses, draws: x.draws, winRate: num(x.win_rate), bestScore: num(x.best_score), xp: Number(x.xp),
       tasks: x.tasks, fakeTasks: x.fake_tasks, votes: x.votes, lastPlayedAt: iso(x.last_played_at), rating: num(x.rating), mu: num(x.mu),
       sigma: num(x.sigma), ratedGames: x.rated_games,
     };
@@ -189,19 +192,120 @@ export async function tenantStats(src: ReadSource, tenant: string, days = 7, clo
   return { tenant, days, total: x.total, active: x.active, completed: x.completed, abandoned: x.abandoned, completionRate: ended ? x.completed / ended : null };
 }
 
-/** Per local day of the last `days` days up to `clock`'s today. */
-export async function dailyStats(src: ReadSource, days = 7, timeZone = 'UTC', clock: Clock = systemClock) {
-  const rows = await asReader(src).read(DAILY_STATS_SQL, [days, timeZone, clock.now()]);
+export interface ChatCount {
+  /** null: the messages without a channel. */
+  channel: string | null;
+  messages: number;
+}
+
+export interface TenantChat {
+  tenant: string;
+  days: number;
+  /** Messages in the window, in all the tenant's sessions. */
+  messages: number;
+  /** Per player, most messages first (then by id), with their count per channel. */
+  players: { playerId: string; name: string | null; messages: number; channels: ChatCount[] }[];
+  /** Per channel, most messages first, with how many players wrote in it. */
+  channels: (ChatCount & { players: number })[];
+}
+
+const byCount = <T extends { messages: number }>(key: (x: T) => string | null) => (a: T, b: T) => {
+  const [x, y] = [key(a), key(b)];
+  return b.messages - a.messages || (x === y ? 0 : x === null ? 1 : y === null ? -1 : x < y ? -1 : 1);
+};
+
+/** A tenant's chat messages (`chat.message`) of the last `days` days (by `clock`), per player and per channel (seed 000's /chatstats). */
+export async function tenantChat(src: ReadSource, tenant: string, days = 7, clock: Clock = systemClock): Promise<TenantChat> {
+  const rows = await asReader(src).read<{ player_id: string | null; name: string | null; channel: string | null; messages: number }>(TENANT_CHAT_SQL, [tenant, days, clock.now()]);
+  const players = new Map<string, TenantChat['players'][number]>();
+  const channels = new Map<string | null, TenantChat['channels'][number] & { who: Set<string> }>();
+  let messages = 0;
+  for (const r of rows) {
+    messages += r.messages;
+    const c = channels.get(r.channel) ?? channels.set(r.channel, { channel: r.channel, messages: 0, players: 0, who: new Set() }).get(r.channel)!;
+    c.messages += r.messages;
+    if (r.player_id === null) continue;
+    c.who.add(r.player_id);
+    const p = players.get(r.player_id) ?? players.set(r.player_id, { playerId: r.player_id, name: r.name, messages: 0, channels: [] }).get(r.player_id)!;
+    p.messages += r.messages;
+    p.channels.push({ channel: r.channel, messages: r.messages });
+  }
+  for (const p of players.values()) p.channels.sort(byCount((c) => c.channel));
+  return {
+    tenant, days, messages,
+    players: [...players.values()].sort(byCount((p) => p.playerId)),
+    channels: [...channels.values()].map(({ who, ...c }) => ({ ...c, players: who.size })).sort(byCount((c) => c.channel)),
+  };
+}
+
+export interface AgentUsage {
+  /** null: calls logged without a player. */
+  playerId: string | null;
+  model: string;
+  provider: string | null;
+  calls: number;
+  /** Sessions the calls were made in. */
+  sessions: number;
+  /** Sums of what the calls reported (a call that reported no count adds 0). */
+  promptTokens: number;
+  completionTokens: number;
+  thinkingTokens: number;
+  /** Over the calls that reported `latencyMs`; nulls when none did. p95 is interpolated (percentile_cont). */
+  latencyMs: { mean: number | null; max: number | null; p95: number | null };
+}
+
+const agentUsage = (r: AgentUsageRow): AgentUsage => ({
+  playerId: r.player_id, model: r.model, provider: r.provider, calls: r.calls, sessions: r.sessions,
+  promptTokens: Number(r.prompt_tokens), completionTokens: Number(r.completion_tokens), thinkingTokens: Number(r.thinking_tokens),
+  latencyMs: { mean: r.latency_mean_ms, max: r.latency_max_ms, p95: r.latency_p95_ms },
+});
+
+/** A session's LLM/agent calls (`agent.log`) per player, model and provider; null when the session is unknown. */
+export async function sessionAgentUsage(src: ReadSource, sessionId: string): Promise<{ sessionId: string; agents: AgentUsage[] } | null> {
+  const r = asReader(src);
+  const rows = await r.read<AgentUsageRow>(SESSION_AGENT_USAGE_SQL, [sessionId]);
+  if (!rows.length && !(await r.read(SESSION_HEAD_SQL, [sessionId])).length) return null;
+  return { sessionId, agents: rows.map(agentUsage) };
+}
+
+/** A player's LLM/agent calls across sessions per model and provider; null when the player is unknown. */
+export async function playerAgentUsage(src: ReadSource, playerId: string): Promise<{ playerId: string; agents: AgentUsage[] } | null> {
+  const r = asReader(src);
+  const rows = await r.read<AgentUsageRow>(PLAYER_AGENT_USAGE_SQL, [playerId]);
+  if (!rows.length && !(await r.read(PLAYER_SQL, [playerId])).length) return null;
+  return { playerId, agents: rows.map(agentUsage) };
+}
+
+/** Per local day of the last `days` days up to `clock`'s today; only the sessions of `game` (a game type) when given. */
+export async function dailyStats(src: ReadSource, days = 7, timeZone = 'UTC', clock: Clock = systemClock, opts: { game?: string } = {}) {
+  const rows = await asReader(src).read(DAILY_STATS_SQL, [days, timeZone, clock.now(), opts.game ?? null]);
   return rows.map((x) => ({
     day: x.day as string, created: x.created, started: x.started, finished: x.finished, abandoned: x.abandoned,
     avgDurationS: num(x.avg_duration_s), players: x.players,
   }));
 }
 
-export async function recentSessions(src: ReadSource, opts: { tenant?: string; limit?: number } = {}) {
+export interface RecentSession {
+  id: string;
+  tenant: string | null;
+  gameType: string | null;
+  name: string | null;
+  status: string;
+  players: number;
+  firstEventAt: string | null;
+  startedAt: string | null;
+  endedAt: string | null;
+  /** From the session's end when it is a session.finished (null otherwise): its `winners` (ids or teams, as text), `scores` and `result`, as sent. */
+  winners: string[] | null;
+  scores: Record<string, number> | null;
+  result: string | null;
+}
+
+export async function recentSessions(src: ReadSource, opts: { tenant?: string; limit?: number } = {}): Promise<RecentSession[]> {
   const rows = await asReader(src).read(RECENT_SESSIONS_SQL, [opts.tenant ?? null, Math.min(opts.limit ?? 10, 1000)]);
   return rows.map((x) => ({
     id: x.id as string, tenant: x.tenant, gameType: x.game_type, name: x.name, status: x.status, players: x.players,
-    firstEventAt: iso(x.first_event_at), startedAt: iso(x.started_at), endedAt: iso(x.ended_at), winners: x.winners,
+    firstEventAt: iso(x.first_event_at), startedAt: iso(x.started_at), endedAt: iso(x.ended_at), winners: x.winners, scores: x.final_scores,
+    result: x.result,
   }));
 }

@@ -6,9 +6,9 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ValidEvent } from '../contract/events.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
 import {
-  AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, RESET_LAST_PLAYED_SQL,
+  AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, RECOMPUTE_BEST_SQL, RESET_LAST_PLAYED_SQL,
 } from '../db/sql/aggregates.ts';
-import { StatDeltas, type EffectiveChange } from './deltas.ts';
+import { StatDeltas, type EffectiveChange, type ScoreChange } from './deltas.ts';
 import type { StatDelta } from '../db/sql/aggregates.ts';
 
 export interface AggregateOptions {
@@ -28,6 +28,8 @@ export interface AggregateInput {
   gameTypes: Map<string, string | null>;
   /** Effective outcomes this transaction changed. */
   outcomes: EffectiveChange[];
+  /** Counted scores (best_score's input) this transaction changed. */
+  scores: ScoreChange[];
   /** Sessions whose game type changed: their whole contribution before (to take from the old game) and after (to give to the new). */
   movedOut: StatDelta[];
   movedIn: StatDelta[];
@@ -38,6 +40,7 @@ export async function writeAggregates(q: TxQuery, opts: AggregateOptions, input:
   const deltas = new StatDeltas(opts.timeZone);
   deltas.addEvents(input.inserted, input.gameTypes);
   deltas.addOutcomeChanges(input.outcomes, input.gameTypes);
+  deltas.addScoreChanges(input.scores, input.gameTypes);
   // Out of the old game's scope: counters subtracted, and its last_played_at recomputed (a maximum cannot be subtracted).
   deltas.addRows(input.movedOut, -1, true);
   deltas.addRows(input.movedIn, 1);
@@ -50,17 +53,29 @@ export async function writeAggregates(q: TxQuery, opts: AggregateOptions, input:
   return periods;
 }
 
+export interface FoldOptions {
+  /** GP_STATS_TZ: the periods best scores are recomputed in (the deltas' own periods are already in them). */
+  timeZone: string;
+  /** Deltas per transaction. @defaultValue 20000 */
+  limit?: number;
+}
+
 /**
  * Applies pending stat deltas to player_stats and the leaderboard buckets, `limit` at a time, until none
  * is left (or only ones another fold holds). Safe to run on every replica at once. Returns how many it applied.
  */
-export async function foldStatDeltas(orm: MikroORM, winRateMinGames: number, limit = 20_000): Promise<number> {
+export async function foldStatDeltas(orm: MikroORM, winRateMinGames: number, opts: FoldOptions): Promise<number> {
+  const limit = opts.limit ?? 20_000;
   let total = 0;
   for (;;) {
     const [r] = await transaction(orm, async (q) => {
       await q(AGGREGATES_SHARED_LOCK_SQL);
-      const res = await q<{ taken: number; reset: { player_id: string; scope: string }[] | null }>(FOLD_STAT_DELTAS_SQL, [limit, winRateMinGames]);
+      type Key = { player_id: string; scope: string };
+      const res = await q<{ taken: number; reset: Key[] | null; best: Key[] | null }>(FOLD_STAT_DELTAS_SQL, [limit, winRateMinGames]);
       if (res[0]?.reset?.length) await q(RESET_LAST_PLAYED_SQL, [JSON.stringify(res[0].reset)]);
+      // A statement of its own, after the fold above locked these rows: it must read the participants
+      // in a snapshot taken after any concurrent fold of the same rows committed (RECOMPUTE_BEST_SQL).
+      if (res[0]?.best?.length) await q(RECOMPUTE_BEST_SQL, [JSON.stringify(res[0].best), opts.timeZone]);
       return res;
     });
     total += r?.taken ?? 0;

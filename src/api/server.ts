@@ -30,10 +30,14 @@ import { query } from '../db/query.ts';
 import { SESSION_TENANT_SQL } from '../db/sql/sessions.ts';
 import { recoverActiveSessions, recoverSession, replay } from '../recovery/recover.ts';
 import { waitPersisted } from '../recovery/wait.ts';
-import { dailyStats, leaderboard, playerStats, recentSessions, sessionLeaderboard, tenantStats } from '../aggregates/read.ts';
+import {
+  dailyStats, leaderboard, playerAgentUsage, playerStats, recentSessions, sessionAgentUsage, sessionLeaderboard, tenantChat, tenantStats,
+} from '../aggregates/read.ts';
 import { listSnapshots } from '../snapshots/list.ts';
 import { takeWaiting, waitingPlayers } from '../queue/join-queue.ts';
 import { VERSION } from '../version.ts';
+import { systemClock } from '../clock.ts';
+import { METRIC_NAMES, type Metric } from '../db/sql/aggregates.ts';
 import { KeyVerifier, type ApiKeyInfo, type Scope } from './keys.ts';
 import { Idempotency } from './idempotency.ts';
 import { pgApiStore, redisApiStore, type ApiStore } from './store.ts';
@@ -379,7 +383,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         querystring: {
           type: 'object',
           properties: {
-            by: { type: 'string', enum: ['xp', 'wins', 'win_rate', 'rating'], default: 'xp' },
+            by: { type: 'string', enum: METRIC_NAMES, default: 'xp', description: 'best_score: the highest score of the players\' results (player.outcome `score`)' },
             period: { type: 'string', maxLength: 32 },
             game: { type: 'string', maxLength: 128 },
             around: { type: 'string', maxLength: 256 },
@@ -392,7 +396,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     async (req) => {
       noTenantRestriction(req, 'read leaderboards (players span tenants)');
-      const q = req.query as { by: 'xp' | 'wins' | 'win_rate' | 'rating'; period?: string; game?: string; around?: string; limit: number };
+      const q = req.query as { by: Metric; period?: string; game?: string; around?: string; limit: number };
       return leaderboard(reader, { ...q, timeZone: cfg.statsTimeZone });
     },
   );
@@ -517,18 +521,78 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
 
   app.get(
-    '/v1/stats/daily',
+    '/v1/tenants/:tenant/chat',
     {
       ...read,
       schema: {
-        summary: 'Per day (GP_STATS_TZ): sessions created, started, finished, abandoned, mean duration, players',
+        summary: "A tenant's chat messages of the last days: per player (and their channels) and per channel",
+        params: { type: 'object', required: ['tenant'], properties: { tenant: { type: 'string', minLength: 1, maxLength: 128 } } },
         querystring: { type: 'object', properties: { days: limitQ(3660, 7) }, additionalProperties: false },
         response: { '4xx': errorBody },
       },
     },
     async (req) => {
+      const tenant = tenantOf(req, (req.params as { tenant: string }).tenant)!;
+      return tenantChat(reader, tenant, (req.query as { days: number }).days);
+    },
+  );
+
+  app.get(
+    '/v1/sessions/:id/agents',
+    {
+      ...read,
+      schema: {
+        summary: "A session's LLM/agent calls per player, model and provider: calls, token sums, latency mean, max and p95",
+        params: idParam,
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      const { id } = req.params as { id: string };
+      await sessionTenantCheck(req, id);
+      const usage = await sessionAgentUsage(reader, id);
+      if (!usage) throw new ApiError(404, 'not_found', `no session ${id}`);
+      return usage;
+    },
+  );
+
+  app.get(
+    '/v1/players/:id/agents',
+    {
+      ...read,
+      schema: {
+        summary: "A player's LLM/agent calls across sessions per model and provider: calls, token sums, latency mean, max and p95",
+        params: idParam,
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      noTenantRestriction(req, "read a player's agent usage (players span tenants)");
+      const { id } = req.params as { id: string };
+      const usage = await playerAgentUsage(reader, id);
+      if (!usage) throw new ApiError(404, 'not_found', `no player ${id}`);
+      return usage;
+    },
+  );
+
+  app.get(
+    '/v1/stats/daily',
+    {
+      ...read,
+      schema: {
+        summary: 'Per day (GP_STATS_TZ): sessions created, started, finished, abandoned, mean duration, players; of one game type with `game`',
+        querystring: {
+          type: 'object',
+          properties: { days: limitQ(3660, 7), game: { type: 'string', minLength: 1, maxLength: 128, description: 'only the sessions of this game type' } },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
       noTenantRestriction(req, 'read daily stats (they span tenants)');
-      return dailyStats(reader, (req.query as { days: number }).days, cfg.statsTimeZone);
+      const q = req.query as { days: number; game?: string };
+      return dailyStats(reader, q.days, cfg.statsTimeZone, systemClock, { ...(q.game !== undefined ? { game: q.game } : {}) });
     },
   );
 

@@ -8,11 +8,13 @@ import { recordVerifyRun, verifyAggregates } from '../aggregates/verify.ts';
 import { rebuildAggregates } from '../aggregates/rebuild.ts';
 import { UsageError, intFlag, type Flags } from './args.ts';
 import { esc, progress } from './output.ts';
+import { systemClock } from '../clock.ts';
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
 const MEDALS = ['🥇', '🥈', '🥉'];
 const medal = (rank: number) => MEDALS[rank - 1] ?? `${rank}.`;
 const OUTCOME = { win: '✅ win', loss: '❌ lose', draw: '🤝 draw' } as Record<string, string>;
+const METRIC_ICON: Record<Metric, string> = { xp: '✨', wins: '🏆', win_rate: '📈', rating: '⭐', best_score: '🎯' };
 
 /** Analytics reads go to the replica when DATABASE_READ_URL is set. */
 async function withReader<T>(cfg: Readonly<Config>, fn: (r: Reader) => Promise<T>): Promise<T> {
@@ -47,6 +49,7 @@ export async function runPlayers(cfg: Readonly<Config>, sub: string | undefined,
     console.log(esc`🛠️ Fake Tasks: ${a.fakeTasks}`);
     console.log(esc`🗳️ Votes Cast: ${a.votes}`);
     console.log(esc`💀 Losses: ${a.losses}${a.draws ? `   🤝 Draws: ${a.draws}` : ''}`);
+    if (a.bestScore !== null) console.log(esc`🎯 Best Score: ${a.bestScore}`);
     if (a.rating !== null) console.log(esc`⭐ Rating: ${a.rating.toFixed(2)} (μ ${a.mu?.toFixed(2)}, σ ${a.sigma?.toFixed(2)}, ${a.ratedGames} rated games)`);
     console.log(esc`🕒 Last Played: ${a.lastPlayedAt ?? '-'}`);
     if (a.games) {
@@ -75,7 +78,7 @@ export async function runLeaderboard(cfg: Readonly<Config>, flags: Flags): Promi
   if (!board.rows.length) console.log(flags.around ? `${flags.around} is not on this board.` : 'Nobody yet.');
   for (const r of board.rows) {
     const v = by === 'win_rate' ? pct(r.value) : by === 'rating' ? r.value.toFixed(2) : String(r.value);
-    console.log(esc`${r.me ? '👉' : '  '} ${medal(r.rank)} ${(r.name ?? r.playerId).padEnd(24)} ${by === 'xp' ? '✨' : by === 'wins' ? '🏆' : by === 'rating' ? '⭐' : '📈'} ${v.padStart(9)}   🎮 ${r.games} games, ${r.wins} won`);
+    console.log(esc`${r.me ? '👉' : '  '} ${medal(r.rank)} ${(r.name ?? r.playerId).padEnd(24)} ${METRIC_ICON[by]} ${v.padStart(9)}   🎮 ${r.games} games, ${r.wins} won`);
   }
   return 0;
 }
@@ -129,13 +132,13 @@ export async function runTenants(cfg: Readonly<Config>, sub: string | undefined,
 }
 
 export async function runStats(cfg: Readonly<Config>, sub: string | undefined, flags: Flags): Promise<number> {
-  if (sub !== 'daily') throw new UsageError('usage: stats daily [--days N]');
-  const rows = await withReader(cfg, (r) => dailyStats(r, intFlag(flags, 'days', 7), cfg.statsTimeZone));
+  if (sub !== 'daily') throw new UsageError('usage: stats daily [--days N] [--game TYPE]');
+  const rows = await withReader(cfg, (r) => dailyStats(r, intFlag(flags, 'days', 7), cfg.statsTimeZone, systemClock, { ...(flags.game !== undefined ? { game: flags.game } : {}) }));
   if (flags.json) {
     console.log(JSON.stringify(rows));
     return 0;
   }
-  console.log(esc`📅 Daily Statistics (${cfg.statsTimeZone})\n`);
+  console.log(esc`📅 Daily Statistics${flags.game !== undefined ? ` — ${flags.game}` : ''} (${cfg.statsTimeZone})\n`);
   console.log(esc`${'day'.padEnd(10)} ${'created'.padStart(8)} ${'started'.padStart(8)} ${'finished'.padStart(8)} ${'abandoned'.padStart(9)} ${'avg min'.padStart(8)} ${'players'.padStart(8)}`);
   for (const d of rows)
     console.log(esc`${d.day} ${String(d.created).padStart(8)} ${String(d.started).padStart(8)} ${String(d.finished).padStart(8)} ${String(d.abandoned).padStart(9)} ${(d.avgDurationS === null ? '-' : (d.avgDurationS / 60).toFixed(1)).padStart(8)} ${String(d.players).padStart(8)}`);

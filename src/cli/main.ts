@@ -172,7 +172,15 @@ const COMMANDS: readonly Spec[] = [
   {
     use: 'stats',
     summary: 'daily statistics',
-    sub: [{ use: 'daily', summary: 'sessions created, started, finished and abandoned per day, mean duration, players', options: [['--days <n>', 'days back (default 7)'], JSON_OPT], run: (cfg, f) => runStats(cfg, 'daily', f) }],
+    sub: [
+      {
+        use: 'daily',
+        summary: 'sessions created, started, finished and abandoned per day, mean duration, players',
+        options: [['--days <n>', 'days back (default 7)'], ['--game <type>', 'only this game type'], JSON_OPT],
+        examples: ['game-persist stats daily --days 14 --game hokm'],
+        run: (cfg, f) => runStats(cfg, 'daily', f),
+      },
+    ],
   },
   { use: 'verify', summary: 'recompute the aggregates from the events; exit 1 on any drift', options: [['--sample <n>', 'check this many players (default: all)'], JSON_OPT], run: (cfg, f) => runVerify(cfg, f) },
   { use: 'rebuild', summary: 'recompute the aggregates from the events (safe while workers run)', options: [JSON_OPT], run: (cfg, f) => runRebuild(cfg, f) },

@@ -55,6 +55,8 @@ export interface FamilyTable {
    * rebuild reads every player in them, and the table has an index on player_id for those reads.
    */
   playerStats: boolean;
+  /** The table has an index on player_id: for the aggregates' reads (playerStats), or a per-player read route. */
+  playerIndex: boolean;
 }
 
 /** The SQL text of a column default, as PostgreSQL reports it (information_schema.columns.column_default). */
@@ -113,7 +115,7 @@ const sessionEnvelope: readonly Column[] = [
   recordedAt,
 ];
 
-type Entry = Omit<FamilyTable, 'family' | 'key' | 'playerStats'> & Partial<Pick<FamilyTable, 'key' | 'playerStats'>>;
+type Entry = Omit<FamilyTable, 'family' | 'key' | 'playerStats' | 'playerIndex'> & Partial<Pick<FamilyTable, 'key' | 'playerStats' | 'playerIndex'>>;
 
 const DECLARED: Record<Family, Entry> = {
   session: {
@@ -188,6 +190,8 @@ const DECLARED: Record<Family, Entry> = {
   agent: {
     table: 'agent_logs',
     entity: 'AgentLog',
+    // A player's LLM usage (GET /v1/players/{id}/agents) is read by player across sessions.
+    playerIndex: true,
     columns: [
       ...sessionEnvelope,
       required('model', 'text', 'model'),
@@ -254,7 +258,10 @@ const DECLARED: Record<Family, Entry> = {
 
 export const FAMILY_TABLES: Readonly<Record<Family, Readonly<FamilyTable>>> = Object.freeze(
   Object.fromEntries(
-    FAMILIES.map((f) => [f, Object.freeze({ family: f, key: 'session_id', playerStats: false, ...DECLARED[f] } satisfies FamilyTable)]),
+    FAMILIES.map((f) => {
+      const d = DECLARED[f];
+      return [f, Object.freeze({ family: f, key: 'session_id', playerStats: false, ...d, playerIndex: d.playerIndex ?? d.playerStats ?? false } satisfies FamilyTable)];
+    }),
   ) as Record<Family, FamilyTable>,
 );
 

@@ -41,8 +41,8 @@ function eventEntity(t: FamilyTable) {
     indexes: [
       // The history, recovery and sequence reads are range scans of (session_id, seq) in every table.
       { name: `${t.table}_session_seq_idx`, properties: ['sessionId', 'seq'] },
-      // The aggregates' per-player reads.
-      ...(t.playerStats ? [{ properties: ['playerId'] }] : []),
+      // The aggregates' per-player reads, and the per-player read routes.
+      ...(t.playerIndex ? [{ properties: ['playerId'] }] : []),
     ],
   });
 }

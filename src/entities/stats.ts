@@ -24,6 +24,11 @@ export const PlayerStat = defineEntity({
     lastPlayedAt: p.datetime().nullable(),
     /** wins / games once games reaches GP_WIN_RATE_MIN_GAMES, else null (off the win-rate board). */
     winRate: p.double().nullable(),
+    /**
+     * The highest `score` of the player's results in the scope (their latest player.outcome per session,
+     * in the period of its time); null while none carries a score (off the best-score board).
+     */
+    bestScore: p.double().nullable(),
     /** OpenSkill (Plackett-Luce) rating; `rating` is the ordinal mu - 3 sigma. all and game: scopes only. */
     mu: p.double().nullable(),
     sigma: p.double().nullable(),
@@ -40,6 +45,10 @@ export const PlayerStat = defineEntity({
     {
       name: 'player_stats_rating_idx',
       expression: 'create index "player_stats_rating_idx" on "player_stats" ("scope", "rating" desc, "player_id") where "rating" is not null',
+    },
+    {
+      name: 'player_stats_best_score_idx',
+      expression: 'create index "player_stats_best_score_idx" on "player_stats" ("scope", "best_score" desc, "player_id") where "best_score" is not null',
     },
   ],
 });
@@ -71,6 +80,12 @@ export const PendingStat = defineEntity({
      * session behind this delta moved to another game type: its times leave the old game's scope).
      */
     resetLast: p.boolean().default(false),
+    /**
+     * Recompute the scopes' best_score from the participants: a score of the player's was added,
+     * replaced or removed, or moved with its session to another game type. A maximum cannot be
+     * subtracted, and a score carried here could be out of date by the time it is folded.
+     */
+    recomputeBest: p.boolean().default(false),
   },
 });
 
@@ -84,7 +99,7 @@ export const LeaderboardBucket = defineEntity({
   tableName: 'leaderboard_buckets',
   properties: {
     scope: p.text().primary(),
-    /** 1 xp, 2 wins, 3 win_rate, 4 rating. */
+    /** 1 xp, 2 wins, 3 win_rate, 4 rating, 5 best_score (METRICS in src/db/sql/aggregates.ts). */
     metric: p.smallint().primary(),
     bucket: p.integer().primary(),
     n: p.bigint('number').default(0),

@@ -63,6 +63,12 @@ export interface RecoveredSession {
     endSeq: number | null;
     /** When the session became final (ended, and nothing before its end can still arrive); null before. */
     finalAt: string | null;
+    /** From the session's end when it is a session.finished (null otherwise): its `result`, as sent. */
+    result: string | null;
+    /** The finish's `winners` (player ids or teams, as text). */
+    winners: string[] | null;
+    /** The finish's `scores` (per player or team). */
+    scores: Record<string, number> | null;
   };
   participants: {
     playerId: string;
@@ -241,6 +247,9 @@ export async function recoverSessions(orm: ReadSource, idList: (string | number)
         seqConflicts: Number(s.seq_conflicts),
         endSeq: s.end_seq === null ? null : Number(s.end_seq),
         finalAt: iso(s.final_at),
+        result: s.result,
+        winners: s.winners,
+        scores: s.final_scores,
       },
       participants: (participants.get(id) ?? []).map((p) => ({
         playerId: p.player_id,

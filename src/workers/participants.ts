@@ -2,8 +2,8 @@
  * The participants step of a transaction (after the sessions step, under the same row locks): merge the
  * participant events really inserted into each player's row by position, add task and vote counters, then
  * bring each affected participant's effective outcome (what statistics and ratings count) in line with
- * its own outcome and the session's end. Returns the effective outcomes that changed (the aggregates
- * step turns them into exact deltas) and the rated sessions whose rating input they changed.
+ * its own outcome and the session's end. Returns the effective outcomes and counted scores that changed
+ * (the aggregates step turns them into exact deltas) and the rated sessions whose rating input they changed.
  */
 import type { ValidEvent } from '../contract/events.ts';
 import { effectiveOutcome, type Outcome, type SessionEnd } from '../derive/outcome.ts';
@@ -18,12 +18,14 @@ import {
   type ParticipantRow,
 } from '../db/sql/participants.ts';
 import { RATED_INPUTS_SQL } from '../db/sql/ratings.ts';
-import type { EffectiveChange } from '../aggregates/deltas.ts';
+import type { EffectiveChange, ScoreChange } from '../aggregates/deltas.ts';
 import { ratingInput } from '../aggregates/ratings.ts';
 import { CONTRIBUTING, sortedValues } from './derived-rows.ts';
 
 export interface ParticipantsResult {
   outcomes: EffectiveChange[];
+  /** Participants whose counted score (their latest player.outcome's, best_score's input) or its time changed. */
+  scores: ScoreChange[];
   /**
    * Rated sessions whose input was checked here, and whether it is stale: no longer what they were
    * rated with (a later event can also bring it back, which clears it).
@@ -35,6 +37,7 @@ export interface ParticipantsResult {
 export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], recheck: Set<string>, rated: Set<string>): Promise<ParticipantsResult> {
   const pairs = new Map<string, { session: string; player: string; events: ValidEvent[]; row: ParticipantRow }>();
   const affected = new Set(recheck);
+  const scores: ScoreChange[] = [];
   for (const e of inserted) {
     if (!CONTRIBUTING.has(e.family) || e.sessionId === null || e.player === null) continue;
     const key = `${e.sessionId}\u0001${e.player}`;
@@ -74,7 +77,12 @@ export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], rech
         leftAt: r.left_at, outcome: r.outcome, xp: r.xp, score: r.score, outcomeAt: r.outcome_at, pos: r.pos ?? {},
       });
     for (const p of withInfo) {
-      const info = applyParticipantEvents(stored.get(`${p.session}\u0001${p.player}`) ?? emptyParticipant(), p.events);
+      const known = stored.get(`${p.session}\u0001${p.player}`) ?? emptyParticipant();
+      // Read before applying: applyParticipantEvents changes the info in place.
+      const was = countedScore(known);
+      const info = applyParticipantEvents(known, p.events);
+      const change = scoreChange(p.session, p.player, was, countedScore(info));
+      if (change) scores.push(change);
       Object.assign(p.row, {
         pos: info.pos, role: info.role, team: info.team, position: info.position, name: info.name, joined_at: info.joinedAt,
         last_joined_at: info.lastJoinedAt, left_at: info.leftAt, present: isPresent(info), outcome: info.outcome, xp: info.xp,
@@ -83,7 +91,7 @@ export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], rech
     }
   }
   if (pairs.size) await q(UPSERT_PARTICIPANTS_SQL, [JSON.stringify(sortedValues(new Map([...pairs].map(([k, p]) => [k, p.row]))))]);
-  if (!affected.size) return { outcomes: [], stale: [] };
+  if (!affected.size) return { outcomes: [], scores, stale: [] };
 
   // Effective outcomes of every participant of the affected sessions (a late end changes all of them).
   const rows = await q<Record<string, any>>(SELECT_OUTCOME_INPUTS_SQL, [[...affected].sort()]);
@@ -120,5 +128,21 @@ export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], rech
       const was = r.teams === null ? null : JSON.stringify({ teams: r.teams, ranks: r.ranks });
       stale.push({ id: r.session_id, stale: (typeof now === 'string' ? null : JSON.stringify(now)) !== was || r.game_type !== r.current_type });
     }
-  return { outcomes, stale };
+  return { outcomes, scores, stale };
+}
+
+/** What best_score counts of a participant: the score of its latest player.outcome, at that outcome's time. */
+function countedScore(p: ParticipantInfo): { score: number; at: string } | null {
+  return p.outcome !== null && p.score !== null && p.outcomeAt !== null ? { score: Number(p.score), at: p.outcomeAt } : null;
+}
+
+/**
+ * The participant's counted score before and after its new events, when it changed (a later outcome in
+ * seq order replaces it, with or without a score, at its own time). Null when neither side has a score
+ * or nothing changed.
+ */
+function scoreChange(session: string, player: string, a: { score: number; at: string } | null, b: { score: number; at: string } | null): ScoreChange | null {
+  if (a === null && b === null) return null;
+  if (a !== null && b !== null && a.score === b.score && cmpAt(a.at, b.at) === 0) return null;
+  return { session_id: session, player_id: player, old_score: a?.score ?? null, old_at: a?.at ?? null, score: b?.score ?? null, at: b?.at ?? null };
 }

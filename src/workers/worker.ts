@@ -270,7 +270,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
 function startFolding(orm: MikroORM, cfg: Readonly<Config>, log: Logger) {
   let running: Promise<void> | null = null;
   const fold = () =>
-    (running ??= foldStatDeltas(orm, cfg.winRateMinGames)
+    (running ??= foldStatDeltas(orm, cfg.winRateMinGames, { timeZone: cfg.statsTimeZone })
       .then(() => undefined)
       .catch((e) => log.warn({ err: describeDbError(e) }, 'folding stat deltas failed; retrying next tick'))
       .finally(() => (running = null)));

@@ -253,7 +253,7 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
   if (opts.aggregates) {
     const movedIn = retyped.length ? await gameContributions(q, retyped.map((c) => [c.id, c.gameType])) : [];
     const gameTypes = new Map([...changes.values()].map((c) => [c.id, c.retypedFrom !== undefined ? null : c.gameType]));
-    tx.newPeriods.push(...(await writeAggregates(q, opts.aggregates, { inserted, gameTypes, outcomes: parts.outcomes, movedOut, movedIn })));
+    tx.newPeriods.push(...(await writeAggregates(q, opts.aggregates, { inserted, gameTypes, outcomes: parts.outcomes, scores: parts.scores, movedOut, movedIn })));
   }
   const queue = joinQueueRows(inserted);
   if (queue.length) await q(UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)]);

@@ -266,14 +266,16 @@ async function compareParticipants(c: CompareInput, out: Differences, cols: Map<
   for (const [key, a] of rows) if (!seen.has(key)) out.add({ session: a.session_id, player: a.player_id, what: 'participants.unexpected', expected: null, actual: a });
 }
 
-const STAT_COLS = ['games', 'wins', 'losses', 'draws', 'xp', 'tasks', 'fake_tasks', 'votes', 'last_played_at'] as const;
+const STAT_COLS = ['games', 'wins', 'losses', 'draws', 'xp', 'tasks', 'fake_tasks', 'votes', 'last_played_at', 'best_score'] as const;
+/** Columns that are null when nothing counts in them. */
+const NULLABLE_STATS = new Set<string>(['last_played_at', 'best_score']);
 
 async function compareStats(c: CompareInput, out: Differences, stats: Record<string, any>[]): Promise<void> {
   const rows = new Map(stats.map((r) => [statKey(r.player_id, r.scope), r]));
   for (const [key, want] of c.expected.stats) {
     const [player, scope] = key.split('\u0000') as [string, string];
     const a = rows.get(key);
-    if (!a && STAT_COLS.every((col) => col === 'last_played_at' || want[col] === 0)) continue;
+    if (!a && want.best_score === null && STAT_COLS.every((col) => NULLABLE_STATS.has(col) || want[col] === 0)) continue;
     if (!a) {
       out.add({ session: null, player, scope, what: 'player_stats.missing', expected: showRow(want), actual: null });
       continue;
@@ -285,7 +287,7 @@ async function compareStats(c: CompareInput, out: Differences, stats: Record<str
   for (const [key, a] of rows) {
     if (c.expected.stats.has(key)) continue;
     // A contribution that moved away (a corrected outcome in another period) may leave a row of zeros.
-    if (STAT_COLS.some((col) => col !== 'last_played_at' && Number(a[col]) !== 0)) out.add({ session: null, player: a.player_id, scope: a.scope, what: 'player_stats.unexpected', expected: null, actual: a });
+    if (a.best_score !== null || STAT_COLS.some((col) => !NULLABLE_STATS.has(col) && Number(a[col]) !== 0)) out.add({ session: null, player: a.player_id, scope: a.scope, what: 'player_stats.unexpected', expected: null, actual: a });
   }
 }
 

@@ -251,12 +251,12 @@ export async function runProperty(opts: RunOptions): Promise<RunResult> {
 
     // Fold the pending stat deltas and rate what is still unrated, then stop the workers.
     orm = await openOrm({ databaseUrl: db.url, poolMax: 2 });
-    while ((await foldStatDeltas(orm, minGames)) > 0);
+    while ((await foldStatDeltas(orm, minGames, { timeZone: 'UTC' })) > 0);
     // (It returns a count or, lately, { rated, nextDueInS }.)
     const rated = (r: unknown) => (typeof r === 'number' ? r : ((r as { rated?: number }).rated ?? 0));
     while (rated(await rateFinishedSessions(orm, 0)) > 0);
     const codes = await pool.stop();
-    while ((await foldStatDeltas(orm, minGames)) > 0);
+    while ((await foldStatDeltas(orm, minGames, { timeZone: 'UTC' })) > 0);
     result.workersStarted = pool.all.length;
     log(`workers stopped (exit codes ${codes.join(', ')}); comparing`);
 

@@ -178,6 +178,8 @@ export interface StatRow {
   fake_tasks: number;
   votes: number;
   last_played_at: number | null;
+  /** The highest score of the player's own latest outcomes (per session), in the period of each one's time. */
+  best_score: number | null;
 }
 
 export interface Expected {
@@ -341,12 +343,13 @@ export function expectSession(c: SessionCase): ExpectedSession {
   };
 }
 
-function addStat(stats: Map<string, StatRow>, player: string, scopes: string[], at: number | null, d: Partial<StatRow>): void {
+function addStat(stats: Map<string, StatRow>, player: string, scopes: string[], at: number | null, d: Partial<Omit<StatRow, 'best_score'>>, score: number | null = null): void {
   for (const scope of scopes) {
     const k = statKey(player, scope);
-    const s = stats.get(k) ?? { games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_played_at: null };
+    const s = stats.get(k) ?? { games: 0, wins: 0, losses: 0, draws: 0, xp: 0, tasks: 0, fake_tasks: 0, votes: 0, last_played_at: null, best_score: null };
     for (const [f, v] of Object.entries(d)) (s as unknown as Record<string, number>)[f]! += v as number;
     if (at !== null) s.last_played_at = s.last_played_at === null ? at : Math.max(s.last_played_at, at);
+    if (score !== null) s.best_score = s.best_score === null ? score : Math.max(s.best_score, score);
     stats.set(k, s);
   }
 }
@@ -360,6 +363,9 @@ export function model(sessions: readonly SessionCase[]): Expected {
     for (const [player, p] of x.participants) {
       if (p.eff_outcome && p.eff_at !== null)
         addStat(out.stats, player, scopes(p.eff_at), null, { games: 1, wins: +(p.eff_outcome === 'win'), losses: +(p.eff_outcome === 'loss'), draws: +(p.eff_outcome === 'draw'), xp: p.eff_xp ?? 0 });
+      // Reading: the best score is the `score` of the player's own latest player.outcome (a finish's
+      // `scores` derive an outcome but are not the player's score), in the period of that outcome's time.
+      if (p.outcome !== null && p.score !== null && p.outcome_at !== null) addStat(out.stats, player, scopes(p.outcome_at), null, {}, p.score);
     }
     for (const e of x.ordered) {
       if (e.player === null) continue;

@@ -12,7 +12,8 @@ export const AGGREGATES_LOCK_KEY = 0x67705f61; // 'gp_a'
 export const AGGREGATES_SHARED_LOCK_SQL = `SELECT pg_advisory_xact_lock_shared(${AGGREGATES_LOCK_KEY})`;
 export const AGGREGATES_EXCLUSIVE_LOCK_SQL = `SELECT pg_advisory_xact_lock(${AGGREGATES_LOCK_KEY})`;
 
-export const METRICS = { xp: 1, wins: 2, win_rate: 3, rating: 4 } as const;
+/** Leaderboard metrics and their ids in leaderboard_buckets and gp_bucket/gp_rank (the migrations). */
+export const METRICS = { xp: 1, wins: 2, win_rate: 3, rating: 4, best_score: 5 } as const;
 export type Metric = keyof typeof METRICS;
 export const METRIC_NAMES = Object.keys(METRICS) as Metric[];
 
@@ -31,6 +32,8 @@ export interface StatDelta {
   last_at: string | null;
   /** Recompute last_played_at of these (game) scopes from the participants instead of taking a maximum. */
   reset_last?: boolean;
+  /** Recompute best_score of these scopes from the participants (RECOMPUTE_BEST_SQL). */
+  recompute_best?: boolean;
 }
 
 /** Moves a player's bucket by metric from the old value to the new (for a fresh row: no old value). */
@@ -45,17 +48,18 @@ const BUCKET_MOVES = `
 
 /** Appends a transaction's deltas ($1: JSON array of StatDelta) to stat_deltas. */
 export const INSERT_STAT_DELTAS_SQL = `
-INSERT INTO stat_deltas (player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at, reset_last)
-SELECT player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at, coalesce(reset_last, false)
+INSERT INTO stat_deltas (player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at, reset_last, recompute_best)
+SELECT player_id, scopes, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at, coalesce(reset_last, false), coalesce(recompute_best, false)
 FROM json_to_recordset($1::json) AS x(player_id text, scopes text[], games int, wins int, losses int, draws int,
-  xp bigint, tasks int, fake_tasks int, votes int, last_at timestamptz, reset_last boolean)`;
+  xp bigint, tasks int, fake_tasks int, votes int, last_at timestamptz, reset_last boolean, recompute_best boolean)`;
 
 /**
  * Folds up to $1 pending deltas into player_stats and moves the leaderboard buckets, in one statement:
  * takes them (SKIP LOCKED: concurrent folds take disjoint sets), sums them per (player, scope), adds the
  * sums to the rows (old values = new minus the sum: the update is additive on the locked row, so this
  * holds under any concurrency), then moves each changed row's buckets. Rows and buckets are written in
- * key order, so replicas lock in one order. $2: GP_WIN_RATE_MIN_GAMES. Returns the deltas taken.
+ * key order, so replicas lock in one order. $2: GP_WIN_RATE_MIN_GAMES. Returns the deltas taken, the
+ * (player, scope) rows whose last_played_at (`reset`) and best_score (`best`) are to be recomputed.
  */
 export const FOLD_STAT_DELTAS_SQL = `
 WITH taken AS (
@@ -64,7 +68,7 @@ WITH taken AS (
 d AS (
   SELECT player_id, s.scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
     sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes, max(last_at) AS last_at,
-    bool_or(reset_last) AS reset_last
+    bool_or(reset_last) AS reset_last, bool_or(recompute_best) AS recompute_best
   FROM taken CROSS JOIN LATERAL unnest(taken.scopes) AS s(scope) GROUP BY player_id, s.scope),
 u AS (
   INSERT INTO player_stats AS s (player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate)
@@ -94,7 +98,8 @@ b AS (
   SELECT scope, metric, bucket, n FROM moves ORDER BY scope, metric, bucket
   ON CONFLICT (scope, metric, bucket) DO UPDATE SET n = b.n + excluded.n)
 SELECT (SELECT count(*)::int FROM taken) AS taken,
-  (SELECT json_agg(json_build_object('player_id', player_id, 'scope', scope)) FROM d WHERE reset_last) AS reset`;
+  (SELECT json_agg(json_build_object('player_id', player_id, 'scope', scope)) FROM d WHERE reset_last) AS reset,
+  (SELECT json_agg(json_build_object('player_id', player_id, 'scope', scope) ORDER BY player_id, scope) FROM d WHERE recompute_best) AS best`;
 
 /**
  * last_played_at of game scopes recomputed from the participants (after the fold applied deltas marked
@@ -115,7 +120,9 @@ WHERE s.player_id = x.player_id AND s.scope = x.scope AND x.scope LIKE 'game:%'`
 export const GAME_CONTRIBUTIONS_SQL = `
 SELECT p.player_id, ARRAY['game:' || x.game_type] AS scopes,
   (p.eff_outcome IS NOT NULL)::int AS games, (p.eff_outcome = 'win')::int AS wins, (p.eff_outcome = 'loss')::int AS losses,
-  (p.eff_outcome = 'draw')::int AS draws, p.task_xp + coalesce(p.eff_xp, 0) AS xp, p.tasks, p.fake_tasks, p.votes, p.last_at
+  (p.eff_outcome = 'draw')::int AS draws, p.task_xp + coalesce(p.eff_xp, 0) AS xp, p.tasks, p.fake_tasks, p.votes, p.last_at,
+  -- Its score leaves one game scope and joins the other.
+  (p.outcome IS NOT NULL AND p.score IS NOT NULL) AS recompute_best
 FROM json_to_recordset($1::json) AS x(session_id text, game_type text) JOIN session_participants p ON p.session_id = x.session_id
 ORDER BY p.player_id`;
 
@@ -140,8 +147,47 @@ export const periodScopesSql = (at: string, tz: string) => `
   ('week:' || to_char(date_trunc('week', ${at} AT TIME ZONE ${tz}), 'YYYY-MM-DD')),
   ('month:' || to_char(${at} AT TIME ZONE ${tz}, 'YYYY-MM'))`;
 
+/**
+ * best_score of the (player, scope) rows $1 (JSON [{player_id, scope}]) recomputed from the participants
+ * (the highest score of a player.outcome that is a participant's latest, in the period of its time), and
+ * their best-score buckets moved from the old value to the new. $2: GP_STATS_TZ. Result: rows changed.
+ *
+ * Why recompute instead of folding a maximum: a maximum cannot be decremented, and an outcome replaced
+ * by a later one in seq order (or a session moving to another game type) can lower it. A delta carrying
+ * a score would not do either: two folds run concurrently over disjoint deltas, so the fold of an older
+ * delta (score 100) can commit after the fold of the delta that replaced that score (by 50). So deltas
+ * only flag the rows (stat_deltas.recompute_best), and this statement reads the participants as
+ * committed. It runs in the fold's transaction after FOLD_STAT_DELTAS_SQL, which holds those
+ * player_stats rows locked: a concurrent fold of the same rows waits for this one to commit, and its own
+ * recomputation then starts from a snapshot taken after it, so the last fold to commit saw every
+ * participant change whose delta any fold took. Rows, then buckets, are written in key order.
+ */
+export const RECOMPUTE_BEST_SQL = `
+WITH f AS (SELECT DISTINCT player_id, scope FROM json_to_recordset($1::json) AS x(player_id text, scope text)),
+scored AS (
+  SELECT p.player_id, sc.scope, max(p.score) AS best
+  FROM session_participants p JOIN sessions s ON s.id = p.session_id
+  CROSS JOIN LATERAL (VALUES ('all'), ('game:' || s.game_type), ${periodScopesSql('p.outcome_at', '$2::text')}) AS sc(scope)
+  WHERE p.player_id IN (SELECT player_id FROM f) AND p.outcome IS NOT NULL AND p.score IS NOT NULL
+  GROUP BY p.player_id, sc.scope),
+o AS (
+  SELECT f.player_id, f.scope, s.best_score AS old, b.best AS new
+  FROM f JOIN player_stats s ON s.player_id = f.player_id AND s.scope = f.scope
+  LEFT JOIN scored b ON b.player_id = f.player_id AND b.scope = f.scope
+  WHERE s.best_score IS DISTINCT FROM b.best),
+u AS (
+  UPDATE player_stats s SET best_score = o.new FROM o WHERE s.player_id = o.player_id AND s.scope = o.scope),
+moves AS (
+  SELECT scope, gp_bucket(${METRICS.best_score}, new) AS bucket, 1 AS n FROM o WHERE new IS NOT NULL
+  UNION ALL SELECT scope, gp_bucket(${METRICS.best_score}, old), -1 FROM o WHERE old IS NOT NULL),
+b AS (
+  INSERT INTO leaderboard_buckets AS b (scope, metric, bucket, n)
+  SELECT scope, ${METRICS.best_score}, bucket, sum(n) FROM moves GROUP BY scope, bucket HAVING sum(n) <> 0 ORDER BY scope, bucket
+  ON CONFLICT (scope, metric, bucket) DO UPDATE SET n = b.n + excluded.n)
+SELECT count(*)::int AS changed FROM o`;
+
 /** Stat columns compared by verify and written by rebuild, in order. */
-export const STAT_COLUMNS = ['games', 'wins', 'losses', 'draws', 'xp', 'tasks', 'fake_tasks', 'votes', 'last_played_at', 'win_rate'] as const;
+export const STAT_COLUMNS = ['games', 'wins', 'losses', 'draws', 'xp', 'tasks', 'fake_tasks', 'votes', 'last_played_at', 'win_rate', 'best_score'] as const;
 
 /** The player filter of the recomputations: $3 is a text[] of player ids, or null for everyone. */
 const PLAYERS = `($3::text[] IS NULL OR player_id = ANY($3::text[]))`;
@@ -149,7 +195,7 @@ const PLAYERS = `($3::text[] IS NULL OR player_id = ANY($3::text[]))`;
 /**
  * player_stats as the rows say they should be: each participant's effective outcome (verify checks those
  * against the events separately); every task and vote; the latest participant, task or vote event as
- * last played.
+ * last played; the highest score of the participants' own outcomes, in the period of the outcome's time.
  * $1 time zone, $2 GP_WIN_RATE_MIN_GAMES, $3 players (null: all).
  */
 export const EXPECTED_STATS_SQL = `
@@ -158,12 +204,14 @@ WITH outcome AS (
   FROM session_participants WHERE eff_outcome IS NOT NULL AND ${PLAYERS}),
 c AS (
   SELECT player_id, session_id, at, 1 AS games, (outcome = 'win')::int AS wins, (outcome = 'loss')::int AS losses,
-    (outcome = 'draw')::int AS draws, xp, 0 AS tasks, 0 AS fake_tasks, 0 AS votes, NULL::timestamptz AS last_at FROM outcome
-  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, xp::bigint, (NOT fake)::int, fake::int, 0, at
+    (outcome = 'draw')::int AS draws, xp, 0 AS tasks, 0 AS fake_tasks, 0 AS votes, NULL::timestamptz AS last_at, NULL::float8 AS best FROM outcome
+  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, xp::bigint, (NOT fake)::int, fake::int, 0, at, NULL
     FROM task_logs WHERE player_id IS NOT NULL AND ${PLAYERS}
-  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, 0, 0, 0, 1, at FROM votes WHERE player_id IS NOT NULL AND ${PLAYERS}
-  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, 0, 0, 0, 0, at
-    FROM participant_events WHERE player_id IS NOT NULL AND ${PLAYERS}),
+  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, 0, 0, 0, 1, at, NULL FROM votes WHERE player_id IS NOT NULL AND ${PLAYERS}
+  UNION ALL SELECT player_id, session_id, at, 0, 0, 0, 0, 0, 0, 0, 0, at, NULL
+    FROM participant_events WHERE player_id IS NOT NULL AND ${PLAYERS}
+  UNION ALL SELECT player_id, session_id, outcome_at, 0, 0, 0, 0, 0, 0, 0, 0, NULL, score
+    FROM session_participants WHERE outcome IS NOT NULL AND score IS NOT NULL AND ${PLAYERS}),
 scoped AS (
   SELECT sc.scope, c.* FROM c JOIN sessions s ON s.id = c.session_id
   CROSS JOIN LATERAL (VALUES ('all'), ('game:' || s.game_type), ${periodScopesSql('c.at', '$1::text')}) AS sc(scope)
@@ -171,12 +219,14 @@ scoped AS (
 SELECT player_id, scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
   sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes,
   max(last_at) AS last_played_at,
-  CASE WHEN sum(games) >= $2 AND sum(games) > 0 THEN sum(wins)::float8 / sum(games) END AS win_rate
+  CASE WHEN sum(games) >= $2 AND sum(games) > 0 THEN sum(wins)::float8 / sum(games) END AS win_rate, max(best) AS best_score
 FROM scoped GROUP BY player_id, scope`;
 
 /**
  * Rows where player_stats plus the pending deltas and the recomputation disagree (either side may be
- * missing); the win rate is checked against the summed games and wins. Same parameters.
+ * missing); the win rate is checked against the summed games and wins. best_score is not checked on a
+ * row with a pending recompute_best delta: the fold will recompute it from the participants (what the
+ * expected side reads), so the stored one may be behind until then. Same parameters.
  */
 export const STATS_DRIFT_SQL = `
 WITH e AS (${EXPECTED_STATS_SQL}),
@@ -184,19 +234,23 @@ a AS (
   SELECT player_id, scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
     sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes,
     max(last_played_at) AS last_played_at,
-    CASE WHEN sum(games) >= $2 AND sum(games) > 0 THEN sum(wins)::float8 / sum(games) END AS win_rate
+    CASE WHEN sum(games) >= $2 AND sum(games) > 0 THEN sum(wins)::float8 / sum(games) END AS win_rate,
+    max(best_score) AS best_score, bool_or(recompute_best) AS best_pending
   FROM (
-    SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at FROM player_stats WHERE ${PLAYERS}
-    UNION ALL SELECT player_id, s.scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at
+    SELECT player_id, scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, best_score, false AS recompute_best
+      FROM player_stats WHERE ${PLAYERS}
+    UNION ALL SELECT player_id, s.scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_at, NULL, recompute_best
       FROM stat_deltas CROSS JOIN LATERAL unnest(scopes) AS s(scope) WHERE ${PLAYERS}) x
   GROUP BY player_id, scope)
 SELECT coalesce(e.player_id, a.player_id) AS player_id, coalesce(e.scope, a.scope) AS scope,
   CASE WHEN a.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', a.${c}`).join(', ')}) END AS actual,
   CASE WHEN e.player_id IS NULL THEN NULL ELSE json_build_object(${STAT_COLUMNS.map((c) => `'${c}', e.${c}`).join(', ')}) END AS expected
 FROM e FULL JOIN a ON a.player_id = e.player_id AND a.scope = e.scope
-WHERE (${STAT_COLUMNS.map((c) => `e.${c} IS DISTINCT FROM a.${c}`).join(' OR ')})
+WHERE (${STAT_COLUMNS.filter((c) => c !== 'best_score').map((c) => `e.${c} IS DISTINCT FROM a.${c}`).join(' OR ')}
+    OR (e.best_score IS DISTINCT FROM a.best_score AND NOT coalesce(a.best_pending, false)))
   -- A row that counts nothing is no row (a session that moved to another game type leaves one behind).
-  AND NOT (e.player_id IS NULL AND a.games = 0 AND a.xp = 0 AND a.tasks = 0 AND a.fake_tasks = 0 AND a.votes = 0 AND a.last_played_at IS NULL)
+  AND NOT (e.player_id IS NULL AND a.games = 0 AND a.xp = 0 AND a.tasks = 0 AND a.fake_tasks = 0 AND a.votes = 0 AND a.last_played_at IS NULL
+    AND (a.best_score IS NULL OR a.best_pending))
 ORDER BY 1, 2 LIMIT 1000`;
 
 /** Stored win rates that disagree with their own row's games and wins. $1 GP_WIN_RATE_MIN_GAMES. */
@@ -210,7 +264,8 @@ const WANTED_BUCKETS = `
   SELECT scope, m.metric, m.bucket, count(*) AS n FROM player_stats
   CROSS JOIN LATERAL (VALUES (1, gp_bucket(1, xp)), (2, gp_bucket(2, wins)),
     (3, CASE WHEN win_rate IS NOT NULL THEN gp_bucket(3, win_rate) END),
-    (4, CASE WHEN rating IS NOT NULL THEN gp_bucket(4, rating) END)) AS m(metric, bucket)
+    (4, CASE WHEN rating IS NOT NULL THEN gp_bucket(4, rating) END),
+    (5, CASE WHEN best_score IS NOT NULL THEN gp_bucket(5, best_score) END)) AS m(metric, bucket)
   WHERE m.bucket IS NOT NULL GROUP BY 1, 2, 3`;
 
 export const BUCKET_DRIFT_SQL = `
@@ -268,7 +323,7 @@ export const REBUILD_STATS_CLEAR_SQL = [
   `DELETE FROM stat_deltas WHERE player_id = ANY($1::text[])`,
   `DELETE FROM player_stats WHERE player_id = ANY($1::text[]) AND rating IS NULL`,
   `UPDATE player_stats SET games = 0, wins = 0, losses = 0, draws = 0, xp = 0, tasks = 0, fake_tasks = 0, votes = 0,
-    last_played_at = NULL, win_rate = NULL WHERE player_id = ANY($1::text[])`,
+    last_played_at = NULL, win_rate = NULL, best_score = NULL WHERE player_id = ANY($1::text[])`,
 ];
 export const REBUILD_STATS_FILL_SQL = `
 WITH e AS (${EXPECTED_STATS_SQL})

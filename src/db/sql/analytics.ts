@@ -2,17 +2,19 @@
  * Reads of the analytics API (src/aggregates/read.ts). Column names per metric come from the fixed map
  * below, never from input; every value is a bound parameter.
  */
-import type { Metric } from './aggregates.ts';
+import { METRICS, type Metric } from './aggregates.ts';
 
-export const METRIC_COLUMN: Record<Metric, string> = { xp: 'xp', wins: 'wins', win_rate: 'win_rate', rating: 'rating' };
-const METRIC_ID: Record<Metric, number> = { xp: 1, wins: 2, win_rate: 3, rating: 4 };
-const nullable = (m: Metric) => m === 'win_rate' || m === 'rating';
+/** Each metric is the player_stats column of its name. */
+export const METRIC_COLUMN: Record<Metric, string> = { xp: 'xp', wins: 'wins', win_rate: 'win_rate', rating: 'rating', best_score: 'best_score' };
+const METRIC_ID: Record<Metric, number> = METRICS;
+/** Columns that are null for a player off the board (too few games, unrated, no score). */
+const nullable = (m: Metric) => m === 'win_rate' || m === 'rating' || m === 'best_score';
 
 export const PLAYER_SQL = `SELECT id, name, first_seen_at, last_seen_at FROM players WHERE id = $1`;
 
 /** A player's rows in the all and game scopes ($1 player), with the global XP rank. */
 export const PLAYER_STATS_SQL = `
-SELECT scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate, mu, sigma, rating, rated_games,
+SELECT scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate, best_score, mu, sigma, rating, rated_games,
   CASE WHEN scope = 'all' THEN gp_rank(scope, 1, xp) END AS xp_rank
 FROM player_stats WHERE player_id = $1 AND (scope = 'all' OR scope LIKE 'game:%') ORDER BY scope`;
 
@@ -91,37 +93,58 @@ SELECT count(*)::int AS total,
   count(DISTINCT game_type)::int AS game_types
 FROM sessions WHERE tenant = $1 AND first_event_at >= $3::timestamptz - make_interval(days => $2)`;
 
-/** Per local day ($2 zone) of the $1 days up to $3 (the caller's now): sessions created, started, finished, abandoned, mean duration, players. */
+/**
+ * Chat messages of tenant $1's sessions sent in the $2 days before $3 (the caller's now), per player
+ * (null: a message without one) and channel, with the player's name. A session holding such a message
+ * has its last event at or after it, so only the tenant's sessions active in the window are read
+ * (sessions_tenant_first_event_at_index), and each one's messages by chat_messages_session_seq_idx.
+ */
+export const TENANT_CHAT_SQL = `
+SELECT c.player_id, pl.name, c.channel, count(*)::int AS messages
+FROM sessions s JOIN chat_messages c ON c.session_id = s.id LEFT JOIN players pl ON pl.id = c.player_id
+WHERE s.tenant = $1 AND s.last_event_at >= $3::timestamptz - make_interval(days => $2)
+  AND c.at >= $3::timestamptz - make_interval(days => $2)
+GROUP BY c.player_id, pl.name, c.channel`;
+
+/**
+ * Per local day ($2 zone) of the $1 days up to $3 (the caller's now): sessions created, started, finished,
+ * abandoned, mean duration, players; of game type $4 only when not null. Each count is a range scan of
+ * its time column's index (sessions_first_event_at_index, _started_at_, _ended_at_), the game type
+ * filtered on the day's rows.
+ */
 export const DAILY_STATS_SQL = `
 WITH days AS (
   SELECT d::date AS day, (d::date::timestamp AT TIME ZONE $2) AS t0, ((d::date + 1)::timestamp AT TIME ZONE $2) AS t1
-  FROM generate_series(($3::timestamptz AT TIME ZONE $2)::date - ($1::int - 1), ($3::timestamptz AT TIME ZONE $2)::date, interval '1 day') AS d)
+  FROM generate_series(($3::timestamptz AT TIME ZONE $2)::date - ($1::int - 1), ($3::timestamptz AT TIME ZONE $2)::date, interval '1 day') AS d),
+-- Inlined into each count (not materialized: that would read every session), so each keeps its index.
+s AS NOT MATERIALIZED (SELECT * FROM sessions WHERE $4::text IS NULL OR game_type = $4)
 SELECT to_char(day, 'YYYY-MM-DD') AS day,
-  (SELECT count(*) FROM sessions s WHERE s.first_event_at >= t0 AND s.first_event_at < t1)::int AS created,
-  (SELECT count(*) FROM sessions s WHERE s.started_at >= t0 AND s.started_at < t1)::int AS started,
-  (SELECT count(*) FROM sessions s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'finished')::int AS finished,
-  (SELECT count(*) FROM sessions s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'abandoned')::int AS abandoned,
+  (SELECT count(*) FROM s WHERE s.first_event_at >= t0 AND s.first_event_at < t1)::int AS created,
+  (SELECT count(*) FROM s WHERE s.started_at >= t0 AND s.started_at < t1)::int AS started,
+  (SELECT count(*) FROM s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'finished')::int AS finished,
+  (SELECT count(*) FROM s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'abandoned')::int AS abandoned,
   (SELECT avg(extract(epoch FROM s.ended_at - coalesce(s.started_at, s.created_at, s.first_event_at)))
-     FROM sessions s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'finished')::float8 AS avg_duration_s,
-  (SELECT count(DISTINCT p.player_id) FROM sessions s JOIN session_participants p ON p.session_id = s.id
+     FROM s WHERE s.ended_at >= t0 AND s.ended_at < t1 AND s.status = 'finished')::float8 AS avg_duration_s,
+  (SELECT count(DISTINCT p.player_id) FROM s JOIN session_participants p ON p.session_id = s.id
      WHERE s.first_event_at >= t0 AND s.first_event_at < t1)::int AS players
 FROM days ORDER BY day DESC`;
 
-/** The $2 latest sessions, of tenant $1 when not null. */
+/** The $2 latest sessions, of tenant $1 when not null (winners, final scores and result: from a session.finished). */
 export const RECENT_SESSIONS_SQL = `
-SELECT s.id, s.tenant, s.game_type, s.name, s.status, s.first_event_at, s.started_at, s.ended_at, s.winners,
+SELECT s.id, s.tenant, s.game_type, s.name, s.status, s.first_event_at, s.started_at, s.ended_at, s.winners, s.final_scores, s.result,
   (SELECT count(*) FROM session_participants p WHERE p.session_id = s.id)::int AS players
 FROM sessions s WHERE ($1::text IS NULL OR s.tenant = $1) ORDER BY s.first_event_at DESC LIMIT $2`;
 
 /** Periods that ended by $1 (the caller's clock) and are not closed yet. */
 export const DUE_PERIODS_SQL = `SELECT scope FROM stat_periods WHERE closed_at IS NULL AND ends_at <= $1::timestamptz ORDER BY ends_at, scope LIMIT 100`;
 
-/** Archives the top $2 of closed period $1 per metric (xp, wins, win rate). Run after DELETE_ARCHIVE_SQL. */
+/** Metrics of the period boards (ratings have no periods). */
+export const PERIOD_METRICS = ['xp', 'wins', 'win_rate', 'best_score'] as const satisfies readonly Metric[];
+
+/** Archives the top $2 of closed period $1 per period metric. Run after DELETE_ARCHIVE_SQL. */
 export const ARCHIVE_PERIOD_SQL = `
 WITH t AS (
-  SELECT 'xp' AS metric, player_id, value FROM (${topSql('xp')}) x
-  UNION ALL SELECT 'wins', player_id, value FROM (${topSql('wins')}) w
-  UNION ALL SELECT 'win_rate', player_id, value FROM (${topSql('win_rate')}) r)
+  ${PERIOD_METRICS.map((m) => `SELECT '${m}' AS metric, player_id, value FROM (${topSql(m)}) ${m}`).join('\n  UNION ALL ')})
 INSERT INTO leaderboard_archive (scope, metric, position, rank, player_id, value)
 SELECT $1, metric, row_number() OVER (PARTITION BY metric ORDER BY value DESC, player_id),
   rank() OVER (PARTITION BY metric ORDER BY value DESC), player_id, value

@@ -45,11 +45,11 @@ async function landed(sessionId: string, n: number, fold = true) {
   // Let the batch holding duplicates commit too (they add nothing, but the worker must be idle).
   await new Promise((r) => setTimeout(r, 150));
   // The worker folds pending deltas every GP_STATS_FOLD_MS; fold now so the reads below see them.
-  if (fold) await foldStatDeltas(ctx.fx.orm, opts.winRateMinGames);
+  if (fold) await foldStatDeltas(ctx.fx.orm, opts.winRateMinGames, opts);
 }
 
 async function stat(player: string, scope = 'all') {
-  const [r] = await rows(ctx.fx.orm, 'select games, wins, losses, draws, xp, tasks, fake_tasks, votes, win_rate, rating, rated_games from player_stats where player_id = $1 and scope = $2', [player, scope]);
+  const [r] = await rows(ctx.fx.orm, 'select games, wins, losses, draws, xp, tasks, fake_tasks, votes, win_rate, best_score, rating, rated_games from player_stats where player_id = $1 and scope = $2', [player, scope]);
   return r ? ({ ...r, xp: Number(r.xp) } as Record<string, any>) : undefined;
 }
 
@@ -83,7 +83,7 @@ describe('aggregates', () => {
     // Not folded yet: the deltas are pending, and player_stats plus them is already exact.
     expect(Number((await rows(ctx.fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBeGreaterThan(0);
     await expectNoDrift();
-    expect(await foldStatDeltas(ctx.fx.orm, opts.winRateMinGames)).toBeGreaterThan(0);
+    expect(await foldStatDeltas(ctx.fx.orm, opts.winRateMinGames, opts)).toBeGreaterThan(0);
     expect(Number((await rows(ctx.fx.orm, 'select count(*) as n from stat_deltas'))[0]!.n)).toBe(0);
     expect(await stat('dup-b')).toMatchObject({ games: 1, wins: 1, losses: 0, xp: 60, tasks: 1, fake_tasks: 0, votes: 1, win_rate: null });
     expect(await stat('dup-a')).toMatchObject({ games: 1, wins: 0, losses: 1, xp: 30, tasks: 1, fake_tasks: 1, votes: 1 });
@@ -154,6 +154,61 @@ describe('aggregates', () => {
     expect(new Date(p.ends_at).toISOString()).toBe('2026-11-01T18:30:00.000Z');
     const board = await leaderboard(ctx.fx.orm, { period: 'day:2026-11-01', timeZone: TZ });
     expect(board.rows.map((r) => r.playerId)).toEqual(['mid-b']);
+    await expectNoDrift();
+  });
+
+  it('keep the best score exact when outcomes are replaced, arrive late, lose their score or move game', async () => {
+    // Two days in +05:30: each outcome counts in the day of its own time.
+    const d1 = '2026-03-10T06:00:00.000Z';
+    const d2 = '2026-03-11T06:00:00.000Z';
+    const out = (sessionId: string, seq: number, player: string, at: string, score?: number) =>
+      envelope({ type: 'player.outcome', sessionId, seq, player, at, data: { outcome: 'win', xp: 1, ...(score === undefined ? {} : { score }) } });
+    const created = (sessionId: string, at: string, gameType = 'liap-tui') => envelope({ type: 'session.created', sessionId, seq: 1, at, data: { gameType } });
+    await publish([created('bs-1', d1), out('bs-1', 3, 'bs-a', d1, 100), out('bs-1', 4, 'bs-b', d1, 40)], [created('bs-2', d2), out('bs-2', 2, 'bs-a', d2, 70)]);
+    await landed('bs-1', 3);
+    await landed('bs-2', 2);
+    const best = async (player: string, scope = 'all') => (await stat(player, scope))?.best_score ?? null;
+    expect([await best('bs-a'), await best('bs-a', 'game:liap-tui'), await best('bs-a', 'day:2026-03-10'), await best('bs-a', 'day:2026-03-11')]).toEqual([100, 100, 100, 70]);
+    expect(await best('bs-b')).toBe(40);
+    // A later outcome in seq order replaces the 100 by 30: the maximum goes down, in the day of the new outcome's time.
+    await publish([out('bs-1', 5, 'bs-a', d2, 30)]);
+    await landed('bs-1', 4, false);
+    // Pending: player_stats still says 100, and verify leaves that row to the fold.
+    expect(await best('bs-a')).toBe(100);
+    await expectNoDrift();
+    await foldStatDeltas(ctx.fx.orm, opts.winRateMinGames, opts);
+    expect([await best('bs-a'), await best('bs-a', 'day:2026-03-10'), await best('bs-a', 'day:2026-03-11')]).toEqual([70, null, 70]);
+    // An earlier outcome arriving late changes nothing (seq 2 is before seq 5), however high its score.
+    await publish([out('bs-1', 2, 'bs-a', d1, 500)]);
+    await landed('bs-1', 5);
+    expect(await best('bs-a')).toBe(70);
+    // A correction without a score takes the 30 away.
+    await publish([out('bs-2', 3, 'bs-a', d2)]);
+    await landed('bs-2', 3);
+    expect([await best('bs-a'), await best('bs-a', 'day:2026-03-11')]).toEqual([30, 30]);
+    // A session whose session.created arrives after its outcome joins its game's best-score board then.
+    await publish([out('bs-3', 2, 'bs-c', d1, 900)]);
+    await landed('bs-3', 1);
+    expect([await best('bs-c'), await best('bs-c', 'game:hokm')]).toEqual([900, null]);
+    await publish([created('bs-3', d1, 'hokm')]);
+    await landed('bs-3', 2);
+    expect(await best('bs-c', 'game:hokm')).toBe(900);
+    // Scores of any size and sign rank correctly (buckets beyond 4096, negative ones, fractions).
+    const far = [['bs-d', -9e15], ['bs-j', -5000.5], ['bs-e', 9e15], ['bs-f', 4100.25], ['bs-g', 4100.5], ['bs-h', 0.5], ['bs-i', 0.25]] as const;
+    await publish(far.map(([p, v], i) => out('bs-4', i + 1, p, d1, v)));
+    await landed('bs-4', far.length);
+    const want = await rows(ctx.fx.orm, `select player_id, rank() over (order by best_score desc)::int as rank from player_stats where scope = 'day:2026-03-10' and best_score is not null order by best_score desc, player_id`);
+    const top = await leaderboard(ctx.fx.orm, { by: 'best_score', period: 'day:2026-03-10', timeZone: TZ, limit: 100 });
+    expect(top.rows.map((r) => [r.playerId, r.rank])).toEqual(want.map((w) => [w.player_id, w.rank]));
+    expect(top.rows[0]).toMatchObject({ playerId: 'bs-e', value: 9e15 });
+    expect(top.players).toBe(want.length);
+    for (const w of want) {
+      const around = await leaderboard(ctx.fx.orm, { by: 'best_score', period: 'day:2026-03-10', timeZone: TZ, around: w.player_id, limit: 2 });
+      for (const r of around.rows) expect([r.playerId, r.rank]).toEqual([r.playerId, want.find((x) => x.player_id === r.playerId)!.rank]);
+    }
+    const game = await leaderboard(ctx.fx.orm, { by: 'best_score', game: 'liap-tui' });
+    expect(game.rows.map((r) => [r.playerId, r.value, r.rank])).toEqual([['bs-b', 40, 1], ['bs-a', 30, 2]]);
+    expect((await playerStats(ctx.fx.orm, 'bs-a'))?.games['liap-tui']?.bestScore).toBe(30);
     await expectNoDrift();
   });
 
@@ -257,16 +312,21 @@ describe('aggregates', () => {
     expect(await closeEndedPeriods(ctx.fx.orm, { clock })).toEqual([]);
     const arch = await rows(ctx.fx.orm, `select player_id, rank from leaderboard_archive where scope = 'day:2026-10-31' and metric = 'xp' order by position`);
     expect(arch.map((a) => a.player_id)).toContain('mid-a');
+    // The best-score board is archived with the others.
+    const bestArch = await rows(ctx.fx.orm, `select player_id, rank, value from leaderboard_archive where scope = 'day:2026-03-10' and metric = 'best_score' order by position`);
+    expect(bestArch.slice(0, 2)).toEqual([{ player_id: 'bs-e', rank: 1, value: 9e15 }, { player_id: 'bs-g', rank: 2, value: 4100.5 }]);
   });
 
   it('verify finds drift it did not make, and rebuild removes it', async () => {
     await rows(ctx.fx.orm, `update player_stats set wins = wins + 1 where player_id = 'dup-b' and scope = 'all'`);
     await rows(ctx.fx.orm, `update session_participants set tasks = tasks + 2 where player_id = 'dup-a'`);
     await rows(ctx.fx.orm, `update player_stats set rating = rating + 1 where player_id = 'hk-1' and scope = 'all'`);
+    await rows(ctx.fx.orm, `update player_stats set best_score = 99 where player_id = 'bs-a' and scope = 'game:liap-tui'`);
     const bad = await verifyAggregates(ctx.fx.orm, opts);
     const kinds = new Set(bad.drift.map((d) => d.kind));
     expect(kinds).toEqual(new Set(['stats', 'participants', 'buckets', 'ratings']));
-    expect(bad.drift.find((d) => d.kind === 'stats')?.key).toBe('dup-b all');
+    expect(bad.drift.filter((d) => d.kind === 'stats').map((d) => d.key)).toEqual(['bs-a game:liap-tui', 'dup-b all']);
+    expect(bad.drift.find((d) => d.key === 'bs-a game:liap-tui')).toMatchObject({ actual: { best_score: 99 }, expected: { best_score: 30 } });
     await rebuildAggregates(ctx.fx.orm, { ...opts, chunk: 7 });
     await expectNoDrift();
     const sample = await verifyAggregates(ctx.fx.orm, { ...opts, sample: 5 });

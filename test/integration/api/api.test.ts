@@ -256,6 +256,104 @@ describe('HTTP API', () => {
     expect((await call('GET', `/v1/sessions?tenant=${tenant}`, keys.tenantA)).status).toBe(403);
   });
 
+  it("serves the best-score board, daily stats of one game type, a tenant's chat, agent usage and a finish's result, as sent", async () => {
+    const u = uuidv7().slice(-12);
+    const [tenant, g1, g2, s1, s2] = [`chat-${u}`, `g1-${u}`, `g2-${u}`, `api-ag1-${u}`, `api-ag2-${u}`];
+    const [p1, p2, p3] = ['p1', 'p2', 'p3'].map((p) => `${p}-${u}`) as [string, string, string];
+    const ev = (type: string, sessionId: string, player: string | undefined, data: Record<string, unknown>) => ({ id: uuidv7(), type, sessionId, ...(player ? { player } : {}), data });
+    const chat = (sessionId: string, player: string | undefined, channel?: string) => ev('chat.message', sessionId, player, { text: 'hi', ...(channel ? { channel } : {}) });
+    const agent = (sessionId: string, player: string, model: string, provider: string | undefined, d: Record<string, number>) =>
+      ev('agent.log', sessionId, player, { model, ...(provider ? { provider } : {}), ...d });
+    const calls = [
+      agent(s1, p1, 'gpt-x', 'openai', { promptTokens: 100, completionTokens: 10, thinkingTokens: 5, latencyMs: 100 }),
+      agent(s1, p1, 'gpt-x', 'openai', { promptTokens: 200, completionTokens: 20, latencyMs: 400 }),
+      agent(s1, p1, 'gpt-x', 'openai', { promptTokens: 300, completionTokens: 30, thinkingTokens: 7, latencyMs: 200 }),
+      agent(s1, p1, 'claude', 'anthropic', { promptTokens: 50, completionTokens: 5 }),
+      agent(s1, p2, 'gpt-x', undefined, { promptTokens: 1, completionTokens: 2, thinkingTokens: 3, latencyMs: 9.5 }),
+      agent(s2, p1, 'gpt-x', 'openai', { promptTokens: 1000, completionTokens: 100, latencyMs: 1000 }),
+    ];
+    const finish = { winners: [p1], scores: { [p1]: 12.5, [p2]: 30 }, result: 'p1 took the last trick' };
+    const res = await call('POST', '/v1/events', keys.ingest, [
+      ev('session.created', s1, undefined, { gameType: g1, tenant }),
+      ev('player.joined', s1, p1, { name: 'Ann' }),
+      ev('player.joined', s1, p2, {}),
+      chat(s1, p1, 'discussion'), chat(s1, p1, 'discussion'), chat(s1, p2, 'discussion'), chat(s1, p1, 'lobby'), chat(s1, p2), chat(s1, undefined, 'lobby'),
+      ...calls.slice(0, 5),
+      ev('player.outcome', s1, p1, { outcome: 'win', score: 12.5 }),
+      ev('player.outcome', s1, p2, { outcome: 'loss', score: 30 }),
+      ev('session.finished', s1, undefined, finish),
+      ev('session.created', s2, undefined, { gameType: g2, tenant }),
+      chat(s2, p3, 'discussion'),
+      calls[5],
+      ev('player.outcome', s2, p1, { outcome: 'win', score: 99 }),
+      ev('session.finished', s2, undefined, {}),
+    ]);
+    expect(res.body.rejected).toBe(0);
+    expect((await call('GET', `/v1/sessions/${s1}/wait?seq=17&timeoutMs=20000`, keys.read)).status).toBe(200);
+    expect((await call('GET', `/v1/sessions/${s2}/wait?seq=5&timeoutMs=20000`, keys.read)).status).toBe(200);
+
+    // The best-score board of a game type: each player's highest outcome score in it.
+    await waitFor('the best-score board', async () => (await call('GET', `/v1/leaderboard?by=best_score&game=${g1}`, keys.read)).body.rows.length === 2);
+    const best = await call('GET', `/v1/leaderboard?by=best_score&game=${g1}`, keys.read);
+    expect(best.body.rows.map((r: any) => [r.playerId, r.value, r.rank])).toEqual([[p2, 30, 1], [p1, 12.5, 2]]);
+    expect((await call('GET', `/v1/players/${p1}/stats`, keys.read)).body).toMatchObject({ all: { bestScore: 99 }, games: { [g1]: { bestScore: 12.5 }, [g2]: { bestScore: 99 } } });
+
+    // Daily statistics of one game type count only its sessions.
+    const day = async (q: string) => (await call('GET', `/v1/stats/daily?days=1${q}`, keys.read)).body[0];
+    expect(await day(`&game=${g1}`)).toMatchObject({ created: 1, finished: 1, abandoned: 0, players: 2 });
+    expect(await day(`&game=${g2}`)).toMatchObject({ created: 1, finished: 1, players: 1 });
+    expect((await day('')).created).toBeGreaterThanOrEqual(2);
+    expect((await call('GET', '/v1/stats/daily?game=', keys.read)).status).toBe(400);
+
+    // The tenant's chat: per player (and channel), per channel.
+    const chatStats = await call('GET', `/v1/tenants/${tenant}/chat?days=1`, keys.read);
+    expect(chatStats.body).toEqual({
+      tenant, days: 1, messages: 7,
+      players: [
+        { playerId: p1, name: 'Ann', messages: 3, channels: [{ channel: 'discussion', messages: 2 }, { channel: 'lobby', messages: 1 }] },
+        { playerId: p2, name: null, messages: 2, channels: [{ channel: 'discussion', messages: 1 }, { channel: null, messages: 1 }] },
+        { playerId: p3, name: null, messages: 1, channels: [{ channel: 'discussion', messages: 1 }] },
+      ],
+      channels: [{ channel: 'discussion', messages: 4, players: 3 }, { channel: 'lobby', messages: 2, players: 1 }, { channel: null, messages: 1, players: 1 }],
+    });
+    expect((await call('GET', `/v1/tenants/${tenant}/chat?days=0`, keys.read)).status).toBe(400);
+    expect((await call('GET', `/v1/tenants/${tenant}/chat`, keys.tenantA)).status).toBe(403);
+
+    // Agent usage per (player, model, provider): sums, mean, max and the interpolated p95 of the latencies.
+    const usage = (list: typeof calls) => {
+      const lat = list.map((c) => c.data.latencyMs as number | undefined).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      const p95 = lat.length ? lat[Math.floor(0.95 * (lat.length - 1))]! + (0.95 * (lat.length - 1) - Math.floor(0.95 * (lat.length - 1))) * ((lat[Math.ceil(0.95 * (lat.length - 1))] ?? 0) - lat[Math.floor(0.95 * (lat.length - 1))]!) : null;
+      const sum = (k: string) => list.reduce((a, c) => a + ((c.data[k] as number | undefined) ?? 0), 0);
+      return {
+        calls: list.length, sessions: new Set(list.map((c) => c.sessionId)).size, promptTokens: sum('promptTokens'), completionTokens: sum('completionTokens'), thinkingTokens: sum('thinkingTokens'),
+        latencyMs: { mean: lat.length ? lat.reduce((a, b) => a + b, 0) / lat.length : null, max: lat.length ? lat.at(-1) : null, p95 },
+      };
+    };
+    const of = (list: typeof calls, player: string, model: string) => list.filter((c) => c.player === player && c.data.model === model);
+    const sa = await call('GET', `/v1/sessions/${s1}/agents`, keys.read);
+    expect(sa.body).toEqual({
+      sessionId: s1,
+      agents: [
+        { playerId: p1, model: 'claude', provider: 'anthropic', ...usage(of(calls.slice(0, 5), p1, 'claude')) },
+        { playerId: p1, model: 'gpt-x', provider: 'openai', ...usage(of(calls.slice(0, 5), p1, 'gpt-x')) },
+        { playerId: p2, model: 'gpt-x', provider: null, ...usage(of(calls.slice(0, 5), p2, 'gpt-x')) },
+      ],
+    });
+    expect(sa.body.agents[1].latencyMs).toEqual({ mean: 700 / 3, max: 400, p95: 380 });
+    const pa = await call('GET', `/v1/players/${p1}/agents`, keys.read);
+    expect(pa.body.agents.find((a: any) => a.model === 'gpt-x')).toEqual({ playerId: p1, model: 'gpt-x', provider: 'openai', ...usage(of(calls, p1, 'gpt-x')) });
+    expect(await call('GET', '/v1/sessions/none/agents', keys.read)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    expect((await call('GET', `/v1/sessions/${s1}/agents`, keys.tenantA)).status).toBe(403);
+    expect((await call('GET', `/v1/players/nobody-${u}/agents`, keys.read)).status).toBe(404);
+    expect((await call('GET', `/v1/players/${p1}/agents`, keys.tenantA)).status).toBe(403);
+
+    // A finished session's result, winners and scores, in recovery and in the recent list.
+    expect((await call('GET', `/v1/sessions/${s1}/recover`, keys.read)).body.session).toMatchObject({ status: 'finished', ...finish });
+    const recent = (await call('GET', `/v1/sessions/recent?tenant=${tenant}`, keys.read)).body;
+    expect(recent.find((r: any) => r.id === s1)).toMatchObject(finish);
+    expect(recent.find((r: any) => r.id === s2)).toMatchObject({ status: 'finished', result: null, winners: null, scores: null });
+  });
+
   it("hands out a tenant's waiting players once each (the join queue's notify)", async () => {
     const tenant = `q-${uuidv7()}`;
     const q = (type: string, player: string) => ({ id: uuidv7(), type, player, data: { tenant } });
@@ -385,7 +483,7 @@ describe('HTTP API', () => {
         '/v1/events', '/v1/sessions', '/v1/sessions/recent', '/v1/sessions/{id}/recover', '/v1/sessions/{id}/wait', '/v1/sessions/{id}/replay', '/v1/sessions/{id}/leaderboard',
         '/v1/sessions/{id}/snapshots', '/v1/players/{id}/stats', '/v1/leaderboard', '/v1/tenants/{tenant}/stats', '/v1/stats/daily', '/v1/tenants/{tenant}/queue', '/v1/tenants/{tenant}/queue/notify',
         '/v1/sessions/{id}/documents/{collection}', '/v1/sessions/{id}/documents/{collection}/{key}', '/v1/sessions/{id}/document-rejections', '/v1/players/{id}/documents',
-        '/v1/contract/types', '/v1/contract/types/{type}',
+        '/v1/contract/types', '/v1/contract/types/{type}', '/v1/tenants/{tenant}/chat', '/v1/sessions/{id}/agents', '/v1/players/{id}/agents',
       ].sort(),
     );
   });

@@ -39,7 +39,7 @@ beforeAll(async () => {
   }
   await waitFor('four rooms stored', async () => (await rows(fx.orm, `select count(*)::int as n from sessions where event_count >= 9`))[0]!.n === 4);
   await new Promise((r) => setTimeout(r, 100));
-  await foldStatDeltas(fx.orm, 10);
+  await foldStatDeltas(fx.orm, 10, { timeZone: 'UTC' });
 });
 describe('analytics commands', () => {
   it('print player stats, leaderboards, session boards, chat and daily stats', async () => {

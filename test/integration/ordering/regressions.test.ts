@@ -127,7 +127,7 @@ describe('issue 9: everything derived follows seq order', () => {
     expect((await session(s)).rated_at).toBeNull();
     const parts = await rows(ctx.fx.orm, 'select player_id, eff_outcome from session_participants where session_id = $1 order by player_id', [s]);
     expect(parts).toEqual([{ player_id: 'r2-a', eff_outcome: null }, { player_id: 'r2-b', eff_outcome: null }]);
-    await foldStatDeltas(ctx.fx.orm, 10);
+    await foldStatDeltas(ctx.fx.orm, 10, { timeZone: 'UTC' });
     const [st] = await rows(ctx.fx.orm, `select games, wins from player_stats where player_id = 'r2-a' and scope = 'all'`);
     expect(st).toMatchObject({ games: 0, wins: 0 });
   });
@@ -163,7 +163,7 @@ describe('issue 9: everything derived follows seq order', () => {
     await publish([late]);
     await stored([late.id]);
     expect((await session(s)).rating_stale).toBe(true);
-    await foldStatDeltas(ctx.fx.orm, 10);
+    await foldStatDeltas(ctx.fx.orm, 10, { timeZone: 'UTC' });
     const report = await verifyAggregates(ctx.fx.orm, { timeZone: 'UTC', winRateMinGames: 10 });
     expect(report.drift.filter((d) => d.kind === 'ratings_input').map((d) => d.key)).toEqual([s]);
   });
@@ -387,7 +387,7 @@ describe('issue 9: everything derived follows seq order', () => {
     expect(await eff(impostor)).toEqual({ i1: ['crew', 'loss'] });
     const [outcome] = await rows(ctx.fx.orm, `select outcome from participant_events where session_id = $1 and type = 'player.outcome'`, [impostor]);
     expect(outcome.outcome).toBe('loss');
-    await foldStatDeltas(ctx.fx.orm, 10);
+    await foldStatDeltas(ctx.fx.orm, 10, { timeZone: 'UTC' });
     const stats = await rows(ctx.fx.orm, `select player_id, games, wins from player_stats where scope = 'all' and player_id in ('l3', 'l1', 'h1', 'h2') order by player_id`);
     expect(stats).toEqual([
       { player_id: 'h1', games: 1, wins: 1 },

@@ -121,7 +121,7 @@ describe('the migrated database', () => {
     const indexes = (await rows<{ def: string }>(fx.orm, `SELECT indexdef AS def FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1`, [t.table])).map((r) => r.def);
     // The history and sequence reads are range scans of (session_id, seq); the aggregates read by player.
     expect(indexes.filter((d) => d.endsWith('(session_id, seq)'))).toHaveLength(1);
-    expect(indexes.filter((d) => d.endsWith('(player_id)'))).toHaveLength(t.playerStats ? 1 : 0);
+    expect(indexes.filter((d) => d.endsWith('(player_id)'))).toHaveLength(t.playerIndex ? 1 : 0);
   });
 });
 
