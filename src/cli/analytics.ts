@@ -1,9 +1,11 @@
-/** `players stats`, `leaderboard`, `sessions leaderboard|recent`, `tenants stats`, `stats daily`, `verify`, `rebuild`. */
+/** `players stats|agents`, `leaderboard`, `sessions leaderboard|recent|agents`, `tenants stats|chat`, `stats daily`, `verify`, `rebuild`. */
 import type { Config } from '../config.ts';
 import { openOrm } from '../db/orm.ts';
 import { createReader, type Reader } from '../db/reader.ts';
 import { METRIC_NAMES, type Metric } from '../db/sql/aggregates.ts';
-import { dailyStats, leaderboard, playerStats, recentSessions, sessionLeaderboard, tenantStats } from '../aggregates/read.ts';
+import {
+  dailyStats, leaderboard, playerAgentUsage, playerStats, recentSessions, sessionAgentUsage, sessionLeaderboard, tenantChat, tenantStats, type AgentUsage,
+} from '../aggregates/read.ts';
 import { recordVerifyRun, verifyAggregates } from '../aggregates/verify.ts';
 import { rebuildAggregates } from '../aggregates/rebuild.ts';
 import { UsageError, intFlag, type Flags } from './args.ts';
@@ -27,7 +29,8 @@ async function withReader<T>(cfg: Readonly<Config>, fn: (r: Reader) => Promise<T
 }
 
 export async function runPlayers(cfg: Readonly<Config>, sub: string | undefined, id: string | undefined, flags: Flags): Promise<number> {
-  if (sub !== 'stats' || !id) throw new UsageError('usage: players stats <player id>');
+  if ((sub !== 'stats' && sub !== 'agents') || !id) throw new UsageError('usage: players stats|agents <player id>');
+  if (sub === 'agents') return printAgentUsage(await withReader(cfg, (r) => playerAgentUsage(r, id)), `player ${id}`, flags);
   const s = await withReader(cfg, (r) => playerStats(r, id));
   if (!s) {
     console.error(`no player ${id}`);
@@ -101,6 +104,30 @@ export async function runSessionLeaderboard(cfg: Readonly<Config>, id: string, f
   return 0;
 }
 
+/** `sessions agents <id>` and `players agents <id>`: LLM/agent calls, tokens and latency per player, model and provider. */
+export async function runSessionAgents(cfg: Readonly<Config>, id: string, flags: Flags): Promise<number> {
+  return printAgentUsage(await withReader(cfg, (r) => sessionAgentUsage(r, id)), `session ${id}`, flags);
+}
+
+function printAgentUsage(u: { agents: AgentUsage[] } | null, what: string, flags: Flags): number {
+  if (!u) {
+    console.error(`no ${what}`);
+    return 1;
+  }
+  if (flags.json) {
+    console.log(JSON.stringify(u));
+    return 0;
+  }
+  const ms = (v: number | null) => (v === null ? '-' : v.toFixed(0));
+  console.log(esc`🤖 Agent usage — ${what}\n`);
+  if (!u.agents.length) console.log('No agent calls.');
+  for (const a of u.agents)
+    console.log(
+      esc`${a.playerId ?? '(no player)'}  ${a.model}${a.provider ? ` (${a.provider})` : ''}: ${a.calls} calls in ${a.sessions} session(s), tokens ${a.promptTokens} prompt / ${a.completionTokens} completion / ${a.thinkingTokens} thinking, latency ms mean ${ms(a.latencyMs.mean)} p95 ${ms(a.latencyMs.p95)} max ${ms(a.latencyMs.max)}`,
+    );
+  return 0;
+}
+
 export async function runRecentSessions(cfg: Readonly<Config>, flags: Flags): Promise<number> {
   const rows = await withReader(cfg, (r) => recentSessions(r, { tenant: flags.tenant, limit: intFlag(flags, 'limit', 10) }));
   if (flags.json) {
@@ -110,12 +137,15 @@ export async function runRecentSessions(cfg: Readonly<Config>, flags: Flags): Pr
   console.log(esc`🕒 Recent Sessions${flags.tenant ? ` — ${flags.tenant}` : ''}\n`);
   const icon = { created: '🆕', started: '⏳', finished: '✅', abandoned: '🚫' } as Record<string, string>;
   for (const s of rows)
-    console.log(esc`${icon[s.status] ?? ''} ${s.name ?? s.id}  ${s.gameType ?? '?'}  ${s.players} players  ${s.status}  started ${s.startedAt ?? s.firstEventAt}${s.endedAt ? `, ended ${s.endedAt}` : ''}`);
+    console.log(
+      esc`${icon[s.status] ?? ''} ${s.name ?? s.id}  ${s.gameType ?? '?'}  ${s.players} players  ${s.status}  started ${s.startedAt ?? s.firstEventAt}${s.endedAt ? `, ended ${s.endedAt}` : ''}${s.result !== null ? `  — ${s.result}` : ''}`,
+    );
   return 0;
 }
 
 export async function runTenants(cfg: Readonly<Config>, sub: string | undefined, id: string | undefined, flags: Flags): Promise<number> {
-  if (sub !== 'stats' || !id) throw new UsageError('usage: tenants stats <tenant> [--days N]');
+  if ((sub !== 'stats' && sub !== 'chat') || !id) throw new UsageError('usage: tenants stats|chat <tenant> [--days N]');
+  if (sub === 'chat') return runTenantChat(cfg, id, flags);
   const s = await withReader(cfg, (r) => tenantStats(r, id, intFlag(flags, 'days', 7)));
   if (flags.json) {
     console.log(JSON.stringify(s));
@@ -128,6 +158,18 @@ export async function runTenants(cfg: Readonly<Config>, sub: string | undefined,
   console.log(esc`🚫 Abandoned Sessions: ${s.abandoned}`);
   console.log(esc`📈 Completion Rate: ${pct(s.completionRate)}`);
   console.log(esc`\n📅 Time Period: Last ${s.days} days`);
+  return 0;
+}
+
+async function runTenantChat(cfg: Readonly<Config>, tenant: string, flags: Flags): Promise<number> {
+  const c = await withReader(cfg, (r) => tenantChat(r, tenant, intFlag(flags, 'days', 7)));
+  if (flags.json) {
+    console.log(JSON.stringify(c));
+    return 0;
+  }
+  console.log(esc`💬 Chat — ${tenant}: ${c.messages} messages in the last ${c.days} days\n`);
+  for (const p of c.players) console.log(esc`• ${p.name ?? p.playerId}: ${p.messages}  (${p.channels.map((x) => `${x.channel ?? '-'} ${x.messages}`).join(', ')})`);
+  if (c.channels.length) console.log(esc`\nBy channel: ${c.channels.map((x) => `${x.channel ?? '-'} ${x.messages} (${x.players} players)`).join(', ')}`);
   return 0;
 }
 

@@ -130,6 +130,13 @@ const COMMANDS: readonly Spec[] = [
         run: (cfg, f, [id]) => runSessions(cfg, 'wait', id, f),
       },
       { use: 'leaderboard <id>', summary: "a session's players by outcome, xp and score", options: [JSON_OPT], run: (cfg, f, [id]) => runSessions(cfg, 'leaderboard', id, f) },
+      {
+        use: 'agents <id>',
+        summary: "a session's LLM/agent calls per player, model and provider: tokens, latency",
+        options: [JSON_OPT],
+        examples: ['game-persist sessions agents game-7 --json'],
+        run: (cfg, f, [id]) => runSessions(cfg, 'agents', id, f),
+      },
       { use: 'recent', summary: 'the latest sessions', options: [['--tenant <t>', 'only this tenant'], LIMIT(10), JSON_OPT], run: (cfg, f) => runSessions(cfg, 'recent', undefined, f) },
     ],
   },
@@ -148,7 +155,10 @@ const COMMANDS: readonly Spec[] = [
   {
     use: 'players',
     summary: 'player statistics',
-    sub: [{ use: 'stats <id>', summary: "a player's totals, per game type, rating and ranks", options: [JSON_OPT], examples: ['game-persist players stats 11111'], run: (cfg, f, [id]) => runPlayers(cfg, 'stats', id, f) }],
+    sub: [
+      { use: 'stats <id>', summary: "a player's totals, per game type, rating and ranks", options: [JSON_OPT], examples: ['game-persist players stats 11111'], run: (cfg, f, [id]) => runPlayers(cfg, 'stats', id, f) },
+      { use: 'agents <id>', summary: "a player's LLM/agent calls across sessions per model and provider", options: [JSON_OPT], run: (cfg, f, [id]) => runPlayers(cfg, 'agents', id, f) },
+    ],
   },
   {
     use: 'leaderboard',
@@ -167,7 +177,16 @@ const COMMANDS: readonly Spec[] = [
   {
     use: 'tenants',
     summary: 'tenant (chat, guild) statistics',
-    sub: [{ use: 'stats <id>', summary: "a tenant's sessions of the last days and its completion rate", options: [['--days <n>', 'days back (default 7)'], JSON_OPT], run: (cfg, f, [id]) => runTenants(cfg, 'stats', id, f) }],
+    sub: [
+      { use: 'stats <id>', summary: "a tenant's sessions of the last days and its completion rate", options: [['--days <n>', 'days back (default 7)'], JSON_OPT], run: (cfg, f, [id]) => runTenants(cfg, 'stats', id, f) },
+      {
+        use: 'chat <id>',
+        summary: "a tenant's chat messages of the last days, per player and channel",
+        options: [['--days <n>', 'days back (default 7)'], JSON_OPT],
+        examples: ['game-persist tenants chat chat-1 --days 30'],
+        run: (cfg, f, [id]) => runTenants(cfg, 'chat', id, f),
+      },
+    ],
   },
   {
     use: 'stats',

@@ -8,7 +8,7 @@ import { TimeoutError } from '../errors.ts';
 import { createProducer, producerOptions } from '../producers/index.ts';
 import { UsageError, intFlag, type Flags } from './args.ts';
 import { esc } from './output.ts';
-import { runRecentSessions, runSessionLeaderboard } from './analytics.ts';
+import { runRecentSessions, runSessionAgents, runSessionLeaderboard } from './analytics.ts';
 
 /** `sessions list|show|recover|replay`. */
 export async function runSessions(cfg: Readonly<Config>, sub: string | undefined, id: string | undefined, flags: Flags): Promise<number> {
@@ -17,7 +17,12 @@ export async function runSessions(cfg: Readonly<Config>, sub: string | undefined
     if (!id) throw new UsageError('sessions leaderboard needs a session id');
     return runSessionLeaderboard(cfg, id, flags);
   }
-  if (!sub || !['list', 'show', 'recover', 'replay', 'wait'].includes(sub)) throw new UsageError('sessions needs a subcommand: list, show, recover, replay, wait, leaderboard or recent');
+  if (sub === 'agents') {
+    if (!id) throw new UsageError('sessions agents needs a session id');
+    return runSessionAgents(cfg, id, flags);
+  }
+  if (!sub || !['list', 'show', 'recover', 'replay', 'wait'].includes(sub))
+    throw new UsageError('sessions needs a subcommand: list, show, recover, replay, wait, leaderboard, agents or recent');
   if (sub !== 'list' && !id) throw new UsageError(`sessions ${sub} needs a session id`);
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 4 });
   try {

@@ -29,8 +29,11 @@ beforeAll(async () => {
           e('session.created', undefined, { gameType: 'impostor', tenant: 'gaming-group', name: `Room ${g}` }),
           ...ps.map((p, i) => e('player.joined', p, { role: i === 1 ? 'impostor' : 'crewmate', name: { john: 'John Doe', jane: 'Jane Smith', bob: 'Bob Wilson' }[p] })),
           ...ps.map((p) => e('task.completed', p, { taskType: 'wires', xp: 5 })),
-          ...ps.map((p, i) => e('player.outcome', p, { outcome: (i + g) % 3 === 2 ? 'loss' : 'win', xp: 10 * (3 - i) })),
-          ...(g < 3 ? [e('session.finished', undefined, {})] : []),
+          ...ps.map((p, i) => e('player.outcome', p, { outcome: (i + g) % 3 === 2 ? 'loss' : 'win', xp: 10 * (3 - i), score: 10 * (3 - i) + g })),
+          e('chat.message', 'john', { text: 'sus', channel: 'discussion' }),
+          e('chat.message', 'jane', { text: 'not me', channel: 'discussion' }),
+          e('agent.log', 'john', { model: 'gpt-x', provider: 'openai', promptTokens: 100 + g, completionTokens: 10, latencyMs: 50 * (g + 1) }),
+          ...(g < 3 ? [e('session.finished', undefined, { result: 'crewmates won' })] : []),
         ],
       });
     }
@@ -72,6 +75,23 @@ describe('analytics commands', () => {
     expect(daily[0]).toMatchObject({ created: 4, finished: 3, players: 3 });
     const recent = JSON.parse((await runCli(['sessions', 'recent', '--tenant', 'gaming-group', '--limit', '2', '--json'], env)).stdout);
     expect(recent.map((r: { id: string }) => r.id)).toHaveLength(2);
+    expect((await runCli(['sessions', 'recent', '--tenant', 'gaming-group'], env)).stdout).toContain('— crewmates won');
+  });
+
+  it("print the best-score board, daily stats of one game type, a tenant's chat and agent usage", async () => {
+    const best = JSON.parse((await runCli(['leaderboard', '--by', 'best_score', '--game', 'impostor', '--json'], env)).stdout);
+    expect(best.rows.map((r: { playerId: string; value: number }) => [r.playerId, r.value])).toEqual([['john', 33], ['jane', 23], ['bob', 13]]);
+    expect((await runCli(['leaderboard', '--by', 'best_score'], env)).stdout).toMatch(/🥇 John Doe +🎯 +33/);
+    expect(JSON.parse((await runCli(['stats', 'daily', '--days', '1', '--game', 'impostor', '--json'], env)).stdout)[0]).toMatchObject({ created: 4, finished: 3 });
+    expect(JSON.parse((await runCli(['stats', 'daily', '--days', '1', '--game', 'hokm', '--json'], env)).stdout)[0]).toMatchObject({ created: 0, finished: 0, players: 0 });
+    const chat = JSON.parse((await runCli(['tenants', 'chat', 'gaming-group', '--json'], env)).stdout);
+    expect(chat).toMatchObject({ messages: 8, players: [{ playerId: 'jane', messages: 4 }, { playerId: 'john', messages: 4 }], channels: [{ channel: 'discussion', messages: 8, players: 2 }] });
+    expect((await runCli(['tenants', 'chat', 'gaming-group'], env)).stdout).toContain('• Jane Smith: 4  (discussion 4)');
+    const agents = JSON.parse((await runCli(['sessions', 'agents', 'room-2', '--json'], env)).stdout);
+    expect(agents.agents).toEqual([{ playerId: 'john', model: 'gpt-x', provider: 'openai', calls: 1, sessions: 1, promptTokens: 102, completionTokens: 10, thinkingTokens: 0, latencyMs: { mean: 150, max: 150, p95: 150 } }]);
+    const mine = await runCli(['players', 'agents', 'john'], env);
+    expect(mine.stdout).toContain('john  gpt-x (openai): 4 calls in 4 session(s), tokens 406 prompt / 40 completion / 0 thinking, latency ms mean 125 p95 193 max 200');
+    expect((await runCli(['players', 'agents', 'nobody'], env)).code).toBe(1);
   });
 
   it('exit 1 from verify on drift, and 0 again after rebuild', async () => {
