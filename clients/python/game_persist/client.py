@@ -322,8 +322,9 @@ class Client:
         """``state=`` (the full state) and/or ``patch=`` (RFC 7396: None members delete keys)."""
         return self._helper("turn.result", session_id, None, dict(fields, turn=turn))
 
-    def agent_log(self, session_id: Id, model: str, **fields: Any) -> str:
-        return self._helper("agent.log", session_id, None, dict(fields, model=model))
+    def agent_log(self, session_id: Id, model: str, player: Optional[Id] = None, **fields: Any) -> str:
+        """``player``: whose call it was (an LLM agent's player): what the agent usage reads group by."""
+        return self._helper("agent.log", session_id, player, dict(fields, model=model))
 
     def queue_entered(self, tenant: Id, player: Id, **fields: Any) -> str:
         return self._helper("queue.entered", fields.pop("session_id", None), player, dict(fields, tenant=str(tenant)))
@@ -461,6 +462,7 @@ class Client:
             raise
 
     def leaderboard(self, by: str = "xp", *, period: Optional[str] = None, game: Optional[str] = None, around: Optional[Id] = None, limit: int = 100) -> Dict[str, Any]:
+        """A board by ``xp``, ``wins``, ``win_rate``, ``rating`` or ``best_score`` (the highest outcome score)."""
         q = {k: v for k, v in {"by": by, "period": period, "game": game, "around": around, "limit": limit}.items() if v is not None}
         return self._get("/v1/leaderboard", q)
 
@@ -494,8 +496,21 @@ class Client:
         """Seed 000's /chatstats: a chat's sessions of the last days and its completion rate."""
         return self._get(f"/v1/tenants/{_quote(tenant)}/stats", {"days": days})
 
-    def daily_stats(self, days: int = 7) -> List[Dict[str, Any]]:
-        return self._get("/v1/stats/daily", {"days": days})
+    def daily_stats(self, days: int = 7, game: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Sessions created, started, finished and abandoned per day, newest first; of one game type with ``game``."""
+        return self._get("/v1/stats/daily", {k: v for k, v in {"days": days, "game": game}.items() if v is not None})
+
+    def tenant_chat(self, tenant: Id, days: int = 7) -> Dict[str, Any]:
+        """Seed 000's /chatstats messages: a chat's messages of the last days, per player (and channel) and per channel."""
+        return self._get(f"/v1/tenants/{_quote(tenant)}/chat", {"days": days})
+
+    def session_agents(self, session_id: Id) -> Optional[Dict[str, Any]]:
+        """A session's LLM/agent calls per player, model and provider: calls, token sums, latency mean, max, p95. None if unknown."""
+        return self._get_or_none(f"/v1/sessions/{_quote(session_id)}/agents")
+
+    def player_agents(self, player: Id) -> Optional[Dict[str, Any]]:
+        """A player's LLM/agent calls across sessions per model and provider. None if unknown."""
+        return self._get_or_none(f"/v1/players/{_quote(player)}/agents")
 
     def queue_waiting(self, tenant: Id, limit: int = 100) -> List[Dict[str, Any]]:
         """The players waiting in a tenant's join queue, longest-waiting first."""
@@ -518,6 +533,14 @@ class Client:
             cursor = page.get(next_key)
             if not cursor:
                 return
+
+    def _get_or_none(self, path: str) -> Any:
+        try:
+            return self._get(path)
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
 
     def _get(self, path: str, query: Optional[Dict[str, Any]] = None, timeout: Optional[float] = None) -> Any:
         if query:

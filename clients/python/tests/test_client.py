@@ -192,6 +192,33 @@ class ClientTest(unittest.TestCase):
             list(self.gp.replay(done_id, after="nonsense"))
         self.assertEqual(ctx.exception.status, 400)
 
+    def test_best_scores_daily_by_game_chat_agents_and_results(self):
+        chat, game = f"chat-x-{RUN}", f"g-{RUN}"
+        sid, me = f"py-x-{RUN}", f"py-x1-{RUN}"
+        self.gp.session_created(sid, game_type=game, tenant=chat)
+        self.gp.player_joined(sid, me)
+        self.gp.chat_message(sid, me, "hello", channel="lobby")
+        self.gp.chat_message(sid, me, "gg")
+        self.gp.agent_log(sid, "gpt-x", player=me, provider="openai", prompt_tokens=7, completion_tokens=3, latency_ms=20)
+        self.gp.player_outcome(sid, me, "win", score=41.5)
+        self.gp.session_finished(sid, winners=[me], scores={me: 41.5}, result="a clean sweep")
+        self.gp.wait_persisted(sid)
+        board = wait_until("the best-score board", lambda: (lambda b: b if b["rows"] else None)(self.gp.leaderboard("best_score", game=game)))
+        self.assertEqual([(r["playerId"], r["value"]) for r in board["rows"]], [(me, 41.5)])
+        today = self.gp.daily_stats(1, game=game)[0]
+        self.assertEqual((today["created"], today["finished"], today["players"]), (1, 1, 1))
+        self.assertEqual(self.gp.daily_stats(1, game=f"none-{RUN}")[0]["created"], 0)
+        c = self.gp.tenant_chat(chat, days=1)
+        self.assertEqual(c["messages"], 2)
+        self.assertEqual(c["players"][0]["channels"], [{"channel": "lobby", "messages": 1}, {"channel": None, "messages": 1}])
+        a = self.gp.session_agents(sid)["agents"]
+        self.assertEqual([(x["playerId"], x["model"], x["calls"], x["promptTokens"], x["latencyMs"]["max"]) for x in a], [(me, "gpt-x", 1, 7, 20)])
+        self.assertEqual(self.gp.player_agents(me)["agents"][0]["completionTokens"], 3)
+        self.assertIsNone(self.gp.session_agents(f"none-{RUN}"))
+        session = self.gp.recover(sid)["session"]
+        self.assertEqual((session["result"], session["winners"], session["scores"]), ("a clean sweep", [me], {me: 41.5}))
+        self.assertEqual(self.gp.recent_sessions(tenant=chat)[0]["result"], "a clean sweep")
+
     def test_accepted_events_are_reported_with_their_seq(self):
         sid = f"py-acc-{RUN}"
         batches = []

@@ -48,7 +48,7 @@ describe('the Python client', () => {
     console.log(r.out);
     expect(r.code, r.out).toBe(0);
     // Every test ran (none skipped for want of a server).
-    expect(r.out).toMatch(/Ran 10 tests/);
+    expect(r.out).toMatch(/Ran 11 tests/);
     expect(r.out).not.toMatch(/skipped/);
   }, 150_000);
 });
