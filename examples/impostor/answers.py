@@ -3,7 +3,7 @@
 ``python3 examples/impostor/bot.py --answer <command> [arg]``.
 """
 
-from typing import Dict, Optional
+from typing import Optional
 
 from game_persist import Client
 
@@ -77,16 +77,9 @@ def chat_name(chat: str) -> str:
 
 
 def answer_chatstats(gp: Client, chat: str, days: int = 7) -> str:
-    """/chatstats: the chat's sessions (tenant_stats) and who talked most in its discussions (replays)."""
+    """/chatstats: the chat's sessions (tenant_stats) and who talked most in its discussions (tenant_chat)."""
     st = gp.tenant_stats(chat, days=days)
-    messages: Dict[str, int] = {}
-    names: Dict[str, str] = {}
-    for sess in gp.recent_sessions(tenant=chat, limit=1000):
-        for e in gp.replay(sess["id"]):
-            if e["type"] == "chat.message" and e["player"]:
-                messages[e["player"]] = messages.get(e["player"], 0) + 1
-            elif e["type"] == "player.joined" and e["data"].get("name"):
-                names[e["player"]] = e["data"]["name"]
+    talk = gp.tenant_chat(chat, days=days)
     lines = [
         f"📊 Chat Statistics — {chat_name(chat)}",
         "",
@@ -95,10 +88,11 @@ def answer_chatstats(gp: Client, chat: str, days: int = 7) -> str:
         f"✅ Completed Sessions: {st['completed']}",
         f"📈 Completion Rate: {pct(st['completionRate'])}",
     ]
-    if messages:
+    if talk["players"]:
         lines += ["", "💬 Discussion Messages:"]
-        for p, n in sorted(messages.items(), key=lambda x: (-x[1], x[0])):
-            lines.append(f"• {names.get(p, display(p))}: {n}")
+        # Most messages first, then by player id: the order the API gives.
+        for p in talk["players"]:
+            lines.append(f"• {p['name'] or display(p['playerId'])}: {p['messages']}")
     lines += ["", f"📅 Time Period: Last {days} days"]
     return "\n".join(lines)
 
@@ -115,16 +109,13 @@ def answer_global(gp: Client, limit: int = 10) -> str:
 
 
 def answer_recent(gp: Client, chat: str, limit: int = 5) -> str:
-    """/recent: the chat's latest sessions, with the side that won (from each session's board)."""
+    """/recent: the chat's latest sessions, with the side that won (the `result` of each one's session.finished)."""
     lines = ["🕒 Recent Game Sessions"]
     for sess in gp.recent_sessions(tenant=chat, limit=limit):
         line = f"🎮 {sess['name'] or sess['id']} — {STATUS.get(sess['status'], sess['status'])}"
         detail = f"   👥 Players: {sess['players']}"
-        if sess["status"] == "finished":
-            board = gp.session_leaderboard(sess["id"])
-            roles = sorted({p["role"] for p in board["players"] if p["outcome"] == "win" and p["role"]})
-            if roles:
-                detail += f" | 🏆 {', '.join(r + 's' for r in roles)} won"
+        if sess["result"]:
+            detail += f" | 🏆 {sess['result']} won"
         lines += ["", line, detail]
     return "\n".join(lines)
 

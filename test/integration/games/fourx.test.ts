@@ -57,25 +57,46 @@ describe('4X game server', () => {
     }
   });
 
-  it('sums the prompt logs per player and model: calls, tokens, thinking and latency', async () => {
-    const sums = (logs: { player: string | null; data: Record<string, any> }[]) => {
-      const m: Record<string, { calls: number; prompt: number; completion: number; thinking: number; latencyMs: number }> = {};
+  it('sums the prompt logs per player and model: calls, tokens, thinking and latency (the agent usage routes)', async () => {
+    type Usage = { calls: number; sessions: number; promptTokens: number; completionTokens: number; thinkingTokens: number; latencyMs: { mean: number; max: number } };
+    const sums = (logs: { sessionId: string | null; player: string | null; data: Record<string, any> }[]) => {
+      const m: Record<string, Usage & { ids: Set<string | null>; total: number }> = {};
       for (const l of logs) {
-        const k = `${l.player} ${l.data.model}`;
-        const s = (m[k] ??= { calls: 0, prompt: 0, completion: 0, thinking: 0, latencyMs: 0 });
+        const k = `${l.player} ${l.data.model} ${l.data.provider}`;
+        const s = (m[k] ??= { calls: 0, sessions: 0, promptTokens: 0, completionTokens: 0, thinkingTokens: 0, latencyMs: { mean: 0, max: 0 }, ids: new Set(), total: 0 });
         s.calls++;
-        s.prompt += l.data.promptTokens;
-        s.completion += l.data.completionTokens;
-        s.thinking += l.data.thinkingTokens ?? 0;
-        s.latencyMs += l.data.latencyMs;
+        s.ids.add(l.sessionId);
+        s.promptTokens += l.data.promptTokens;
+        s.completionTokens += l.data.completionTokens;
+        s.thinkingTokens += l.data.thinkingTokens ?? 0;
+        s.total += l.data.latencyMs;
+        s.latencyMs.max = Math.max(s.latencyMs.max, l.data.latencyMs);
       }
-      return m;
+      return Object.fromEntries(Object.entries(m).map(([k, { ids, total, ...s }]) => [k, { ...s, sessions: ids.size, latencyMs: { mean: total / s.calls, max: s.latencyMs.max } }]));
     };
-    const owed = ctx.r.ledger.filter((e) => e.type === 'agent.log');
-    const ids = new Set(owed.map((e) => e.id));
-    // No read route sums agent logs: the replay of each session gives them.
-    const replayed = (await Promise.all(ctx.sessions.map((id) => ctx.replay(id)))).flat().filter((e) => e.type === 'agent.log' && ids.has(e.id));
-    expect(sums(replayed)).toEqual(sums(owed));
-    expect(Object.values(sums(owed)).some((s) => s.thinking > 0)).toBe(true);
+    const fromApi = (rows: (Usage & { playerId: string; model: string; provider: string; latencyMs: { mean: number; max: number; p95: number } })[]) =>
+      Object.fromEntries(rows.map(({ playerId, model, provider, latencyMs, ...u }) => [`${playerId} ${model} ${provider}`, { ...u, latencyMs: { mean: latencyMs.mean, max: latencyMs.max } }]));
+    const close = (got: Record<string, Usage>, want: Record<string, Usage>) => {
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+      for (const [k, w] of Object.entries(want)) {
+        expect({ ...got[k], latencyMs: undefined }, k).toEqual({ ...w, latencyMs: undefined });
+        expect(got[k]!.latencyMs.mean, k).toBeCloseTo(w.latencyMs.mean, 6);
+        expect(got[k]!.latencyMs.max, k).toBe(w.latencyMs.max);
+      }
+    };
+    // What the game logged: the ledger's prompt logs, and any the kill left stored without a ledger line.
+    const logs = [...ctx.sessionEvents.values()].flat().filter((e) => e.type === 'agent.log');
+    expect(logs.length).toBeGreaterThan(0);
+    expect(Object.values(sums(logs)).some((s) => s.thinkingTokens > 0)).toBe(true);
+    for (const id of ctx.sessions) {
+      const usage = await ctx.get(`/v1/sessions/${encodeURIComponent(id)}/agents`);
+      close(fromApi(usage.agents), sums(logs.filter((l) => l.sessionId === id)));
+      for (const a of usage.agents) expect(a.latencyMs.p95).toBeLessThanOrEqual(a.latencyMs.max);
+    }
+    // Per player across both games: the seed's usage per agent and model.
+    for (const player of new Set(logs.map((l) => l.player!))) {
+      const usage = await ctx.get(`/v1/players/${encodeURIComponent(player)}/agents`);
+      close(fromApi(usage.agents), sums(logs.filter((l) => l.player === player)));
+    }
   });
 });

@@ -1,9 +1,9 @@
 /**
  * Hokm (seed 002) played end to end through a crash: three 2 v 2 tables at test size, the game server
  * killed once and restarted. Then the seed's questions — team scores, ratings of every player, wins and
- * losses per game type, the daily statistics, the moves with their sequence numbers — asked through the
- * HTTP read API, against answers computed from the ledger alone (team scores by replaying the ledger's
- * card plays under Hokm's trick rule).
+ * losses per game type, the daily game statistics by game type (with another game's session beside
+ * them), the moves with their sequence numbers — asked through the HTTP read API, against answers
+ * computed from the ledger alone (team scores by replaying the ledger's card plays under Hokm's trick rule).
  */
 import { describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../../../src/loadgen/ledger.ts';
@@ -71,12 +71,29 @@ describe('Hokm game server', () => {
     expect(board.rows.map((r: { playerId: string }) => r.playerId).sort()).toEqual([...results.keys()].sort());
   }, 40_000);
 
-  it('gives the daily statistics the sessions add up to', async () => {
+  it('gives the daily statistics of Hokm games the sessions add up to, whatever else the database holds', async () => {
+    // Another game type's session, finished today: counted by the unfiltered days, never by ?game=hokm.
+    const other = `${ctx.r.run}-other-game`;
+    const now = new Date().toISOString();
+    const posted = await fetch(`${ctx.pipe.apiUrl}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.pipe.apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { type: 'session.created', sessionId: other, at: now, data: { gameType: 'not-hokm' } },
+        { type: 'session.started', sessionId: other, at: now, data: {} },
+        { type: 'player.joined', sessionId: other, player: `${ctx.r.run}-stranger`, at: now, data: {} },
+        { type: 'session.finished', sessionId: other, at: now, data: {} },
+      ]),
+    });
+    expect(((await posted.json()) as { accepted: number }).accepted).toBe(4);
+    await ctx.get(`/v1/sessions/${encodeURIComponent(other)}/wait?seq=4&timeoutMs=30000`);
+
     const perDay = new Map<string, { created: number; started: number; finished: number; durations: number[]; players: Set<string> }>();
     const of = (d: string) => perDay.get(d) ?? perDay.set(d, { created: 0, started: 0, finished: 0, durations: [], players: new Set() }).get(d)!;
     for (const events of ctx.sessionEvents.values()) {
       const first = events[0];
       expect(first.type).toBe('session.created');
+      expect(first.data.gameType).toBe('hokm');
       const started = events.find((e) => e.type === 'session.started')!;
       const finished = events.find((e) => e.type === 'session.finished')!;
       of(day(first.at)).created++;
@@ -85,7 +102,8 @@ describe('Hokm game server', () => {
       of(day(finished.at)).finished++;
       of(day(finished.at)).durations.push((Date.parse(finished.at) - Date.parse(started.at)) / 1000);
     }
-    const rows = await ctx.get<{ day: string; created: number; started: number; finished: number; abandoned: number; avgDurationS: number | null; players: number }[]>('/v1/stats/daily?days=2');
+    type Day = { day: string; created: number; started: number; finished: number; abandoned: number; avgDurationS: number | null; players: number };
+    const rows = await ctx.get<Day[]>('/v1/stats/daily?days=2&game=hokm');
     for (const [d, x] of perDay) {
       const row = rows.find((r) => r.day === d)!;
       expect({ created: row.created, started: row.started, finished: row.finished, abandoned: row.abandoned, players: row.players }).toEqual({
@@ -93,6 +111,10 @@ describe('Hokm game server', () => {
       });
       expect(row.avgDurationS).toBeCloseTo(x.durations.reduce((a, b) => a + b, 0) / x.durations.length, 3);
     }
+    // The other game is in the unfiltered figures of its day.
+    const all = (await ctx.get<Day[]>('/v1/stats/daily?days=2')).find((r) => r.day === day(now))!;
+    const hokm = rows.find((r) => r.day === day(now)) ?? { created: 0, finished: 0, players: 0 };
+    expect({ created: all.created, finished: all.finished, players: all.players }).toEqual({ created: hokm.created + 1, finished: hokm.finished + 1, players: hokm.players + 1 });
   });
 
   it('replays the trump calls and card plays with their sequence numbers', async () => {

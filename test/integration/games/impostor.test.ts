@@ -133,9 +133,22 @@ describe('Impostor bot (Python)', () => {
     for (const [chat, ids] of chats()) {
       const st = await ctx.get(`/v1/tenants/${encodeURIComponent(chat)}/stats`);
       expect({ total: st.total, active: st.active, completed: st.completed, completionRate: st.completionRate }).toEqual({ total: ids.length, active: 0, completed: ids.length, completionRate: 1 });
+      // The chat's messages, from what the bot sent (and any the kill left stored without a ledger line).
+      const sent = ids.flatMap((id) => ctx.sessionEvents.get(id) ?? []).filter((x) => x.type === 'chat.message');
       const messages = new Map<string, number>();
-      for (const e of ledger().filter((x) => x.type === 'chat.message' && ids.includes(x.sessionId!))) messages.set(e.player!, (messages.get(e.player!) ?? 0) + 1);
+      const channels = new Map<string, Map<string | null, number>>();
+      for (const e of sent) {
+        messages.set(e.player!, (messages.get(e.player!) ?? 0) + 1);
+        const c = channels.get(e.player!) ?? channels.set(e.player!, new Map()).get(e.player!)!;
+        const channel = (e.data.channel as string | undefined) ?? null;
+        c.set(channel, (c.get(channel) ?? 0) + 1);
+      }
       expect(messages.size).toBeGreaterThan(0);
+      // The read route: per player, most messages first, each with their channels.
+      const talk = await ctx.get(`/v1/tenants/${encodeURIComponent(chat)}/chat?days=1`);
+      expect(talk.messages).toBe(sent.length);
+      expect(talk.players.map((p: any) => [p.playerId, p.messages])).toEqual([...messages].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
+      for (const p of talk.players) expect(new Map(p.channels.map((c: any) => [c.channel, c.messages]))).toEqual(channels.get(p.playerId));
       const text = await answer('chatstats', chat);
       expect(text).toContain(`🎮 Total Sessions: ${ids.length}\n⏳ Active Sessions: 0\n✅ Completed Sessions: ${ids.length}\n📈 Completion Rate: 100.0%`);
       const lines = [...messages].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([p, n]) => `• ${name(p)}: ${n}`);
@@ -166,6 +179,12 @@ describe('Impostor bot (Python)', () => {
       const newestFirst = [...ids].sort((a, b) => created.get(b)!.at.localeCompare(created.get(a)!.at));
       const recent = await ctx.get(`/v1/sessions/recent?tenant=${encodeURIComponent(chat)}`);
       expect(recent.map((s: { id: string }) => s.id)).toEqual(newestFirst);
+      // Each one's result as its session.finished said, in the list and in its recovery.
+      for (const s of recent) {
+        const finish = sessionEvents(s.id).find((e) => e.type === 'session.finished')!;
+        expect(s.result).toBe(finish.data.result);
+        expect((await ctx.get(`/v1/sessions/${encodeURIComponent(s.id)}/recover`)).session.result).toBe(finish.data.result);
+      }
       const text = await answer('recent', chat);
       const blocks = newestFirst.map((id) => {
         const events = sessionEvents(id);
