@@ -18,9 +18,9 @@ afterAll(async () => {
   await dropPrefix(prefix);
 });
 
-async function startBoard(extra: Record<string, string>, args: string[] = []): Promise<string> {
+async function startBoard(extra: Record<string, string>, args: string[] = [], queuePrefix = prefix): Promise<string> {
   fx ??= await openFixture();
-  const board = spawnCli(['board', ...args], testEnv(fx.db.url, prefix, { GP_BOARD_PORT: '0', GP_BOARD_PASSWORD: 'correct horse battery', ...extra }));
+  const board = spawnCli(['board', ...args], testEnv(fx.db.url, queuePrefix, { GP_BOARD_PORT: '0', GP_BOARD_PASSWORD: 'correct horse battery', ...extra }));
   children.push(board);
   let url = '';
   board.child.stdout!.removeAllListeners('data');
@@ -70,16 +70,7 @@ describe('board', () => {
     await q.add('events', { v: 1, events: [moveEvent('board-pg', 1)] });
     await q.add('events', { v: 1, events: [moveEvent('board-pg', 2)] });
     await q.close();
-    const board = spawnCli(['board'], testEnv(fx.db.url, pgPrefix, { GP_QUEUE_BACKEND: 'postgres', REDIS_URL: 'redis://127.0.0.1:1', GP_BOARD_PORT: '0', GP_BOARD_PASSWORD: 'correct horse battery' }));
-    children.push(board);
-    let url = '';
-    board.child.stdout!.removeAllListeners('data');
-    board.child.stdout!.setEncoding('utf8');
-    board.child.stdout!.on('data', (d: string) => {
-      const m = /listening on (http:\/\/\S+)/.exec(d);
-      if (m) url = m[1] as string;
-    });
-    await waitFor('board listening', () => url !== '');
+    const url = await startBoard({ GP_QUEUE_BACKEND: 'postgres', REDIS_URL: 'redis://127.0.0.1:1' }, [], pgPrefix);
     const api = await fetch(`${url}api/queues?activeQueue=events&status=waiting`, { headers: auth('admin', 'correct horse battery') });
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string; counts: { waiting: number } }[] };
