@@ -146,6 +146,9 @@ describe.each(BACKENDS)('recovery on %s', (backend) => {
     await q.close();
     const n = sent.filter((e) => e.sessionId !== undefined).length;
     await waitFor('stored', async () => (await recoverSession(ctx.fx.orm, 'replay-me'))?.session.eventCount === n);
+    // The snapshot of the turn result is hashed by a job after its commit: the two recoveries compared
+    // below must not straddle that moment.
+    await waitFor('snapshot hashed', async () => (await recoverSession(ctx.fx.orm, 'replay-me'))?.snapshot != null);
     const out = [];
     for await (const e of replay(ctx.fx.orm, 'replay-me', { pageSize: 4 })) out.push(e);
     expect(out.map((e) => e.seq)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
