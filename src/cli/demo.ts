@@ -267,7 +267,7 @@ export async function runDemo(cfg: Readonly<Config>, flags: Flags): Promise<numb
     out('  HTTP API   npm run gp -- serve, then docs/http.md (curl examples); the Python client in clients/python');
     out(`  CLI        npm run gp -- sessions recent · npm run gp -- leaderboard --by wins · npm run gp -- sessions replay ${run}-hokm-0`);
     out('  the games  examples/README.md (each game server, and how it recovers after a crash)');
-    out('  Grafana    docker compose up, then http://localhost:3000 (README, "Metrics and dashboards")');
+    out('  Grafana    docker compose --profile monitoring up -d, then http://127.0.0.1:3000 (README, "Operating")');
     return ok ? 0 : 1;
   } finally {
     if (tty && drawn) process.stdout.write('\n');
