@@ -136,7 +136,9 @@ afterAll(async () => {
     await (p as unknown as { close(): Promise<void> }).close().catch(() => {});
   });
 
-  it.runIf(pg)('sends again once PostgreSQL is reachable after a first connection that failed', async () => {
+  // PostgreSQL only: declared for that backend alone (not a skipped test on Redis).
+  if (pg)
+  it('sends again once PostgreSQL is reachable after a first connection that failed', async () => {
     // BullMQ's PostgreSQL backend keeps a failed first connection's error for good: the producer must
     // replace its queue. PostgreSQL "comes back" through a proxy that refuses connections at first.
     let up = false;
