@@ -5,9 +5,9 @@
  * "unexpected": a producer killed between an acknowledgement and writing its ledger line leaves one.
  */
 import { readFileSync } from 'node:fs';
-import { FAMILIES } from '../contract/events.ts';
-import { FAMILY_TABLES } from '../db/families.ts';
 import type { Reader } from '../db/reader.ts';
+import { RUN_DEAD_LETTERS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL } from '../db/sql/ledger.ts';
+import { foldTurn } from '../workers/fold-state.ts';
 
 /** An accepted event in wire form, as its producer sent it, with the id and seq it was given. */
 export interface LedgerEvent {
@@ -61,15 +61,8 @@ export interface LedgerReport {
   deadLettered: number;
 }
 
-/** A table's events of the run: its sessions', and for join-queue events also its tenants'. */
-const STORED_SQL = FAMILIES.map((f) => {
-  const t = FAMILY_TABLES[f];
-  return `SELECT id::text AS id, session_id, seq FROM ${t.table} WHERE session_id LIKE $1${t.key === 'tenant' ? ' OR tenant LIKE $1' : ''}`;
-});
-const DEAD_SQL = `SELECT count(*)::int AS n FROM dead_letters WHERE session_id LIKE $1`;
-
 /** Escapes LIKE's wildcards in a run id, which then matches as a prefix. */
-function likePrefix(run: string): string {
+export function likePrefix(run: string): string {
   return run.replace(/[\\%_]/g, (c) => `\\${c}`) + '-%';
 }
 
@@ -81,7 +74,7 @@ export async function checkLedger(reader: Reader, ledger: readonly LedgerEvent[]
   const like = likePrefix(run);
   const stored = new Map<string, number>();
   const bySeq = new Map<string, string[]>();
-  for (const sql of STORED_SQL) {
+  for (const sql of RUN_STORED_SQL) {
     for (const r of await reader.read<{ id: string; session_id: string | null; seq: string | null }>(sql, [like])) {
       stored.set(r.id, (stored.get(r.id) ?? 0) + 1);
       if (r.seq === null || r.session_id === null) continue;
@@ -108,6 +101,37 @@ export async function checkLedger(reader: Reader, ledger: readonly LedgerEvent[]
     const [sessionId, seq] = k.split('\u0000');
     return { sessionId, seq: Number(seq), ids };
   });
-  const [dead] = await reader.read<{ n: number }>(DEAD_SQL, [like]);
+  const [dead] = await reader.read<{ n: number }>(RUN_DEAD_LETTERS_SQL, [like]);
   return { emitted: owed.size, persisted: owed.size - lost.length, lost, duplicated, duplicatedSeqs, unexpected, deadLettered: dead.n };
+}
+
+export interface StateReport {
+  sessions: number;
+  /** Sessions whose live state differs from folding their stored turn results in seq order. */
+  stateDrift: string[];
+  /** Sessions the ledger ended (session.finished) that are not finished. */
+  notFinished: string[];
+}
+
+/**
+ * Re-folds each session of the run from its stored turn results in seq order (up to the event that
+ * ended it) and compares with the live state the workers kept, and checks that every session the
+ * ledger finished is finished.
+ */
+export async function checkStates(reader: Reader, ledger: readonly LedgerEvent[], run: string): Promise<StateReport> {
+  const like = likePrefix(run);
+  const sessions = await reader.read<{ id: string; status: string; state: Record<string, unknown> | null; end_seq: string | null }>(RUN_SESSION_STATES_SQL, [like]);
+  const turns = await reader.read<{ session_id: string; seq: string; state: Record<string, unknown> | null; patch: Record<string, unknown> | null }>(RUN_TURN_RESULTS_SQL, [like]);
+  const folded = new Map<string, Record<string, unknown>>();
+  const ends = new Map(sessions.map((s) => [s.id, s.end_seq === null ? Infinity : Number(s.end_seq)]));
+  for (const t of turns) {
+    if (Number(t.seq) > (ends.get(t.session_id) ?? Infinity)) continue;
+    folded.set(t.session_id, foldTurn(folded.get(t.session_id) ?? {}, t));
+  }
+  const canon = (x: unknown) => JSON.stringify(x, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+  const stateDrift = sessions.filter((s) => folded.has(s.id) && canon(folded.get(s.id)) !== canon(s.state)).map((s) => s.id);
+  const finished = new Set(ledger.filter((e) => e.type === 'session.finished').map((e) => String(e.sessionId)));
+  const notFinished = sessions.filter((s) => finished.has(s.id) && s.status !== 'finished').map((s) => s.id);
+  for (const id of finished) if (!sessions.some((s) => s.id === id)) notFinished.push(id);
+  return { sessions: sessions.length, stateDrift, notFinished };
 }

@@ -65,6 +65,11 @@ export interface WorkerDeps {
   metricsPort?: number;
   /** The calendar the scheduled jobs follow (which periods have ended). @defaultValue the system clock */
   clock?: Clock;
+  /**
+   * Called after each batch is committed and before its jobs are acknowledged: the window in which a
+   * crash leaves stored events to be delivered again. The chaos suite kills the process here.
+   */
+  afterCommit?: (events: number) => void;
 }
 
 export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Promise<WorkerHandle> {
@@ -124,6 +129,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
           aggregates,
           ratings: jobs?.ratings ?? undefined,
         });
+        deps.afterCommit?.(events.length);
         const now = Date.now();
         for (const e of r.committed) {
           const ms = now - Date.parse(e.at);

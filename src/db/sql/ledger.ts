@@ -1,0 +1,25 @@
+/**
+ * The ledger checker's reads of one run (src/loadgen/ledger.ts). $1 is the run's LIKE pattern: every
+ * session id (and every join-queue tenant) of the run starts with `${run}-`.
+ */
+import { FAMILIES } from '../../contract/events.ts';
+import { FAMILY_TABLES } from '../families.ts';
+
+/** Per event table, the run's stored events: its sessions', and for join-queue events also its tenants'. */
+export const RUN_STORED_SQL: readonly string[] = FAMILIES.map((f) => {
+  const t = FAMILY_TABLES[f];
+  return `SELECT id::text AS id, session_id, seq FROM ${t.table} WHERE session_id LIKE $1${t.key === 'tenant' ? ' OR tenant LIKE $1' : ''}`;
+});
+
+export const RUN_DEAD_LETTERS_SQL = `SELECT count(*)::int AS n FROM dead_letters WHERE session_id LIKE $1`;
+
+/** The run's sessions: status, the live state and the seq of the session.finished that ended it, if any. */
+export const RUN_SESSION_STATES_SQL = `
+  SELECT s.id, s.status, st.state, st.seq AS state_seq,
+         (SELECT min(e.seq) FROM session_events e WHERE e.session_id = s.id AND e.type IN ('session.finished', 'session.abandoned')) AS end_seq
+    FROM sessions s LEFT JOIN session_states st ON st.session_id = s.id
+   WHERE s.id LIKE $1`;
+
+/** The run's turn results in seq order, per session: what folding them from nothing gives. */
+export const RUN_TURN_RESULTS_SQL = `
+  SELECT session_id, seq, state, patch FROM turn_results WHERE session_id LIKE $1 ORDER BY session_id, seq`;

@@ -1,0 +1,100 @@
+/**
+ * A ledgered load for the chaos scenarios: many sessions of a small turn-based game played at once
+ * through the SDK as fast as the pipeline takes them, every event the producer was told was accepted
+ * kept in the ledger (src/loadgen/ledger.ts). The generating process is never the one a fault hits, so
+ * its ledger is exact: a checker that finds one ledger event missing has found a real loss.
+ *
+ * Each session: created, four players joined, started, then turns of four moves, a vote and a chat
+ * line each and one turn result (a full state every fifth turn, a merge patch otherwise), outcomes
+ * with XP and score, finished. Deterministic for a seed.
+ */
+import type { Producer } from '../producers/producer.ts';
+import type { LedgerEvent } from './ledger.ts';
+import { rng } from './games.ts';
+
+export interface LoadOptions {
+  /** Every session id starts with `${run}-`. */
+  run: string;
+  sessions: number;
+  /** Turns per session (each turn is 7 events; a session adds 11 around them). */
+  turns: number;
+  seed: number;
+  /** Emits in flight at most (backpressure for the producer's buffer). @defaultValue 2000 */
+  window?: number;
+  /** Called every `every` accepted events with the count so far. */
+  onProgress?: (accepted: number) => void;
+}
+
+export interface LoadResult {
+  ledger: LedgerEvent[];
+  /** Emits the producer refused (Redis down, backpressure): not in the ledger, owed nothing. */
+  refused: number;
+  ms: number;
+}
+
+type Draft = { type: string; sessionId: string; player?: string; data: Record<string, unknown> };
+
+/** The events of one session, in play order. */
+function* session(id: string, turns: number, rand: () => number): Generator<Draft> {
+  const players = [0, 1, 2, 3].map((i) => `${id}-p${i}`);
+  yield { type: 'session.created', sessionId: id, data: { gameType: 'chaos', tenant: id.split('-').slice(0, -1).join('-') } };
+  for (const [i, p] of players.entries()) yield { type: 'player.joined', sessionId: id, player: p, data: { position: i, team: String(i % 2) } };
+  yield { type: 'session.started', sessionId: id, data: {} };
+  const score: Record<string, number> = Object.fromEntries(players.map((p) => [p, 0]));
+  for (let t = 1; t <= turns; t++) {
+    for (const p of players) yield { type: 'move', sessionId: id, player: p, data: { action: 'play', turn: t, data: { card: Math.floor(rand() * 52) } } };
+    const winner = players[Math.floor(rand() * 4)];
+    score[winner] += 1;
+    yield { type: 'vote', sessionId: id, player: players[t % 4], data: { round: t, target: rand() < 0.2 ? null : winner } };
+    yield { type: 'chat.message', sessionId: id, player: players[(t + 1) % 4], data: { round: t, text: `turn ${t}: well played ${winner}` } };
+    yield {
+      type: 'turn.result',
+      sessionId: id,
+      data: t % 5 === 1 ? { turn: t, state: { turn: t, score: { ...score } } } : { turn: t, patch: { turn: t, score: { [winner]: score[winner] } } },
+    };
+  }
+  const best = Math.max(...Object.values(score));
+  for (const p of players) yield { type: 'player.outcome', sessionId: id, player: p, data: { outcome: score[p] === best ? 'win' : 'loss', xp: 10 + score[p], score: score[p] } };
+  yield { type: 'session.finished', sessionId: id, data: { winners: players.filter((p) => score[p] === best), scores: score } };
+}
+
+/**
+ * Plays `sessions` sessions interleaved (one event of each session in turn), so every job mixes
+ * sessions and a fault always catches several mid-game.
+ */
+export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadResult> {
+  const rand = rng(o.seed);
+  const ledger: LedgerEvent[] = [];
+  let refused = 0;
+  const inFlight = new Set<Promise<void>>();
+  const window = o.window ?? 2000;
+  const t0 = performance.now();
+  const gens = Array.from({ length: o.sessions }, (_, i) => session(`${o.run}-s${i}`, o.turns, rand));
+  // A session's events are emitted in order and each waits for nothing: the SDK numbers them in emit order.
+  for (let live = gens.length; live > 0; ) {
+    live = 0;
+    for (const g of gens) {
+      const next = g.next();
+      if (next.done) continue;
+      live++;
+      const d = next.value;
+      const at = new Date().toISOString();
+      const x = producer
+        .emit({ type: d.type as never, sessionId: d.sessionId, player: d.player, at, data: d.data as never })
+        .then(
+          (r) => {
+            ledger.push({ id: r.id, type: d.type, sessionId: d.sessionId, player: d.player ?? null, seq: r.seq, at, data: d.data });
+            if (o.onProgress && ledger.length % 1000 === 0) o.onProgress(ledger.length);
+          },
+          () => {
+            refused++;
+          },
+        )
+        .finally(() => inFlight.delete(x));
+      inFlight.add(x);
+      if (inFlight.size >= window) await Promise.race(inFlight);
+    }
+  }
+  await Promise.all(inFlight);
+  return { ledger, refused, ms: Math.round(performance.now() - t0) };
+}
