@@ -1,13 +1,16 @@
 /**
  * `game-persist board`: Bull Board over the events queue, refusing to start without a password,
- * answering 401 without credentials, showing the queue's jobs with them, and refusing changes unless
- * started with --write.
+ * answering 401 without credentials, showing the queue's jobs with them, refusing changes unless
+ * started with --write, and with --write allowing retrying and removing jobs, nothing else.
  */
+import { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropPrefix, openFixture, prepareQueue, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { plainQueue, spawnCli, type ChildWorker } from '../../helpers/worker.ts';
 import { moveEvent } from '../../helpers/examples.ts';
+import { REDIS_URL } from '../../helpers/env.ts';
 
 const prefix = uniqueName('q');
 let fx: Fixture | null = null;
@@ -78,5 +81,51 @@ describe('board', () => {
     const stats = await fetch(`${url}api/redis/stats`, { headers: auth('admin', 'correct horse battery') });
     expect(stats.status).toBe(200);
     expect(await stats.json()).toMatchObject({ backend: 'postgres' });
+  });
+
+  it('with --write retries and removes jobs, and refuses every other change (edit data, clean, obliterate, ...) with 403', async () => {
+    const writePrefix = uniqueName('q');
+    const q = plainQueue(writePrefix);
+    const jobs = await Promise.all([1, 2, 3].map((n) => q.add('events', { v: 1, events: [moveEvent('board-w', n)] }, { attempts: 1 })));
+    // Fail all three (no game-persist worker runs on this prefix).
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const failing = new Worker('events', async () => Promise.reject(new Error('failing on purpose')), { connection, prefix: writePrefix, autorun: true });
+    await waitFor('three failed jobs', async () => (await q.getJobCounts('failed')).failed === 3);
+    await failing.close();
+    connection.disconnect();
+    try {
+      const url = await startBoard({}, ['--write'], writePrefix);
+      const h = auth('admin', 'correct horse battery');
+      const [retried, removed, kept] = jobs.map((j) => j.id!);
+      const call = (method: string, path: string, body?: unknown) =>
+        fetch(`${url}${path}`, { method, headers: { ...h, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) }).then((r) => r.status);
+
+      expect(await call('PUT', `api/queues/events/${retried}/retry`)).toBe(204);
+      expect(await (await q.getJob(retried!))!.getState()).toBe('waiting');
+      expect(await call('PUT', `api/queues/events/${removed}/clean`)).toBe(204);
+      expect(await q.getJob(removed!)).toBeUndefined();
+
+      const refused = [
+        ['PATCH', `api/queues/events/${kept}/update-data`, { jobData: { v: 1, events: [] } }],
+        ['PUT', `api/queues/events/${kept}/promote`],
+        ['PATCH', `api/queues/events/${kept}/delay`, { delay: 1000 }],
+        ['PUT', 'api/queues/events/clean/failed'],
+        ['PUT', 'api/queues/events/empty'],
+        ['PUT', 'api/queues/events/obliterate'],
+        ['PUT', 'API/Queues/events/obliterate/'],
+        ['PUT', 'api/queues/events/pause'],
+        ['PUT', 'api/queues/pause'],
+        ['POST', 'api/queues/events/add', { name: 'events', data: { v: 1, events: [] } }],
+        ['PUT', 'api/queues/events/concurrency', { concurrency: 1 }],
+        ['DELETE', `api/queues/events/${kept}`],
+      ] as const;
+      for (const [method, path, body] of refused) expect(await call(method, path, body), `${method} ${path}`).toBe(403);
+      expect(await (await q.getJob(kept!))!.getState()).toBe('failed');
+      expect((await q.getJob(kept!))!.data.events).toHaveLength(1);
+      expect(await q.isPaused()).toBe(false);
+    } finally {
+      await q.close();
+      await dropPrefix(writePrefix);
+    }
   });
 });
