@@ -5,11 +5,12 @@
  */
 import pg from 'pg';
 import { openOrm } from '../src/db/orm.ts';
+import { pgConnectionOptions } from '../src/db/tls.ts';
 
 const [cmd, name] = process.argv.slice(2);
 const base = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
 const scratch = `gp_migration_${process.pid}_${Date.now()}`;
-const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
+const admin = new pg.Client(pgConnectionOptions(Object.assign(new URL(base), { pathname: '/postgres' }).toString()));
 await admin.connect();
 await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(scratch)}`);
 let code = 0;

@@ -5,6 +5,7 @@
 import { DEFAULT_LIMITS, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, type Limits } from './contract/limits.ts';
 import { CUSTOM_TYPE_MODES, type CustomTypeMode } from './contract/custom-types.ts';
 import { ConfigError } from './errors.ts';
+import { sslModeOf } from './db/tls.ts';
 
 export const QUEUE_BACKENDS = ['redis', 'postgres'] as const;
 export type QueueBackend = (typeof QUEUE_BACKENDS)[number];
@@ -174,6 +175,9 @@ const url = (protocols: string[]) => (v: string) => {
   }
 };
 
+/** A PostgreSQL URL whose sslmode, if any, is one libpq knows (src/db/tls.ts throws naming the variable). */
+const pgUrl = (name: string) => (v: string) => url(['postgres:', 'postgresql:'])(v) ?? (sslModeOf(v, name), null);
+
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -185,7 +189,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (idleInTx >= lockMs)
     throw new ConfigError('GP_DB_IDLE_IN_TX_TIMEOUT_MS', `must be below GP_LOCK_MS (${lockMs}) or 0, got ${idleInTx}: a frozen worker's transaction must end before its jobs are redelivered`);
   return Object.freeze({
-    databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/game_persist', url(['postgres:', 'postgresql:'])),
+    databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/game_persist', pgUrl('DATABASE_URL')),
     redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
     queueBackend: oneOf(env, 'GP_QUEUE_BACKEND', QUEUE_BACKENDS, 'redis'),
     queuePrefix: str(env, 'GP_QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX, (v) => (/^[\w{}.-]{1,64}$/.test(v) ? null : 'must be 1-64 of [A-Za-z0-9_{}.-]')),
@@ -213,7 +217,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),
     abandonAfterS: int(env, 'GP_ABANDON_AFTER_S', 3600, 0, 365 * 86_400),
     idleTimeouts: idleTimeouts(env, 'GP_IDLE_TIMEOUTS'),
-    databaseReadUrl: env.DATABASE_READ_URL ? str(env, 'DATABASE_READ_URL', '', url(['postgres:', 'postgresql:'])) : null,
+    databaseReadUrl: env.DATABASE_READ_URL ? str(env, 'DATABASE_READ_URL', '', pgUrl('DATABASE_READ_URL')) : null,
     aggregates: bool(env, 'GP_AGGREGATES', true),
     statsTimeZone: str(env, 'GP_STATS_TZ', 'UTC', (v) => (isTimeZone(v) ? null : 'must be an IANA time zone such as UTC or Europe/Berlin')),
     winRateMinGames: int(env, 'GP_WIN_RATE_MIN_GAMES', 10, 1, 1_000_000),

@@ -1,11 +1,49 @@
 /** Redis clients and checks. Clients are always made here and passed explicitly. */
 import { ErrorCode } from 'bullmq';
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError } from './errors.ts';
 import type { Logger } from './log.ts';
+
+/** URL parameters naming PEM files for TLS, as in DATABASE_URL (libpq's names). */
+const TLS_FILE_PARAMS = { sslrootcert: 'ca', sslcert: 'cert', sslkey: 'key' } as const;
+
+/**
+ * A Redis URL split into what ioredis reads from a URL and the TLS options it cannot. `rediss://`
+ * connects with TLS, verifying the certificate chain and the host name (there is no unverified mode,
+ * and no fallback to plaintext); `sslrootcert=<file>` verifies against that CA instead of the
+ * system's, `sslcert`/`sslkey` give a client certificate. These parameters on a `redis://` URL are a
+ * ConfigError: a plaintext connection would ignore them.
+ */
+export function redisConnectionOptions(url: string, variable = 'REDIS_URL'): { url: string; options: Pick<RedisOptions, 'tls'> } {
+  if (!/^rediss?:\/\//i.test(url)) return { url, options: {} }; // a socket path or host:port: nothing to read
+  const u = new URL(url);
+  if (!Object.keys(TLS_FILE_PARAMS).some((p) => u.searchParams.has(p))) return { url, options: {} };
+  const tls: ConnectionOptions = {};
+  for (const [param, key] of Object.entries(TLS_FILE_PARAMS)) {
+    const path = u.searchParams.get(param);
+    if (path === null) continue;
+    u.searchParams.delete(param);
+    if (u.protocol !== 'rediss:') throw new ConfigError(variable, `has ${param} but is not a rediss:// URL (TLS)`);
+    try {
+      tls[key] = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new ConfigError(variable, `has ${param}=${path}, which cannot be read: ${(e as Error).message}`);
+    }
+  }
+  return { url: u.toString(), options: Object.keys(tls).length ? { tls } : {} };
+}
+
+/** A client for `url` (its TLS parameters applied, see redisConnectionOptions) with these options. */
+export function redisClient(url: string, opts: RedisOptions, variable = 'REDIS_URL'): Redis {
+  const c = redisConnectionOptions(url, variable);
+  return new Redis(c.url, { ...opts, ...c.options });
+}
 
 /** A client for BullMQ workers: blocking commands need `maxRetriesPerRequest: null`. */
 export function workerRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName: 'game-persist:worker' });
+  return redisClient(url, { maxRetriesPerRequest: null, connectionName: 'game-persist:worker' });
 }
 
 /**
@@ -14,12 +52,12 @@ export function workerRedis(url: string): Redis {
  * safe here, unlike on BullMQ's connections). A request fails instead of waiting out a Redis outage.
  */
 export function apiRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1, enableAutoPipelining: true, connectionName: 'game-persist:api' });
+  return redisClient(url, { maxRetriesPerRequest: 1, enableAutoPipelining: true, connectionName: 'game-persist:api' });
 }
 
 /** A client for one-off commands (doctor, CLI) that fails instead of waiting forever. */
 export function commandRedis(url: string): Redis {
-  const r = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (n) => (n > 2 ? null : 200) });
+  const r = redisClient(url, { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (n) => (n > 2 ? null : 200) });
   r.on('error', () => {});
   return r;
 }

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { query } from './query.ts';
+import { pgConnectionOptions } from './tls.ts';
 
 /** Key of the session-level advisory lock that serialises migration runs (an arbitrary constant). */
 const MIGRATION_LOCK_KEY = 7_346_120_112;
@@ -15,7 +16,7 @@ const MIGRATION_LOCK_KEY = 7_346_120_112;
  * migrator has no lock, and two runs would both apply the first pending migration.
  */
 export async function migrateUp(orm: MikroORM, databaseUrl?: string): Promise<string[]> {
-  const lock = databaseUrl ? new pg.Client({ connectionString: databaseUrl, application_name: 'game-persist:migrate-lock' }) : null;
+  const lock = databaseUrl ? new pg.Client({ ...pgConnectionOptions(databaseUrl), application_name: 'game-persist:migrate-lock' }) : null;
   if (lock) {
     await lock.connect();
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -57,7 +58,7 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   if (!name) throw new Error('DATABASE_URL names no database');
   const admin = new URL(url);
   admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString() });
+  const client = new pg.Client(pgConnectionOptions(admin.toString()));
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, defineConfig, type Options } from '@mikro-orm/postgresql';
 import { ENTITIES } from '../entities/index.ts';
+import { pgConnectionOptions, type PgConnectionOptions } from './tls.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 /** Run from source (Node strips types) or from the compiled package (dist/): migrations follow suit. */
@@ -40,9 +41,11 @@ export interface OrmOptions {
 
 /**
  * pg's connection options for the pool. pg sends these as startup parameters: in force from the
- * first statement of every connection, reconnects included, with no extra round trip.
+ * first statement of every connection, reconnects included, with no extra round trip. `ssl` comes
+ * from the URL's sslmode (./tls.ts): MikroORM reads only host, port, user, password and database
+ * from `clientUrl`, so without it the pool ignored `sslmode` and connected in plaintext.
  */
-function driverOptions(opts: OrmOptions): Record<string, string | number> {
+function driverOptions(opts: OrmOptions, ssl: PgConnectionOptions['ssl']): Record<string, unknown> {
   const limits = opts.sessionLimits ?? {};
   const ms = (v: number | undefined) => (v && v > 0 ? Math.floor(v) : undefined);
   const entries = {
@@ -51,12 +54,13 @@ function driverOptions(opts: OrmOptions): Record<string, string | number> {
     lock_timeout: ms(limits.lockTimeoutMs),
     idle_in_transaction_session_timeout: ms(limits.idleInTransactionTimeoutMs),
   };
-  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)) as Record<string, string | number>;
+  return { ...Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined)), ssl };
 }
 
 export function ormConfig(opts: OrmOptions): Options {
+  const { connectionString, ssl } = pgConnectionOptions(opts.databaseUrl);
   return defineConfig({
-    clientUrl: opts.databaseUrl,
+    clientUrl: connectionString,
     entities: ENTITIES,
     extensions: [Migrator],
     preferTs: FROM_SOURCE,
@@ -64,7 +68,7 @@ export function ormConfig(opts: OrmOptions): Options {
     allowGlobalContext: false,
     debug: opts.debug ?? false,
     pool: { min: 0, max: opts.poolMax ?? 4 },
-    driverOptions: driverOptions(opts),
+    driverOptions: driverOptions(opts, ssl),
     migrations: {
       path: MIGRATIONS_DIR,
       pathTs: MIGRATIONS_DIR,

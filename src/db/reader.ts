@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { query } from './query.ts';
+import { pgConnectionOptions } from './tls.ts';
 
 export interface Reader {
   read<R = Record<string, any>>(sql: string, params: unknown[]): Promise<R[]>;
@@ -26,7 +27,7 @@ function nameOf(sql: string): string {
 }
 
 export function createReader(databaseUrl: string, opts: { max?: number } = {}): Reader {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: opts.max ?? 6 });
+  const pool = new pg.Pool({ ...pgConnectionOptions(databaseUrl), max: opts.max ?? 6 });
   pool.on('error', () => {}); // an idle client's error; the next query reports it
   return {
     async read<R>(sql: string, params: unknown[]) {

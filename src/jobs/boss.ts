@@ -11,6 +11,7 @@ import { systemClock, type Clock } from '../clock.ts';
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
+import { pgConnectionOptions } from '../db/tls.ts';
 import { DUE_INTERVAL_SQL, INSERT_IDLE_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
 import { LOCK_STALE_GAPS_SQL, WATERMARKS_SQL, type LockedSession } from '../db/sql/sessions.ts';
 import { advanceSessions } from '../workers/advance.ts';
@@ -135,7 +136,7 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
 export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock): Promise<Jobs> {
   // pg-boss expires a dead worker's active jobs in its per-queue monitor pass, which runs at most every
   // monitorIntervalSeconds (default 60): a SIGKILLed worker's snapshot jobs came back 53-70 s later.
-  const boss = new PgBoss({ connectionString: cfg.databaseUrl, schema: PGBOSS_SCHEMA, max: 2, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10 });
+  const boss = new PgBoss({ ...pgConnectionOptions(cfg.databaseUrl), schema: PGBOSS_SCHEMA, max: 2, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10 });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
   for (const name of PGBOSS_QUEUES) await boss.createQueue(name);

@@ -7,7 +7,7 @@
  * losing its counters); every call to the store goes through a gate (./redis-gate.ts, ./pg-gate.ts:
  * bounded waits, plain error messages).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import type { CustomTypeCheck } from '../contract/custom-types.ts';
 import { EVENT_TYPES, type CustomType, type EventData, type EventType } from '../contract/events.ts';
@@ -25,6 +25,8 @@ import {
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
 import { BackpressureError, ClosedError, ContractError, EnqueueError, errorMessage, type EnqueueReason } from '../errors.ts';
 import { isPostgresUrl, openQueue, type EventsQueue, type QueueTarget } from '../queue/backend.ts';
+import { pgConnectionOptions } from '../db/tls.ts';
+import { redisClient } from '../redis.ts';
 import type { ProducerOptions, ProducerStats } from './options.ts';
 import type { Gate } from './gate.ts';
 import { RedisGate } from './redis-gate.ts';
@@ -134,7 +136,7 @@ export class Producer {
       // flushed in order, so a draw can only be lost together with jobs that were never acknowledged;
       // and a lost draw is what the floor rule (./sequences.ts) already covers.
       const pool = new pg.Pool({
-        connectionString: opts.connection,
+        ...pgConnectionOptions(opts.connection, 'the producer connection'),
         max: 2,
         connectionTimeoutMillis: this.#readyTimeoutMs,
         application_name: 'game-persist:producer',
@@ -152,7 +154,7 @@ export class Producer {
         // disconnect is retried once, not held in memory until Redis returns. After a restart ioredis
         // polls a loading Redis every max(loading ETA, 1 s) by default, longer than readyTimeoutMs:
         // poll every 50 ms so sends resume as soon as the data is loaded.
-        const own = new Redis(opts.connection, { maxRetriesPerRequest: 1, maxLoadingRetryTime: 50 });
+        const own = redisClient(opts.connection, { maxRetriesPerRequest: 1, maxLoadingRetryTime: 50 }, 'the producer connection');
         own.on('error', () => {}); // surfaced through emit/flush rejections instead
         redis = own;
         this.#release = () => own.quit().then(() => undefined, () => own.disconnect());

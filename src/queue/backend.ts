@@ -27,6 +27,7 @@ import pg from 'pg';
 import type { Config, QueueBackend } from '../config.ts';
 import { DELETE_PREFIX_COUNTERS_SQL } from '../db/sql/sequence-counters.ts';
 import { DELETE_PREFIX_RECORDS_SQL } from '../db/sql/api-records.ts';
+import { pgConnectionOptions } from '../db/tls.ts';
 
 /** An ioredis client, a `redis://` URL, or a `postgres://` URL (the PostgreSQL backend). */
 export type QueueConnection = Redis | string;
@@ -88,7 +89,7 @@ export interface PgPoolSettings {
 /** BullMQ's PostgreSQL connection option: a pool config carrying the schema. */
 function pgConnection(url: string, prefix: string, s: PgPoolSettings) {
   return {
-    connectionString: url,
+    ...pgConnectionOptions(url),
     schema: queueSchema(prefix),
     max: s.max ?? 4,
     application_name: s.applicationName ?? 'game-persist',
@@ -112,7 +113,7 @@ export function openWorker(t: QueueTarget, processor: Processor, opts: Omit<Work
 }
 
 async function withClient<T>(databaseUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: databaseUrl, application_name: 'game-persist:queue-schema', connectionTimeoutMillis: 10_000 });
+  const c = new pg.Client({ ...pgConnectionOptions(databaseUrl), application_name: 'game-persist:queue-schema', connectionTimeoutMillis: 10_000 });
   await c.connect();
   try {
     return await fn(c);
