@@ -43,6 +43,8 @@ import { Idempotency } from './idempotency.ts';
 import { pgApiStore, redisApiStore, type ApiStore } from './store.ts';
 import { tenantVerdicts } from './tenant-ingest.ts';
 import { apiMetrics } from './metrics.ts';
+import { erasePlayer } from '../ops/erase-player.ts';
+import { queueConnection } from '../queue/backend.ts';
 import { MAX_EVENTS_PER_REQUEST, ingestBody, ingestResponse, errorBody, idParam } from './schemas.ts';
 
 declare module 'fastify' {
@@ -721,6 +723,26 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       if (!(await removeType(dbQuery, type))) throw new ApiError(404, 'not_found', `${type} is not registered`);
       await types.refresh();
       return { removed: type };
+    },
+  );
+
+  app.post(
+    '/v1/players/:id/erase',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: "Erase a player's personal data (names, chat, prompts, documents, dead letters, queued jobs); the id becomes a pseudonym",
+        description: 'Idempotent (a repeat reports `changed: false`) and audited (the `erasures` table: the key id, the SHA-256 of the player id). `queue.inFlight` > 0: call again once those jobs are stored.',
+        params: idParam,
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      noTenantRestriction(req, 'erase a player (players span tenants)');
+      const { id } = req.params as { id: string };
+      // The queue's own connection: the API's Redis client (shared), or the database URL.
+      const connection = redis ?? queueConnection(cfg);
+      return erasePlayer(orm, id, { requestedBy: `api-key:${req.apiKey?.id ?? 'unknown'}`, queue: { connection, queueName: cfg.queueName, prefix: cfg.queuePrefix } });
     },
   );
 

@@ -22,6 +22,7 @@ import { runLeaderboard, runPlayers, runRebuild, runStats, runTenants, runVerify
 import { runWorker } from './worker.ts';
 import { runKeys, runServe } from './serve.ts';
 import { runContract } from './contract.ts';
+import { runErase } from './erase.ts';
 
 type Run = (cfg: Readonly<Config>, flags: Flags, args: string[]) => Promise<number>;
 
@@ -200,6 +201,13 @@ const COMMANDS: readonly Spec[] = [
         run: (cfg, f) => runStats(cfg, 'daily', f),
       },
     ],
+  },
+  {
+    use: 'erase-player <id>',
+    summary: "erase a player's personal data: names, chat, prompts, documents, dead letters, queued jobs; the id becomes a pseudonym (audited, idempotent; exit 1 while jobs are in flight)",
+    options: [JSON_OPT],
+    examples: ['game-persist erase-player 11111', 'game-persist erase-player 11111 --json'],
+    run: (cfg, f, [id]) => runErase(cfg, id, f),
   },
   { use: 'verify', summary: 'recompute the aggregates from the events; exit 1 on any drift', options: [['--sample <n>', 'check this many players (default: all)'], JSON_OPT], run: (cfg, f) => runVerify(cfg, f) },
   { use: 'rebuild', summary: 'recompute the aggregates from the events (safe while workers run)', options: [JSON_OPT], run: (cfg, f) => runRebuild(cfg, f) },
