@@ -9,15 +9,18 @@ import { startWorker } from '../src/workers/worker.ts';
 
 const killAfterCommit = Number(process.argv[2] ?? 0);
 const cfg = loadConfig();
+// SIGTERM may come while the worker is still starting (a rolling deploy reaches a new replica): it is
+// heard from the first moment, and the worker drains as soon as it runs.
+const signalled = new Promise<void>((resolve) => {
+  process.once('SIGTERM', resolve);
+  process.once('SIGINT', resolve);
+});
 const handle = await startWorker(cfg, {
   log: createLogger(cfg.logLevel),
   afterCommit: () => {
     if (killAfterCommit > 0 && Math.random() < killAfterCommit) process.kill(process.pid, 'SIGKILL');
   },
 });
-const stop = async () => {
-  await handle.close();
-  process.exit(0);
-};
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+await signalled;
+await handle.close();
+process.exit(0);
