@@ -109,6 +109,10 @@ export interface Config {
   metricsPort: number;
   /** GP_METRICS_HOST: address the HTTP endpoints listen on. */
   metricsHost: string;
+  /** GP_METRICS_TOKEN: bearer token /metrics and /readyz require (worker and API); null = open. Environment only. */
+  metricsToken: string | null;
+  /** GP_METRICS_CACHE_MS: a worker's /metrics collection (database counts) answers scrapes this long. @defaultValue 5000 */
+  metricsCacheMs: number;
   /** GP_BOARD_USER / GP_BOARD_PASSWORD: basic-auth credentials of `game-persist board` (no password: it refuses to start). */
   boardUser: string;
   boardPassword: string | null;
@@ -236,6 +240,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     apiTlsKey: env.GP_API_TLS_KEY || null,
     apiCorsOrigin: env.GP_API_CORS_ORIGIN ? str(env, 'GP_API_CORS_ORIGIN', '', url(['http:', 'https:'])) : null,
     metricsHost: str(env, 'GP_METRICS_HOST', '0.0.0.0', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
+    metricsToken: env.GP_METRICS_TOKEN ? str(env, 'GP_METRICS_TOKEN', '', (v) => (/^[\x21-\x7e]{16,256}$/.test(v) ? null : 'must be 16-256 printable characters without spaces')) : null,
+    metricsCacheMs: int(env, 'GP_METRICS_CACHE_MS', 5000, 0, 3_600_000),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
       maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),

@@ -125,6 +125,15 @@ export function coerceError(e: unknown): Error {
   return new Error(typeof e === 'string' ? e : JSON.stringify(e), { cause: e });
 }
 
+/**
+ * An error's message for logs, CLI output and HTTP bodies: without the password of any URL it quotes
+ * (a driver or library may put its connection string in a message).
+ */
 export function errorMessage(e: unknown): string {
-  return coerceError(e).message;
+  return redactSecrets(coerceError(e).message);
+}
+
+/** `scheme://user:password@host` → `scheme://user:***@host`, wherever such a URL appears in the text. */
+export function redactSecrets(text: string): string {
+  return text.replace(/\b([a-z][a-z\d+.-]*:\/\/[^\s:@/]*:)[^\s@/]+@/gi, '$1***@');
 }

@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError, errorMessage } from '../errors.ts';
+import { ApiError, ConfigError, ContractError, GamePersistError, EnqueueError, BackpressureError, AnalyticsError, TimeoutError, errorMessage, redactSecrets } from '../errors.ts';
 import type { Emitted, Producer } from '../producers/producer.ts';
 import { createProducer, producerOptions } from '../producers/index.ts';
 import { pgSequenceSeed } from '../recovery/sequence-seed.ts';
@@ -45,6 +45,7 @@ import { tenantVerdicts } from './tenant-ingest.ts';
 import { apiMetrics } from './metrics.ts';
 import { erasePlayer } from '../ops/erase-player.ts';
 import { queueConnection } from '../queue/backend.ts';
+import { bearerOk } from '../metrics/http.ts';
 import { MAX_EVENTS_PER_REQUEST, ingestBody, ingestResponse, errorBody, idParam } from './schemas.ts';
 
 declare module 'fastify' {
@@ -194,7 +195,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') [status, code, message] = [415, 'unsupported_media_type', e.message];
     else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) [status, code, message] = [e.statusCode, 'bad_request', e.message];
     else if (e instanceof GamePersistError) [status, code, message] = [500, e.code, e.message];
-    if (status >= 500) req.log.error({ err: e.message, code: e.code }, 'request failed');
+    // A 5xx may carry a driver's text: never a connection string's password.
+    message = redactSecrets(message);
+    if (status >= 500) req.log.error({ err: errorMessage(e), code: e.code }, 'request failed');
     if (status === 429) reply.header('retry-after', '60');
     return reply.status(status).send({ error: { code, message } });
   });
@@ -219,7 +222,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   const metrics = apiMetrics(app, VERSION);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    // In-process counters only (no database), so no cache; with GP_METRICS_TOKEN the scraper's token, not an API key.
+    if (cfg.metricsToken && !bearerOk(req.headers.authorization, cfg.metricsToken)) throw new ApiError(401, 'unauthorized', 'a bearer token is required (GP_METRICS_TOKEN)');
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   /** The session's tenant, for a tenant-restricted key (404 when the session is unknown). */

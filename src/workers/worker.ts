@@ -9,7 +9,7 @@ import type { Clock } from '../clock.ts';
 import { openOrm, type MikroORM } from '../db/orm.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { query } from '../db/query.ts';
-import { PreconditionError, coerceError } from '../errors.ts';
+import { PreconditionError, coerceError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RedisErrorReporter, evictionPolicy, outOfMemoryDetail, workerRedis } from '../redis.ts';
 import { openQueue, openWorker, queueSchemaState, type QueueTarget } from '../queue/backend.ts';
@@ -23,7 +23,7 @@ import { startJobs, type Jobs } from '../jobs/boss.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
 import { aggregateOptions, foldStatDeltas } from '../aggregates/write.ts';
 import { createMetrics, typeLabel, type Metrics } from '../metrics/metrics.ts';
-import { startMetricsServer, type ReadyCheck } from '../metrics/http.ts';
+import { logCheckChanges, startMetricsServer, type ReadyCheck } from '../metrics/http.ts';
 import { VERSION } from '../version.ts';
 import { PGBOSS_QUEUES } from '../jobs/boss.ts';
 
@@ -237,8 +237,20 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     ]);
   };
   const http =
-    deps.metricsPort !== undefined ? await startMetricsServer({ port: deps.metricsPort, host: cfg.metricsHost, registry: metrics.registry, ready }) : null;
-  if (http) log.info({ port: http.port, host: cfg.metricsHost }, 'metrics and health endpoints listening');
+    deps.metricsPort !== undefined
+      ? await startMetricsServer({
+          port: deps.metricsPort,
+          host: cfg.metricsHost,
+          registry: metrics.registry,
+          ready,
+          token: cfg.metricsToken,
+          cacheMs: cfg.metricsCacheMs,
+          // Why a check fails is for the operator's log, not for whoever can reach the port.
+          onChecks: logCheckChanges(log),
+          onError: (e, what) => log.error({ err: errorMessage(e) }, `${what} endpoint failed`),
+        })
+      : null;
+  if (http) log.info({ port: http.port, host: cfg.metricsHost, token: cfg.metricsToken !== null }, 'metrics and health endpoints listening');
 
   let closing: Promise<void> | null = null;
   return {

@@ -1,7 +1,7 @@
 /**
  * The deployment files agree with each other and with the code: Kubernetes objects (kustomization
- * resources exist, KEDA scales the worker Deployment on an exported metric, probes hit /readyz and
- * /healthz on the metrics port), Grafana provisioning (the datasource uids the dashboards use, the
+ * resources exist, KEDA scales the worker Deployment on an exported metric, probes hit /readyz (with
+ * the metrics token when set) and /healthz on the metrics port), Grafana provisioning (the datasource uids the dashboards use, the
  * dashboards path compose mounts), and compose's Prometheus mount. No engine or cluster runs here, so
  * this is what can be checked of them besides `docker-compose config` and promtool.
  */
@@ -30,7 +30,9 @@ describe('deployment files', () => {
     const container = deployment.spec.template.spec.containers[0];
     expect(container.args).toEqual(['worker']);
     expect(container.ports).toContainEqual({ name: 'metrics', containerPort: 9464 });
-    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    // An exec probe (it reads GP_METRICS_TOKEN from the container's environment), on /readyz.
+    expect(container.readinessProbe.exec.command.slice(0, 2)).toEqual(['node', '-e']);
+    expect(container.readinessProbe.exec.command[2]).toMatch(/\/readyz`.*GP_METRICS_TOKEN|GP_METRICS_TOKEN.*\/readyz`/);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(deployment.spec.selector.matchLabels).toEqual(deployment.spec.template.metadata.labels);
     const scaled = objects.find((o) => o.kind === 'ScaledObject');

@@ -1,7 +1,9 @@
 /**
  * The worker's HTTP endpoints against real services: /metrics in Prometheus text format with the
  * pipeline's figures (ingested by type, rejected by reason, batch and lag histograms, queue depth,
- * dead letters, gaps, build info, Node defaults), /healthz, /readyz turning 503 while draining.
+ * dead letters, gaps, build info, Node defaults), /healthz, /readyz turning 503 while draining and
+ * naming its checks only; with GP_METRICS_TOKEN both need the bearer token; scrapes within
+ * GP_METRICS_CACHE_MS share one collection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
@@ -86,12 +88,60 @@ describe('worker endpoints', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ ready: true, checks: expect.arrayContaining([{ name: 'migrations', ok: true }]) });
+    const body = (await ready.json()) as { ready: boolean; checks: Record<string, unknown>[] };
+    expect(body).toMatchObject({ ready: true, checks: expect.arrayContaining([{ name: 'migrations', ok: true }]) });
+    // Names and verdicts only: why a check fails is written to the worker's log.
+    for (const c of body.checks) expect(Object.keys(c).sort()).toEqual(['name', 'ok']);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     const closing = worker.close();
     // While the batch in hand is finished, the endpoint may still answer: then it must say not ready.
     const during = await fetch(`${base}/readyz`).then((r) => r.status, () => 'closed');
     expect([503, 'closed']).toContain(during);
     await closing;
+  });
+});
+
+describe('worker endpoints with GP_METRICS_TOKEN', () => {
+  const token = 'scrape-token-0123456789abcdef';
+  let secured: WorkerHandle | undefined;
+  const tokenPrefix = uniqueName('q');
+  afterAll(async () => {
+    await secured?.close();
+    await dropPrefix(tokenPrefix);
+  });
+
+  it('need the bearer token for /metrics and /readyz (401 without or with a wrong one), not for /healthz; scrapes share a cached collection', async () => {
+    secured = await startWorker(
+      testConfig(fx.db.url, tokenPrefix, { GP_JOBS: 'false', GP_METRICS_HOST: '127.0.0.1', GP_METRICS_TOKEN: token, GP_METRICS_CACHE_MS: '60000' }),
+      { log: createLogger('silent'), orm: fx.orm, metricsPort: 0 },
+    );
+    const url = `http://127.0.0.1:${secured.metricsPort}`;
+    const bearer = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    for (const path of ['/metrics', '/readyz']) {
+      const none = await fetch(`${url}${path}`);
+      expect(none.status, path).toBe(401);
+      expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect((await fetch(`${url}${path}`, bearer(`${token}x`))).status, path).toBe(401);
+      expect((await fetch(`${url}${path}`, bearer(token.slice(0, -1)))).status, path).toBe(401);
+      expect((await fetch(`${url}${path}`, { headers: { authorization: `Basic ${Buffer.from(`x:${token}`).toString('base64')}` } })).status, path).toBe(401);
+      expect((await fetch(`${url}${path}`, bearer(token))).status, path).toBe(200);
+    }
+
+    // A flood of scrapes (concurrent, then one after another) runs the collection and its database counts once.
+    const registry = secured.metrics.registry;
+    const collect = registry.metrics.bind(registry);
+    let collections = 0;
+    registry.metrics = () => (collections++, collect());
+    try {
+      const texts = await Promise.all(Array.from({ length: 20 }, () => fetch(`${url}/metrics`, bearer(token)).then((r) => r.text())));
+      for (let i = 0; i < 10; i++) texts.push(await fetch(`${url}/metrics`, bearer(token)).then((r) => r.text()));
+      expect(new Set(texts).size).toBe(1);
+      expect(texts[0]).toContain(METRIC.queueJobs);
+      // The collection before the spy (the 200 above) is still fresh: none since.
+      expect(collections).toBe(0);
+    } finally {
+      registry.metrics = collect;
+    }
   });
 });
