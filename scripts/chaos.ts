@@ -316,17 +316,23 @@ async function run(s: Scenario): Promise<Row> {
   try {
     const sessions = Math.max(1, Math.round(EVENTS / (11 + 7 * TURNS)));
     const load = await runLoad(producer, { run, sessions, turns: TURNS, seed: 7 });
-    stopFault();
     await producer.close().catch(() => {});
-    // Whatever the fault left, the pipeline ends with the target number of workers running.
-    cluster.target = Math.max(1, cluster.target);
-    while (workers.size < cluster.target) cluster.startOne();
     // Drained: every ledger event stored (the checker's own question, asked until it holds or 3 minutes
     // passed: then it reports what is missing). Not the sessions' watermarks: a gap given up moves them.
-    for (const until = performance.now() + 180_000; ; ) {
+    // The fault goes on while the workers drain: emitting can end long before they do.
+    for (let until = performance.now() + 180_000, faultOver = false; ; ) {
       if ((await checkLedger(reader, load.ledger, run)).lost.length === 0 || performance.now() > until) break;
+      // A fault that has fired twice has made its point; the rest of the drain runs without it, with the
+      // target number of workers, so a scenario always ends.
+      if (!faultOver && faults + kills >= 2) {
+        faultOver = true;
+        stopFault();
+        cluster.target = Math.max(WORKERS, cluster.target);
+        while (workers.size < cluster.target) cluster.startOne();
+      }
       await new Promise((r) => setTimeout(r, 250));
     }
+    stopFault();
     const ms = performance.now() - t0;
     stopping = true;
     await Promise.all([...workers].map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))));
