@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Reader } from '../db/reader.ts';
-import { RUN_DEAD_LETTERS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL } from '../db/sql/ledger.ts';
+import { RUN_DEAD_LETTERS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL, RUN_UNAPPLIED_SQL } from '../db/sql/ledger.ts';
 import { foldTurn } from '../workers/fold-state.ts';
 
 /** An accepted event in wire form, as its producer sent it, with the id and seq it was given. */
@@ -134,4 +134,14 @@ export async function checkStates(reader: Reader, ledger: readonly LedgerEvent[]
   const notFinished = sessions.filter((s) => finished.has(s.id) && s.status !== 'finished').map((s) => s.id);
   for (const id of finished) if (!sessions.some((s) => s.id === id)) notFinished.push(id);
   return { sessions: sessions.length, stateDrift, notFinished };
+}
+
+/**
+ * Sessions of the run whose watermark is below their last seq: events still in flight, or a gap — a
+ * seq drawn whose event never came (a producer that lost a draw's reply drew again) — that the workers
+ * give up after GP_GAP_TIMEOUT_S (then the state folds on).
+ */
+export async function unappliedSessions(reader: Reader, run: string): Promise<number> {
+  const [r] = await reader.read<{ n: number }>(RUN_UNAPPLIED_SQL, [likePrefix(run)]);
+  return r.n;
 }

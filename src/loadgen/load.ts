@@ -8,6 +8,8 @@
  * line each and one turn result (a full state every fifth turn, a merge patch otherwise), outcomes
  * with XP and score, finished. Deterministic for a seed.
  */
+import { uuidv7 } from '../contract/ids.ts';
+import { EnqueueError } from '../errors.ts';
 import type { Producer } from '../producers/producer.ts';
 import type { LedgerEvent } from './ledger.ts';
 import { rng } from './games.ts';
@@ -27,7 +29,7 @@ export interface LoadOptions {
 
 export interface LoadResult {
   ledger: LedgerEvent[];
-  /** Emits the producer refused (Redis down, backpressure): not in the ledger, owed nothing. */
+  /** Emits still refused after a minute of retries (or refused for good): not in the ledger, owed nothing. */
   refused: number;
   ms: number;
 }
@@ -59,6 +61,28 @@ function* session(id: string, turns: number, rand: () => number): Generator<Draf
 }
 
 /**
+ * Emits one event, and when the SDK says it could not enqueue it (Redis gone, or the answer lost),
+ * emits it again as the error hands it back — same id, same seq — until it is accepted or a minute
+ * passed: the SDK's documented recovery. An event that had landed after all is then deduplicated by
+ * its id, and no seq is left as a gap.
+ */
+async function emitUntilAccepted(producer: Producer, d: Draft): Promise<LedgerEvent> {
+  const at = new Date().toISOString();
+  let event: Parameters<Producer['emit']>[0] = { id: uuidv7(), type: d.type as never, sessionId: d.sessionId, player: d.player, at, data: d.data as never };
+  for (const until = performance.now() + 60_000; ; ) {
+    try {
+      const r = await producer.emit(event);
+      return { id: r.id, type: d.type, sessionId: d.sessionId, player: d.player ?? null, seq: r.seq, at, data: d.data };
+    } catch (e) {
+      const again = e instanceof EnqueueError ? e.events.find((x) => x.id === event.id) : undefined;
+      if (!again || performance.now() > until) throw e;
+      event = again as typeof event;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/**
  * Plays `sessions` sessions interleaved (one event of each session in turn), so every job mixes
  * sessions and a fault always catches several mid-game.
  */
@@ -78,12 +102,10 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
       if (next.done) continue;
       live++;
       const d = next.value;
-      const at = new Date().toISOString();
-      const x = producer
-        .emit({ type: d.type as never, sessionId: d.sessionId, player: d.player, at, data: d.data as never })
+      const x = emitUntilAccepted(producer, d)
         .then(
-          (r) => {
-            ledger.push({ id: r.id, type: d.type, sessionId: d.sessionId, player: d.player ?? null, seq: r.seq, at, data: d.data });
+          (e) => {
+            ledger.push(e);
             if (o.onProgress && ledger.length % 1000 === 0) o.onProgress(ledger.length);
           },
           () => {

@@ -23,3 +23,6 @@ export const RUN_SESSION_STATES_SQL = `
 /** The run's turn results in seq order, per session: what folding them from nothing gives. */
 export const RUN_TURN_RESULTS_SQL = `
   SELECT session_id, seq, state, patch FROM turn_results WHERE session_id LIKE $1 ORDER BY session_id, seq`;
+
+/** Sessions of the run not yet applied through their last seq (a gap still open, or events in flight). */
+export const RUN_UNAPPLIED_SQL = `SELECT count(*)::int AS n FROM sessions WHERE id LIKE $1 AND applied_seq < last_seq`;
