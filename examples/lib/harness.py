@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "clients", "python"))
 
-from game_persist import ApiError, Client  # noqa: E402
+from game_persist import ApiError, Client, merge_patch  # noqa: E402
 
 
 class GameEnv:
@@ -83,18 +83,6 @@ def connect(env: GameEnv, ledger: Ledger) -> Client:
 
 # ---- state ----------------------------------------------------------------------------------------
 
-
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7396, as the workers fold turn results."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_patch(out.get(k), v)
-    return out
 
 
 def diff_patch(old: Dict[str, Any], new: Dict[str, Any]) -> Dict[str, Any]:

@@ -15,7 +15,7 @@ workers stored: recovery after a restart, read-your-writes, player stats and lea
 See README.md ("From Python") and docs/http.md in the game-persist repository.
 """
 
-from .client import ApiError, Client, PublishError, Rejected, uuid7
+from .client import ApiError, Client, PublishError, Rejected, merge_patch, uuid7
 
-__all__ = ["ApiError", "Client", "PublishError", "Rejected", "uuid7"]
+__all__ = ["ApiError", "Client", "PublishError", "Rejected", "merge_patch", "uuid7"]
 __version__ = "0.1.0"

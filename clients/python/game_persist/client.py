@@ -1,5 +1,6 @@
 """The client: batching publisher with safe retries, and the read calls. Standard library only."""
 
+import copy
 import json
 import os
 import random
@@ -62,6 +63,20 @@ def uuid7() -> str:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return str(uuid.UUID(int=value))
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch, as the workers fold a ``turn.result``'s ``patch`` into the live state:
+    a game server rebuilding its state from a recovery's ``sinceState`` or ``tail`` folds the same way."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
 
 
 def _camel(name: str) -> str:

@@ -7,7 +7,6 @@ GP_TEST_API_URL and GP_TEST_API_KEY (scopes ingest and read); by hand:
 """
 
 import contextlib
-import copy
 import io
 import os
 import sys
@@ -16,24 +15,12 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from game_persist import ApiError, Client, uuid7  # noqa: E402
+from game_persist import ApiError, Client, merge_patch, uuid7  # noqa: E402
 
 URL = os.environ.get("GP_TEST_API_URL")
 KEY = os.environ.get("GP_TEST_API_KEY", "")
 RUN = uuid7()[-12:]
 
-
-def merge_patch(target, patch):
-    """RFC 7396, as a game folds its own turn results."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = dict(target) if isinstance(target, dict) else {}
-    for k, v in patch.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_patch(out.get(k), v)
-    return out
 
 
 def wait_until(what, fn, timeout=30.0):
