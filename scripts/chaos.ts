@@ -33,6 +33,7 @@ import { MIGRATIONS_TABLE, openOrm } from '../src/db/orm.ts';
 import { createReader } from '../src/db/reader.ts';
 import { checkLedger, checkStates, unappliedSessions } from '../src/loadgen/ledger.ts';
 import { runLoad } from '../src/loadgen/load.ts';
+import { dropDatabase } from '../bench/lib.ts';
 import { verifySnapshots } from '../src/ops/verify-snapshots.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { pgSequenceSeed } from '../src/recovery/sequence-seed.ts';
@@ -202,16 +203,6 @@ interface Row {
   passed: boolean;
 }
 
-async function adminQuery(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: ADMIN });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 /** A private redis-server (AOF, fsync always) on a free loopback port, which a fault may restart. */
 interface RedisServer {
   url: string;
@@ -268,7 +259,7 @@ async function run(s: Scenario): Promise<Row> {
       if (!r.ok) console.error(`${s.name}: ${r.detail}`);
       return { ...empty, passed: r.ok };
     } finally {
-      await adminQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+      await dropDatabase(ADMIN, name);
     }
   }
   const orm = await openOrm({ databaseUrl: url, poolMax: 2 });
@@ -375,7 +366,7 @@ async function run(s: Scenario): Promise<Row> {
     await orm.close();
     if (redis) await redis.stop();
     else await deletePrefix(REDIS_URL, prefix);
-    await adminQuery(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+    await dropDatabase(ADMIN, name);
   }
 }
 
