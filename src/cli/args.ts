@@ -50,6 +50,7 @@ export interface Flags {
   schema?: string;
   documents?: string;
   description?: string;
+  'dry-run'?: boolean;
 }
 
 /** A flag that must be a positive integer; names the flag when it is not. */

@@ -23,6 +23,7 @@ import { runWorker } from './worker.ts';
 import { runKeys, runServe } from './serve.ts';
 import { runContract } from './contract.ts';
 import { runErase } from './erase.ts';
+import { runRetentionCommand } from './retention.ts';
 
 type Run = (cfg: Readonly<Config>, flags: Flags, args: string[]) => Promise<number>;
 
@@ -208,6 +209,13 @@ const COMMANDS: readonly Spec[] = [
     options: [JSON_OPT],
     examples: ['game-persist erase-player 11111', 'game-persist erase-player 11111 --json'],
     run: (cfg, f, [id]) => runErase(cfg, id, f),
+  },
+  {
+    use: 'retention',
+    summary: "delete what GP_RETAIN_*_DAYS no longer keep (finished sessions' chat, moves, agent logs, other events; dead letters), as the hourly schedule does",
+    options: [['--dry-run', 'count what would be deleted, delete nothing'], JSON_OPT],
+    examples: ['GP_RETAIN_CHAT_DAYS=30 game-persist retention --dry-run', 'game-persist retention --json'],
+    run: (cfg, f) => runRetentionCommand(cfg, f),
   },
   { use: 'verify', summary: 'recompute the aggregates from the events; exit 1 on any drift', options: [['--sample <n>', 'check this many players (default: all)'], JSON_OPT], run: (cfg, f) => runVerify(cfg, f) },
   { use: 'rebuild', summary: 'recompute the aggregates from the events (safe while workers run)', options: [JSON_OPT], run: (cfg, f) => runRebuild(cfg, f) },

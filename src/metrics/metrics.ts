@@ -17,6 +17,7 @@ import { query } from '../db/query.ts';
 import { SCRAPE_SQL } from '../db/sql/metrics.ts';
 import { evictionPolicy } from '../redis.ts';
 import type { EventsQueue } from '../queue/backend.ts';
+import { RETENTION_CLASSES, type RetentionClass } from '../db/retention.ts';
 
 export const METRIC = {
   eventsIngested: 'gp_events_ingested_total',
@@ -39,6 +40,7 @@ export const METRIC = {
   sessions: 'gp_sessions',
   players: 'gp_players',
   snapshotsTaken: 'gp_snapshots_taken_total',
+  retentionDeleted: 'gp_retention_deleted_total',
   snapshotMismatches: 'gp_snapshot_hash_mismatches',
   statDeltasPending: 'gp_stat_deltas_pending',
   aggregateDrift: 'gp_aggregate_drift',
@@ -73,6 +75,8 @@ export interface MetricSources {
   bossQueues?: string[];
   /** Snapshot work of this process's pg-boss handlers. */
   snapshots?: { snapshots: number; hashMismatches: number };
+  /** Rows this process's retention runs deleted, per class (src/db/retention.ts). */
+  retention?: Readonly<Record<RetentionClass, number>>;
   draining: () => boolean;
   version: string;
 }
@@ -118,6 +122,16 @@ export function createMetrics(src: MetricSources) {
     collect() {
       this.reset();
       this.inc(src.snapshots?.snapshots ?? 0);
+    },
+  });
+  new client.Counter({
+    name: METRIC.retentionDeleted,
+    help: "Rows deleted by this process's retention runs (GP_RETAIN_*_DAYS), by data class.",
+    labelNames: ['class'],
+    registers: r,
+    collect() {
+      this.reset();
+      for (const c of RETENTION_CLASSES) this.inc({ class: c }, src.retention?.[c] ?? 0);
     },
   });
   new client.Gauge({

@@ -12,7 +12,7 @@ import { utc } from './time.ts';
 export const SESSION_CHUNK_SQL = `SELECT id, idle_at IS NOT NULL AS idle FROM sessions WHERE id > $1 ORDER BY id LIMIT $2`;
 
 /** The families a session's and its participants' fields are derived from (src/derive/). */
-const DERIVED_FROM: readonly Family[] = ['session', 'participant'];
+export const DERIVED_FROM: readonly Family[] = ['session', 'participant'];
 
 /**
  * $1: session ids. Result: their session and participant events in wire form, as replay reads them

@@ -1,0 +1,102 @@
+/**
+ * Retention (`game-persist retention`, and the `gp-retention` pg-boss schedule): deletes what is older
+ * than its class's days (GP_RETAIN_*_DAYS; classes in src/db/retention.ts), never what recovery of an
+ * unfinished session needs.
+ *
+ * - Event classes (chat, moves, agent_logs, events): rows written more than N days before `clock` in
+ *   sessions final for more than N days (ended by their end event with every seq up to it stored).
+ *   Unfinished sessions and sessions abandoned for idleness (no end event: their next event brings them
+ *   back) keep every row, as do snapshots, live states, documents and the sessions' own rows.
+ * - dead_letters: dead letters created more than N days ago, replayed or not.
+ *
+ * The aggregates stay exact: sessions, participants and statistics are recomputed (verify, rebuild)
+ * from session, participant, task and vote events, which are no class; nothing deleted here counts in
+ * them. What does change: a finished session's history (`sessions replay`, the history API) lacks the
+ * deleted rows, and usage reads of agent_logs (`players agents`) count only what is left.
+ *
+ * Bounded work: sessions are taken a page at a time in id order and each table's rows deleted a chunk
+ * per statement (each statement its own transaction), so the first run over years of rows holds no long
+ * locks and a crash loses nothing but the chunk in flight. Idempotent: a second run finds nothing.
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { systemClock, type Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import { query } from '../db/query.ts';
+import { RETENTION_CLASSES, RETENTION_TABLES, type EventRetentionClass, type RetentionClass } from '../db/retention.ts';
+import {
+  COUNT_OLD_DEAD_LETTERS_SQL, COUNT_RETAINED_EVENTS_SQL, DELETE_OLD_DEAD_LETTERS_SQL, DELETE_RETAINED_EVENTS_SQL, FINAL_SESSIONS_PAGE_SQL,
+} from '../db/sql/retention.ts';
+
+const DAY_MS = 86_400_000;
+
+export interface RetentionOptions {
+  /** Count what would be deleted; delete nothing. */
+  dryRun?: boolean;
+  /** Rows per DELETE statement. @defaultValue 5000 */
+  chunk?: number;
+  /** Sessions per page of the event classes' deletes. @defaultValue 1000 */
+  sessionPage?: number;
+}
+
+export interface RetentionReport {
+  dryRun: boolean;
+  /** The clock's time the cutoffs are counted back from. */
+  at: string;
+  /** Per class: its days (0: kept forever), the cutoff (null when kept) and the rows deleted (or, dry, that would be). */
+  classes: Record<RetentionClass, { days: number; cutoff: string | null; deleted: number }>;
+  /** Rows deleted per table (only tables with some). */
+  tables: Record<string, number>;
+}
+
+/** Deletes (or counts, dry) what each class's days no longer keep. */
+export async function runRetention(orm: MikroORM, cfg: Pick<Readonly<Config>, 'retentionDays'>, clock: Clock = systemClock, opts: RetentionOptions = {}): Promise<RetentionReport> {
+  const chunk = opts.chunk ?? 5000;
+  const page = opts.sessionPage ?? 1000;
+  for (const [name, v] of [['chunk', chunk], ['sessionPage', page]] as const)
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`runRetention: ${name} must be a positive integer, got ${v}`);
+  const now = clock.now();
+  const dryRun = opts.dryRun ?? false;
+  const report: RetentionReport = { dryRun, at: now.toISOString(), classes: {} as RetentionReport['classes'], tables: {} };
+  const em = orm.em.fork();
+  const q = async (sql: string, params: unknown[]) => Number((await query<{ n: number }>(em, sql, params))[0]?.n ?? 0);
+
+  for (const c of RETENTION_CLASSES) {
+    const days = cfg.retentionDays[c] ?? 0;
+    const cutoff = days > 0 ? new Date(now.getTime() - days * DAY_MS) : null;
+    const entry = (report.classes[c] = { days, cutoff: cutoff?.toISOString() ?? null, deleted: 0 });
+    if (!cutoff) continue;
+    if (c === 'dead_letters') {
+      entry.deleted = dryRun ? await q(COUNT_OLD_DEAD_LETTERS_SQL, [cutoff]) : await drain((n) => q(DELETE_OLD_DEAD_LETTERS_SQL, [cutoff, n]), chunk);
+      if (entry.deleted) report.tables.dead_letters = entry.deleted;
+      continue;
+    }
+    for (let after = ''; ; ) {
+      const ids = (await query<{ id: string }>(em, FINAL_SESSIONS_PAGE_SQL, [cutoff, after, page])).map((r) => r.id);
+      if (!ids.length) break;
+      for (const table of RETENTION_TABLES[c as EventRetentionClass]) {
+        const n = dryRun
+          ? await q(COUNT_RETAINED_EVENTS_SQL[table]!, [ids, cutoff])
+          : await drain((limit) => q(DELETE_RETAINED_EVENTS_SQL[table]!, [ids, cutoff, limit]), chunk);
+        entry.deleted += n;
+        if (n) report.tables[table] = (report.tables[table] ?? 0) + n;
+      }
+      after = ids[ids.length - 1]!;
+    }
+  }
+  return report;
+}
+
+/** Repeats a chunked delete until a chunk comes back short; the total. */
+async function drain(deleteChunk: (limit: number) => Promise<number>, chunk: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await deleteChunk(chunk);
+    total += n;
+    if (n < chunk) return total;
+  }
+}
+
+/** Rows deleted per class, only the non-zero ones (for logs). */
+export function deletedCounts(r: RetentionReport): Partial<Record<RetentionClass, number>> {
+  return Object.fromEntries(Object.entries(r.classes).filter(([, v]) => v.deleted > 0).map(([k, v]) => [k, v.deleted]));
+}
