@@ -213,7 +213,10 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
 
   // Retention (src/ops/retention.ts): each hourly occurrence runs on one replica. Always scheduled, so
   // a replica started with retention off still drains the occurrences another one's schedule makes.
-  await boss.schedule(RETENTION_QUEUE, RETENTION_CRON);
+  // A first run over years of rows can pass pg-boss's 15-minute expiry (1M rows took 25 s here, but
+  // tables grow): an expired job would run again beside it (harmless, the deletes are idempotent, but
+  // twice the load), so an occurrence may run until the next one is due.
+  await boss.schedule(RETENTION_QUEUE, RETENTION_CRON, null, { expireInSeconds: 3600 });
   await boss.work(RETENTION_QUEUE, async () => {
     const r = await runRetention(orm, cfg, clock);
     for (const c of RETENTION_CLASSES) stats.retained[c] += r.classes[c].deleted;
