@@ -12,7 +12,12 @@
  * The aggregates stay exact: sessions, participants and statistics are recomputed (verify, rebuild)
  * from session, participant, task and vote events, which are no class; nothing deleted here counts in
  * them. What does change: a finished session's history (`sessions replay`, the history API) lacks the
- * deleted rows, and usage reads of agent_logs (`players agents`) count only what is left.
+ * deleted rows, and usage reads of agent_logs (`players agents`) count only what is left. Not guarded:
+ * an event reaching a finished session below its watermark after its turn results or document events
+ * went (a dead letter replayed late, a lost seq arriving after all) re-folds the live state or those
+ * documents from what is left (src/workers/documents.ts, fold-state): guarding it would need a marker
+ * read on every batch of the hot path; the README tells operators to replay dead letters before
+ * GP_RETAIN_EVENTS_DAYS runs out instead. Rows stored behind a sequence gap (above applied_seq) are kept.
  *
  * Bounded work: sessions are taken a page at a time in id order and each table's rows deleted a chunk
  * per statement (each statement its own transaction), so the first run over years of rows holds no long

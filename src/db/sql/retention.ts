@@ -16,10 +16,14 @@ import { RETENTION_TABLES } from '../retention.ts';
  */
 export const FINAL_SESSIONS_PAGE_SQL = `SELECT id FROM sessions WHERE final_at < $1::timestamptz AND id > $2 ORDER BY id LIMIT $3`;
 
-/** The rows of one event table a class run may delete: in sessions $1, written before $2, their session still final before $2. */
+/**
+ * The rows of one event table a class run may delete: in sessions $1, written before $2, their session
+ * still final before $2, and at or below the session's contiguous watermark: an event stored after the
+ * end behind a sequence gap still waits to be applied (and the gap's filling reads it), so it stays.
+ */
 const doomed = (table: string) => `
   SELECT e.session_id, e.id FROM ${table} e JOIN sessions s ON s.id = e.session_id
-  WHERE e.session_id = ANY($1::text[]) AND e.recorded_at < $2::timestamptz AND s.final_at < $2::timestamptz`;
+  WHERE e.session_id = ANY($1::text[]) AND e.recorded_at < $2::timestamptz AND s.final_at < $2::timestamptz AND e.seq <= s.applied_seq`;
 
 /** Per table: deletes at most $3 of its doomed rows (see doomed). Result: one row, n = rows deleted. */
 export const DELETE_RETAINED_EVENTS_SQL: Readonly<Record<string, string>> = Object.freeze(

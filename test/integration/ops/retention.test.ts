@@ -137,6 +137,11 @@ describe('retention', () => {
     await age(ctx, 'rt-recent', NEW, NEW);
     // rt-old's late chat message was written recently.
     await rows(ctx.fx.orm, `update chat_messages set recorded_at = $1 where session_id = 'rt-old' and text = 'gg'`, [NEW]);
+    // And one more, after the end, stored behind a sequence gap (its seq skips one), old: it waits to be applied, so it stays.
+    const ahead = game('rt-old', true).length + 2;
+    await publish(ctx, [{ id: uuidv7(), type: 'chat.message', sessionId: 'rt-old', seq: ahead, at, player: 'rt-old-b', data: { text: 'wait' } }]);
+    await waitFor('event behind a gap', async () => (await rows(ctx.fx.orm, `select 1 from chat_messages where session_id = 'rt-old' and seq = $1`, [ahead])).length === 1);
+    await rows(ctx.fx.orm, `update chat_messages set recorded_at = $1 where session_id = 'rt-old' and seq = $2`, [OLD, ahead]);
     const [fin] = await rows(ctx.fx.orm, `select (select final_at from sessions where id = 'rt-old') as old, (select final_at from sessions where id = 'rt-open') as open,
       (select final_at from sessions where id = 'rt-idle') as idle, (select status from sessions where id = 'rt-idle') as idle_status`);
     expect(fin).toMatchObject({ open: null, idle: null, idle_status: 'abandoned' });
@@ -163,9 +168,9 @@ describe('retention', () => {
     // One class at a time (chunks of 1 row, pages of 1 session: the loops run over several statements).
     const chatOnly = await runRetention(ctx.fx.orm, { retentionDays: { ...NONE, chat: 30 } }, NOW, { chunk: 1, sessionPage: 1 });
     expect(chatOnly.tables).toEqual({ chat_messages: 2 });
-    expect(await tableCounts(ctx, 'rt-old')).toEqual({ ...before['rt-old'], chat_messages: 1 });
-    const [late] = await rows(ctx.fx.orm, `select text from chat_messages where session_id = 'rt-old'`);
-    expect(late).toEqual({ text: 'gg' });
+    expect(await tableCounts(ctx, 'rt-old')).toEqual({ ...before['rt-old'], chat_messages: 2 });
+    const late = await rows(ctx.fx.orm, `select text from chat_messages where session_id = 'rt-old' order by seq`);
+    expect(late).toEqual([{ text: 'gg' }, { text: 'wait' }]);
 
     const all = await runRetention(ctx.fx.orm, { retentionDays: DAYS30 }, NOW, { chunk: 1, sessionPage: 1 });
     expect(Object.fromEntries(Object.entries(all.classes).map(([c, v]) => [c, v.deleted]))).toEqual({ chat: 0, moves: 2, agent_logs: 1, events: 4, dead_letters: 1 });
@@ -173,7 +178,7 @@ describe('retention', () => {
     expect(await tableCounts(ctx, 'rt-old')).toEqual({
       ...before['rt-old'],
       ...Object.fromEntries(kept.map((t) => [t, 0])),
-      chat_messages: 1,
+      chat_messages: 2,
     });
     // The aggregates' sources of the finished session are all there.
     expect(before['rt-old']!.session_events).toBeGreaterThan(0);
