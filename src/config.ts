@@ -98,6 +98,12 @@ export interface Config {
    * never). A session's own settings.idleTimeoutS overrides both.
    */
   idleTimeouts: Readonly<Record<string, number>>;
+  /**
+   * Days each data class is kept (src/db/retention.ts; README, "Retention"): GP_RETAIN_CHAT_DAYS,
+   * GP_RETAIN_MOVES_DAYS, GP_RETAIN_AGENT_LOGS_DAYS, GP_RETAIN_EVENTS_DAYS (a finished session's other
+   * events), GP_RETAIN_DEAD_LETTERS_DAYS. 0 = kept forever. @defaultValue 0 each
+   */
+  retentionDays: Readonly<Record<RetentionClass, number>>;
   /** DATABASE_READ_URL: analytics and recovery reads go to this replica when set. */
   databaseReadUrl: string | null;
   /** GP_AGGREGATES: keep player stats, leaderboards and ratings in the ingest transaction. */
@@ -136,12 +142,6 @@ export interface Config {
   statsFoldMs: number;
   /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
   ratingDelayS: number;
-  /**
-   * Days each data class is kept (src/db/retention.ts; README, "Retention"): GP_RETAIN_CHAT_DAYS,
-   * GP_RETAIN_MOVES_DAYS, GP_RETAIN_AGENT_LOGS_DAYS, GP_RETAIN_EVENTS_DAYS (a finished session's other
-   * events), GP_RETAIN_DEAD_LETTERS_DAYS. 0 = kept forever. @defaultValue 0 each
-   */
-  retentionDays: Readonly<Record<RetentionClass, number>>;
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -227,6 +227,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     snapshotIntervalS: int(env, 'GP_SNAPSHOT_INTERVAL_S', 60, 0, 86_400),
     snapshotKeep: int(env, 'GP_SNAPSHOT_KEEP', 5, 1, 10_000),
     abandonAfterS: int(env, 'GP_ABANDON_AFTER_S', 3600, 0, 365 * 86_400),
+    retentionDays: Object.freeze(Object.fromEntries(RETENTION_CLASSES.map((c) => [c, int(env, RETENTION_ENV[c], 0, 0, 36_500)])) as Record<RetentionClass, number>),
     idleTimeouts: idleTimeouts(env, 'GP_IDLE_TIMEOUTS'),
     databaseReadUrl: env.DATABASE_READ_URL ? str(env, 'DATABASE_READ_URL', '', pgUrl('DATABASE_READ_URL')) : null,
     aggregates: bool(env, 'GP_AGGREGATES', true),
@@ -249,7 +250,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsHost: str(env, 'GP_METRICS_HOST', '0.0.0.0', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     metricsToken: env.GP_METRICS_TOKEN ? str(env, 'GP_METRICS_TOKEN', '', (v) => (/^[\x21-\x7e]{16,256}$/.test(v) ? null : 'must be 16-256 printable characters without spaces')) : null,
     metricsCacheMs: int(env, 'GP_METRICS_CACHE_MS', 5000, 0, 3_600_000),
-    retentionDays: Object.freeze(Object.fromEntries(RETENTION_CLASSES.map((c) => [c, int(env, RETENTION_ENV[c], 0, 0, 36_500)])) as Record<RetentionClass, number>),
     limits: Object.freeze({
       maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
       maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),

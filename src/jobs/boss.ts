@@ -16,25 +16,24 @@ import { DUE_INTERVAL_SQL, INSERT_IDLE_SNAPSHOTS_SQL } from '../db/sql/snapshots
 import { LOCK_STALE_GAPS_SQL, WATERMARKS_SQL, type LockedSession } from '../db/sql/sessions.ts';
 import { advanceSessions } from '../workers/advance.ts';
 import { ABANDON_IDLE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
+import { deletedCounts, runRetention } from '../ops/retention.ts';
+import { RETENTION_CLASSES, type RetentionClass } from '../db/retention.ts';
 import { DELETE_EXPIRED_COUNTERS_SQL } from '../db/sql/sequence-counters.ts';
 import { DELETE_EXPIRED_RECORDS_SQL } from '../db/sql/api-records.ts';
 import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import { closeEndedPeriods } from '../aggregates/close-periods.ts';
 import type { RatingsScheduler, SnapshotScheduler } from '../workers/write-batch.ts';
-import { deletedCounts, runRetention } from '../ops/retention.ts';
-import { RETENTION_CLASSES, type RetentionClass } from '../db/retention.ts';
 
 export const PGBOSS_SCHEMA = 'pgboss';
+/** Retention (src/ops/retention.ts): hourly. */
+export const RETENTION_QUEUE = 'gp-retention';
 export const SNAPSHOT_QUEUE = 'gp-snapshot';
 export const SNAPSHOT_SWEEP_QUEUE = 'gp-snapshot-sweep';
 export const CLEANUP_QUEUE = 'gp-cleanup';
 export const RATINGS_QUEUE = 'gp-ratings';
 export const PERIODS_QUEUE = 'gp-periods';
-export const RETENTION_QUEUE = 'gp-retention';
 export const PGBOSS_QUEUES = [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE, RETENTION_QUEUE];
-/** Retention runs hourly (minute 17, away from the minutely schedules' start); a run with every GP_RETAIN_*_DAYS at 0 does nothing. */
-const RETENTION_CRON = '17 * * * *';
 /** A snapshot job takes milliseconds; one active longer belongs to a worker that died. */
 const SNAPSHOT_JOB_EXPIRE_S = 30;
 
@@ -71,11 +70,10 @@ export interface Jobs {
   snapshots: SnapshotScheduler;
   /** Null when aggregates are off. */
   ratings: RatingsScheduler | null;
-  /**
-   * Snapshot jobs run and snapshots taken by this process (a job finding its work done takes none);
-   * rows its retention runs deleted, per class.
-   */
-  stats: { snapshotJobs: number; snapshots: number; hashMismatches: number; retained: Record<RetentionClass, number> };
+  /** Snapshot jobs run and snapshots taken by this process (a job finding its work done takes none). */
+  stats: { snapshotJobs: number; snapshots: number; hashMismatches: number };
+  /** Rows this process's retention runs deleted, per class. */
+  retained: Record<RetentionClass, number>;
   stop(): Promise<void>;
 }
 
@@ -148,7 +146,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
   for (const name of PGBOSS_QUEUES) await boss.createQueue(name);
-  const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0, retained: Object.fromEntries(RETENTION_CLASSES.map((c) => [c, 0])) as Record<RetentionClass, number> };
+  const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
 
   // Snapshots fall due at ingest speed (every N turns of every session): keep fetching while batches
   // come back full instead of one batch per polling interval (2 s), which capped a worker at 10 per second.
@@ -211,15 +209,19 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     });
   }
 
-  // Retention (src/ops/retention.ts): each hourly occurrence runs on one replica. Always scheduled, so
-  // a replica started with retention off still drains the occurrences another one's schedule makes.
-  // A first run over years of rows can pass pg-boss's 15-minute expiry (1M rows took 25 s here, but
+  // Retention (src/ops/retention.ts): each hourly occurrence (minute 17, away from the minutely
+  // schedules' start) runs on one replica. Always scheduled, so a replica started with retention off
+  // still drains the occurrences another one's schedule makes; with every GP_RETAIN_*_DAYS at 0 a run
+  // does nothing.
+  const RETENTION_CRON = '17 * * * *';
+  const retained = Object.fromEntries(RETENTION_CLASSES.map((c) => [c, 0])) as Record<RetentionClass, number>;
+  // A first run over years of rows can pass pg-boss's 15-minute expiry (1M rows took 20-25 s here, but
   // tables grow): an expired job would run again beside it (harmless, the deletes are idempotent, but
   // twice the load), so an occurrence may run until the next one is due.
   await boss.schedule(RETENTION_QUEUE, RETENTION_CRON, null, { expireInSeconds: 3600 });
   await boss.work(RETENTION_QUEUE, async () => {
     const r = await runRetention(orm, cfg, clock);
-    for (const c of RETENTION_CLASSES) stats.retained[c] += r.classes[c].deleted;
+    for (const c of RETENTION_CLASSES) retained[c] += r.classes[c].deleted;
     const deleted = deletedCounts(r);
     if (Object.keys(deleted).length) log.info({ deleted, tables: r.tables }, 'retention: rows past their GP_RETAIN_*_DAYS deleted');
   });
@@ -227,6 +229,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   return {
     boss,
     stats,
+    retained,
     snapshots,
     ratings,
     async stop() {

@@ -112,7 +112,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   const metricsQueue = openQueue(target, {}, { max: 1, applicationName: 'game-persist:worker-metrics' });
   metricsQueue.on('error', redisErrors.listener('queue'));
   const metrics: Metrics = createMetrics({
-    orm, redis, queue: metricsQueue, boss: jobs?.boss ?? null, bossQueues: PGBOSS_QUEUES, snapshots: jobs?.stats, retention: jobs?.stats.retained, draining: () => draining, version: VERSION,
+    orm, redis, queue: metricsQueue, boss: jobs?.boss ?? null, bossQueues: PGBOSS_QUEUES, snapshots: jobs?.stats, retention: jobs?.retained, draining: () => draining, version: VERSION,
   });
   const batcher = new Batcher(
     async (events, deadLetters) => {

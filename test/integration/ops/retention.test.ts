@@ -220,11 +220,11 @@ describe('retention on its pg-boss schedule', () => {
       const schedules = await jobs.boss.getSchedules();
       expect(schedules.find((s) => s.name === RETENTION_QUEUE)).toMatchObject({ cron: '17 * * * *' });
       await jobs.boss.send(RETENTION_QUEUE, {});
-      await waitFor('retention job', () => jobs.stats.retained.moves > 0);
+      await waitFor('retention job', () => jobs.retained.moves > 0);
       // Every row of rs-old is old here, its late chat message included.
-      expect(jobs.stats.retained).toEqual({ chat: 3, moves: 2, agent_logs: 0, events: 0, dead_letters: 0 });
+      expect(jobs.retained).toEqual({ chat: 3, moves: 2, agent_logs: 0, events: 0, dead_letters: 0 });
       expect(await tableCounts(ctx, 'rs-old')).toMatchObject({ chat_messages: 0, moves: 0, agent_logs: 1, turn_results: 2 });
-      const metrics = createMetrics({ orm: ctx.fx.orm, redis: null, queue, draining: () => false, version: 'test', retention: jobs.stats.retained });
+      const metrics = createMetrics({ orm: ctx.fx.orm, redis: null, queue, draining: () => false, version: 'test', retention: jobs.retained });
       const text = await metrics.registry.getSingleMetricAsString(METRIC.retentionDeleted);
       expect(text).toContain(`${METRIC.retentionDeleted}{class="chat"} 3`);
       expect(text).toContain(`${METRIC.retentionDeleted}{class="moves"} 2`);
