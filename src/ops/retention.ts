@@ -7,7 +7,8 @@
  *   sessions final for more than N days (ended by their end event with every seq up to it stored).
  *   Unfinished sessions and sessions abandoned for idleness (no end event: their next event brings them
  *   back) keep every row, as do snapshots, live states, documents and the sessions' own rows.
- * - dead_letters: dead letters created more than N days ago, replayed or not.
+ * - dead_letters: dead letters created more than N days ago, replayed or not, but for those of an
+ *   unfinished session waiting behind a sequence gap (one may hold the event the gap waits for).
  *
  * The aggregates stay exact: sessions, participants and statistics are recomputed (verify, rebuild)
  * from session, participant, task and vote events, which are no class; nothing deleted here counts in

@@ -42,9 +42,17 @@ export const COUNT_RETAINED_EVENTS_SQL: Readonly<Record<string, string>> = Objec
   Object.fromEntries(Object.values(RETENTION_TABLES).flat().map((t) => [t, `SELECT count(*)::int AS n FROM (${doomed(t)}) d`])),
 );
 
-/** Dead letters created before $1, at most $2 of them, oldest first (dead_letters_created_at_index). Result: n deleted. */
+/**
+ * Dead letters created before $1, but for one of an unfinished session that waits behind a sequence gap:
+ * it may hold the event the gap waits for (replaying it fills the gap), so it stays while the gap does.
+ */
+const OLD_DEAD_LETTERS = `
+  SELECT d.id FROM dead_letters d WHERE d.created_at < $1::timestamptz
+    AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.id = d.session_id AND s.final_at IS NULL AND s.gap_since IS NOT NULL)`;
+
+/** At most $2 old dead letters (OLD_DEAD_LETTERS), oldest first (dead_letters_created_at_index). Result: n deleted. */
 export const DELETE_OLD_DEAD_LETTERS_SQL = `
-WITH d AS (SELECT id FROM dead_letters WHERE created_at < $1::timestamptz ORDER BY created_at LIMIT $2),
+WITH d AS (${OLD_DEAD_LETTERS} ORDER BY d.created_at LIMIT $2),
 gone AS (DELETE FROM dead_letters x USING d WHERE x.id = d.id RETURNING 1)
 SELECT count(*)::int AS n FROM gone`;
-export const COUNT_OLD_DEAD_LETTERS_SQL = `SELECT count(*)::int AS n FROM dead_letters WHERE created_at < $1::timestamptz`;
+export const COUNT_OLD_DEAD_LETTERS_SQL = `SELECT count(*)::int AS n FROM (${OLD_DEAD_LETTERS}) d`;

@@ -125,9 +125,17 @@ describe('retention', () => {
     await publish(ctx, [{ id: uuidv7(), type: 'chat.message', sessionId: 'rt-dl', seq: 1, at, player: 'p', data: {} }]);
     await publish(ctx, [{ id: uuidv7(), type: 'chat.message', sessionId: 'rt-dl', seq: 2, at, player: 'p', data: {} }]);
     await waitFor('dead letters', async () => Number((await rows(ctx.fx.orm, `select count(*) as n from dead_letters`))[0]!.n) >= 2);
+    // rt-open waits behind a gap whose event was refused (a dead letter, old: kept while the gap is open).
+    const openLen = game('rt-open', false).length;
+    await publish(ctx, [{ id: uuidv7(), type: 'chat.message', sessionId: 'rt-open', seq: openLen + 1, at, player: 'rt-open-a', data: {} }]);
+    await waitFor('dead letters', async () => Number((await rows(ctx.fx.orm, `select count(*) as n from dead_letters`))[0]!.n) >= 3);
+    await publish(ctx, [{ id: uuidv7(), type: 'chat.message', sessionId: 'rt-open', seq: openLen + 2, at, player: 'rt-open-a', data: { text: 'anyone?' } }]);
+    await waitFor('gap open', async () => (await rows(ctx.fx.orm, `select 1 from sessions where id = 'rt-open' and gap_since is not null`)).length === 1);
     const dl = (await rows<{ id: string }>(ctx.fx.orm, `select id from dead_letters order by id`)).map((r) => r.id);
     await rows(ctx.fx.orm, `update dead_letters set created_at = $2 where id = $1`, [dl[0], OLD]);
     await rows(ctx.fx.orm, `update dead_letters set created_at = $2 where id = $1`, [dl[1], NEW]);
+    await rows(ctx.fx.orm, `update dead_letters set created_at = $2 where id = $1`, [dl[2], OLD]);
+    expect((await rows(ctx.fx.orm, `select session_id from dead_letters where id = $1`, [dl[2]]))[0]).toEqual({ session_id: 'rt-open' });
 
     // rt-idle: abandoned for idleness by the clean-up (no end event: not final).
     await rows(ctx.fx.orm, `update sessions set updated_at = now() - interval '2 hours' where id = 'rt-idle'`);
@@ -183,7 +191,7 @@ describe('retention', () => {
     // The aggregates' sources of the finished session are all there.
     expect(before['rt-old']!.session_events).toBeGreaterThan(0);
     for (const id of ['rt-recent', 'rt-open', 'rt-idle']) expect(await tableCounts(ctx, id), id).toEqual(before[id]);
-    expect((await rows(ctx.fx.orm, `select id from dead_letters order by id`)).map((r) => r.id)).toEqual([dl[1]]);
+    expect((await rows(ctx.fx.orm, `select id from dead_letters order by id`)).map((r) => r.id)).toEqual([dl[1], dl[2]]);
 
     // Unfinished and idle sessions recover exactly as before; verify at zero; rebuild loses nothing.
     expect(await recoverSession(ctx.fx.orm, 'rt-open', { documents: true })).toEqual(recovered.open);
