@@ -16,7 +16,7 @@ export async function runRetentionCommand(cfg: Readonly<Config>, flags: Flags): 
     const verb = r.dryRun ? 'would delete' : 'deleted';
     for (const c of RETENTION_CLASSES) {
       const x = r.classes[c];
-      console.log(x.cutoff ? `${c}: ${verb} ${x.deleted} (older than ${x.days} days: before ${x.cutoff})` : `${c}: kept forever (${RETENTION_ENV[c]} not set)`);
+      console.log(x.cutoff ? `${c}: ${verb} ${x.deleted} (older than ${x.days} days: before ${x.cutoff})` : `${c}: kept forever (${RETENTION_ENV[c]} unset or 0)`);
     }
     for (const [t, n] of Object.entries(r.tables)) console.log(`  ${t}: ${n}`);
     return 0;

@@ -262,7 +262,7 @@ describe('game-persist retention', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^agent_logs: deleted 1 \(older than 30 days: before /m);
     expect(run.stdout).toMatch(/^events: deleted 4 /m);
-    expect(run.stdout).toMatch(/^chat: kept forever \(GP_RETAIN_CHAT_DAYS not set\)$/m);
+    expect(run.stdout).toMatch(/^chat: kept forever \(GP_RETAIN_CHAT_DAYS unset or 0\)$/m);
     expect(await tableCounts(ctx, 'rc-2000')).toMatchObject({ agent_logs: 0, turn_results: 0, document_events: 0, custom_events: 0, chat_messages: 3, moves: 2 });
     expect(await tableCounts(ctx, 'rc-2999')).toMatchObject({ agent_logs: 1, turn_results: 2, document_events: 1, custom_events: 1 });
 
