@@ -6,7 +6,7 @@
 import { ContractError } from '../errors.ts';
 import type { CustomTypeCheck } from './custom-types.ts';
 import { EVENT_TYPES, isCustomType, type AnyEventType, type EventType, type Family, type ValidEvent } from './events.ts';
-import { isId, isPlainObject, isTimestamp } from './fields.ts';
+import { idReason, isId, isPlainObject, isTimestamp, stringProblem } from './fields.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { setOwn } from './merge-patch.ts';
 
@@ -83,7 +83,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   let sessionId: string | null = null;
   let seq: number | null = null;
   if (raw.sessionId !== undefined && raw.sessionId !== null) {
-    if (!isId(raw.sessionId)) throw bad(raw, 'sessionId', 'must be a non-empty string of at most 128 characters (or a safe integer)');
+    if (!isId(raw.sessionId)) throw bad(raw, 'sessionId', idReason(raw.sessionId));
     sessionId = String(raw.sessionId);
     // Join-queue events belong to a tenant, not to the session's sequence: their seq is optional.
     if ((raw.seq === undefined || raw.seq === null) && (opts.seqAssignedLater || !needsSession)) seq = null;
@@ -98,7 +98,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
 
   let player: string | null = null;
   if (raw.player !== undefined && raw.player !== null) {
-    if (!isId(raw.player)) throw bad(raw, 'player', 'must be a non-empty string of at most 128 characters (or a safe integer)');
+    if (!isId(raw.player)) throw bad(raw, 'player', idReason(raw.player));
     player = String(raw.player);
   }
 
@@ -240,11 +240,4 @@ function walk(v: unknown, depth: number, w: Walk, path: string, longStringsOk: b
     default:
       throw bad(w.raw, path, `is not JSON (${typeof v})`);
   }
-}
-
-/** PostgreSQL text and jsonb cannot hold NUL, and lone UTF-16 surrogates are not valid Unicode. */
-function stringProblem(s: string): string | null {
-  if (s.includes('\u0000')) return 'contains \\u0000, which PostgreSQL cannot store';
-  if (!s.isWellFormed()) return 'contains a lone surrogate (not valid Unicode)';
-  return null;
 }
