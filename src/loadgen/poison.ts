@@ -233,6 +233,7 @@ export async function runPoison(o: PoisonOptions): Promise<PoisonResult> {
       else await queue.add(EVENT_JOB_NAME, data);
       sent.push({ kind: k.kind, channel: 'job', goods: [g1.id, g2.id], poisonId: poison.id, field: k.field });
     }
+    log('small raw jobs added');
     // The 50 MB job: dead-lettered whole, before its JSON is parsed (job_too_large).
     const bigSid = `${run}-50mb-job`;
     const big = await queue.add(EVENT_JOB_NAME, { v: 1, events: [{ ...good(bigSid, 0, 1), data: { text: 'big', meta: { s: 'x'.repeat(BIG_JOB_BYTES) } } }] }, { jobId: `${run}-50mb` });
@@ -276,6 +277,7 @@ export async function runPoison(o: PoisonOptions): Promise<PoisonResult> {
       s.refusedCode = vp?.code;
       sent.push(s);
     }
+    log('small HTTP batches posted');
     // A 50 MB request body: refused whole with 413 body_too_large before it is parsed.
     const huge = await postUnread(`${pipe.apiUrl}/v1/events`, pipe.apiKey, JSON.stringify([{ ...good(`${run}-50mb-http`, 0), data: { text: 'big', meta: { s: 'x'.repeat(BIG_JOB_BYTES) } } }]));
     cases.push({
@@ -318,6 +320,7 @@ export async function runPoison(o: PoisonOptions): Promise<PoisonResult> {
       await sleep(200);
     }
 
+    log('drained');
     // Verdicts per kind and channel.
     let poisonRefused = 0;
     let poisonDeadLettered = 0;
