@@ -65,7 +65,8 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   const limits = opts.limits ?? DEFAULT_LIMITS;
   if (!isPlainObject(raw)) throw new ContractError('event', 'must be a JSON object');
 
-  for (const k in raw) if (!ENVELOPE_KEYS.has(k)) throw bad(raw, k, 'is not an envelope field (put it in data)');
+  // The field names the key as sent, cut short (a key may be megabytes long) and quoted when empty.
+  for (const k in raw) if (!ENVELOPE_KEYS.has(k)) throw bad(raw, k === '' ? '""' : k.length > 64 ? `${k.slice(0, 64)}…` : k, 'is not an envelope field (put it in data)');
   if (raw.v !== undefined && raw.v !== 1) throw bad(raw, 'v', 'must be 1 (this worker speaks contract v1)');
   if (!isUuid(raw.id)) throw bad(raw, 'id', 'must be a UUID (v7 recommended)');
   const custom = !isEventType(raw.type);
@@ -105,7 +106,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   const data = raw.data;
   if (!isPlainObject(data)) throw bad(raw, 'data', 'must be a JSON object');
   const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; check(v: unknown): string | null; normalize?(v: unknown): unknown }>;
-  if (!custom) for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k}`, `is not a field of ${type} (use meta for game-specific data)`);
+  if (!custom) for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k.length > 64 ? `${k.slice(0, 64)}…` : k}`, `is not a field of ${type} (use meta for game-specific data)`);
   const clone = opts.clone ?? false;
   // Values stored in another form than sent (an alias, an integer team); the caller's object is never changed when cloning.
   let normalized: Record<string, unknown> | null = null;
