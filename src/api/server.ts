@@ -132,7 +132,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Ids in paths may be 128 characters (the contract's limit; each route's schema holds them to it):
     // the router's default of 100 answered 414 to valid ones.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     // URLs the router refuses before any route (a path parameter over the limit, a malformed escape)
     // get the same error body as every other error.
     frameworkErrors: (err, _req, reply) => {

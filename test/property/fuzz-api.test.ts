@@ -70,7 +70,7 @@ const body = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(Buffer.from('['.repeat(20_000)), Buffer.from(`[${'{"a":'.repeat(20_000)}{}${'}'.repeat(20_000)}]`), Buffer.from('{"__proto__":{"polluted":1}}'), Buffer.alloc(0)) },
 );
 
-const request = fc.record({
+const anyRequest = fc.record({
   route: fc.constantFrom(...ROUTES),
   segs: fc.array(segment, { minLength: 3, maxLength: 3 }),
   query,
@@ -78,6 +78,16 @@ const request = fc.record({
   body,
   auth: fc.constantFrom('key', 'none', 'junk'),
 });
+/** Mostly authorised ingest with a JSON or NDJSON body: the requests that reach the contract. */
+const ingestRequest = fc.record({
+  route: fc.constant<[string, string]>(['POST', '/v1/events']),
+  segs: fc.constant(['', '', '']),
+  query,
+  contentType: fc.oneof({ weight: 4, arbitrary: fc.constantFrom('application/json', 'application/x-ndjson') }, { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) }),
+  body,
+  auth: fc.oneof({ weight: 5, arbitrary: fc.constant('key') }, { weight: 1, arbitrary: fc.constantFrom('none', 'junk') }),
+});
+const request = fc.oneof({ weight: 1, arbitrary: ingestRequest }, { weight: 1, arbitrary: anyRequest });
 
 const accepted: string[] = [];
 const statuses = new Map<number, number>();
@@ -114,6 +124,21 @@ it('answers every fuzzed request 2xx or 4xx with the documented error body', asy
   expect([...statuses.keys()].some((s) => s >= 400)).toBe(true);
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 }, 120_000);
+
+it('takes a 128-character id in a path (the contract\'s limit) and refuses a \\u0000 or a 2,000-character one with a 4xx error body', async () => {
+  const get = async (path: string) => {
+    const res = await fetch(base + path, { headers: { authorization: `Bearer ${key}` } });
+    return { status: res.status, body: JSON.parse(await res.text()) };
+  };
+  // Unknown but valid: 404 from the route, not 414 from the router.
+  expect(await get(`/v1/sessions/${'s'.repeat(128)}/recover`)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+  expect(await get('/v1/sessions/a%00b/document-rejections')).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+  expect(await get('/v1/players/a%00b/documents')).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+  const long = await get(`/v1/sessions/${'s'.repeat(2000)}/recover`);
+  expect(long.status).toBeGreaterThanOrEqual(400);
+  expect(long.status).toBeLessThan(500);
+  expect(typeof long.body.error.code).toBe('string');
+});
 
 it('stores every event it accepted exactly once', async () => {
   const unique = [...new Set(accepted)];
