@@ -140,6 +140,22 @@ it('takes a 128-character id in a path (the contract\'s limit) and refuses a \\u
   expect(typeof long.body.error.code).toBe('string');
 });
 
+it('gives a poison session id its own verdict under a tenant-restricted key, the good events beside it accepted', async () => {
+  const tenantKey = (await createApiKey(ctx.fx.orm, { name: 'fuzz-tenant', scopes: ['ingest'], tenant: 'guild-fz' })).key;
+  const sid = `fz-tenant-${Date.now()}`;
+  const at = new Date().toISOString();
+  const batch = [
+    { type: 'session.created', sessionId: sid, at, data: { gameType: 'fuzz', tenant: 'guild-fz' } },
+    { type: 'chat.message', sessionId: `${sid}\u0000`, player: 'p1', at, data: { text: 'poison' } },
+    { type: 'chat.message', sessionId: sid, player: 'p1', at, data: { text: 'good' } },
+  ];
+  const res = await fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${tenantKey}`, 'content-type': 'application/json' }, body: JSON.stringify(batch) });
+  const body = (await res.json()) as { results: { status: string; field?: string; id?: string }[] };
+  expect(res.status, JSON.stringify(body)).toBe(200);
+  expect(body.results.map((r: { status: string; field?: string }) => [r.status, r.field ?? null])).toEqual([['accepted', null], ['rejected', 'sessionId'], ['accepted', null]]);
+  for (const r of body.results) if (r.status === 'accepted') accepted.push(r.id!);
+});
+
 it('stores every event it accepted exactly once', async () => {
   const unique = [...new Set(accepted)];
   const stored = async () => {
