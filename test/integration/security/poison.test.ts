@@ -7,11 +7,10 @@
  * its field, the `__proto__` keys land as data, nothing is polluted, the worker is the same process at
  * the end, keeps processing, and its peak resident memory stays under 1 GiB.
  */
-import { beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { POISON_KINDS, runPoison, type PoisonResult } from '../../../src/loadgen/poison.ts';
 import { REDIS_URL } from '../../helpers/env.ts';
 import { openFixture, uniqueName, type Fixture } from '../../helpers/services.ts';
-import { afterAll } from 'vitest';
 
 let fx: Fixture;
 let result: PoisonResult;
