@@ -33,6 +33,7 @@ import { MIGRATIONS_TABLE, openOrm } from '../src/db/orm.ts';
 import { createReader } from '../src/db/reader.ts';
 import { checkLedger, checkStates, unappliedSessions } from '../src/loadgen/ledger.ts';
 import { runLoad } from '../src/loadgen/load.ts';
+import { runPoison } from '../src/loadgen/poison.ts';
 import { dropDatabase } from '../bench/lib.ts';
 import { verifySnapshots } from '../src/ops/verify-snapshots.ts';
 import { createProducer } from '../src/producers/index.ts';
@@ -185,6 +186,12 @@ const SCENARIOS: Scenario[] = [
         await c.end();
       }
     },
+  },
+  {
+    name: 'poison',
+    what: 'poison payloads (`\\u0000`, lone surrogates, 2 MB events, depth 10,000, `__proto__` keys, numbers beyond 2^53, a 50 MB job) inside good jobs, SDK calls and HTTP batches',
+    starred: true,
+    standalone: (db) => runPoison({ databaseUrl: db.url, redisUrl: REDIS_URL, prefix: `gp-chaos-${process.pid}-poison`, migrate: true }),
   },
 ];
 

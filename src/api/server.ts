@@ -10,6 +10,7 @@
  * route's scope; a tenant-restricted key sees only its tenant's sessions. Every error is a JSON body
  * `{ "error": { "code", "message" } }` with a stable code (docs/http.md).
  */
+import { sqlState } from '../workers/db-errors.ts';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -129,6 +130,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'ignore',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     return503OnClosing: true,
+    // Ids in paths may be 128 characters (the contract's limit; each route's schema holds them to it):
+    // the router's default of 100 answered 414 to valid ones.
+    routerOptions: { maxParamLength: 1024 },
+    // URLs the router refuses before any route (a path parameter over the limit, a malformed escape)
+    // get the same error body as every other error.
+    frameworkErrors: (err, _req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      const r = reply as unknown as { status(n: number): { send(b: unknown): unknown } };
+      void r.status(status).send({ error: { code: 'bad_request', message: err.message.slice(0, 300) } });
+    },
   }) as unknown as FastifyInstance;
   app.decorateRequest('apiKey', null);
   // POST /v1/events also takes NDJSON (one event per line), what log shippers and line-oriented
@@ -195,6 +206,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') [status, code, message] = [415, 'unsupported_media_type', e.message];
     else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) [status, code, message] = [e.statusCode, 'bad_request', e.message];
     else if (e instanceof GamePersistError) [status, code, message] = [500, e.code, e.message];
+    // PostgreSQL refused a value of the request (class 22, data exception: a \u0000 in a path id, an
+    // out-of-range number): the request is bad, not the server.
+    else if (sqlState(e)?.startsWith('22')) [status, code, message] = [400, 'bad_request', 'a value in the request cannot be used as sent (e.g. it contains \\u0000)'];
     // A 5xx may carry a driver's text: never a connection string's password.
     message = redactSecrets(message);
     if (status >= 500) req.log.error({ err: errorMessage(e), code: e.code }, 'request failed');

@@ -11,6 +11,7 @@
  *
  * An event that fails gets its own verdict (code `forbidden`); the events beside it go on.
  */
+import { isId } from '../contract/fields.ts';
 import type { Reader } from '../db/reader.ts';
 import type { ApiStore } from './store.ts';
 import { SESSION_TENANTS_SQL } from '../db/sql/sessions.ts';
@@ -24,7 +25,11 @@ export interface TenantVerdict {
 }
 
 const claimKey = (prefix: string, sessionId: string) => `${prefix}:api-tenant:${sessionId}`;
-const text = (v: unknown): string | null => (typeof v === 'string' || typeof v === 'number' ? String(v) : null);
+/**
+ * An id as text, or null when it is not a valid id: those events are refused by the contract, and a
+ * `\u0000` in one must not reach the tenant lookup (PostgreSQL would fail the whole request).
+ */
+const text = (v: unknown): string | null => (isId(v) ? String(v) : null);
 
 /**
  * Per event: null when it may be published under `tenant`, else why not. Events that are not objects
@@ -72,7 +77,7 @@ export async function tenantVerdicts(tenant: string, events: unknown[], deps: { 
     if (await deps.store.claim(claimKey(deps.prefix, sid), tenant, CLAIM_TTL_S)) continue;
     if ((await deps.store.get([claimKey(deps.prefix, sid)]))[0] === tenant) continue;
     events.forEach((raw, i) => {
-      if (text(obj(raw)?.sessionId) === sid && !text(obj(raw)?.type)?.startsWith('queue.'))
+      if (text(obj(raw)?.sessionId) === sid && !String(obj(raw)?.type).startsWith('queue.'))
         verdicts[i] = { field: 'sessionId', reason: `session ${sid} belongs to another tenant; this key is restricted to "${tenant}"` };
     });
   }

@@ -85,7 +85,13 @@ interface Compiled {
 export function compileCustomType(type: unknown, schema: unknown, ajv: Ajv2020 = newAjv()): ValidateFunction {
   if (!isCustomType(type)) throw new ContractError('type', 'must be x.<game>.<name>: lower-case letters, digits, _ and -, e.g. x.adventure.story_choice');
   if (!isPlainObject(schema)) throw new ContractError('schema', 'must be a JSON Schema object');
-  const size = Buffer.byteLength(JSON.stringify(schema));
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(schema));
+  } catch {
+    // JSON.stringify recurses: a schema nested thousands of levels deep overflows the stack.
+    throw new ContractError('schema', 'nests too deeply to be a JSON Schema');
+  }
   if (size > MAX_SCHEMA_BYTES) throw new ContractError('schema', `is ${size} bytes, more than the ${MAX_SCHEMA_BYTES}-byte limit`);
   if (schema.$id !== undefined) throw new ContractError('schema.$id', 'is not supported: the type name identifies the schema');
   try {

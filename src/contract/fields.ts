@@ -41,16 +41,33 @@ function field<T>(opts: Base, check: (v: unknown) => Check, schema: Record<strin
 /** Identifiers (sessions, players, tenants) are strings; integers are accepted and stored as text. */
 export const MAX_ID_LENGTH = 128;
 
+/**
+ * An id is stored as PostgreSQL text (session_id, player_id ... columns and keys), which cannot hold
+ * NUL; a lone surrogate is not Unicode. Either would be refused by the database long after the
+ * producer was told the event was accepted, so they are refused here.
+ */
 export function isId(v: unknown): boolean {
-  if (typeof v === 'string') return v.length > 0 && v.length <= MAX_ID_LENGTH;
+  if (typeof v === 'string') return v.length > 0 && v.length <= MAX_ID_LENGTH && stringProblem(v) === null;
   return typeof v === 'number' && Number.isSafeInteger(v);
 }
 
-const ID_REASON = `must be a non-empty string of at most ${MAX_ID_LENGTH} characters (or a safe integer)`;
+export const ID_REASON = `must be a non-empty string of at most ${MAX_ID_LENGTH} characters (or a safe integer)`;
+
+/** Why `v` is not a valid id: the string's own problem when it has one, else the general rule. */
+export function idReason(v: unknown): string {
+  return (typeof v === 'string' && stringProblem(v)) || ID_REASON;
+}
+
+/** PostgreSQL text and jsonb cannot hold NUL, and lone UTF-16 surrogates are not valid Unicode. */
+export function stringProblem(s: string): string | null {
+  if (s.includes('\u0000')) return 'contains \\u0000, which PostgreSQL cannot store';
+  if (!s.isWellFormed()) return 'contains a lone surrogate (not valid Unicode)';
+  return null;
+}
 
 export const f = {
   id<const O extends Base & { asText?: boolean }>(opts: O = {} as O) {
-    const base = field<string | number>(opts, (v) => (isId(v) ? null : ID_REASON), {
+    const base = field<string | number>(opts, (v) => (isId(v) ? null : idReason(v)), {
       anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH }, { type: 'integer' }],
     });
     // asText: stored (and replayed) as text, so 1 and "1" are the same team everywhere.
@@ -148,7 +165,7 @@ export const f = {
             ? `must have at most ${opts.max} items`
             : v.every(isId)
               ? null
-              : `items ${ID_REASON}`,
+              : `items ${idReason(v.find((x) => !isId(x)))}`,
       { type: 'array', maxItems: opts.max, items: { anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH }, { type: 'integer' }] } },
     ) as Field<Array<string | number>> & O;
   },

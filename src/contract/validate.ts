@@ -6,7 +6,7 @@
 import { ContractError } from '../errors.ts';
 import type { CustomTypeCheck } from './custom-types.ts';
 import { EVENT_TYPES, isCustomType, type AnyEventType, type EventType, type Family, type ValidEvent } from './events.ts';
-import { isId, isPlainObject, isTimestamp } from './fields.ts';
+import { idReason, isId, isPlainObject, isTimestamp, stringProblem } from './fields.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';
 import { setOwn } from './merge-patch.ts';
 
@@ -65,7 +65,8 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   const limits = opts.limits ?? DEFAULT_LIMITS;
   if (!isPlainObject(raw)) throw new ContractError('event', 'must be a JSON object');
 
-  for (const k in raw) if (!ENVELOPE_KEYS.has(k)) throw bad(raw, k, 'is not an envelope field (put it in data)');
+  // The field names the key as sent, cut short (a key may be megabytes long) and quoted when empty.
+  for (const k in raw) if (!ENVELOPE_KEYS.has(k)) throw bad(raw, k === '' ? '""' : k.length > 64 ? `${k.slice(0, 64)}…` : k, 'is not an envelope field (put it in data)');
   if (raw.v !== undefined && raw.v !== 1) throw bad(raw, 'v', 'must be 1 (this worker speaks contract v1)');
   if (!isUuid(raw.id)) throw bad(raw, 'id', 'must be a UUID (v7 recommended)');
   const custom = !isEventType(raw.type);
@@ -83,7 +84,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   let sessionId: string | null = null;
   let seq: number | null = null;
   if (raw.sessionId !== undefined && raw.sessionId !== null) {
-    if (!isId(raw.sessionId)) throw bad(raw, 'sessionId', 'must be a non-empty string of at most 128 characters (or a safe integer)');
+    if (!isId(raw.sessionId)) throw bad(raw, 'sessionId', idReason(raw.sessionId));
     sessionId = String(raw.sessionId);
     // Join-queue events belong to a tenant, not to the session's sequence: their seq is optional.
     if ((raw.seq === undefined || raw.seq === null) && (opts.seqAssignedLater || !needsSession)) seq = null;
@@ -98,14 +99,14 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
 
   let player: string | null = null;
   if (raw.player !== undefined && raw.player !== null) {
-    if (!isId(raw.player)) throw bad(raw, 'player', 'must be a non-empty string of at most 128 characters (or a safe integer)');
+    if (!isId(raw.player)) throw bad(raw, 'player', idReason(raw.player));
     player = String(raw.player);
   }
 
   const data = raw.data;
   if (!isPlainObject(data)) throw bad(raw, 'data', 'must be a JSON object');
   const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; check(v: unknown): string | null; normalize?(v: unknown): unknown }>;
-  if (!custom) for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k}`, `is not a field of ${type} (use meta for game-specific data)`);
+  if (!custom) for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k.length > 64 ? `${k.slice(0, 64)}…` : k}`, `is not a field of ${type} (use meta for game-specific data)`);
   const clone = opts.clone ?? false;
   // Values stored in another form than sent (an alias, an integer team); the caller's object is never changed when cloning.
   let normalized: Record<string, unknown> | null = null;
@@ -240,11 +241,4 @@ function walk(v: unknown, depth: number, w: Walk, path: string, longStringsOk: b
     default:
       throw bad(w.raw, path, `is not JSON (${typeof v})`);
   }
-}
-
-/** PostgreSQL text and jsonb cannot hold NUL, and lone UTF-16 surrogates are not valid Unicode. */
-function stringProblem(s: string): string | null {
-  if (s.includes('\u0000')) return 'contains \\u0000, which PostgreSQL cannot store';
-  if (!s.isWellFormed()) return 'contains a lone surrogate (not valid Unicode)';
-  return null;
 }

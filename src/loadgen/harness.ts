@@ -50,6 +50,8 @@ export interface Pipeline {
   readonly reader: Reader;
   /** SIGKILLs the worker (jobs it held come back after their lock expires). */
   killWorker(): Promise<void>;
+  /** The worker process's id (null while killed), to check it is still the same process or measure its memory. */
+  workerPid(): number | null;
   /** Starts a worker again after killWorker. */
   startWorker(): Promise<void>;
   /** Stops the API and the worker (SIGTERM: the worker commits what it holds) and closes the reader. */
@@ -189,6 +191,7 @@ export async function startPipeline(o: PipelineOptions): Promise<Pipeline> {
         worker = null;
       },
       startWorker,
+      workerPid: () => (worker && worker.proc.exitCode === null && worker.proc.signalCode === null ? (worker.proc.pid ?? null) : null),
       async stop() {
         for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGTERM');
         await Promise.all(children.map((c) => c.exited));

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import pg from 'pg';
 import type { CustomTypeCheck } from '../contract/custom-types.ts';
 import { EVENT_TYPES, type CustomType, type EventData, type EventType } from '../contract/events.ts';
-import { isId } from '../contract/fields.ts';
+import { idReason, isId } from '../contract/fields.ts';
 import { uuidv7 } from '../contract/ids.ts';
 import {
   CONTRACT_VERSION,
@@ -428,7 +428,7 @@ export class Producer {
 
 /** Session ids are compared as text: 42 and "42" are one session (the contract stores ids as text). */
 function sessionKey(sessionId: string | number): string {
-  if (!isId(sessionId)) throw new ContractError('sessionId', 'must be a non-empty string of at most 128 characters (or a safe integer)');
+  if (!isId(sessionId)) throw new ContractError('sessionId', idReason(sessionId));
   return String(sessionId);
 }
 

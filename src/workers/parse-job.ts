@@ -32,7 +32,7 @@ export function parseJob(data: unknown, limits: Limits, queue: string, jobId: st
   let raw: unknown[];
   if ('events' in data) {
     if (data.v !== undefined && data.v !== 1) {
-      dead(data, 'unsupported_version', `job contract version ${JSON.stringify(data.v)} is not supported (v1 worker)`, 'v');
+      dead(data, 'unsupported_version', `job contract version ${describeVersion(data.v)} is not supported (v1 worker)`, 'v');
       return out;
     }
     if (!Array.isArray(data.events)) {
@@ -59,4 +59,11 @@ export function parseJob(data: unknown, limits: Limits, queue: string, jobId: st
     }
   }
   return out;
+}
+
+/** A job's `v` for a reason: any JSON value, so never stringified whole (it may be huge or deeply nested). */
+function describeVersion(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 40)) + (v.length > 40 ? '…' : '');
+  return Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : typeof v;
 }

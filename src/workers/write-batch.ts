@@ -288,12 +288,16 @@ export function deadLetterForPayload(
   m: { code: string; reason: string; field: string | null; queue: string | null; jobId: string | null; eventId?: unknown; sessionId?: unknown; type?: unknown },
 ): DeadLetterRow {
   let text: string;
+  let cut = false;
   try {
     text = JSON.stringify(payload) ?? String(payload);
   } catch {
-    text = String(payload);
+    // JSON.stringify recurses: a payload nested a few thousand levels deep (which JSON.parse takes
+    // happily) overflows the stack. Keep what a bounded walk can write, flagged as truncated.
+    text = boundedJson(payload, DEAD_LETTER_DEPTH);
+    cut = true;
   }
-  const truncated = text.length > MAX_DEAD_LETTER_PAYLOAD;
+  const truncated = cut || text.length > MAX_DEAD_LETTER_PAYLOAD;
   // NUL cannot be stored in text; keep the payload readable and mark where it was.
   text = (truncated ? text.slice(0, MAX_DEAD_LETTER_PAYLOAD) : text).replaceAll('\u0000', '\\u0000');
   if (!text.isWellFormed()) text = text.toWellFormed();
@@ -310,4 +314,51 @@ export function deadLetterForPayload(
     queue: m.queue,
     job_id: m.jobId,
   };
+}
+
+/** Nesting kept of a dead letter's payload too deep for JSON.stringify: far beyond any event's maxDepth. */
+const DEAD_LETTER_DEPTH = 64;
+
+/**
+ * JSON text of `v` with everything nested deeper than `depth` replaced by the string "…", and strings
+ * and the output cut once past the dead-letter payload size (the row is flagged as truncated anyway).
+ */
+export function boundedJson(v: unknown, depth: number): string {
+  const parts: string[] = [];
+  let size = 0;
+  const put = (s: string) => {
+    size += s.length;
+    parts.push(s);
+  };
+  const go = (x: unknown, d: number): void => {
+    if (size > MAX_DEAD_LETTER_PAYLOAD) return;
+    if (x === null || typeof x !== 'object') {
+      put(typeof x === 'string' ? JSON.stringify(x.slice(0, MAX_DEAD_LETTER_PAYLOAD)) : (JSON.stringify(x) ?? 'null'));
+      return;
+    }
+    if (d >= depth) {
+      put('"…"');
+      return;
+    }
+    if (Array.isArray(x)) {
+      put('[');
+      x.forEach((c, i) => {
+        if (i) put(',');
+        go(c, d + 1);
+      });
+      put(']');
+      return;
+    }
+    put('{');
+    let first = true;
+    for (const k of Object.keys(x)) {
+      if (!first) put(',');
+      first = false;
+      put(`${JSON.stringify(k)}:`);
+      go((x as Record<string, unknown>)[k], d + 1);
+    }
+    put('}');
+  };
+  go(v, 0);
+  return parts.join('');
 }

@@ -18,7 +18,7 @@ it('passes the short chaos scenarios with every ledger count at zero', { timeout
     ),
   );
   const last = JSON.parse(stdout.trim().split('\n').pop()!);
-  expect({ code, last: { ...last, rows: undefined } }, stderr).toMatchObject({ code: 0, last: { scenarios: 3, passed: 3, lost: 0, duplicated: 0, drift: 0, unexpected: 0, snapshots_failed: 0 } });
+  expect({ code, last: { ...last, rows: undefined } }, stderr).toMatchObject({ code: 0, last: { scenarios: 4, passed: 4, lost: 0, duplicated: 0, drift: 0, unexpected: 0, snapshots_failed: 0 } });
   const rows = last.rows as { scenario: string; kills: number }[];
   expect(rows.find((r) => r.scenario === 'sigkill')!.kills).toBeGreaterThan(0);
   expect(rows.find((r) => r.scenario === 'commit-crash')!.kills).toBeGreaterThan(0);
