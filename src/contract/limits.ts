@@ -34,6 +34,8 @@ export const DEFAULT_QUEUE_NAME = 'events';
 export const DEFAULT_QUEUE_PREFIX = 'gp';
 /** BullMQ job name used for event jobs. */
 export const EVENT_JOB_NAME = 'events';
+/** Event bytes one job may carry; past this a worker dead-letters its remaining events (replayable alone). */
+export const MAX_JOB_EVENT_BYTES = 4 * 1024 * 1024;
 /** Most events one job may carry; larger jobs are refused by the SDK and dead-lettered past this by workers. */
 export const MAX_EVENTS_PER_JOB = 5000;
 

@@ -20,7 +20,7 @@ export interface ProducerOptions {
   queueName?: string;
   /** Events per job at most. @defaultValue 100 */
   maxBatchEvents?: number;
-  /** JSON bytes per job at most. @defaultValue 262144 */
+  /** JSON bytes per job at most (capped at 4 MiB, what a worker takes from one job). @defaultValue 262144 */
   maxBatchBytes?: number;
   /** How long an event may wait for companions before its job is sent. @defaultValue 5 */
   lingerMs?: number;

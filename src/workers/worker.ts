@@ -205,6 +205,8 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     // waiting). Never a job: producers add jobs with synchronous commits. One connection per job in
     // flight would be wasteful: acknowledgements queue for at most 10.
     { max: Math.min(cfg.concurrency, 10), applicationName: 'game-persist:worker-queue', asyncCommit: true },
+    // A job larger than this reaches the processor unparsed, as a marker parseJob dead-letters.
+    cfg.maxJobBytes,
   );
   worker.on('error', redisErrors.listener('worker'));
   worker.on('failed', (job, e) => log.warn({ job: job?.id, err: e.message, attempts: job?.attemptsMade }, 'job failed'));

@@ -285,15 +285,21 @@ export function deadLetterForEvent(
 
 export function deadLetterForPayload(
   payload: unknown,
-  m: { code: string; reason: string; field: string | null; queue: string | null; jobId: string | null; eventId?: unknown; sessionId?: unknown; type?: unknown },
+  m: {
+    code: string; reason: string; field: string | null; queue: string | null; jobId: string | null; eventId?: unknown; sessionId?: unknown; type?: unknown;
+    /** The head of a payload's text, stored instead of `payload` and marked truncated (an oversize job, never parsed). */
+    rawText?: string;
+  },
 ): DeadLetterRow {
   let text: string;
-  try {
-    text = JSON.stringify(payload) ?? String(payload);
-  } catch {
-    text = String(payload);
-  }
-  const truncated = text.length > MAX_DEAD_LETTER_PAYLOAD;
+  if (m.rawText !== undefined) text = m.rawText;
+  else
+    try {
+      text = JSON.stringify(payload) ?? String(payload);
+    } catch {
+      text = String(payload);
+    }
+  const truncated = m.rawText !== undefined || text.length > MAX_DEAD_LETTER_PAYLOAD;
   // NUL cannot be stored in text; keep the payload readable and mark where it was.
   text = (truncated ? text.slice(0, MAX_DEAD_LETTER_PAYLOAD) : text).replaceAll('\u0000', '\\u0000');
   if (!text.isWellFormed()) text = text.toWellFormed();
