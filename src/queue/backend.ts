@@ -102,11 +102,24 @@ function pgConnection(url: string, prefix: string, s: PgPoolSettings) {
   };
 }
 
-/** A BullMQ Queue (adding jobs, counting them) on the target's backend. */
-export function openQueue(t: QueueTarget, opts: { skipWaitingForReady?: boolean } = {}, pgPool: PgPoolSettings = {}): EventsQueue {
+/**
+ * A BullMQ Queue (adding jobs, counting them) on the target's backend. With `maxJobBytes`, jobs it
+ * reads (getJobs) larger than that come back as OversizeJob markers, unparsed.
+ */
+export function openQueue(t: QueueTarget, opts: { skipWaitingForReady?: boolean } = {}, pgPool: PgPoolSettings = {}, maxJobBytes?: number): EventsQueue {
+  const Q: typeof Queue = maxJobBytes ? boundedQueueClass(maxJobBytes) : Queue;
   if (isPostgresUrl(t.connection))
-    return new Queue(t.queueName, { connection: pgConnection(t.connection, t.prefix, pgPool), ...opts }, createPostgresBackend) as unknown as EventsQueue;
-  return new Queue(t.queueName, { connection: t.connection, prefix: t.prefix, ...opts }) as unknown as EventsQueue;
+    return new Q(t.queueName, { connection: pgConnection(t.connection, t.prefix, { ...pgPool, maxJsonBytes: maxJobBytes }), ...opts }, createPostgresBackend) as unknown as EventsQueue;
+  return new Q(t.queueName, { connection: t.connection, prefix: t.prefix, ...opts }) as unknown as EventsQueue;
+}
+
+function boundedQueueClass(maxJobBytes: number) {
+  const BoundedJob = boundedJobClass(maxJobBytes);
+  return class BoundedQueue extends Queue {
+    protected override get Job() {
+      return BoundedJob;
+    }
+  };
 }
 
 /**
