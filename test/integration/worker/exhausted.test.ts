@@ -5,9 +5,11 @@
  * the attempts, counted by gp_jobs_exhausted_total, gone from the queue, and `dlq replay` stores it
  * once the cause is fixed. A job that reaches BullMQ's failed set anyway (the dead letters could not be
  * written either) is dead-lettered by the sweep once the database takes them. On both queue backends.
+ * A derived (pg-boss) job whose retries ran out is copied to gp-dead-jobs and counted by gp_pgboss_jobs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayDeadLetters } from '../../../src/ops/dead-letters.ts';
+import { PGBOSS_DEAD_QUEUE, PGBOSS_QUEUES, SNAPSHOT_QUEUE } from '../../../src/jobs/boss.ts';
 import { moveEvent } from '../../helpers/examples.ts';
 import { BACKENDS, count, queueUrl, rows, waitFor } from '../../helpers/services.ts';
 import { plainQueue, workerFixture } from '../../helpers/worker.ts';
@@ -57,7 +59,9 @@ describe.each(BACKENDS)('exhausted jobs on %s', (backend) => {
       expect(dl.reason).toBe(`job ${job.id} gave up after 3 attempt(s) of 3; last error: 42501: permission denied for table moves (test)`);
       expect(JSON.parse(dl.payload)).toMatchObject({ id: bad.id, type: 'move', sessionId: 'ex-bad-1', seq: 1 });
       expect(await exhaustedTotal()).toBe(before + 1);
-      expect(await count(ctx.fx.orm, 'moves', 'session_id = $1', ['ex-good-1'])).toBe(1);
+      // The job beside it (one attempt: plain BullMQ's default) shared its failing batch, and lands alone.
+      await waitFor('the good job', async () => (await count(ctx.fx.orm, 'moves', 'session_id = $1', ['ex-good-1'])) === 1);
+      expect(await count(ctx.fx.orm, 'dead_letters', 'session_id = $1', ['ex-good-1'])).toBe(0);
       // Acknowledged: nothing failed or waiting to expire in the queue.
       await waitFor('the job acknowledged', async () => (await q.getJobCounts('failed', 'active', 'waiting', 'delayed')).active === 0);
       expect(await q.getJobCounts('failed', 'active', 'waiting', 'delayed')).toEqual({ failed: 0, active: 0, waiting: 0, delayed: 0 });
@@ -103,5 +107,21 @@ describe.each(BACKENDS)('exhausted jobs on %s', (backend) => {
       await sql(`delete from hbounds_refuse`);
       await q.close();
     }
+  });
+
+  it('routes a derived (pg-boss) job whose retries ran out to gp-dead-jobs, kept and counted', async () => {
+    const boss = ctx.worker.jobs!.boss;
+    for (const name of PGBOSS_QUEUES.filter((n) => n !== PGBOSS_DEAD_QUEUE)) expect((await boss.getQueue(name))?.deadLetter, name).toBe(PGBOSS_DEAD_QUEUE);
+    // A snapshot job whose seq is not a number fails in its SQL on every attempt.
+    const id = await boss.send(SNAPSHOT_QUEUE, { sessionId: 'ex-snap', reason: 'turns', seq: `not-a-seq-${backend}` }, { retryLimit: 1, retryDelay: 1 });
+    let dead: Awaited<ReturnType<typeof boss.findJobs>> = [];
+    await waitFor('the job in gp-dead-jobs', async () => (dead = await boss.findJobs(PGBOSS_DEAD_QUEUE, { data: { seq: `not-a-seq-${backend}` } })).length === 1);
+    expect(dead[0]).toMatchObject({ sourceName: SNAPSHOT_QUEUE, sourceId: id, sourceRetryCount: 1, state: 'created' });
+    expect(JSON.stringify(dead[0]!.sourceOutput)).toContain('not-a-seq');
+    // Kept until an operator acts, not the 14 days pg-boss keeps a waiting job by default.
+    expect(dead[0]!.keepUntil.getTime() - dead[0]!.createdOn.getTime()).toBeGreaterThan(5 * 365 * 86_400_000);
+    const gauge = async () =>
+      (await ctx.worker.metrics.registry.getSingleMetric('gp_pgboss_jobs')!.get()).values.find((v) => v.labels.queue === PGBOSS_DEAD_QUEUE && v.labels.state === 'ready')?.value ?? 0;
+    await waitFor('gp_pgboss_jobs{queue="gp-dead-jobs"} counting it', async () => (await gauge()) >= 1);
   });
 });
