@@ -2,7 +2,7 @@
  * The only module that reads `process.env`. Values are parsed and checked once; errors name the
  * variable. Everything else receives the frozen Config object.
  */
-import { DEFAULT_LIMITS, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, MAX_JOB_EVENT_BYTES, type Limits } from './contract/limits.ts';
+import { DEFAULT_LIMITS, DEFAULT_MAX_STATE_BYTES, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, MAX_JOB_EVENT_BYTES, type Limits } from './contract/limits.ts';
 import { CUSTOM_TYPE_MODES, type CustomTypeMode } from './contract/custom-types.ts';
 import { ConfigError } from './errors.ts';
 import { sslModeOf } from './db/tls.ts';
@@ -266,7 +266,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsCacheMs: int(env, 'GP_METRICS_CACHE_MS', 5000, 0, 3_600_000),
     limits,
     maxJobBytes: int(env, 'GP_MAX_JOB_BYTES', Math.max(16 * 1024 * 1024, minJobBytes), minJobBytes, 1024 * 1024 * 1024),
-    maxStateBytes: int(env, 'GP_MAX_STATE_BYTES', 1024 * 1024, 1024, 256 * 1024 * 1024),
+    maxStateBytes: int(env, 'GP_MAX_STATE_BYTES', DEFAULT_MAX_STATE_BYTES, 1024, 256 * 1024 * 1024),
     logLevel,
   });
 }

@@ -26,6 +26,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDocumentBytes: 256 * 1024,
 });
 
+/** Largest live session state by default (GP_MAX_STATE_BYTES): the JSON text's UTF-8 bytes. */
+export const DEFAULT_MAX_STATE_BYTES = 1024 * 1024;
+
 /** Contract version written into every job and event. */
 export const CONTRACT_VERSION = 1;
 

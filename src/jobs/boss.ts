@@ -130,6 +130,7 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
       snapshotEveryTurns: snapshots?.everyTurns ?? 0,
       gapTimeoutS: cfg.gapTimeoutS,
       maxOwnerDocumentBytes: cfg.maxOwnerDocumentBytes,
+      maxStateBytes: cfg.maxStateBytes,
     });
     if (snapshots && adv.fold.snapshots.length) await snapshots.enqueue(q, adv.fold.snapshots);
     if (ratings && [...adv.changes.values()].some((c) => c.becameFinal && c.finished)) await ratings.enqueue(q);

@@ -129,6 +129,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     liveState: cfg.liveState,
     gapTimeoutS: cfg.gapTimeoutS,
     maxOwnerDocumentBytes: cfg.maxOwnerDocumentBytes,
+    maxStateBytes: cfg.maxStateBytes,
     aggregates,
     ratings: jobs?.ratings ?? undefined,
   };
@@ -152,6 +153,11 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     if (r.docsOverLimit) metrics.documentWrites.inc({ outcome: 'over_limit' }, r.docsOverLimit);
     if (r.docConflicts || r.docsOverLimit)
       log.info({ conflicts: r.docConflicts, overLimit: r.docsOverLimit }, 'document writes not applied (expectedVersion differed, or the owner limit); see GET /v1/sessions/:id/document-rejections');
+    if (r.statesTooLarge) {
+      metrics.statesTooLarge.inc(r.statesTooLarge);
+      metrics.rejected.inc({ type: 'turn.result', reason: 'state_too_large' }, r.statesTooLarge);
+      log.warn({ turnResults: r.statesTooLarge, limit: cfg.maxStateBytes }, 'turn results not folded: the live state would pass GP_MAX_STATE_BYTES; see `game-persist dlq list --reason state_too_large`');
+    }
     if (r.seqConflicts) {
       metrics.seqConflicts.inc(r.seqConflicts);
       log.warn({ events: r.seqConflicts }, 'events share a seq with another event of their session (a producer issued a number twice); see seq_conflicts');
