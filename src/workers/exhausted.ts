@@ -14,9 +14,12 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CustomTypeCheck } from '../contract/custom-types.ts';
 import type { Limits } from '../contract/limits.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
+import type { CheckedEvent } from '../contract/validate.ts';
+import { GamePersistError } from '../errors.ts';
 import type { EventsQueue } from '../queue/backend.ts';
-import { parseJob } from './parse-job.ts';
-import { deadLetterForEvent, writeBatch } from './write-batch.ts';
+import { parseJob, type ParsedJob } from './parse-job.ts';
+import { describeDbError } from './db-errors.ts';
+import { deadLetterForEvent, writeBatch, type WriteResult } from './write-batch.ts';
 
 /** Reason code of the dead letters of a job whose attempts ran out. */
 export const RETRIES_EXHAUSTED = 'retries_exhausted';
@@ -51,6 +54,73 @@ export function exhaustedRows(job: Job, why: string, attempts: number, ctx: Exha
 /** Writes dead letters in a transaction of their own (no event rows: those are what failed). */
 export async function writeDeadLetters(rows: DeadLetterRow[], ctx: ExhaustedContext): Promise<void> {
   if (rows.length) await writeBatch(ctx.orm, [], rows, { retries: ctx.writeRetries, queue: ctx.queue });
+}
+
+/**
+ * A job's last attempt failed (`err`, with its batch). Its batch may have failed for another job's
+ * events: its own are written alone once more (`write`). If that fails too, they become dead letters
+ * with the reason and the job can be acknowledged; if even those cannot be written, this throws naming
+ * both errors, the job fails, and the sweep dead-letters it later.
+ */
+export async function lastAttempt(
+  job: Job,
+  parsed: ParsedJob,
+  err: unknown,
+  ctx: ExhaustedContext,
+  write: (events: CheckedEvent[], deadLetters: DeadLetterRow[]) => Promise<WriteResult>,
+): Promise<{ written: WriteResult; deadLetters?: undefined } | { written?: undefined; deadLetters: DeadLetterRow[] }> {
+  let why = err;
+  try {
+    return { written: await write(parsed.events, parsed.deadLetters) };
+  } catch (alone) {
+    why = alone;
+  }
+  const rows = exhaustedRows(job, describeDbError(why), job.attemptsMade + 1, ctx);
+  try {
+    await writeDeadLetters(rows, ctx);
+  } catch (dl) {
+    throw new GamePersistError('dead_letter_failed', `${describeDbError(why)}; its dead letters could not be written either: ${describeDbError(dl)}`, { cause: why });
+  }
+  return { deadLetters: rows };
+}
+
+/** Runs deadLetterFailedJobs now, on a timer and on demand; never two at once. */
+export class FailedJobsSweeper {
+  #running: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  readonly #queue: EventsQueue;
+  readonly #ctx: ExhaustedContext;
+  readonly #onSwept: (r: { jobs: number; rows: DeadLetterRow[] }) => void;
+  readonly #onError: (e: unknown) => void;
+  constructor(queue: EventsQueue, ctx: ExhaustedContext, onSwept: (r: { jobs: number; rows: DeadLetterRow[] }) => void, onError: (e: unknown) => void) {
+    this.#queue = queue;
+    this.#ctx = ctx;
+    this.#onSwept = onSwept;
+    this.#onError = onError;
+  }
+
+  /** A sweep, or the one under way. */
+  sweep(): Promise<void> {
+    return (this.#running ??= deadLetterFailedJobs(this.#queue, this.#ctx)
+      .then(this.#onSwept, this.#onError)
+      .finally(() => (this.#running = null)));
+  }
+
+  /** A sweep started after any under way (which may have read the failed set before the caller's change). */
+  async sweepAfresh(): Promise<void> {
+    await this.#running;
+    await this.sweep();
+  }
+
+  start(everyMs: number): void {
+    void this.sweep();
+    this.#timer = setInterval(() => void this.sweep(), everyMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running;
+  }
 }
 
 /**

@@ -9,13 +9,13 @@ import type { Clock } from '../clock.ts';
 import { openOrm, type MikroORM } from '../db/orm.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { query } from '../db/query.ts';
-import { GamePersistError, PreconditionError, coerceError, errorMessage } from '../errors.ts';
+import { PreconditionError, coerceError, errorMessage } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { RedisErrorReporter, evictionPolicy, outOfMemoryDetail, workerRedis } from '../redis.ts';
 import { openQueue, openWorker, queueSchemaState, type QueueTarget } from '../queue/backend.ts';
 import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
-import { deadLetterFailedJobs, exhaustedRows, isLastAttempt, writeDeadLetters, type ExhaustedContext } from './exhausted.ts';
+import { FailedJobsSweeper, isLastAttempt, lastAttempt, type ExhaustedContext } from './exhausted.ts';
 import { TypeRegistry } from '../db/event-types.ts';
 import { ormReader } from '../db/reader.ts';
 import { writeBatch, type WriteResult, type WriterOptions } from './write-batch.ts';
@@ -206,26 +206,10 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
       await batcher.add(parsed.events, parsed.deadLetters);
     } catch (e) {
       if (!isLastAttempt(job)) throw e;
-      // The last attempt. Its batch may have failed for another job's events: try this job's alone.
-      let why: unknown = e;
-      try {
-        const t0 = performance.now();
-        record(await writeBatch(orm, parsed.events, parsed.deadLetters, writerOpts), parsed.events, parsed.deadLetters, t0);
-        return;
-      } catch (alone) {
-        why = alone;
-      }
-      // BullMQ would move the job to its failed set (kept for the job's removeOnFail age, then
-      // deleted unseen): its events become dead letters with the reason instead, and the job is
-      // acknowledged. If even they cannot be written, the job fails naming both errors, and the
-      // sweep below dead-letters it later.
-      const rows = exhaustedRows(job, describeDbError(why), job.attemptsMade + 1, exhaustedCtx);
-      try {
-        await writeDeadLetters(rows, exhaustedCtx);
-      } catch (dl) {
-        throw new GamePersistError('dead_letter_failed', `${describeDbError(why)}; its dead letters could not be written either: ${describeDbError(dl)}`, { cause: why });
-      }
-      exhausted(1, rows);
+      const t0 = performance.now();
+      const out = await lastAttempt(job, parsed, e, exhaustedCtx, (events, deadLetters) => writeBatch(orm, events, deadLetters, writerOpts));
+      if (out.written) record(out.written, parsed.events, parsed.deadLetters, t0);
+      else exhausted(1, out.deadLetters);
     }
   };
   const exhaustedCtx: ExhaustedContext = { orm, limits: cfg.limits, queue: cfg.queueName, types, writeRetries: cfg.writeRetries };
@@ -238,12 +222,9 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   };
   // Jobs that reached BullMQ's failed set anyway: dead-lettered and removed, at start, after each
   // final failure, and every minute (a database that was down meanwhile is back).
-  let sweeping: Promise<void> | null = null;
-  const sweepFailed = () =>
-    (sweeping ??= deadLetterFailedJobs(metricsQueue, exhaustedCtx)
-      .then((r) => void (r.jobs && exhausted(r.jobs, r.rows)))
-      .catch((e) => log.warn({ err: describeDbError(e) }, 'could not dead-letter failed jobs; retrying in a minute'))
-      .finally(() => (sweeping = null)));
+  const sweeper = new FailedJobsSweeper(metricsQueue, exhaustedCtx, (r) => void (r.jobs && exhausted(r.jobs, r.rows)), (e) =>
+    log.warn({ err: describeDbError(e) }, 'could not dead-letter failed jobs; retrying in a minute'),
+  );
 
   const worker = openWorker(
     target,
@@ -270,14 +251,13 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   worker.on('error', redisErrors.listener('worker'));
   worker.on('failed', (job, e) => {
     log.warn({ job: job?.id, err: e.message, attempts: job?.attemptsMade }, 'job failed');
-    if (job && job.attemptsMade >= Math.max(1, job.opts.attempts ?? 1)) void sweepFailed();
+    if (job && job.attemptsMade >= Math.max(1, job.opts.attempts ?? 1)) void sweeper.sweep();
   });
   await worker.waitUntilReady();
   log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, backend: cfg.queueBackend, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs }, 'worker started');
 
   const folder = aggregates ? startFolding(orm, cfg, log) : null;
-  void sweepFailed();
-  const sweepTimer = setInterval(sweepFailed, 60_000);
+  sweeper.start(60_000);
 
   const ready = async (): Promise<ReadyCheck[]> => {
     const check = async (name: string, fn: () => Promise<string | null>): Promise<ReadyCheck> => {
@@ -325,11 +305,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     stats,
     orm,
     jobs,
-    async sweepFailed() {
-      // A fresh sweep, not one already under way (it may have read the failed set before the caller's change).
-      await sweeping;
-      await sweepFailed();
-    },
+    sweepFailed: () => sweeper.sweepAfresh(),
     close() {
       closing ??= (async () => {
         log.info('worker draining');
@@ -337,8 +313,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         batcher.drain();
         await worker.close();
         await batcher.idle();
-        clearInterval(sweepTimer);
-        await sweeping;
+        await sweeper.stop();
         await folder?.stop();
         types.stop();
         await jobs?.stop();
