@@ -46,7 +46,7 @@ describe.each(BACKENDS)('job size limit on %s', (backend) => {
       await q.add('events', { v: 1, events: [moveEvent('js-good', 1), moveEvent('js-good', 2)] });
       const big = await q.add('events', hugeJob('js-big'));
       await q.add('events', { v: 1, events: [moveEvent('js-good', 3)] });
-      await waitFor('good events and the dead letter', async () => (await count(fx.orm, 'moves', 'session_id = $1', ['js-good'])) === 3 && (await count(fx.orm, 'dead_letters')) >= 1, 90_000);
+      await waitFor('good events and the dead letter', async () => (await count(fx.orm, 'moves', 'session_id = $1', ['js-good'])) === 3 && (await count(fx.orm, 'dead_letters')) >= 1, 180_000);
 
       const dl = await rows(fx.orm, 'select reason_code, reason, truncated, job_id, length(payload) as n, left(payload, 20) as head from dead_letters');
       expect(dl).toHaveLength(1);
@@ -73,7 +73,7 @@ describe.each(BACKENDS)('job size limit on %s', (backend) => {
       w.child.kill('SIGTERM');
     }
     expect(await w.exited).toBe(0);
-  }, 180_000);
+  }, 360_000);
 });
 
 describe('job size limit, the control', () => {
@@ -101,5 +101,5 @@ describe('job size limit, the control', () => {
       await q.close();
       if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }
-  }, 180_000);
+  }, 360_000);
 });
