@@ -2,7 +2,7 @@
  * The only module that reads `process.env`. Values are parsed and checked once; errors name the
  * variable. Everything else receives the frozen Config object.
  */
-import { DEFAULT_LIMITS, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, type Limits } from './contract/limits.ts';
+import { DEFAULT_LIMITS, DEFAULT_MAX_STATE_BYTES, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, MAX_JOB_EVENT_BYTES, type Limits } from './contract/limits.ts';
 import { CUSTOM_TYPE_MODES, type CustomTypeMode } from './contract/custom-types.ts';
 import { ConfigError } from './errors.ts';
 import { sslModeOf } from './db/tls.ts';
@@ -79,6 +79,19 @@ export interface Config {
    * @defaultValue 60
    */
   gapTimeoutS: number;
+  /**
+   * GP_MAX_JOB_BYTES: a job whose data (its JSON text) is larger is dead-lettered whole as
+   * `job_too_large` before it is parsed (src/queue/job-size.ts), so one huge job cannot exhaust a
+   * worker's heap. At least what the SDK can send: MAX_JOB_EVENT_BYTES plus one largest event.
+   * @defaultValue 16777216 (16 MiB)
+   */
+  maxJobBytes: number;
+  /**
+   * GP_MAX_STATE_BYTES: largest live session state (its JSON text, UTF-8). A turn result whose fold
+   * would make it larger is refused (not folded; stored, and recorded as `state_too_large`).
+   * @defaultValue 1048576 (1 MiB)
+   */
+  maxStateBytes: number;
   /** Most bytes one owner's documents (a session's, or a player's in a session) may hold; a write past it is recorded as over_limit. */
   maxOwnerDocumentBytes: number;
   /** Game-defined event types not registered: accepted free-form (`open`) or refused (`registered`). */
@@ -199,6 +212,15 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const idleInTx = int(env, 'GP_DB_IDLE_IN_TX_TIMEOUT_MS', Math.floor(lockMs / 3), 0, 86_400_000);
   if (idleInTx >= lockMs)
     throw new ConfigError('GP_DB_IDLE_IN_TX_TIMEOUT_MS', `must be below GP_LOCK_MS (${lockMs}) or 0, got ${idleInTx}: a frozen worker's transaction must end before its jobs are redelivered`);
+  const limits: Limits = Object.freeze({
+    maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
+    maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),
+    maxStringLength: int(env, 'GP_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 16, 16 * 1024 * 1024),
+    maxKeyLength: DEFAULT_LIMITS.maxKeyLength,
+    maxDocumentBytes: int(env, 'GP_MAX_DOCUMENT_BYTES', DEFAULT_LIMITS.maxDocumentBytes, 16, 16 * 1024 * 1024),
+  });
+  // A job the SDK builds holds at most MAX_JOB_EVENT_BYTES of events plus the one that crossed it.
+  const minJobBytes = MAX_JOB_EVENT_BYTES + limits.maxEventBytes + limits.maxDocumentBytes;
   return Object.freeze({
     databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/game_persist', pgUrl('DATABASE_URL')),
     redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
@@ -250,13 +272,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsHost: str(env, 'GP_METRICS_HOST', '0.0.0.0', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     metricsToken: env.GP_METRICS_TOKEN ? str(env, 'GP_METRICS_TOKEN', '', (v) => (/^[\x21-\x7e]{16,256}$/.test(v) ? null : 'must be 16-256 printable characters without spaces')) : null,
     metricsCacheMs: int(env, 'GP_METRICS_CACHE_MS', 5000, 0, 3_600_000),
-    limits: Object.freeze({
-      maxEventBytes: int(env, 'GP_MAX_EVENT_BYTES', DEFAULT_LIMITS.maxEventBytes, 1024, 16 * 1024 * 1024),
-      maxDepth: int(env, 'GP_MAX_DEPTH', DEFAULT_LIMITS.maxDepth, 2, 256),
-      maxStringLength: int(env, 'GP_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 16, 16 * 1024 * 1024),
-      maxKeyLength: DEFAULT_LIMITS.maxKeyLength,
-      maxDocumentBytes: int(env, 'GP_MAX_DOCUMENT_BYTES', DEFAULT_LIMITS.maxDocumentBytes, 16, 16 * 1024 * 1024),
-    }),
+    limits,
+    maxJobBytes: int(env, 'GP_MAX_JOB_BYTES', Math.max(16 * 1024 * 1024, minJobBytes), minJobBytes, 1024 * 1024 * 1024),
+    maxStateBytes: int(env, 'GP_MAX_STATE_BYTES', DEFAULT_MAX_STATE_BYTES, 1024, 256 * 1024 * 1024),
     logLevel,
   });
 }

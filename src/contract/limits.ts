@@ -26,6 +26,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxDocumentBytes: 256 * 1024,
 });
 
+/** Largest live session state by default (GP_MAX_STATE_BYTES): the JSON text's UTF-8 bytes. */
+export const DEFAULT_MAX_STATE_BYTES = 1024 * 1024;
+
 /** Contract version written into every job and event. */
 export const CONTRACT_VERSION = 1;
 
@@ -34,6 +37,8 @@ export const DEFAULT_QUEUE_NAME = 'events';
 export const DEFAULT_QUEUE_PREFIX = 'gp';
 /** BullMQ job name used for event jobs. */
 export const EVENT_JOB_NAME = 'events';
+/** Event bytes one job may carry; past this a worker dead-letters its remaining events (replayable alone). */
+export const MAX_JOB_EVENT_BYTES = 4 * 1024 * 1024;
 /** Most events one job may carry; larger jobs are refused by the SDK and dead-lettered past this by workers. */
 export const MAX_EVENTS_PER_JOB = 5000;
 

@@ -9,7 +9,7 @@ export const DeadLetter = defineEntity({
     eventId: p.text().nullable(),
     sessionId: p.text().nullable(),
     type: p.text().nullable(),
-    /** Machine-readable: invalid_event, malformed_job, unsupported_version, job_too_large, db_rejected. */
+    /** Machine-readable: invalid_event, malformed_job, unsupported_version, job_too_large, db_rejected, retries_exhausted, state_too_large. */
     reasonCode: p.text(),
     /** Human-readable, names the field for contract errors. */
     reason: p.text(),

@@ -33,7 +33,15 @@ export const SNAPSHOT_SWEEP_QUEUE = 'gp-snapshot-sweep';
 export const CLEANUP_QUEUE = 'gp-cleanup';
 export const RATINGS_QUEUE = 'gp-ratings';
 export const PERIODS_QUEUE = 'gp-periods';
-export const PGBOSS_QUEUES = [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE, RETENTION_QUEUE];
+/**
+ * Where a pg-boss job of ours whose retries ran out is copied (pg-boss's per-queue `deadLetter`). No
+ * worker takes it: it waits there, counted by gp_pgboss_jobs{queue="gp-dead-jobs"} (alert
+ * GamePersistPgBossJobsExhausted), until an operator redrives or deletes it (README, "Dead letters").
+ */
+export const PGBOSS_DEAD_QUEUE = 'gp-dead-jobs';
+/** Kept ten years: a dead job is removed by an operator, never expired unseen. */
+const PGBOSS_DEAD_RETENTION_S = 10 * 365 * 86_400;
+export const PGBOSS_QUEUES = [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE, RETENTION_QUEUE, PGBOSS_DEAD_QUEUE];
 /** A snapshot job takes milliseconds; one active longer belongs to a worker that died. */
 const SNAPSHOT_JOB_EXPIRE_S = 30;
 
@@ -128,6 +136,7 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
       snapshotEveryTurns: snapshots?.everyTurns ?? 0,
       gapTimeoutS: cfg.gapTimeoutS,
       maxOwnerDocumentBytes: cfg.maxOwnerDocumentBytes,
+      maxStateBytes: cfg.maxStateBytes,
     });
     if (snapshots && adv.fold.snapshots.length) await snapshots.enqueue(q, adv.fold.snapshots);
     if (ratings && [...adv.changes.values()].some((c) => c.becameFinal && c.finished)) await ratings.enqueue(q);
@@ -139,6 +148,12 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
   });
 }
 
+/** Points every queue's dead letters at PGBOSS_DEAD_QUEUE (idempotent; queues made before it included). */
+export async function routeExhaustedJobs(boss: PgBoss): Promise<void> {
+  await boss.updateQueue(PGBOSS_DEAD_QUEUE, { retentionSeconds: PGBOSS_DEAD_RETENTION_S });
+  for (const name of PGBOSS_QUEUES) if (name !== PGBOSS_DEAD_QUEUE) await boss.updateQueue(name, { deadLetter: PGBOSS_DEAD_QUEUE });
+}
+
 export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock): Promise<Jobs> {
   // pg-boss expires a dead worker's active jobs in its per-queue monitor pass, which runs at most every
   // monitorIntervalSeconds (default 60): a SIGKILLed worker's snapshot jobs came back 53-70 s later.
@@ -146,6 +161,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
   for (const name of PGBOSS_QUEUES) await boss.createQueue(name);
+  await routeExhaustedJobs(boss);
   const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
 
   // Snapshots fall due at ingest speed (every N turns of every session): keep fetching while batches

@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { Reader } from '../db/reader.ts';
 import { RUN_DEAD_LETTERS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL, RUN_UNAPPLIED_SQL } from '../db/sql/ledger.ts';
-import { foldTurn } from '../workers/fold-state.ts';
+import { foldTurnBounded, stateBytes } from '../workers/fold-state.ts';
+import { DEFAULT_MAX_STATE_BYTES } from '../contract/limits.ts';
 
 /** An accepted event in wire form, as its producer sent it, with the id and seq it was given. */
 export interface LedgerEvent {
@@ -118,18 +119,20 @@ export interface StateReport {
  * ended it) and compares with the live state the workers kept, and checks that every session the
  * ledger finished is finished.
  */
-export async function checkStates(reader: Reader, ledger: readonly LedgerEvent[], run: string): Promise<StateReport> {
+export async function checkStates(reader: Reader, ledger: readonly LedgerEvent[], run: string, maxStateBytes = DEFAULT_MAX_STATE_BYTES): Promise<StateReport> {
   const like = likePrefix(run);
   const sessions = await reader.read<{ id: string; status: string; state: Record<string, unknown> | null; end_seq: string | null }>(RUN_SESSION_STATES_SQL, [like]);
   const turns = await reader.read<{ session_id: string; seq: string; state: Record<string, unknown> | null; patch: Record<string, unknown> | null }>(RUN_TURN_RESULTS_SQL, [like]);
-  const folded = new Map<string, Record<string, unknown>>();
+  // The workers' fold step, bound included (GP_MAX_STATE_BYTES: pass the workers' value).
+  const folded = new Map<string, { state: Record<string, unknown>; bytes: number }>();
   const ends = new Map(sessions.map((s) => [s.id, s.end_seq === null ? Infinity : Number(s.end_seq)]));
   for (const t of turns) {
     if (Number(t.seq) > (ends.get(t.session_id) ?? Infinity)) continue;
-    folded.set(t.session_id, foldTurn(folded.get(t.session_id) ?? {}, t));
+    const cur = folded.get(t.session_id) ?? { state: {}, bytes: stateBytes({}) };
+    folded.set(t.session_id, foldTurnBounded(cur.state, cur.bytes, t, maxStateBytes));
   }
   const canon = (x: unknown) => JSON.stringify(x, (_k, v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
-  const stateDrift = sessions.filter((s) => folded.has(s.id) && canon(folded.get(s.id)) !== canon(s.state)).map((s) => s.id);
+  const stateDrift = sessions.filter((s) => folded.has(s.id) && canon(folded.get(s.id)?.state) !== canon(s.state)).map((s) => s.id);
   const finished = new Set(ledger.filter((e) => e.type === 'session.finished').map((e) => String(e.sessionId)));
   const notFinished = sessions.filter((s) => finished.has(s.id) && s.status !== 'finished').map((s) => s.id);
   for (const id of finished) if (!sessions.some((s) => s.id === id)) notFinished.push(id);

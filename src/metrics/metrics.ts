@@ -32,6 +32,8 @@ export const METRIC = {
   stateRefolds: 'gp_state_refolds_total',
   seqConflicts: 'gp_seq_conflicts_total',
   documentWrites: 'gp_document_writes_total',
+  jobsExhausted: 'gp_jobs_exhausted_total',
+  statesTooLarge: 'gp_state_too_large_total',
   ratingsStale: 'gp_ratings_stale',
   queueJobs: 'gp_queue_jobs',
   deadLetters: 'gp_dead_letters',
@@ -112,6 +114,17 @@ export function createMetrics(src: MetricSources) {
     name: METRIC.documentWrites,
     help: 'doc.put / doc.delete events applied in seq order, by outcome: applied, conflict (expectedVersion differed), over_limit (the owner\'s documents would pass GP_MAX_OWNER_DOCUMENT_BYTES).',
     labelNames: ['outcome'],
+    registers: r,
+  });
+
+  const jobsExhausted = new client.Counter({
+    name: METRIC.jobsExhausted,
+    help: 'Events-queue jobs BullMQ gave up on (attempts ran out, stalled too often), their events dead-lettered as retries_exhausted.',
+    registers: r,
+  });
+  const statesTooLarge = new client.Counter({
+    name: METRIC.statesTooLarge,
+    help: 'Turn results refused because folding them would make the live state pass GP_MAX_STATE_BYTES (dead letters state_too_large).',
     registers: r,
   });
 
@@ -256,5 +269,5 @@ export function createMetrics(src: MetricSources) {
     },
   });
 
-  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, turnsFolded, stateRefolds, seqConflicts, documentWrites };
+  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, turnsFolded, stateRefolds, seqConflicts, documentWrites, jobsExhausted, statesTooLarge };
 }

@@ -20,7 +20,7 @@ export interface ProducerOptions {
   queueName?: string;
   /** Events per job at most. @defaultValue 100 */
   maxBatchEvents?: number;
-  /** JSON bytes per job at most. @defaultValue 262144 */
+  /** JSON bytes per job at most (capped at 4 MiB, what a worker takes from one job). @defaultValue 262144 */
   maxBatchBytes?: number;
   /** How long an event may wait for companions before its job is sent. @defaultValue 5 */
   lingerMs?: number;
@@ -36,7 +36,11 @@ export interface ProducerOptions {
   customTypes?: CustomTypeCheck;
   /** BullMQ retry policy for jobs whose write fails transiently. @defaultValue 20 attempts, exponential from 1 s */
   attempts?: number;
-  /** Seconds a failed job is kept in the queue for inspection. @defaultValue 604800 (7 days) */
+  /**
+   * Seconds a failed job is kept in the queue. Workers dead-letter a job whose attempts ran out
+   * (`retries_exhausted`) instead of failing it, and sweep any failed job into dead letters within a
+   * minute; this bounds only how long one they could not dead-letter stays. @defaultValue 604800 (7 days)
+   */
   keepFailedSeconds?: number;
   /**
    * How long a Redis call waits for a (re)connecting Redis, or one still loading its data after a

@@ -20,6 +20,7 @@ import {
   DEFAULT_QUEUE_PREFIX,
   EVENT_JOB_NAME,
   MAX_EVENTS_PER_JOB,
+  MAX_JOB_EVENT_BYTES,
   type Limits,
 } from '../contract/limits.ts';
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
@@ -167,7 +168,8 @@ export class Producer {
       this.#target = { connection: redis, prefix: this.#prefix, queueName };
     }
     this.#maxEvents = Math.min(opts.maxBatchEvents ?? 100, MAX_EVENTS_PER_JOB);
-    this.#maxBytes = opts.maxBatchBytes ?? 256 * 1024;
+    // Capped like maxBatchEvents: a worker dead-letters the events of a job past MAX_JOB_EVENT_BYTES.
+    this.#maxBytes = Math.min(opts.maxBatchBytes ?? 256 * 1024, MAX_JOB_EVENT_BYTES);
     this.#linger = opts.lingerMs ?? 5;
     this.#maxBuffered = opts.maxBufferedEvents ?? 20_000;
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };

@@ -28,6 +28,7 @@ import type { Config, QueueBackend } from '../config.ts';
 import { DELETE_PREFIX_COUNTERS_SQL } from '../db/sql/sequence-counters.ts';
 import { DELETE_PREFIX_RECORDS_SQL } from '../db/sql/api-records.ts';
 import { pgConnectionOptions } from '../db/tls.ts';
+import { boundedJobClass, boundedJsonbTypes } from './job-size.ts';
 
 /** An ioredis client, a `redis://` URL, or a `postgres://` URL (the PostgreSQL backend). */
 export type QueueConnection = Redis | string;
@@ -84,6 +85,8 @@ export interface PgPoolSettings {
    * redeliver jobs that workers deduplicate.
    */
   asyncCommit?: boolean;
+  /** Parse no json/jsonb value over this many bytes (a Worker's pool; see src/queue/job-size.ts). */
+  maxJsonBytes?: number;
 }
 
 /** BullMQ's PostgreSQL connection option: a pool config carrying the schema. */
@@ -95,21 +98,55 @@ function pgConnection(url: string, prefix: string, s: PgPoolSettings) {
     application_name: s.applicationName ?? 'game-persist',
     connectionTimeoutMillis: s.connectTimeoutMs ?? 10_000,
     ...(s.asyncCommit ? { options: '-c synchronous_commit=off' } : {}),
+    ...(s.maxJsonBytes ? { types: boundedJsonbTypes(s.maxJsonBytes) } : {}),
   };
 }
 
-/** A BullMQ Queue (adding jobs, counting them) on the target's backend. */
-export function openQueue(t: QueueTarget, opts: { skipWaitingForReady?: boolean } = {}, pgPool: PgPoolSettings = {}): EventsQueue {
+/**
+ * A BullMQ Queue (adding jobs, counting them) on the target's backend. With `maxJobBytes`, jobs it
+ * reads (getJobs) larger than that come back as OversizeJob markers, unparsed.
+ */
+export function openQueue(t: QueueTarget, opts: { skipWaitingForReady?: boolean } = {}, pgPool: PgPoolSettings = {}, maxJobBytes?: number): EventsQueue {
+  const Q: typeof Queue = maxJobBytes ? boundedQueueClass(maxJobBytes) : Queue;
   if (isPostgresUrl(t.connection))
-    return new Queue(t.queueName, { connection: pgConnection(t.connection, t.prefix, pgPool), ...opts }, createPostgresBackend) as unknown as EventsQueue;
-  return new Queue(t.queueName, { connection: t.connection, prefix: t.prefix, ...opts }) as unknown as EventsQueue;
+    return new Q(t.queueName, { connection: pgConnection(t.connection, t.prefix, { ...pgPool, maxJsonBytes: maxJobBytes }), ...opts }, createPostgresBackend) as unknown as EventsQueue;
+  return new Q(t.queueName, { connection: t.connection, prefix: t.prefix, ...opts }) as unknown as EventsQueue;
 }
 
-/** A BullMQ Worker on the target's backend. */
-export function openWorker(t: QueueTarget, processor: Processor, opts: Omit<WorkerOptions, 'connection' | 'prefix'>, pgPool: PgPoolSettings = {}): EventsWorker {
+function boundedQueueClass(maxJobBytes: number) {
+  const BoundedJob = boundedJobClass(maxJobBytes);
+  return class BoundedQueue extends Queue {
+    protected override get Job() {
+      return BoundedJob;
+    }
+  };
+}
+
+/**
+ * A BullMQ Worker on the target's backend. With `maxJobBytes`, a job whose data is larger reaches the
+ * processor as an OversizeJob marker, never parsed (src/queue/job-size.ts).
+ */
+export function openWorker(
+  t: QueueTarget,
+  processor: Processor,
+  opts: Omit<WorkerOptions, 'connection' | 'prefix'>,
+  pgPool: PgPoolSettings = {},
+  maxJobBytes?: number,
+): EventsWorker {
+  const W: typeof Worker = maxJobBytes ? boundedWorkerClass(maxJobBytes) : Worker;
   if (isPostgresUrl(t.connection))
-    return new Worker(t.queueName, processor, { ...opts, connection: pgConnection(t.connection, t.prefix, pgPool) }, createPostgresBackend) as unknown as EventsWorker;
-  return new Worker(t.queueName, processor, { ...opts, connection: t.connection, prefix: t.prefix }) as unknown as EventsWorker;
+    return new W(t.queueName, processor, { ...opts, connection: pgConnection(t.connection, t.prefix, { ...pgPool, maxJsonBytes: maxJobBytes }) }, createPostgresBackend) as unknown as EventsWorker;
+  return new W(t.queueName, processor, { ...opts, connection: t.connection, prefix: t.prefix }) as unknown as EventsWorker;
+}
+
+/** BullMQ's Worker building its jobs with boundedJobClass (its protected `Job` getter is the extension point). */
+function boundedWorkerClass(maxJobBytes: number) {
+  const BoundedJob = boundedJobClass(maxJobBytes);
+  return class BoundedWorker extends Worker {
+    protected override get Job() {
+      return BoundedJob;
+    }
+  };
 }
 
 async function withClient<T>(databaseUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {

@@ -11,6 +11,7 @@ import { storedPos, type Pos } from '../derive/position.ts';
 import { mergeSession, statusOf, type EndFields, type SessionDelta, type StoredGroups } from '../derive/session.ts';
 import type { TxQuery } from '../db/query.ts';
 import { UPDATE_SESSIONS_SQL, type LockedSession, type SessionWrite } from '../db/sql/sessions.ts';
+import { INSERT_STATE_REFUSALS_SQL, MAX_DEAD_LETTER_PAYLOAD } from '../db/sql/dead-letters.ts';
 import { applyDocuments, type DocInput, type DocResult } from './documents.ts';
 import { foldStates, type FoldResult } from './fold-state.ts';
 import { advanceWatermarks, type SeqEvent } from './sequencer.ts';
@@ -24,6 +25,8 @@ export interface AdvanceOptions {
   gapTimeoutS: number;
   /** Most bytes one owner's documents may hold (GP_MAX_OWNER_DOCUMENT_BYTES). */
   maxOwnerDocumentBytes: number;
+  /** Largest live state (GP_MAX_STATE_BYTES): a turn result that would pass it is refused. */
+  maxStateBytes: number;
 }
 
 /** What the rest of the transaction needs to know about a session. */
@@ -137,8 +140,10 @@ export async function advanceSessions(
     writes.push(sessionWrite(s, d ?? null, m, groups, w, final));
   }
   const fold = opts.liveState
-    ? await foldStates(q, foldInputs, { snapshotEveryTurns: opts.snapshots ? opts.snapshotEveryTurns : 0, snapshots: opts.snapshots })
-    : { applied: 0, waiting: 0, refolds: 0, snapshots: [], bySession: new Map() };
+    ? await foldStates(q, foldInputs, { snapshotEveryTurns: opts.snapshots ? opts.snapshotEveryTurns : 0, snapshots: opts.snapshots, maxStateBytes: opts.maxStateBytes })
+    : { applied: 0, waiting: 0, refolds: 0, snapshots: [], bySession: new Map(), refused: [] };
+  // Refused turn results are recorded in the transaction that refused them.
+  if (fold.refused.length) await q(INSERT_STATE_REFUSALS_SQL, [JSON.stringify(fold.refused), MAX_DEAD_LETTER_PAYLOAD]);
   for (const row of writes) {
     const o = fold.bySession.get(row.id);
     if (!o) continue;

@@ -75,6 +75,20 @@ export interface FoldResult {
   /** Snapshot jobs this transaction made due (to enqueue in the same transaction). */
   snapshots: SnapshotJob[];
   bySession: Map<string, FoldOutcome>;
+  /** Turn results refused by the state bound in this transaction (recorded as state_too_large dead letters). */
+  refused: StateRefusal[];
+}
+
+export interface StateRefusal {
+  session_id: string;
+  event_id: string;
+  seq: number;
+  turn: number;
+  /** The size the state would have had, and the limit. */
+  bytes: number;
+  limit: number;
+  /** The turn result as JSON (its event's id, session, seq and data). */
+  payload: string;
 }
 
 export interface FoldOptions {
@@ -82,19 +96,63 @@ export interface FoldOptions {
   snapshotEveryTurns: number;
   /** Take snapshots at all (they need the pg-boss job that hashes them). */
   snapshots: boolean;
+  /** GP_MAX_STATE_BYTES: a turn result that would make the state larger is refused. */
+  maxStateBytes: number;
 }
 
-/** Applies one turn result to a state: a full state replaces it, a merge patch (RFC 7396) updates it. */
-export function foldTurn(state: Record<string, unknown>, turn: { state: Record<string, unknown> | null; patch: Record<string, unknown> | null }): Record<string, unknown> {
+type TurnInput = { state: Record<string, unknown> | null; patch: Record<string, unknown> | null };
+
+/**
+ * Applies one turn result to a state: a full state replaces it, a merge patch (RFC 7396) updates it.
+ * Unbounded, and a patch updates `state` in place: the fold itself uses foldTurnBounded.
+ */
+export function foldTurn(state: Record<string, unknown>, turn: TurnInput): Record<string, unknown> {
   if (turn.state) return copyJson(turn.state);
   const next = mergePatch(state, turn.patch);
   return next !== null && typeof next === 'object' && !Array.isArray(next) ? (next as Record<string, unknown>) : {};
 }
 
+/** A state's size as GP_MAX_STATE_BYTES measures it: the UTF-8 bytes of its JSON text. */
+export function stateBytes(state: unknown): number {
+  return Buffer.byteLength(JSON.stringify(state) ?? '');
+}
+
+export interface BoundedFold {
+  state: Record<string, unknown>;
+  /** At least the state's stateBytes (exact after a full state or a refusal; an upper bound after a patch). */
+  bytes: number;
+  /** Set when the turn result was refused: the size the state would have had. */
+  refusedBytes: number | null;
+}
+
+/**
+ * THE fold step with the live-state bound, used by the workers' fold and by every re-fold that checks
+ * it (the ledger checker, the property model): a turn result whose fold would make the state larger
+ * than `maxBytes` is refused and the state stays as it was. Whether a turn is refused depends only on
+ * the state before it and the turn, so folding the stored history again in seq order refuses the same
+ * turns and gives the same state.
+ *
+ * `bytes` is the state's size or an upper bound of it. A patch adds at most its own text to a state
+ * (each member it sets costs at most its text, its braces cover the commas; a null only removes), so
+ * while bytes + patch stays within the limit the patch is applied in place without measuring; past
+ * that, it is applied to a copy and measured exactly.
+ */
+export function foldTurnBounded(state: Record<string, unknown>, bytes: number, turn: TurnInput, maxBytes: number): BoundedFold {
+  if (turn.state) {
+    const n = stateBytes(turn.state);
+    return n > maxBytes ? { state, bytes, refusedBytes: n } : { state: copyJson(turn.state), bytes: n, refusedBytes: null };
+  }
+  const bound = bytes + stateBytes(turn.patch);
+  if (bound <= maxBytes) return { state: foldTurn(state, turn), bytes: bound, refusedBytes: null };
+  const next = foldTurn(copyJson(state), turn);
+  const n = stateBytes(next);
+  return n > maxBytes ? { state, bytes, refusedBytes: n } : { state: next, bytes: n, refusedBytes: null };
+}
+
 const bound = (f: FoldInput) => (f.end ? Math.min(f.applied, f.end[0]) : f.applied);
 
 export async function foldStates(q: TxQuery, inputs: FoldInput[], opts: FoldOptions): Promise<FoldResult> {
-  const result: FoldResult = { applied: 0, waiting: 0, refolds: 0, snapshots: [], bySession: new Map() };
+  const result: FoldResult = { applied: 0, waiting: 0, refolds: 0, snapshots: [], bySession: new Map(), refused: [] };
   const incremental: { f: FoldInput; turns: TurnRow[] | null }[] = [];
   const ranges: { session_id: string; after: number; upto: number; end_seq: number | null; end_id: string | null }[] = [];
   const refolds: { f: FoldInput; from: Pos }[] = [];
@@ -215,13 +273,22 @@ function foldList(
 ): { state: Record<string, unknown>; turn: number; seq: number } {
   const out = result.bySession.get(f.id) as FoldOutcome;
   let last = list[0] as TurnRow;
+  let bytes = stateBytes(state);
   for (let i = 0; i < list.length; i++) {
     const t = list[i] as TurnRow;
-    state = foldTurn(state, t);
+    const step = foldTurnBounded(state, bytes, t, opts.maxStateBytes);
+    state = step.state;
+    bytes = step.bytes;
     last = t;
     result.applied++;
     const seq = Number(t.seq);
     if (capturedFrom && isBefore([seq, t.id], capturedFrom)) continue;
+    // Recorded once per position newly folded (a refold does not record again what it folds before its point).
+    if (step.refusedBytes !== null) {
+      const data = t.state ? { turn: t.turn, state: t.state } : { turn: t.turn, patch: t.patch };
+      const payload = JSON.stringify({ id: t.id, type: 'turn.result', sessionId: f.id, seq, data });
+      result.refused.push({ session_id: f.id, event_id: t.id, seq, turn: t.turn, bytes: step.refusedBytes, limit: opts.maxStateBytes, payload });
+    }
     if (!opts.snapshots) continue;
     // A full state sent with the game server's own hash is the game server's snapshot: kept as sent.
     if (t.state && t.state_hash) result.snapshots.push({ sessionId: f.id, reason: 'server', seq });

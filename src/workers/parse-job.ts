@@ -5,14 +5,13 @@
  */
 import { isPlainObject } from '../contract/fields.ts';
 import type { CustomTypeCheck } from '../contract/custom-types.ts';
-import { MAX_EVENTS_PER_JOB, type Limits } from '../contract/limits.ts';
+import { MAX_EVENTS_PER_JOB, MAX_JOB_EVENT_BYTES, type Limits } from '../contract/limits.ts';
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { ContractError } from '../errors.ts';
 import { deadLetterForPayload } from './write-batch.ts';
+import { isOversizeJob } from '../queue/job-size.ts';
 
-/** Event bytes one job may carry; past this its remaining events are dead-lettered (replayable alone). */
-export const MAX_JOB_EVENT_BYTES = 4 * 1024 * 1024;
 
 export interface ParsedJob {
   events: CheckedEvent[];
@@ -25,6 +24,16 @@ export function parseJob(data: unknown, limits: Limits, queue: string, jobId: st
     const p = isPlainObject(payload) ? payload : {};
     out.deadLetters.push(deadLetterForPayload(payload, { code, reason, field, queue, jobId, eventId: p.id, sessionId: p.sessionId, type: p.type }));
   };
+  if (isOversizeJob(data)) {
+    // Never parsed (src/queue/job-size.ts): one dead letter for the whole job, with the head of its text.
+    out.deadLetters.push(
+      deadLetterForPayload(null, {
+        code: 'job_too_large', field: null, queue, jobId, rawText: data.head,
+        reason: `job data is ${data.bytes} bytes of JSON, over GP_MAX_JOB_BYTES (${data.limit}); not parsed, its first ${data.head.length} characters kept`,
+      }),
+    );
+    return out;
+  }
   if (!isPlainObject(data)) {
     dead(data, 'malformed_job', 'job data must be {"v":1,"events":[...]} or one event object', null);
     return out;

@@ -15,9 +15,11 @@ import { RedisErrorReporter, evictionPolicy, outOfMemoryDetail, workerRedis } fr
 import { openQueue, openWorker, queueSchemaState, type QueueTarget } from '../queue/backend.ts';
 import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
+import { FailedJobsSweeper, isLastAttempt, lastAttempt, type ExhaustedContext } from './exhausted.ts';
 import { TypeRegistry } from '../db/event-types.ts';
 import { ormReader } from '../db/reader.ts';
-import { writeBatch } from './write-batch.ts';
+import { writeBatch, type WriteResult, type WriterOptions } from './write-batch.ts';
+import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { LagHistogram } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
@@ -40,6 +42,8 @@ export interface WorkerStats {
   failedBatches: number;
   /** Turn results folded into live session states. */
   turnsFolded: number;
+  /** Jobs given up on (last attempt failed, or found in the failed set) and dead-lettered. */
+  jobsExhausted: number;
   byType: Record<string, number>;
 }
 
@@ -51,6 +55,8 @@ export interface WorkerHandle {
   /** Port of /metrics, /healthz, /readyz; null when not served. */
   readonly metricsPort: number | null;
   readonly metrics: Metrics;
+  /** Dead-letters the jobs in BullMQ's failed set now, after any sweep under way (the worker also does it every minute). */
+  sweepFailed(): Promise<void>;
   /** Stops fetching, commits and acknowledges what is in flight, closes connections. */
   close(): Promise<void>;
 }
@@ -106,63 +112,75 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     log.warn({ err: describeDbError(e) }, 'could not re-read the registered game types; keeping the last ones'),
   );
   const jobs = cfg.jobs ? await startJobs(cfg, orm, log, deps.clock) : null;
-  const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, byType: {} };
+  const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, jobsExhausted: 0, byType: {} };
   const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
   let draining = false;
-  const metricsQueue = openQueue(target, {}, { max: 1, applicationName: 'game-persist:worker-metrics' });
+  // Also reads the failed set for the exhausted-jobs sweep: bounded like the Worker's fetches.
+  const metricsQueue = openQueue(target, {}, { max: 1, applicationName: 'game-persist:worker-metrics' }, cfg.maxJobBytes);
   metricsQueue.on('error', redisErrors.listener('queue'));
   const metrics: Metrics = createMetrics({
     orm, redis, queue: metricsQueue, boss: jobs?.boss ?? null, bossQueues: PGBOSS_QUEUES, snapshots: jobs?.stats, retention: jobs?.retained, draining: () => draining, version: VERSION,
   });
+  const writerOpts: WriterOptions = {
+    retries: cfg.writeRetries,
+    queue: cfg.queueName,
+    onRetry: (e, attempt) => log.warn({ err: describeDbError(e), attempt }, 'transient write failure, retrying'),
+    snapshots: jobs?.snapshots,
+    liveState: cfg.liveState,
+    gapTimeoutS: cfg.gapTimeoutS,
+    maxOwnerDocumentBytes: cfg.maxOwnerDocumentBytes,
+    maxStateBytes: cfg.maxStateBytes,
+    aggregates,
+    ratings: jobs?.ratings ?? undefined,
+  };
+  /** Metrics and stats of a committed write (a batch, or a job written alone on its last attempt). */
+  const record = (r: WriteResult, events: readonly unknown[], deadLetters: readonly DeadLetterRow[], t0: number) => {
+    const now = Date.now();
+    for (const e of r.committed) {
+      const ms = now - Date.parse(e.at);
+      stats.lag.observe(ms);
+      metrics.lag.observe(ms / 1000);
+    }
+    metrics.batchRows.observe(events.length);
+    metrics.batchSeconds.observe((performance.now() - t0) / 1000);
+    for (const [t, n] of r.byType) metrics.eventsIngested.inc({ type: t }, n);
+    if (r.duplicates) metrics.duplicates.inc(r.duplicates);
+    if (r.retries) metrics.batchRetries.inc(r.retries);
+    if (r.turnsFolded) metrics.turnsFolded.inc(r.turnsFolded);
+    if (r.refolds) metrics.stateRefolds.inc(r.refolds);
+    if (r.docsApplied) metrics.documentWrites.inc({ outcome: 'applied' }, r.docsApplied);
+    if (r.docConflicts) metrics.documentWrites.inc({ outcome: 'conflict' }, r.docConflicts);
+    if (r.docsOverLimit) metrics.documentWrites.inc({ outcome: 'over_limit' }, r.docsOverLimit);
+    if (r.docConflicts || r.docsOverLimit)
+      log.info({ conflicts: r.docConflicts, overLimit: r.docsOverLimit }, 'document writes not applied (expectedVersion differed, or the owner limit); see GET /v1/sessions/:id/document-rejections');
+    if (r.statesTooLarge) {
+      metrics.statesTooLarge.inc(r.statesTooLarge);
+      metrics.rejected.inc({ type: 'turn.result', reason: 'state_too_large' }, r.statesTooLarge);
+      log.warn({ turnResults: r.statesTooLarge, limit: cfg.maxStateBytes }, 'turn results not folded: the live state would pass GP_MAX_STATE_BYTES; see `game-persist dlq list --reason state_too_large`');
+    }
+    if (r.seqConflicts) {
+      metrics.seqConflicts.inc(r.seqConflicts);
+      log.warn({ events: r.seqConflicts }, 'events share a seq with another event of their session (a producer issued a number twice); see seq_conflicts');
+    }
+    for (const d of deadLetters) metrics.rejected.inc({ type: typeLabel(d.type), reason: d.reason_code });
+    // Rows PostgreSQL refused, isolated and dead-lettered by the writer.
+    if (r.deadLettered > deadLetters.length) metrics.rejected.inc({ type: 'unknown', reason: 'db_rejected' }, r.deadLettered - deadLetters.length);
+    stats.batches++;
+    stats.inserted += r.inserted;
+    stats.duplicates += r.duplicates;
+    stats.deadLettered += r.deadLettered;
+    stats.retries += r.retries;
+    stats.turnsFolded += r.turnsFolded;
+    for (const [t, n] of r.byType) stats.byType[t] = (stats.byType[t] ?? 0) + n;
+    if (r.deadLettered) log.warn({ deadLettered: r.deadLettered }, 'events dead-lettered');
+  };
   const batcher = new Batcher(
     async (events, deadLetters) => {
       const t0 = performance.now();
       try {
-        const r = await writeBatch(orm, events, deadLetters, {
-          retries: cfg.writeRetries,
-          queue: cfg.queueName,
-          onRetry: (e, attempt) => log.warn({ err: describeDbError(e), attempt }, 'transient write failure, retrying'),
-          snapshots: jobs?.snapshots,
-          liveState: cfg.liveState,
-          gapTimeoutS: cfg.gapTimeoutS,
-          maxOwnerDocumentBytes: cfg.maxOwnerDocumentBytes,
-          aggregates,
-          ratings: jobs?.ratings ?? undefined,
-        });
+        const r = await writeBatch(orm, events, deadLetters, writerOpts);
         deps.afterCommit?.(events.length);
-        const now = Date.now();
-        for (const e of r.committed) {
-          const ms = now - Date.parse(e.at);
-          stats.lag.observe(ms);
-          metrics.lag.observe(ms / 1000);
-        }
-        metrics.batchRows.observe(events.length);
-        metrics.batchSeconds.observe((performance.now() - t0) / 1000);
-        for (const [t, n] of r.byType) metrics.eventsIngested.inc({ type: t }, n);
-        if (r.duplicates) metrics.duplicates.inc(r.duplicates);
-        if (r.retries) metrics.batchRetries.inc(r.retries);
-        if (r.turnsFolded) metrics.turnsFolded.inc(r.turnsFolded);
-        if (r.refolds) metrics.stateRefolds.inc(r.refolds);
-        if (r.docsApplied) metrics.documentWrites.inc({ outcome: 'applied' }, r.docsApplied);
-        if (r.docConflicts) metrics.documentWrites.inc({ outcome: 'conflict' }, r.docConflicts);
-        if (r.docsOverLimit) metrics.documentWrites.inc({ outcome: 'over_limit' }, r.docsOverLimit);
-        if (r.docConflicts || r.docsOverLimit)
-          log.info({ conflicts: r.docConflicts, overLimit: r.docsOverLimit }, 'document writes not applied (expectedVersion differed, or the owner limit); see GET /v1/sessions/:id/document-rejections');
-        if (r.seqConflicts) {
-          metrics.seqConflicts.inc(r.seqConflicts);
-          log.warn({ events: r.seqConflicts }, 'events share a seq with another event of their session (a producer issued a number twice); see seq_conflicts');
-        }
-        for (const d of deadLetters) metrics.rejected.inc({ type: typeLabel(d.type), reason: d.reason_code });
-        // Rows PostgreSQL refused, isolated and dead-lettered by the writer.
-        if (r.deadLettered > deadLetters.length) metrics.rejected.inc({ type: 'unknown', reason: 'db_rejected' }, r.deadLettered - deadLetters.length);
-        stats.batches++;
-        stats.inserted += r.inserted;
-        stats.duplicates += r.duplicates;
-        stats.deadLettered += r.deadLettered;
-        stats.retries += r.retries;
-        stats.turnsFolded += r.turnsFolded;
-        for (const [t, n] of r.byType) stats.byType[t] = (stats.byType[t] ?? 0) + n;
-        if (r.deadLettered) log.warn({ deadLettered: r.deadLettered }, 'events dead-lettered');
+        record(r, events, deadLetters, t0);
         log.debug({ rows: events.length, inserted: r.inserted, ms: Math.round(performance.now() - t0) }, 'batch committed');
       } catch (e) {
         stats.failedBatches++;
@@ -183,8 +201,30 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
       parsed = parseJob(job.data, cfg.limits, cfg.queueName, job.id ?? null, types);
     stats.jobs++;
     stats.events += parsed.events.length;
-    if (parsed.events.length || parsed.deadLetters.length) await batcher.add(parsed.events, parsed.deadLetters);
+    if (!parsed.events.length && !parsed.deadLetters.length) return;
+    try {
+      await batcher.add(parsed.events, parsed.deadLetters);
+    } catch (e) {
+      if (!isLastAttempt(job)) throw e;
+      const t0 = performance.now();
+      const out = await lastAttempt(job, parsed, e, exhaustedCtx, (events, deadLetters) => writeBatch(orm, events, deadLetters, writerOpts));
+      if (out.written) record(out.written, parsed.events, parsed.deadLetters, t0);
+      else exhausted(1, out.deadLetters);
+    }
   };
+  const exhaustedCtx: ExhaustedContext = { orm, limits: cfg.limits, queue: cfg.queueName, types, writeRetries: cfg.writeRetries };
+  const exhausted = (jobs: number, rows: { type: string | null; reason_code: string }[]) => {
+    stats.jobsExhausted += jobs;
+    stats.deadLettered += rows.length;
+    metrics.jobsExhausted.inc(jobs);
+    for (const d of rows) metrics.rejected.inc({ type: typeLabel(d.type), reason: d.reason_code });
+    log.error({ jobs, deadLettered: rows.length }, 'jobs gave up after their last attempt: their events are dead letters (retries_exhausted); see `game-persist dlq list`');
+  };
+  // Jobs that reached BullMQ's failed set anyway: dead-lettered and removed, at start, after each
+  // final failure, and every minute (a database that was down meanwhile is back).
+  const sweeper = new FailedJobsSweeper(metricsQueue, exhaustedCtx, (r) => void (r.jobs && exhausted(r.jobs, r.rows)), (e) =>
+    log.warn({ err: describeDbError(e) }, 'could not dead-letter failed jobs; retrying in a minute'),
+  );
 
   const worker = openWorker(
     target,
@@ -205,13 +245,19 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     // waiting). Never a job: producers add jobs with synchronous commits. One connection per job in
     // flight would be wasteful: acknowledgements queue for at most 10.
     { max: Math.min(cfg.concurrency, 10), applicationName: 'game-persist:worker-queue', asyncCommit: true },
+    // A job larger than this reaches the processor unparsed, as a marker parseJob dead-letters.
+    cfg.maxJobBytes,
   );
   worker.on('error', redisErrors.listener('worker'));
-  worker.on('failed', (job, e) => log.warn({ job: job?.id, err: e.message, attempts: job?.attemptsMade }, 'job failed'));
+  worker.on('failed', (job, e) => {
+    log.warn({ job: job?.id, err: e.message, attempts: job?.attemptsMade }, 'job failed');
+    if (job && job.attemptsMade >= Math.max(1, job.opts.attempts ?? 1)) void sweeper.sweep();
+  });
   await worker.waitUntilReady();
   log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, backend: cfg.queueBackend, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs }, 'worker started');
 
   const folder = aggregates ? startFolding(orm, cfg, log) : null;
+  sweeper.start(60_000);
 
   const ready = async (): Promise<ReadyCheck[]> => {
     const check = async (name: string, fn: () => Promise<string | null>): Promise<ReadyCheck> => {
@@ -259,6 +305,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     stats,
     orm,
     jobs,
+    sweepFailed: () => sweeper.sweepAfresh(),
     close() {
       closing ??= (async () => {
         log.info('worker draining');
@@ -266,6 +313,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         batcher.drain();
         await worker.close();
         await batcher.idle();
+        await sweeper.stop();
         await folder?.stop();
         types.stop();
         await jobs?.stop();

@@ -10,6 +10,7 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { FAMILIES, type Family, type ValidEvent } from '../contract/events.ts';
+import { DEFAULT_MAX_STATE_BYTES } from '../contract/limits.ts';
 import { INSERT_DEAD_LETTERS_SQL, MAX_DEAD_LETTER_PAYLOAD, type DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { familyRowsJson, INSERT_SQL } from '../db/sql/insert-events.ts';
 import { UPSERT_JOIN_QUEUE_SQL } from '../db/sql/upsert-join-queue.ts';
@@ -50,6 +51,8 @@ export interface WriteResult {
   docsApplied: number;
   docConflicts: number;
   docsOverLimit: number;
+  /** Turn results refused by GP_MAX_STATE_BYTES (recorded as state_too_large dead letters). */
+  statesTooLarge: number;
 }
 
 export interface WriterOptions {
@@ -68,6 +71,8 @@ export interface WriterOptions {
   gapTimeoutS?: number;
   /** See Config.maxOwnerDocumentBytes. @defaultValue 16 MiB */
   maxOwnerDocumentBytes?: number;
+  /** See Config.maxStateBytes. @defaultValue DEFAULT_MAX_STATE_BYTES (1 MiB) */
+  maxStateBytes?: number;
   /** Keep player stats and leaderboards in the batch's transaction; off when absent. */
   aggregates?: AggregateOptions;
   /** Schedule ratings when a batch finishes sessions; none when absent (the minute schedule still rates them). */
@@ -96,7 +101,7 @@ function byKey(a: ValidEvent, b: ValidEvent): number {
 export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
   const result: WriteResult = {
     inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], turnsFolded: 0, sessionsWaiting: 0, refolds: 0, seqConflicts: 0,
-    docsApplied: 0, docConflicts: 0, docsOverLimit: 0,
+    docsApplied: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0,
   };
   // The same event twice in one batch (two jobs, or a redelivery) is written once.
   const seen = new Set<string>();
@@ -152,7 +157,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     if (list) list.push(e);
     else byFamily.set(e.family, [e]);
   }
-  const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, lost: 0, docs: 0, docConflicts: 0, docsOverLimit: 0, newPeriods: [] };
+  const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, lost: 0, docs: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0, newPeriods: [] };
   const counts = await transaction(orm, async (q) => {
     if (opts.aggregates && events.length) await q(AGGREGATES_SHARED_LOCK_SQL);
     const inserted: ValidEvent[] = [];
@@ -183,6 +188,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
   result.docsApplied += tx.docs;
   result.docConflicts += tx.docConflicts;
   result.docsOverLimit += tx.docsOverLimit;
+  result.statesTooLarge += tx.statesTooLarge;
   for (const e of counts) {
     result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
     result.committed.push(e);
@@ -198,6 +204,7 @@ interface TxTally {
   docs: number;
   docConflicts: number;
   docsOverLimit: number;
+  statesTooLarge: number;
   newPeriods: string[];
 }
 
@@ -228,6 +235,7 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
       snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0,
       gapTimeoutS: opts.gapTimeoutS ?? 0,
       maxOwnerDocumentBytes: opts.maxOwnerDocumentBytes ?? 16 * 1024 * 1024,
+      maxStateBytes: opts.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES,
     });
     changes = adv.changes;
     tx.folded += adv.fold.applied;
@@ -238,6 +246,7 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
     tx.docs += adv.docs.applied;
     tx.docConflicts += adv.docs.conflicts;
     tx.docsOverLimit += adv.docs.overLimit;
+    tx.statesTooLarge += adv.fold.refused.length;
     if (opts.snapshots && adv.fold.snapshots.length) await opts.snapshots.enqueue(q, adv.fold.snapshots);
     if (opts.ratings && [...changes.values()].some((c) => c.becameFinal && c.finished)) await opts.ratings.enqueue(q);
   }
@@ -285,19 +294,25 @@ export function deadLetterForEvent(
 
 export function deadLetterForPayload(
   payload: unknown,
-  m: { code: string; reason: string; field: string | null; queue: string | null; jobId: string | null; eventId?: unknown; sessionId?: unknown; type?: unknown },
+  m: {
+    code: string; reason: string; field: string | null; queue: string | null; jobId: string | null; eventId?: unknown; sessionId?: unknown; type?: unknown;
+    /** The head of a payload's text, stored instead of `payload` and marked truncated (an oversize job, never parsed). */
+    rawText?: string;
+  },
 ): DeadLetterRow {
   let text: string;
   let cut = false;
-  try {
-    text = JSON.stringify(payload) ?? String(payload);
-  } catch {
-    // JSON.stringify recurses: a payload nested a few thousand levels deep (which JSON.parse takes
-    // happily) overflows the stack. Keep what a bounded walk can write, flagged as truncated.
-    text = boundedJson(payload, DEAD_LETTER_DEPTH);
-    cut = true;
-  }
-  const truncated = cut || text.length > MAX_DEAD_LETTER_PAYLOAD;
+  if (m.rawText !== undefined) text = m.rawText;
+  else
+    try {
+      text = JSON.stringify(payload) ?? String(payload);
+    } catch {
+      // JSON.stringify recurses: a payload nested a few thousand levels deep (which JSON.parse takes
+      // happily) overflows the stack. Keep what a bounded walk can write, flagged as truncated.
+      text = boundedJson(payload, DEAD_LETTER_DEPTH);
+      cut = true;
+    }
+  const truncated = cut || m.rawText !== undefined || text.length > MAX_DEAD_LETTER_PAYLOAD;
   // NUL cannot be stored in text; keep the payload readable and mark where it was.
   text = (truncated ? text.slice(0, MAX_DEAD_LETTER_PAYLOAD) : text).replaceAll('\u0000', '\\u0000');
   if (!text.isWellFormed()) text = text.toWellFormed();

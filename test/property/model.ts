@@ -10,6 +10,8 @@
 import { ordinal, rate, rating } from 'openskill';
 import type { GenEvent, SessionCase } from './arbitraries.ts';
 import { type Json, type JsonObject, cloneJson, hasKey, isObject, mergePatch } from './json.ts';
+import { DEFAULT_MAX_STATE_BYTES } from '../../src/contract/limits.ts';
+import { stateBytes } from '../../src/workers/fold-state.ts';
 
 export type Outcome = 'win' | 'loss' | 'draw';
 const RANK: Record<Outcome, number> = { win: 1, draw: 2, loss: 3 };
@@ -35,13 +37,16 @@ export interface Folded {
   seq: number;
 }
 
-/** A full `state` replaces the state; a `patch` is merged into it (RFC 7396). */
+/** A full `state` replaces the state; a `patch` is merged into it (RFC 7396); both within the state bound. */
 export function foldTurns(start: JsonObject, turns: readonly { seq: number; data: JsonObject }[]): Folded {
   let value = cloneJson(start);
   let turn: number | null = null;
   let seq = 0;
   for (const t of turns) {
-    value = hasKey(t.data, 'state') ? cloneJson(t.data.state as JsonObject) : (mergePatch(value, t.data.patch!) as JsonObject);
+    const next = hasKey(t.data, 'state') ? cloneJson(t.data.state as JsonObject) : (mergePatch(value, t.data.patch!) as JsonObject);
+    // The state bound (GP_MAX_STATE_BYTES, the workers' default): a turn result that would make the
+    // state larger is refused and the state stays; measured as the workers measure it.
+    if (stateBytes(next) <= DEFAULT_MAX_STATE_BYTES) value = next;
     turn = typeof t.data.turn === 'number' ? t.data.turn : null;
     seq = t.seq;
   }

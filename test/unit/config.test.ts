@@ -23,6 +23,10 @@ describe('config', () => {
     ['GP_ALLOW_EVICTION', 'maybe'],
     ['GP_LOG_LEVEL', 'loud'],
     ['GP_QUEUE_BACKEND', 'kafka'],
+    ['GP_MAX_STATE_BYTES', '100'],
+    ['GP_MAX_JOB_BYTES', 'big'],
+    // Below what the SDK can put in one job (4 MiB of events plus the largest event).
+    ['GP_MAX_JOB_BYTES', String(4 * 1024 * 1024)],
   ])('rejects %s=%s naming the variable', (name, value) => {
     let err: unknown;
     try {
@@ -33,6 +37,16 @@ describe('config', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).variable).toBe(name);
     expect((err as Error).message).toMatch(new RegExp(`^${name} `));
+  });
+
+  it('bounds jobs and live states, never below what the SDK sends', () => {
+    const c = loadConfig({});
+    expect(c.maxJobBytes).toBe(16 * 1024 * 1024);
+    expect(c.maxStateBytes).toBe(1024 * 1024);
+    // Raising the event and document limits raises the smallest (and default) job limit with them.
+    const big = loadConfig({ GP_MAX_EVENT_BYTES: String(8 * 1024 * 1024), GP_MAX_DOCUMENT_BYTES: String(16 * 1024 * 1024) });
+    expect(big.maxJobBytes).toBe(28 * 1024 * 1024);
+    expect(() => loadConfig({ GP_MAX_EVENT_BYTES: String(8 * 1024 * 1024), GP_MAX_JOB_BYTES: String(12 * 1024 * 1024) })).toThrow(/^GP_MAX_JOB_BYTES must be between/);
   });
 
   it('redacts passwords for display', () => {

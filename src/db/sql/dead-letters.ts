@@ -40,3 +40,17 @@ UPDATE dead_letters SET replayed_at = now(), replay_count = replay_count + 1 WHE
 
 /** Largest payload kept verbatim; longer ones are cut and flagged (they exceed every limit anyway). */
 export const MAX_DEAD_LETTER_PAYLOAD = 1024 * 1024;
+
+/**
+ * $1: JSON array of StateRefusal (src/workers/fold-state.ts) with `payload` (the turn result's JSON),
+ * $2: longest payload kept. Result: none. One `state_too_large` dead letter per refused turn result:
+ * a refold that refuses it again records nothing new.
+ */
+export const INSERT_STATE_REFUSALS_SQL = `
+INSERT INTO dead_letters (event_id, session_id, type, reason_code, reason, field, payload, truncated)
+SELECT x.event_id, x.session_id, 'turn.result', 'state_too_large',
+  format('folding turn result %s (session %s, seq %s, turn %s) would make the live state %s bytes, over GP_MAX_STATE_BYTES (%s): not folded, the state stays as it was; the event itself is stored',
+    x.event_id, x.session_id, x.seq, x.turn, x.bytes, x."limit"),
+  NULL, left(x.payload, $2), length(x.payload) > $2
+FROM json_to_recordset($1::json) AS x(session_id text, event_id text, seq bigint, turn integer, bytes bigint, "limit" bigint, payload text)
+WHERE NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.event_id = x.event_id AND d.reason_code = 'state_too_large')`;

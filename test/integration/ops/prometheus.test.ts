@@ -149,7 +149,7 @@ describe('dashboards and alert rules against a real Prometheus', () => {
     });
     const r = (await (await fetch(`${promUrl}/api/v1/rules`)).json()) as { data: { groups: { rules: { name: string; query: string; health: string; lastError?: string }[] }[] } };
     const rules = r.data.groups.flatMap((g) => g.rules);
-    expect(rules.length).toBe(11);
+    expect(rules.length).toBe(14);
     const exported = new Set(((await (await fetch(`${promUrl}/api/v1/label/__name__/values`)).json()) as { data: string[] }).data);
     for (const rule of rules) {
       expect(rule, rule.name).toMatchObject({ health: 'ok' });
