@@ -56,7 +56,7 @@ export function printRolesScript(req: RolesRequest): string {
   const v = (k: keyof RoleNames) => `-v ${passwordVariable(k)}="$GP_${k.toUpperCase()}_PASSWORD"`;
   return [
     `-- game-persist least-privilege roles for database ${pg.escapeIdentifier(database)}:`,
-    `--   owner ${req.roles.owner} (runs migrate), worker ${req.roles.worker} (DML only), reader ${req.roles.reader} (SELECT only).`,
+    `--   owner ${req.roles.owner} (runs migrate), worker ${req.roles.worker} (DML only), reader ${req.roles.reader} (reads only).`,
     `-- Idempotent: run it again after every migrate that another role ran. Run it as a superuser:`,
     `--   psql "$ADMIN_DATABASE_URL" -v ON_ERROR_STOP=1 ${v('owner')} ${v('worker')} ${v('reader')} -f roles.sql`,
     `-- or let game-persist run it: DATABASE_URL=<superuser URL> game-persist migrate --create-roles --apply`,
