@@ -3,6 +3,7 @@ import { redactUrl } from '../config.ts';
 import { ensureDatabase, migrateUp } from '../db/migrate.ts';
 import { openOrm } from '../db/orm.ts';
 import { migrateQueueSchema } from '../queue/backend.ts';
+import { ensureQueueIdSequence } from '../queue/id-sequence.ts';
 import { JOBS_SCHEMA, PGBOSS_SCHEMA } from '../jobs/boss.ts';
 import { migrateJobs } from '../jobs/install.ts';
 import { applyRoles, printRolesScript, type RoleNames } from '../db/roles.ts';
@@ -30,6 +31,8 @@ export async function applyMigrations(cfg: Readonly<Config>, opts: { createDb: b
     const applied = await migrateUp(orm, cfg.databaseUrl);
     const jobsSchema = await migrateJobs(cfg.databaseUrl, JOBS_SCHEMA);
     const queueSchema = cfg.queueBackend === 'postgres' ? await migrateQueueSchema(cfg.databaseUrl, cfg.queuePrefix) : null;
+    // BullMQ would create it on the first add, as the adding (DML-only) role.
+    if (queueSchema) await ensureQueueIdSequence(cfg.databaseUrl, cfg.queuePrefix, cfg.queueName);
     return { created, applied, queueSchema, jobsSchema };
   } finally {
     await orm.close();

@@ -71,11 +71,13 @@ $gp$`);
     else if (p !== null) out.push(`ALTER ROLE ${id(k)} PASSWORD ${pg.escapeLiteral(p)}`);
   }
 
-  // The database: everyone connects; only the owner creates schemas (pg-boss's, BullMQ's) and temporary
-  // tables. PUBLIC's default TEMPORARY would let the worker and the reader create (temporary) tables.
+  // The database: everyone connects; only the owner creates schemas (pg-boss's, BullMQ's). Temporary
+  // tables (private to a session, gone with it): the worker's too, because BullMQ's PostgreSQL backend
+  // stages a bulk add in them; never the reader's (PUBLIC's default TEMPORARY is revoked).
   out.push(`REVOKE CREATE, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
   out.push(`GRANT CONNECT, CREATE, TEMPORARY ON DATABASE ${db} TO ${id('owner')}`);
-  out.push(`GRANT CONNECT ON DATABASE ${db} TO ${id('worker')}, ${id('reader')}`);
+  out.push(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${id('worker')}`);
+  out.push(`GRANT CONNECT ON DATABASE ${db} TO ${id('reader')}`);
   // public stays owned by pg_database_owner (PostgreSQL 15's default); the owner creates in it, nobody else.
   out.push(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
   out.push(`GRANT USAGE, CREATE ON SCHEMA public TO ${id('owner')}`);

@@ -172,7 +172,6 @@ describe('the worker role', () => {
     for (const ddl of [
       'CREATE TABLE gp_evil (id int)',
       'CREATE TABLE pgboss.gp_evil (id int)',
-      'CREATE TEMP TABLE gp_evil (id int)',
       'CREATE SCHEMA gp_evil',
       'DROP TABLE moves',
       'ALTER TABLE moves ADD COLUMN evil int',
@@ -228,6 +227,28 @@ describe('serve as the worker role, reading as the reader role', () => {
       expect(await server.exited).toBe(0);
     }
   }, 60_000);
+});
+
+describe('on the PostgreSQL queue backend', () => {
+  it('`migrate` as the owner creates the queue schema; a worker and a producer as the worker role carry events through it', async () => {
+    const pq = uniqueName('pq');
+    const m = await runCli(['migrate', '--json'], testEnv(as('owner'), pq, { GP_QUEUE_BACKEND: 'postgres' }));
+    expect(m.code, m.stderr).toBe(0);
+    const schema = JSON.parse(m.stdout).queueSchema.schema as string;
+    expect((await sql(db.url, 'SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1', [schema]))[0]!.owner).toBe(roles.owner);
+    const w = await inProcessWorker(loadConfig(testEnv(as('worker'), pq, { GP_QUEUE_BACKEND: 'postgres' })));
+    const p = createProducer({ connection: as('worker'), prefix: pq });
+    try {
+      for (let turn = 1; turn <= 3; turn++) await p.move({ sessionId: 'roles-pq', player: 'ann', action: 'step', turn });
+      await p.flush();
+      await waitFor('3 moves', async () => (await sql(db.url, `SELECT count(*)::int AS n FROM moves WHERE session_id = 'roles-pq'`))[0]!.n === 3, 30_000);
+    } finally {
+      await p.close();
+      await w.close();
+    }
+    expect(await sqlState(as('worker'), `CREATE TABLE ${pg.escapeIdentifier(schema)}.gp_evil (id int)`)).toBe('42501');
+    expect(await sqlState(as('worker'), `CREATE SEQUENCE ${pg.escapeIdentifier(schema)}.gp_evil`)).toBe('42501');
+  }, 90_000);
 });
 
 describe('objects created later', () => {
