@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { PgBoss } from 'pg-boss';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { PreconditionError } from '../errors.ts';
+import { PreconditionError, coerceError } from '../errors.ts';
 import { query } from '../db/query.ts';
 import { PGBOSS_INSTALLED_SQL, pgbossQueuesSql, pgbossVersionSql } from '../db/sql/pgboss.ts';
 import { pgConnectionOptions } from '../db/tls.ts';
@@ -28,11 +28,13 @@ export const PGBOSS_SCHEMA_VERSION: number = (createRequire(import.meta.url)('pg
  */
 export async function migrateJobs(databaseUrl: string, jobs: JobsSchema): Promise<{ schema: string; version: number }> {
   const boss = new PgBoss({ ...pgConnectionOptions(databaseUrl), schema: jobs.schema, max: 1, supervise: false, schedule: false, migrate: true });
-  // An `error` event without a listener would crash the process; start() and createQueue() reject instead.
-  boss.on('error', () => {});
+  // An `error` event without a listener would crash the process: the first one fails the run instead.
+  let failed: unknown;
+  boss.on('error', (e: unknown) => void (failed ??= e));
   await boss.start();
   try {
     for (const name of jobs.queues) await boss.createQueue(name);
+    if (failed !== undefined) throw coerceError(failed);
     return { schema: jobs.schema, version: PGBOSS_SCHEMA_VERSION };
   } finally {
     await boss.stop({ graceful: false, timeout: 1000 });
