@@ -17,6 +17,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
+import { migrateJobs } from '../src/jobs/install.ts';
+import { JOBS_SCHEMA } from '../src/jobs/boss.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createReader, type Reader } from '../src/db/reader.ts';
 import { REBUILD_BUCKETS_SQL, periodScopesSql } from '../src/db/sql/aggregates.ts';
@@ -236,7 +238,8 @@ async function drain(c: pg.Client, aggregates: boolean, tag: string): Promise<{ 
 async function main() {
   await ensureDatabase(dbUrl);
   const orm = await openOrm({ databaseUrl: dbUrl, poolMax: 6 });
-  await migrateUp(orm);
+  await migrateUp(orm, dbUrl);
+  await migrateJobs(dbUrl, JOBS_SCHEMA);
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();
   let reader: Reader | null = null;

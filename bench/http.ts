@@ -15,6 +15,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { uuidv7 } from '../src/contract/ids.ts';
 import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
+import { migrateJobs } from '../src/jobs/install.ts';
+import { JOBS_SCHEMA } from '../src/jobs/boss.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createApiKey } from '../src/api/keys.ts';
 import { createProducer } from '../src/producers/index.ts';
@@ -150,7 +152,8 @@ async function timedReads(url: string, key: string): Promise<number[]> {
 async function main() {
   await ensureDatabase(dbUrl);
   const orm = await openOrm({ databaseUrl: dbUrl, poolMax: 2 });
-  await migrateUp(orm);
+  await migrateUp(orm, dbUrl);
+  await migrateJobs(dbUrl, JOBS_SCHEMA);
   const key = (await createApiKey(orm, { name: 'bench', scopes: ['ingest', 'read'] })).key;
   await orm.close();
   const c = new pg.Client({ connectionString: dbUrl });

@@ -20,6 +20,8 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { uuidv7 } from '../src/contract/ids.ts';
 import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
+import { migrateJobs } from '../src/jobs/install.ts';
+import { JOBS_SCHEMA } from '../src/jobs/boss.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createProducer, type Producer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
@@ -317,7 +319,8 @@ const dropPrefix = (prefix: string) => deletePrefix(REDIS_URL, prefix);
 async function main() {
   await ensureDatabase(dbUrl);
   const orm = await openOrm({ databaseUrl: dbUrl, poolMax: 1 });
-  await migrateUp(orm);
+  await migrateUp(orm, dbUrl);
+  await migrateJobs(dbUrl, JOBS_SCHEMA);
   await orm.close();
   try {
     log(`rows: ${N} (COPY and pipeline), ${NAIVE} (naive); worker processes: ${WORKERS}`);

@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
+import { migrateJobs } from '../src/jobs/install.ts';
+import { JOBS_SCHEMA } from '../src/jobs/boss.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createLogger } from '../src/log.ts';
 import { createProducer, type Producer } from '../src/producers/index.ts';
@@ -82,7 +84,8 @@ async function drain(c: pg.Client, liveState: boolean, tag: string): Promise<num
 async function main() {
   await ensureDatabase(dbUrl);
   const orm = await openOrm({ databaseUrl: dbUrl, poolMax: 6 });
-  await migrateUp(orm);
+  await migrateUp(orm, dbUrl);
+  await migrateJobs(dbUrl, JOBS_SCHEMA);
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();
   const prefix = `gpbenchrec${process.pid}`;

@@ -13,6 +13,8 @@ import { Queue } from 'bullmq';
 import { DEFAULT_QUEUE_NAME } from '../src/contract/limits.ts';
 import { workerRedis } from '../src/redis.ts';
 import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
+import { migrateJobs } from '../src/jobs/install.ts';
+import { JOBS_SCHEMA } from '../src/jobs/boss.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
@@ -93,7 +95,8 @@ async function startWorkers(n: number, prefix: string): Promise<ChildProcess[]> 
 async function main() {
   await ensureDatabase(dbUrl);
   const orm = await openOrm({ databaseUrl: dbUrl, poolMax: 2 });
-  await migrateUp(orm);
+  await migrateUp(orm, dbUrl);
+  await migrateJobs(dbUrl, JOBS_SCHEMA);
   await orm.close();
   const c = new pg.Client({ connectionString: dbUrl });
   await c.connect();

@@ -29,6 +29,8 @@ import pg from 'pg';
 import { verifyAggregates } from '../src/aggregates/verify.ts';
 import { loadConfig } from '../src/config.ts';
 import { ensureDatabase, migrateUp } from '../src/db/migrate.ts';
+import { migrateJobs } from '../src/jobs/install.ts';
+import { JOBS_SCHEMA } from '../src/jobs/boss.ts';
 import { MIGRATIONS_TABLE, openOrm } from '../src/db/orm.ts';
 import { createReader } from '../src/db/reader.ts';
 import { checkLedger, checkStates, unappliedSessions } from '../src/loadgen/ledger.ts';
@@ -271,6 +273,7 @@ async function run(s: Scenario): Promise<Row> {
   }
   const orm = await openOrm({ databaseUrl: url, poolMax: 2 });
   await migrateUp(orm, url);
+  await migrateJobs(url, JOBS_SCHEMA);
   const redis = s.ownRedis ? await startRedis() : null;
   const redisUrl = redis?.url ?? REDIS_URL;
   const env = {

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 file="${1:-docker-compose.yml}"
 [[ -f "$file" ]] || { echo "validate-compose: $file not found" >&2; exit 2; }
 
-profiles=(--profile demo --profile monitoring)
+profiles=(--profile demo --profile monitoring --profile api)
 
 if ! command -v docker-compose >/dev/null 2>&1; then
   echo "validate-compose: installing Debian's docker-compose" >&2

@@ -155,11 +155,40 @@ export interface Config {
   statsFoldMs: number;
   /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
   ratingDelayS: number;
+  /**
+   * GP_OWNER_ROLE / GP_WORKER_ROLE / GP_READER_ROLE and GP_OWNER_PASSWORD / GP_WORKER_PASSWORD /
+   * GP_READER_PASSWORD: the least-privilege PostgreSQL roles `migrate --create-roles` prints or applies
+   * (src/db/roles.ts). A password absent is null: `--apply` then leaves that role's password as it is.
+   * Environment only (never a flag: it would show in `ps`). @defaultValue gp_owner, gp_worker, gp_reader
+   */
+  dbRoles: Readonly<Record<DbRoleKind, Readonly<{ name: string; password: string | null }>>>;
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The three PostgreSQL roles of a least-privilege deployment (src/db/roles.ts). */
+export const DB_ROLE_KINDS = ['owner', 'worker', 'reader'] as const;
+export type DbRoleKind = (typeof DB_ROLE_KINDS)[number];
+
+/** A role name we can print unquoted-safe and compare as stored: lower case, PostgreSQL's 63-byte limit, not pg_*. */
+export const ROLE_NAME = /^(?!pg_)[a-z_][a-z0-9_]{0,62}$/;
+const roleName = (v: string) => (ROLE_NAME.test(v) ? null : 'must be 1-63 of [a-z0-9_], starting with a letter or _, not pg_');
+/** Printable ASCII without spaces: identical under SCRAM's SASLprep, so every client derives the same key. */
+const rolePassword = (v: string) => (/^[\x21-\x7e]{12,256}$/.test(v) ? null : 'must be 12-256 printable ASCII characters without spaces');
+
+function dbRoles(env: Env): Config['dbRoles'] {
+  const role = (kind: DbRoleKind) => {
+    const up = kind.toUpperCase();
+    const password = env[`GP_${up}_PASSWORD`] ? str(env, `GP_${up}_PASSWORD`, '', rolePassword) : null;
+    return Object.freeze({ name: str(env, `GP_${up}_ROLE`, `gp_${kind}`, roleName), password });
+  };
+  const roles = { owner: role('owner'), worker: role('worker'), reader: role('reader') };
+  if (new Set(DB_ROLE_KINDS.map((k) => roles[k].name)).size !== DB_ROLE_KINDS.length)
+    throw new ConfigError('GP_OWNER_ROLE', `GP_OWNER_ROLE, GP_WORKER_ROLE and GP_READER_ROLE must differ, got ${DB_ROLE_KINDS.map((k) => roles[k].name).join(', ')}`);
+  return Object.freeze(roles);
+}
 
 function str(env: Env, name: string, def: string, check?: (v: string) => string | null): string {
   const raw = env[name];
@@ -275,6 +304,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     limits,
     maxJobBytes: int(env, 'GP_MAX_JOB_BYTES', Math.max(16 * 1024 * 1024, minJobBytes), minJobBytes, 1024 * 1024 * 1024),
     maxStateBytes: int(env, 'GP_MAX_STATE_BYTES', DEFAULT_MAX_STATE_BYTES, 1024, 256 * 1024 * 1024),
+    dbRoles: dbRoles(env),
     logLevel,
   });
 }

@@ -15,7 +15,7 @@ export function createLogger(level: string, name = 'game-persist'): Logger {
       level,
       redact: {
         paths: [
-          '*.password', '*.databaseUrl', '*.databaseReadUrl', '*.redisUrl', '*.boardPassword', '*.metricsToken',
+          '*.password', '*.databaseUrl', '*.databaseReadUrl', '*.redisUrl', '*.boardPassword', '*.metricsToken', '*.dbRoles',
           'config.databaseUrl', 'config.redisUrl', 'config.boardPassword', 'config.metricsToken',
           'headers.authorization', '*.headers.authorization', 'req.headers.authorization',
         ],

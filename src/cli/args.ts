@@ -16,6 +16,11 @@ export class UsageError extends GamePersistError {
 export interface Flags {
   json?: boolean;
   'create-db'?: boolean;
+  'create-roles'?: boolean;
+  apply?: boolean;
+  'owner-role'?: string;
+  'worker-role'?: string;
+  'reader-role'?: string;
   concurrency?: string;
   'batch-rows'?: string;
   'batch-ms'?: string;

@@ -54,9 +54,22 @@ const LIMIT = (n: number) => ['--limit <n>', `at most this many (default ${n})`]
 const COMMANDS: readonly Spec[] = [
   {
     use: 'migrate',
-    summary: 'apply pending migrations',
-    options: [['--create-db', 'create the database first if it does not exist'], JSON_OPT],
-    examples: ['game-persist migrate', 'DATABASE_URL=postgres://gp:secret@db/game_persist game-persist migrate --create-db'],
+    summary: 'apply pending migrations (ours, pg-boss\'s schema and queues); or print/apply the least-privilege roles',
+    options: [
+      ['--create-db', 'create the database first if it does not exist'],
+      ['--create-roles', 'instead of migrating: print the SQL creating the owner, worker and reader roles (idempotent; passwords as psql variables)'],
+      ['--apply', 'with --create-roles: run it as DATABASE_URL\'s superuser, passwords from GP_OWNER_PASSWORD, GP_WORKER_PASSWORD, GP_READER_PASSWORD'],
+      ['--owner-role <name>', 'with --create-roles: the owner role (GP_OWNER_ROLE, default gp_owner)'],
+      ['--worker-role <name>', 'with --create-roles: the worker role (GP_WORKER_ROLE, default gp_worker)'],
+      ['--reader-role <name>', 'with --create-roles: the read-only role (GP_READER_ROLE, default gp_reader)'],
+      JSON_OPT,
+    ],
+    examples: [
+      'game-persist migrate',
+      'DATABASE_URL=postgres://gp:secret@db/game_persist game-persist migrate --create-db',
+      'game-persist migrate --create-roles > roles.sql',
+      'DATABASE_URL=postgres://postgres:…@db/game_persist GP_OWNER_PASSWORD=… GP_WORKER_PASSWORD=… GP_READER_PASSWORD=… game-persist migrate --create-roles --apply',
+    ],
     run: (cfg, f) => runMigrate(cfg, f),
   },
   {

@@ -3,17 +3,25 @@ import { redactUrl } from '../config.ts';
 import { ensureDatabase, migrateUp } from '../db/migrate.ts';
 import { openOrm } from '../db/orm.ts';
 import { migrateQueueSchema } from '../queue/backend.ts';
-import type { Flags } from './args.ts';
+import { ensureQueueIdSequence } from '../queue/id-sequence.ts';
+import { JOBS_SCHEMA, PGBOSS_SCHEMA } from '../jobs/boss.ts';
+import { migrateJobs } from '../jobs/install.ts';
+import { applyRoles, printRolesScript, type RoleNames } from '../db/roles.ts';
+import { ROLE_NAME } from '../config.ts';
+import { UsageError, type Flags } from './args.ts';
 
 export interface MigrationRun {
   created: boolean;
   applied: string[];
   queueSchema: { schema: string; version: number } | null;
+  /** pg-boss's schema and version (workers start pg-boss with its migrations off). */
+  jobsSchema: { schema: string; version: number };
 }
 
 /**
- * Applies our migrations and, with GP_QUEUE_BACKEND=postgres, creates or upgrades the BullMQ queue
- * schema of GP_QUEUE_PREFIX: the one step that needs DDL rights (workers and producers never migrate).
+ * Applies our migrations, creates or upgrades pg-boss's schema and our pg-boss queues, and, with
+ * GP_QUEUE_BACKEND=postgres, the BullMQ queue schema of GP_QUEUE_PREFIX: the one step that needs DDL
+ * rights (run as the owner role; workers, the API and producers never migrate).
  * Concurrent runs take turns (migrateUp's advisory lock; BullMQ's migrator has its own).
  */
 export async function applyMigrations(cfg: Readonly<Config>, opts: { createDb: boolean }): Promise<MigrationRun> {
@@ -21,20 +29,62 @@ export async function applyMigrations(cfg: Readonly<Config>, opts: { createDb: b
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 1 });
   try {
     const applied = await migrateUp(orm, cfg.databaseUrl);
+    const jobsSchema = await migrateJobs(cfg.databaseUrl, JOBS_SCHEMA);
     const queueSchema = cfg.queueBackend === 'postgres' ? await migrateQueueSchema(cfg.databaseUrl, cfg.queuePrefix) : null;
-    return { created, applied, queueSchema };
+    // BullMQ would create it on the first add, as the adding (DML-only) role.
+    if (queueSchema) await ensureQueueIdSequence(cfg.databaseUrl, cfg.queuePrefix, cfg.queueName);
+    return { created, applied, queueSchema, jobsSchema };
   } finally {
     await orm.close();
   }
 }
 
 export async function runMigrate(cfg: Readonly<Config>, flags: Flags): Promise<number> {
-  const { created, applied, queueSchema: queue } = await applyMigrations(cfg, { createDb: !!flags['create-db'] });
-  if (flags.json) console.log(JSON.stringify({ database: redactUrl(cfg.databaseUrl), created, applied, ...(queue ? { queueSchema: queue } : {}) }));
+  if (flags['create-roles']) return runCreateRoles(cfg, flags);
+  if (flags.apply || flags['owner-role'] || flags['worker-role'] || flags['reader-role']) throw new UsageError('--apply and --owner-role/--worker-role/--reader-role go with --create-roles');
+  const { created, applied, queueSchema: queue, jobsSchema } = await applyMigrations(cfg, { createDb: !!flags['create-db'] });
+  if (flags.json) console.log(JSON.stringify({ database: redactUrl(cfg.databaseUrl), created, applied, jobsSchema, ...(queue ? { queueSchema: queue } : {}) }));
   else {
     if (created) console.log(`created database ${redactUrl(cfg.databaseUrl)}`);
     console.log(applied.length ? `applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}` : 'database is up to date');
+    console.log(`pg-boss schema ${jobsSchema.schema} at version ${jobsSchema.version}`);
     if (queue) console.log(`queue schema ${queue.schema} at BullMQ schema version ${queue.version}`);
+  }
+  return 0;
+}
+
+/** The role names: flags over GP_OWNER_ROLE / GP_WORKER_ROLE / GP_READER_ROLE. */
+function roleNames(cfg: Readonly<Config>, flags: Flags): RoleNames {
+  const pick = (kind: keyof RoleNames): string => {
+    const v = flags[`${kind}-role`] ?? cfg.dbRoles[kind].name;
+    if (!ROLE_NAME.test(v)) throw new UsageError(`--${kind}-role must be 1-63 of [a-z0-9_], starting with a letter or _, not pg_; got "${v.slice(0, 70)}"`);
+    return v;
+  };
+  const roles = { owner: pick('owner'), worker: pick('worker'), reader: pick('reader') };
+  if (new Set(Object.values(roles)).size !== 3) throw new UsageError(`the owner, worker and reader roles must differ, got ${Object.values(roles).join(', ')}`);
+  return roles;
+}
+
+/**
+ * `migrate --create-roles`: prints the least-privilege roles script (psql variables for the passwords),
+ * or with --apply runs it as DATABASE_URL's (super)user, passwords from GP_<ROLE>_PASSWORD. Migrates
+ * nothing: `migrate` runs afterwards as the owner.
+ */
+async function runCreateRoles(cfg: Readonly<Config>, flags: Flags): Promise<number> {
+  const roles = roleNames(cfg, flags);
+  const passwords = { owner: cfg.dbRoles.owner.password, worker: cfg.dbRoles.worker.password, reader: cfg.dbRoles.reader.password };
+  const req = { roles, passwords, databaseUrl: cfg.databaseUrl, pgbossSchema: PGBOSS_SCHEMA };
+  if (!flags.apply) {
+    process.stdout.write(printRolesScript(req));
+    return 0;
+  }
+  if (flags['create-db'] && (await ensureDatabase(cfg.databaseUrl)) && !flags.json) console.log(`created database ${redactUrl(cfg.databaseUrl)}`);
+  const done = await applyRoles(req);
+  const kept = (['owner', 'worker', 'reader'] as const).filter((k) => !done.passwordsSet.includes(k));
+  if (flags.json) console.log(JSON.stringify({ database: done.database, roles: done.roles, passwordsSet: done.passwordsSet, passwordsKept: kept }));
+  else {
+    console.log(`roles ready on database ${done.database}: owner ${roles.owner}, worker ${roles.worker}, reader ${roles.reader}`);
+    for (const k of kept) console.log(`GP_${k.toUpperCase()}_PASSWORD not set: the password of ${roles[k]} was left as it was`);
   }
   return 0;
 }

@@ -24,6 +24,7 @@ import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import { closeEndedPeriods } from '../aggregates/close-periods.ts';
 import type { RatingsScheduler, SnapshotScheduler } from '../workers/write-batch.ts';
+import { checkJobs } from './install.ts';
 
 export const PGBOSS_SCHEMA = 'pgboss';
 /** Retention (src/ops/retention.ts): hourly. */
@@ -42,6 +43,8 @@ export const PGBOSS_DEAD_QUEUE = 'gp-dead-jobs';
 /** Kept ten years: a dead job is removed by an operator, never expired unseen. */
 const PGBOSS_DEAD_RETENTION_S = 10 * 365 * 86_400;
 export const PGBOSS_QUEUES = [SNAPSHOT_QUEUE, SNAPSHOT_SWEEP_QUEUE, CLEANUP_QUEUE, RATINGS_QUEUE, PERIODS_QUEUE, RETENTION_QUEUE, PGBOSS_DEAD_QUEUE];
+/** pg-boss's schema, our queues and where their exhausted jobs go, as `migrate` installs them (./install.ts). */
+export const JOBS_SCHEMA = { schema: PGBOSS_SCHEMA, queues: PGBOSS_QUEUES, deadLetter: { queue: PGBOSS_DEAD_QUEUE, retentionSeconds: PGBOSS_DEAD_RETENTION_S } } as const;
 /** A snapshot job takes milliseconds; one active longer belongs to a worker that died. */
 const SNAPSHOT_JOB_EXPIRE_S = 30;
 
@@ -148,20 +151,15 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
   });
 }
 
-/** Points every queue's dead letters at PGBOSS_DEAD_QUEUE (idempotent; queues made before it included). */
-export async function routeExhaustedJobs(boss: PgBoss): Promise<void> {
-  await boss.updateQueue(PGBOSS_DEAD_QUEUE, { retentionSeconds: PGBOSS_DEAD_RETENTION_S });
-  for (const name of PGBOSS_QUEUES) if (name !== PGBOSS_DEAD_QUEUE) await boss.updateQueue(name, { deadLetter: PGBOSS_DEAD_QUEUE });
-}
-
 export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock): Promise<Jobs> {
   // pg-boss expires a dead worker's active jobs in its per-queue monitor pass, which runs at most every
   // monitorIntervalSeconds (default 60): a SIGKILLed worker's snapshot jobs came back 53-70 s later.
-  const boss = new PgBoss({ ...pgConnectionOptions(cfg.databaseUrl), schema: PGBOSS_SCHEMA, max: 2, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10 });
+  // `migrate: false`: the schema and the queues are `game-persist migrate`'s (./install.ts), so a worker
+  // role with DML rights only starts; checkJobs says what to run when they are missing or outdated.
+  await checkJobs(orm, JOBS_SCHEMA);
+  const boss = new PgBoss({ ...pgConnectionOptions(cfg.databaseUrl), schema: PGBOSS_SCHEMA, max: 2, superviseIntervalSeconds: 10, monitorIntervalSeconds: 10, migrate: false });
   boss.on('error', (e: unknown) => log.error({ err: errorMessage(e) }, 'pg-boss error'));
   await boss.start();
-  for (const name of PGBOSS_QUEUES) await boss.createQueue(name);
-  await routeExhaustedJobs(boss);
   const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
 
   // Snapshots fall due at ingest speed (every N turns of every session): keep fetching while batches

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { PgBoss } from 'pg-boss';
+import { migrateJobs } from '../../src/jobs/install.ts';
 import { createReader, foldStatDeltas, migrateUp, openOrm, rateFinishedSessions, rebuildAggregates, validateEvent, verifyAggregates } from '../../src/index.ts';
-import { PGBOSS_SCHEMA } from '../../src/jobs/boss.ts';
+import { JOBS_SCHEMA, PGBOSS_SCHEMA } from '../../src/jobs/boss.ts';
 import { deletePrefix } from '../../src/redis.ts';
 import { REDIS_URL, adminQuery, databaseUrl } from '../helpers/env.ts';
 import { runCase, type WireEvent } from './arbitraries.ts';
@@ -87,9 +87,7 @@ export async function createDatabase(): Promise<Database & { name: string }> {
     } finally {
       await orm.close();
     }
-    const boss = new PgBoss({ connectionString: url, schema: PGBOSS_SCHEMA, max: 1, supervise: false, schedule: false });
-    await boss.start();
-    await boss.stop({ graceful: false });
+    await migrateJobs(url, JOBS_SCHEMA);
   } catch (e) {
     await drop();
     throw e;

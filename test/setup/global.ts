@@ -6,8 +6,8 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { openOrm } from '../../src/db/orm.ts';
 import { migrateUp } from '../../src/db/migrate.ts';
-import { PgBoss } from 'pg-boss';
-import { PGBOSS_SCHEMA } from '../../src/jobs/boss.ts';
+import { JOBS_SCHEMA } from '../../src/jobs/boss.ts';
+import { migrateJobs } from '../../src/jobs/install.ts';
 import { ADMIN_DATABASE_URL, databaseUrl } from '../helpers/env.ts';
 
 const template = `gp_tpl_${process.pid}_${Date.now().toString(36)}`;
@@ -30,10 +30,8 @@ export async function setup(project: TestProject): Promise<void> {
   } finally {
     await orm.close();
   }
-  // pg-boss creates its schema on first start: do it once here so every clone has it.
-  const boss = new PgBoss({ connectionString: databaseUrl(template), schema: PGBOSS_SCHEMA, max: 1, supervise: false, schedule: false });
-  await boss.start();
-  await boss.stop({ graceful: false });
+  // pg-boss's schema and our queues, as `game-persist migrate` installs them (workers only check them).
+  await migrateJobs(databaseUrl(template), JOBS_SCHEMA);
   project.provide('templateDatabase', template);
 }
 

@@ -1,0 +1,289 @@
+/**
+ * Least privilege end to end (issue 12): a database migrated by the superuser, then `migrate
+ * --create-roles --apply` (ownership moves to the owner role), `migrate` as the owner, a worker connected
+ * as the worker role (ORM pool, pg-boss with its migrations off, BullMQ on Redis) ingesting real events
+ * with live state, aggregates, ratings and snapshot jobs on, `serve` writing as the worker and reading as
+ * the reader. DDL as the worker and writes as the reader fail with 42501. Roles and database are this
+ * file's own and dropped at the end.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.ts';
+import { scramVerifier } from '../../../src/db/roles.ts';
+import { PreconditionError } from '../../../src/errors.ts';
+import { createProducer } from '../../../src/producers/index.ts';
+import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { adminQuery } from '../../helpers/env.ts';
+import { REDIS_URL, cloneDatabase, dropPrefix, emptyDatabase, testEnv, uniqueName, waitFor } from '../../helpers/services.ts';
+import { inProcessWorker, spawnCli } from '../../helpers/worker.ts';
+
+const roles = { owner: uniqueName('owner'), worker: uniqueName('worker'), reader: uniqueName('reader') };
+const passwords = { owner: 'owner-Secret-4711', worker: 'worker-Secret-4712', reader: 'reader-Secret-4713' };
+const roleEnv = {
+  GP_OWNER_ROLE: roles.owner,
+  GP_WORKER_ROLE: roles.worker,
+  GP_READER_ROLE: roles.reader,
+  GP_OWNER_PASSWORD: passwords.owner,
+  GP_WORKER_PASSWORD: passwords.worker,
+  GP_READER_PASSWORD: passwords.reader,
+};
+const prefix = uniqueName('q');
+let db: Awaited<ReturnType<typeof emptyDatabase>>;
+
+/** The database's URL as `role` (the server trusts local connections; the password is there as in production). */
+const as = (kind: keyof typeof roles) => {
+  const u = new URL(db.url);
+  u.username = roles[kind];
+  u.password = passwords[kind];
+  return u.toString();
+};
+
+async function sql<R extends pg.QueryResultRow = Record<string, any>>(url: string, text: string, params: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** The SQLSTATE a statement fails with (null: it succeeded). */
+async function sqlState(url: string, text: string): Promise<string | null> {
+  try {
+    await sql(url, text);
+    return null;
+  } catch (e) {
+    return (e as { code?: string }).code ?? 'no code';
+  }
+}
+
+beforeAll(async () => {
+  db = await emptyDatabase();
+  // Migrated first by the superuser, as an existing installation was: the roles step must take it over.
+  const m = await runCli(['migrate'], testEnv(db.url, prefix));
+  expect(m.code, m.stderr).toBe(0);
+  const r = await runCli(['migrate', '--create-roles', '--apply', '--json'], testEnv(db.url, prefix, roleEnv));
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ roles, passwordsSet: ['owner', 'worker', 'reader'], passwordsKept: [] });
+  for (const p of Object.values(passwords)) expect(r.stdout + r.stderr).not.toContain(p);
+}, 120_000);
+
+afterAll(async () => {
+  await dropPrefix(prefix);
+  // DROP OWNED in the database (objects and default privileges), then the database, then the roles.
+  if (db) {
+    await sql(db.url, `DROP OWNED BY ${Object.values(roles).map((r) => pg.escapeIdentifier(r)).join(', ')}`).catch(() => {});
+    await db.drop();
+  }
+  for (const r of Object.values(roles)) await adminQuery(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(r)}`);
+});
+
+describe('migrate --create-roles', () => {
+  it('prints an idempotent script with psql variables for the passwords, never the passwords themselves', async () => {
+    const r = await runCli(['migrate', '--create-roles'], testEnv(db.url, prefix, roleEnv));
+    expect(r.code, r.stderr).toBe(0);
+    for (const p of Object.values(passwords)) {
+      expect(r.stdout).not.toContain(p);
+      expect(r.stderr).not.toContain(p);
+    }
+    expect(r.stdout).toContain(`ALTER ROLE "${roles.worker}" PASSWORD :'worker_password';`);
+    expect(r.stdout).toContain(`IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${roles.owner}') THEN CREATE ROLE "${roles.owner}"`);
+    expect(r.stdout).toContain(`ALTER DEFAULT PRIVILEGES FOR ROLE "${roles.owner}" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "${roles.worker}";`);
+  });
+
+  it('sets passwords as SCRAM verifiers PostgreSQL itself would compute', async () => {
+    // PostgreSQL hashes a plain password given to ALTER ROLE; ours, with its salt, must come out the same.
+    const probe = uniqueName('probe');
+    await adminQuery(`CREATE ROLE ${pg.escapeIdentifier(probe)} PASSWORD 'probe-Secret-4714'`);
+    try {
+      const [{ v }] = await sql<{ v: string }>(db.url, 'SELECT rolpassword AS v FROM pg_authid WHERE rolname = $1', [probe]);
+      const salt = Buffer.from(/^SCRAM-SHA-256\$\d+:([^$]+)\$/.exec(v)![1]!, 'base64');
+      expect(scramVerifier('probe-Secret-4714', salt)).toBe(v);
+    } finally {
+      await adminQuery(`DROP ROLE ${pg.escapeIdentifier(probe)}`);
+    }
+    const stored = await sql<{ rolname: string; v: string }>(db.url, 'SELECT rolname, rolpassword AS v FROM pg_authid WHERE rolname = ANY($1)', [Object.values(roles)]);
+    expect(stored).toHaveLength(3);
+    for (const s of stored) expect(s.v).toMatch(/^SCRAM-SHA-256\$4096:/);
+  });
+
+  it('hands every object of ours and pg-boss\'s to the owner role; none of the roles is privileged', async () => {
+    const foreign = await sql(
+      db.url,
+      `SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname IN ('public', 'pgboss') AND c.relkind IN ('r', 'p', 'S', 'v', 'm') AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+      [roles.owner],
+    );
+    expect(foreign).toEqual([]);
+    const [schema] = await sql(db.url, `SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'pgboss'`);
+    expect(schema!.owner).toBe(roles.owner);
+    const attrs = await sql(db.url, 'SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = ANY($1)', [Object.values(roles)]);
+    expect(attrs).toEqual(Array(3).fill({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolbypassrls: false, rolcanlogin: true }));
+  });
+
+  it('`migrate` runs as the owner (nothing pending, pg-boss\'s schema checked)', async () => {
+    const r = await runCli(['migrate', '--json'], testEnv(as('owner'), prefix));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ applied: [], jobsSchema: { schema: 'pgboss' } });
+  });
+});
+
+describe('the worker role', () => {
+  let worker: WorkerHandle | undefined;
+  afterAll(async () => {
+    await worker?.close();
+  });
+
+  it('ingests with live state, aggregates, ratings and snapshot jobs, connected as the worker role throughout', async () => {
+    worker = await inProcessWorker(
+      loadConfig(testEnv(as('worker'), prefix, { GP_RATING_DELAY_S: '0', GP_SNAPSHOT_EVERY_TURNS: '2', GP_SNAPSHOT_INTERVAL_S: '0', GP_STATS_FOLD_MS: '50' })),
+    );
+    const p = createProducer({ connection: REDIS_URL, prefix });
+    try {
+      await p.sessionCreated({ sessionId: 'roles-1', gameType: 'hokm' });
+      for (const player of ['ann', 'bob']) await p.playerJoined({ sessionId: 'roles-1', player });
+      for (let t = 0; t < 6; t++) await p.turnResult({ sessionId: 'roles-1', turn: t, ...(t === 0 ? { state: { turn: 0, hp: 10 } } : { patch: { turn: t } }) });
+      await p.playerOutcome({ sessionId: 'roles-1', player: 'ann', outcome: 'win', xp: 20 });
+      await p.playerOutcome({ sessionId: 'roles-1', player: 'bob', outcome: 'loss', xp: 5 });
+      await p.sessionFinished({ sessionId: 'roles-1', winners: ['ann'] });
+      await p.flush();
+    } finally {
+      await p.close();
+    }
+    const read = (text: string, params: unknown[] = []) => sql(db.url, text, params);
+    await waitFor('live state at turn 5', async () => (await read(`SELECT turn FROM session_states WHERE session_id = 'roles-1'`))[0]?.turn === 5, 30_000);
+    expect((await read(`SELECT state FROM session_states WHERE session_id = 'roles-1'`))[0]!.state).toEqual({ turn: 5, hp: 10 });
+    // Snapshot jobs (pg-boss, run by this worker) hash what the fold captured, the final one included.
+    await waitFor('hashed final snapshot', async () => (await read(`SELECT 1 FROM session_snapshots WHERE session_id = 'roles-1' AND final AND hash IS NOT NULL`)).length === 1, 30_000);
+    expect((await read(`SELECT count(*)::int AS n FROM session_snapshots WHERE session_id = 'roles-1' AND hash IS NULL`))[0]!.n).toBe(0);
+    // Aggregates folded, and the ratings job (pg-boss) rated the finished session.
+    await waitFor('rated', async () => (await read(`SELECT rated_games FROM player_stats WHERE player_id = 'ann' AND scope = 'all'`))[0]?.rated_games === 1, 30_000);
+    expect((await read(`SELECT wins, xp::int AS xp FROM player_stats WHERE player_id = 'ann' AND scope = 'all'`))[0]).toEqual({ wins: 1, xp: 20 });
+    expect(worker.jobs!.stats.snapshotJobs).toBeGreaterThan(0);
+    // Every session this worker opened (ORM pool, pg-boss) is the worker role's.
+    const users = await read(`SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [db.name]);
+    expect(users.map((u) => u.usename)).toEqual([roles.worker]);
+  }, 90_000);
+
+  it('cannot run DDL: 42501 permission denied', async () => {
+    const url = as('worker');
+    for (const ddl of [
+      'CREATE TABLE gp_evil (id int)',
+      'CREATE TABLE pgboss.gp_evil (id int)',
+      'CREATE SCHEMA gp_evil',
+      'DROP TABLE moves',
+      'ALTER TABLE moves ADD COLUMN evil int',
+      'CREATE INDEX gp_evil_idx ON moves (session_id)',
+      'TRUNCATE moves',
+      'DROP TABLE pgboss.job',
+      'ALTER TABLE pgboss.queue ADD COLUMN evil int',
+      'CREATE FUNCTION gp_evil() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+    ])
+      expect([ddl, await sqlState(url, ddl)]).toEqual([ddl, '42501']);
+  });
+});
+
+describe('the reader role', () => {
+  it('reads everything and writes nothing: 42501', async () => {
+    const url = as('reader');
+    expect((await sql(url, `SELECT count(*)::int AS n FROM moves`))[0]!.n).toBeGreaterThanOrEqual(0);
+    expect((await sql(url, `SELECT count(*)::int AS n FROM sessions WHERE id = 'roles-1'`))[0]!.n).toBe(1);
+    expect((await sql(url, `SELECT count(*)::int AS n FROM pgboss.queue`))[0]!.n).toBeGreaterThan(0);
+    for (const dml of [
+      `INSERT INTO players (id) VALUES ('gp-evil')`,
+      `UPDATE sessions SET status = 'abandoned' WHERE id = 'roles-1'`,
+      `DELETE FROM moves`,
+      `DELETE FROM pgboss.job`,
+      'CREATE TABLE gp_evil (id int)',
+      'CREATE TEMP TABLE gp_evil (id int)',
+    ])
+      expect([dml, await sqlState(url, dml)]).toEqual([dml, '42501']);
+  });
+});
+
+describe('serve as the worker role, reading as the reader role', () => {
+  it('takes writes (keys, ingest) and answers reads through DATABASE_READ_URL', async () => {
+    const env = testEnv(as('worker'), prefix, { GP_API_PORT: '0', DATABASE_READ_URL: as('reader') });
+    const created = await runCli(['keys', 'create', 'roles-bot', '--scope', 'read', '--scope', 'ingest', '--json'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const key = JSON.parse(created.stdout).key as string;
+    const server = spawnCli(['serve'], env);
+    try {
+      const base = (await server.waitForLog('api listening')).address as string;
+      const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      const rec = await fetch(`${base}/v1/sessions/roles-1/recover`, { headers: auth });
+      expect(rec.status).toBe(200);
+      expect(((await rec.json()) as { state: unknown }).state).toMatchObject({ value: { turn: 5, hp: 10 }, turn: 5 });
+      const ingest = await fetch(`${base}/v1/events`, { method: 'POST', headers: auth, body: JSON.stringify([{ type: 'session.created', sessionId: 'roles-api', data: { gameType: 'hokm' } }]) });
+      expect(ingest.status).toBe(200);
+      expect(((await ingest.json()) as { accepted: number }).accepted).toBe(1);
+      const users = (await sql(db.url, `SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [db.name])).map((u) => u.usename);
+      expect(users).toContain(roles.reader);
+      expect(users).not.toContain('postgres');
+    } finally {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+  }, 60_000);
+});
+
+describe('on the PostgreSQL queue backend', () => {
+  it('`migrate` as the owner creates the queue schema; a worker and a producer as the worker role carry events through it', async () => {
+    const pq = uniqueName('pq');
+    const m = await runCli(['migrate', '--json'], testEnv(as('owner'), pq, { GP_QUEUE_BACKEND: 'postgres' }));
+    expect(m.code, m.stderr).toBe(0);
+    const schema = JSON.parse(m.stdout).queueSchema.schema as string;
+    expect((await sql(db.url, 'SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1', [schema]))[0]!.owner).toBe(roles.owner);
+    const w = await inProcessWorker(loadConfig(testEnv(as('worker'), pq, { GP_QUEUE_BACKEND: 'postgres' })));
+    const p = createProducer({ connection: as('worker'), prefix: pq });
+    try {
+      for (let turn = 1; turn <= 3; turn++) await p.move({ sessionId: 'roles-pq', player: 'ann', action: 'step', turn });
+      await p.flush();
+      await waitFor('3 moves', async () => (await sql(db.url, `SELECT count(*)::int AS n FROM moves WHERE session_id = 'roles-pq'`))[0]!.n === 3, 30_000);
+    } finally {
+      await p.close();
+      await w.close();
+    }
+    expect(await sqlState(as('worker'), `CREATE TABLE ${pg.escapeIdentifier(schema)}.gp_evil (id int)`)).toBe('42501');
+    expect(await sqlState(as('worker'), `CREATE SEQUENCE ${pg.escapeIdentifier(schema)}.gp_evil`)).toBe('42501');
+  }, 90_000);
+});
+
+describe('objects created later', () => {
+  it('by the owner (a later migration) are granted through default privileges', async () => {
+    await sql(as('owner'), 'CREATE TABLE gp_later (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text)');
+    expect(await sql(as('worker'), `INSERT INTO gp_later (v) VALUES ('w') RETURNING id`)).toEqual([{ id: 1 }]);
+    expect(await sql(as('reader'), 'SELECT v FROM gp_later')).toEqual([{ v: 'w' }]);
+    expect(await sqlState(as('reader'), `INSERT INTO gp_later (v) VALUES ('r')`)).toBe('42501');
+    expect(await sqlState(as('worker'), 'DROP TABLE gp_later')).toBe('42501');
+  });
+
+  it('by the superuser are taken over by running --create-roles --apply again', async () => {
+    await sql(db.url, 'CREATE TABLE gp_by_superuser (id serial PRIMARY KEY, v text)');
+    expect(await sqlState(as('worker'), `INSERT INTO gp_by_superuser (v) VALUES ('w')`)).toBe('42501');
+    const r = await runCli(['migrate', '--create-roles', '--apply'], testEnv(db.url, prefix, roleEnv));
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sql(as('worker'), `INSERT INTO gp_by_superuser (v) VALUES ('w') RETURNING id`)).toEqual([{ id: 1 }]);
+    const [t] = await sql(db.url, `SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relname = 'gp_by_superuser_id_seq'`);
+    expect(t!.owner).toBe(roles.owner);
+  });
+});
+
+describe('a worker on a database `migrate` did not prepare for pg-boss', () => {
+  it('refuses to start with a PreconditionError naming `migrate`, instead of migrating pg-boss itself', async () => {
+    const clone = await cloneDatabase();
+    try {
+      await sql(clone.url, `DELETE FROM pgboss.queue WHERE name = 'gp-periods'`);
+      const failed = await inProcessWorker(loadConfig(testEnv(clone.url, uniqueName('q')))).then(
+        async (w) => (await w.close(), null),
+        (e: unknown) => e,
+      );
+      expect(failed).toBeInstanceOf(PreconditionError);
+      expect(failed).toMatchObject({ code: 'jobs_not_migrated', message: expect.stringMatching(/gp-periods.*game-persist migrate/) });
+    } finally {
+      await clone.drop();
+    }
+  });
+});
