@@ -31,6 +31,8 @@ export interface LoadResult {
   ledger: LedgerEvent[];
   /** Emits still refused after a minute of retries (or refused for good): not in the ledger, owed nothing. */
   refused: number;
+  /** Why the first refused emit was refused (null: none was). */
+  firstRefusal: string | null;
   ms: number;
 }
 
@@ -90,6 +92,7 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
   const rand = rng(o.seed);
   const ledger: LedgerEvent[] = [];
   let refused = 0;
+  let firstRefusal: string | null = null;
   const inFlight = new Set<Promise<void>>();
   const window = o.window ?? 2000;
   const t0 = performance.now();
@@ -108,8 +111,9 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
             ledger.push(e);
             if (o.onProgress && ledger.length % 1000 === 0) o.onProgress(ledger.length);
           },
-          () => {
+          (e: unknown) => {
             refused++;
+            firstRefusal ??= e instanceof Error ? `${e.name}: ${e.message}` : String(e);
           },
         )
         .finally(() => inFlight.delete(x));
@@ -118,5 +122,5 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
     }
   }
   await Promise.all(inFlight);
-  return { ledger, refused, ms: Math.round(performance.now() - t0) };
+  return { ledger, refused, firstRefusal, ms: Math.round(performance.now() - t0) };
 }
