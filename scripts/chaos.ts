@@ -385,14 +385,16 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'pg-restart',
-    what: 'PostgreSQL (a private cluster) crash-restarted (stop -m immediate, 1 s down) every 4 s during the load',
+    what: 'PostgreSQL (a private cluster) crash-restarted (stop -m immediate, 1 s down) every 8 s, three times',
     ownPostgres: true,
     refusalsAllowed: true,
     fault: (c) => {
       let busy = false;
-      return every(4000, () => {
-        if (busy || !c.pg) return;
+      let n = 0;
+      return every(8000, () => {
+        if (busy || !c.pg || n >= 3) return;
         busy = true;
+        n++;
         c.fired();
         void c.pg
           .restart(1000)
@@ -768,8 +770,8 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
     if (!s.lossReported && row.lostReported) row.passed = false;
     for (const line of infos) console.log(`  ${s.name}: ${line}`);
     if (!row.passed)
-      console.error(`${s.name}: ${JSON.stringify({ faulted, notes, lost: ledger.lost.slice(0, 5), unreported: losses.unreported.slice(0, 5), dup: ledger.duplicatedSeqs.slice(0, 3), states, aggregateDrift: aggregates.drift.slice(0, 3), refused: load.refused, firstRefusal: load.firstRefusal, deadLettered: ledger.deadLettered })}`);
-    else if (load.refused) console.log(`  ${s.name}: ${load.refused} emits refused while the fault lasted (the producer said so; owed nothing; the first: ${load.firstRefusal})`);
+      console.error(`${s.name}: ${JSON.stringify({ faulted, notes, lost: ledger.lost.slice(0, 5), unreported: losses.unreported.slice(0, 5), dup: ledger.duplicatedSeqs.slice(0, 3), states, aggregateDrift: aggregates.drift.slice(0, 3), refused: load.refused, firstRefusal: load.firstRefusal, refusals: load.refusals, deadLettered: ledger.deadLettered })}`);
+    else if (load.refused) console.log(`  ${s.name}: ${load.refused} emits refused while the fault lasted (the producer said so; owed nothing; by reason ${JSON.stringify(load.refusals)}; the first: ${load.firstRefusal})`);
     if (row.lostReported) console.log(`  ${s.name}: ${row.lostReported} accepted events lost in the fsync window, each reported by sequence-gap detection (sessions.lost_seqs)`);
     return row;
   } finally {

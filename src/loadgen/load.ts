@@ -33,6 +33,8 @@ export interface LoadResult {
   refused: number;
   /** Why the first refused emit was refused (null: none was). */
   firstRefusal: string | null;
+  /** Refused emits by reason (EnqueueError's `reason`, else the error's name). */
+  refusals: Record<string, number>;
   ms: number;
 }
 
@@ -93,6 +95,7 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
   const ledger: LedgerEvent[] = [];
   let refused = 0;
   let firstRefusal: string | null = null;
+  const refusals: Record<string, number> = {};
   const inFlight = new Set<Promise<void>>();
   const window = o.window ?? 2000;
   const t0 = performance.now();
@@ -114,6 +117,8 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
           (e: unknown) => {
             refused++;
             firstRefusal ??= e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+            const why = e instanceof EnqueueError ? e.reason : e instanceof Error ? e.name : 'unknown';
+            refusals[why] = (refusals[why] ?? 0) + 1;
           },
         )
         .finally(() => inFlight.delete(x));
@@ -122,5 +127,5 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
     }
   }
   await Promise.all(inFlight);
-  return { ledger, refused, firstRefusal, ms: Math.round(performance.now() - t0) };
+  return { ledger, refused, firstRefusal, refusals, ms: Math.round(performance.now() - t0) };
 }
