@@ -87,6 +87,8 @@ interface Cluster {
   pg: PgServer | null;
   /** The proxy the first worker reaches Redis through (`proxy`). */
   proxy: Proxy | null;
+  /** The worker behind the proxy while it runs. */
+  proxied(): ChildProcess | null;
   /** The scenario's database. */
   databaseUrl: string;
   /** The queue's Redis (or the private one). */
@@ -428,13 +430,21 @@ const SCENARIOS: Scenario[] = [
     fault: (c) => {
       let n = 0;
       let busy = false;
-      return every(12_000, () => {
-        if (busy || !c.proxy || n >= 2) return;
+      let jobs = 0;
+      // Cut while the worker behind the proxy is busy (its job count rose since the last look), so it
+      // holds jobs: they must run again on another worker once its locks expire.
+      const t = setInterval(() => {
+        const w = c.proxied();
+        const now = w ? (c.sample(w)?.jobs ?? 0) : 0;
+        const busyWorker = now > jobs;
+        jobs = now;
+        if (busy || !c.proxy || n >= 2 || !busyWorker) return;
         busy = true;
         c.fired();
         // The first cut resumes the connections (the delayed replies arrive late), the second drops them.
         void c.proxy.cut(8000, n++ === 1).finally(() => (busy = false));
-      }, 1500);
+      }, 500);
+      return () => clearInterval(t);
     },
     check: async (_c, row) => (row.redelivered > 0 ? [] : ['no job ran twice: the cut worker held none, or its jobs were not taken over']),
   },
@@ -585,6 +595,7 @@ async function run(s: Scenario): Promise<Row> {
     let peakRss = 0;
     let peakLag = 0;
     let spawned = 0;
+    let proxiedWorker: ChildProcess | null = null;
     let stopping = false;
     let loading = true;
     const cluster: Cluster = {
@@ -593,6 +604,7 @@ async function run(s: Scenario): Promise<Row> {
       redis,
       pg: ownPg,
       proxy,
+      proxied: () => proxiedWorker,
       databaseUrl: url,
       redisUrl,
       queuePrefix: prefix,
@@ -608,6 +620,7 @@ async function run(s: Scenario): Promise<Row> {
         if (ports.length) own.GP_METRICS_PORT = String(ports[n % ports.length]);
         const c = spawn(process.execPath, [WORKER, String(s.killAfterCommit ?? 0)], { env: { ...env, ...own }, stdio: ['ignore', 'pipe', 'pipe'] });
         workers.add(c);
+        if (proxy && n === 0) proxiedWorker = c;
         createInterface({ input: c.stdout! }).on('line', (line) => {
           try {
             const x = JSON.parse(line) as WorkerSample;
@@ -624,6 +637,7 @@ async function run(s: Scenario): Promise<Row> {
         });
         c.once('exit', (_code, signal) => {
           workers.delete(c);
+          if (c === proxiedWorker) proxiedWorker = null;
           // Its last report: the events it received again, up to its last second.
           redelivered += samples.get(c)?.duplicates ?? 0;
           if (stopping) return;
