@@ -78,8 +78,8 @@ interface WorkerSample {
 /** What a fault sees: the supervised workers, and the scenario's own services when it has them. */
 interface Cluster {
   workers(): ChildProcess[];
-  /** Starts one more worker (a supervisor's replacement, or a scale-up). */
-  startOne(): ChildProcess;
+  /** Starts one more worker (a supervisor's replacement, or a scale-up), with more environment if given. */
+  startOne(more?: Record<string, string>): ChildProcess;
   /** How many workers the supervisor keeps running (a dead one is replaced while below it). */
   target: number;
   redis: RedisServer | null;
@@ -193,6 +193,16 @@ const hostCrash = (windowMs: number) => (c: Cluster) => {
   );
 };
 
+/** GET a worker's /readyz: its status and body. */
+async function readyzBody(port: number): Promise<{ status: number; text: string }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3000) });
+    return { status: res.status, text: (await res.text()).slice(0, 300) };
+  } catch (e) {
+    return { status: 0, text: String(e) };
+  }
+}
+
 /** GET a worker's /readyz: its status code (0: no answer). */
 async function readyz(port: number): Promise<number> {
   try {
@@ -226,9 +236,13 @@ async function fillRedis(c: Cluster): Promise<void> {
       if (refused) break;
       if (n > 4096) throw new Error('Redis never refused a write');
     }
+    // Held full: workers finishing jobs and client buffers draining would otherwise let memory sink
+    // below the limit again at once.
+    const limit = (await r.config('GET', 'maxmemory')) as string[];
+    await r.config('SET', 'maxmemory', '1mb');
     const fullAt = performance.now();
     c.info(`Redis full after ${n} MB of filler`);
-    maxmemory.late = c.startOne();
+    maxmemory.late = c.startOne(process.env.CHAOS_DEBUG ? { GP_LOG_LEVEL: 'info' } : {});
     const probe = createProducer({ connection: c.redisUrl, prefix: c.queuePrefix });
     try {
       await probe.emit({ type: 'session.created', sessionId: `hchaos-probe-${process.pid}`, data: { gameType: 'chaos' } } as never);
@@ -249,7 +263,11 @@ async function fillRedis(c: Cluster): Promise<void> {
       }
     }
     if (!seen) maxmemory.problems.push('no worker /readyz answered 503 while Redis was full');
-    await sleep(Math.max(0, 4000 - (performance.now() - fullAt)));
+    // Full until the new worker has started (its first report; up to 30 s on a busy machine), 4 s at least.
+    for (const until = performance.now() + 30_000; !c.sample(maxmemory.late) && performance.now() < until; ) await sleep(200);
+    if (!c.sample(maxmemory.late)) maxmemory.problems.push('the worker started while Redis was full did not start within 30 s');
+    await sleep(Math.max(1000, 4000 - (performance.now() - fullAt)));
+    await r.config('SET', 'maxmemory', limit[1]);
   } catch (e) {
     maxmemory.problems.push(`filling Redis failed: ${String(e)}`);
   } finally {
@@ -377,10 +395,17 @@ const SCENARIOS: Scenario[] = [
       const late = maxmemory.late;
       const problems = [...maxmemory.problems];
       if (!late) problems.push('no worker was started while Redis was full');
-      else if (!(c.sample(late)?.jobs ?? 0)) problems.push(`the worker started while Redis was full ran no job (${JSON.stringify(c.sample(late))})`);
+      else if (!(c.sample(late)?.jobs ?? 0)) problems.push(`the worker started while Redis was full ran no job (its last report ${JSON.stringify(c.sample(late))}, exit ${late.exitCode ?? late.signalCode})`);
+      const r = new Redis(c.redisUrl, { maxRetriesPerRequest: 1 });
+      const mem = await r.info('memory').then((t) => /used_memory:(\d+)/.exec(t)?.[1] + ' of ' + /maxmemory:(\d+)/.exec(t)?.[1], String);
+      r.disconnect();
+      // Ready again: a worker counts Redis as full for 5 s after its last refused write.
       for (const w of c.workers()) {
         const port = c.sample(w)?.metricsPort;
-        if (port && (await readyz(port)) !== 200) problems.push(`a worker's /readyz still answers ${await readyz(port)} after memory was freed`);
+        let body = port ? await readyzBody(port) : null;
+        for (const until = performance.now() + 15_000; body && body.status !== 200 && performance.now() < until; await sleep(500)) body = await readyzBody(port!);
+        if (body && body.status !== 200) body.text += ` (Redis used_memory ${mem})`;
+        if (body && body.status !== 200) problems.push(`a worker's /readyz still answers ${body.status} after memory was freed: ${body.text}`);
       }
       return problems;
     },
@@ -613,9 +638,9 @@ async function run(s: Scenario): Promise<Row> {
       note: (line) => notes.push(line),
       info: (line) => infos.push(line),
       fired: () => void faults++,
-      startOne() {
+      startOne(more) {
         const n = spawned++;
-        const own: Record<string, string> = { ...s.workerEnv?.(n) };
+        const own: Record<string, string> = { ...s.workerEnv?.(n), ...more };
         if (proxy && n === 0) own.REDIS_URL = `redis://127.0.0.1:${proxy.port}`;
         if (ports.length) own.GP_METRICS_PORT = String(ports[n % ports.length]);
         const c = spawn(process.execPath, [WORKER, String(s.killAfterCommit ?? 0)], { env: { ...env, ...own }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -633,7 +658,7 @@ async function run(s: Scenario): Promise<Row> {
         });
         createInterface({ input: c.stderr! }).on('line', (line) => {
           if (s.logs?.test(line)) faultLogs++;
-          if (/"level":(50|60)/.test(line) || !line.startsWith('{')) process.stderr.write(`${line}\n`);
+          if (/"level":(50|60)/.test(line) || !line.startsWith('{') || more?.GP_LOG_LEVEL) process.stderr.write(`${line}\n`);
         });
         c.once('exit', (_code, signal) => {
           workers.delete(c);
