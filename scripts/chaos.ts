@@ -6,17 +6,25 @@
  * status differ from re-folding their history in seq order, and snapshots whose hash fails. A scenario
  * passes only with all of these at zero.
  *
- * Scenarios so far (★: also in the short CI run, `--short`): ★`baseline` (no fault), ★`sigkill` (a
- * random worker SIGKILLed every 2 s and replaced), ★`commit-crash` (workers kill themselves after a
- * commit and before the acknowledgement, half the batches; a kill scenario whose kill never fired
- * fails), `rolling-sigterm` (each worker in turn, each must exit 0 within 30 s), `scale` (1 → 8 → 1
- * workers), `redis-restart` (a private Redis with AOF fsync always, stopped and started again:
- * producers and workers resume by themselves; emits refused meanwhile are owed nothing),
- * `migrate-x10` (ten concurrent migrate runs on a new database). Prints a table, then one JSON line:
- * {"scenarios":N,"passed":N,"lost":0,"duplicated":0,"drift":0,...}. Exit 1 unless every scenario passed.
- * Options: --events N per scenario (default 100000), --workers N (default 4), --only a,b, --short
- * (the starred scenarios at 6,000 events), --write docs/reliability.md (the page of published figures,
- * regenerated from this run).
+ * Scenarios (★: also in the short CI run, `--short`): ★`baseline` (no fault), ★`sigkill` (a random
+ * worker SIGKILLed every 2 s and replaced), ★`commit-crash` (workers kill themselves after a commit and
+ * before the acknowledgement, half the batches; a kill scenario whose kill never fired fails),
+ * `rolling-sigterm` (each worker in turn, each must exit 0 within 30 s), `scale` (1 → 8 → 1 workers),
+ * `redis-restart` (a private Redis with AOF fsync always, stopped and started again: producers and
+ * workers resume by themselves; emits refused meanwhile are owed nothing), `redis-aof-everysec` and
+ * `redis-kill-always` (a host crash of a private Redis: its AOF cut back 1 s, or not at all; every loss
+ * must be reported by sequence-gap detection, and `always` loses nothing), `redis-maxmemory`,
+ * `pg-restart` and `pg-hang` (a private PostgreSQL crash-restarted; the event tables locked past the
+ * statement timeouts), `partition` (a worker behind a TCP proxy frozen past its lock), `clock-skew`
+ * (libfaketime ±10 min), `soak` (10× the events: memory plateau, event-loop lag), `migrate-x10` (ten
+ * concurrent migrate runs on a new database), and `<name>-pg` for the scenarios that apply to the
+ * PostgreSQL queue backend. docs/reliability.md (reliabilityPage below) says what each does. Prints a
+ * table, then one JSON line: {"scenarios":N,"passed":N,"lost":0,"duplicated":0,"drift":0,...,
+ * "lost_reported":N}; `lost` counts only losses no gap detection reported. Exit 1 unless every scenario
+ * passed. Options: --events N per scenario (default 100000), --workers N (default 4), --only a,b,
+ * --backend redis|postgres (that backend's scenarios only; default both), --short (the starred
+ * scenarios at 6,000 events), --write docs/reliability.md (the page of published figures, regenerated
+ * from this run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -885,15 +893,63 @@ function reliabilityPage(rows: Row[]): string {
     'and snapshots whose hash fails. A scenario passes only with all of these at zero, and a fault scenario',
     'only if its fault fired.',
     '',
-    `Last run: ${new Date().toISOString().slice(0, 10)}, ${EVENTS.toLocaleString('en')} events per scenario, 2 cores shared by the load, the workers, Redis and PostgreSQL.`,
+    `Last run: ${new Date().toISOString().slice(0, 10)}, ${EVENTS.toLocaleString('en')} events per scenario (the soak ten times as many), 2 cores shared by the load, the workers, Redis and PostgreSQL.`,
     '',
-    '| scenario | what it does | events | events/s | lost | duplicated | unexpected | drift | snapshots failed | kills | faults | result |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${what.get(r.scenario)} | ${r.events} | ${r.eventsPerS} | ${r.lost} | ${r.duplicated} | ${r.unexpected} | ${r.drift} | ${r.snapshotsFailed} | ${r.kills} | ${r.faults} | ${r.passed ? 'pass' : 'FAIL'} |`),
+    '| scenario | what it does | events | events/s | lost | lost, reported | duplicated | unexpected | drift | snapshots failed | kills | faults | ran twice | worker RSS MB | Redis MB | lag p99 ms | result |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${what.get(r.scenario)} | ${r.events} | ${r.eventsPerS} | ${r.lost} | ${r.lostReported} | ${r.duplicated} | ${r.unexpected} | ${r.drift} | ${r.snapshotsFailed} | ${r.kills} | ${r.faults} | ${r.redelivered} | ${r.peakRssMb} | ${r.redisMb || ''} | ${r.lagP99Ms} | ${r.passed ? 'pass' : 'FAIL'} |`,
+    ),
     '',
     'events/s is the ledger divided by the time from the first emit until every event was stored, faults',
     'included. `migrate-x10` plays no load: it passes when ten concurrent `migrate` runs all exit 0 and no',
     'migration was applied twice.',
+    '',
+    'The columns beyond the checker: **lost, reported** counts accepted events that never arrived but whose',
+    'seq the sequence-gap detection gave up and counted in `sessions.lost_seqs` (the session\'s watermark',
+    'passed them and its `lost_seqs` covers them); **lost** counts only the silent ones, and must be zero',
+    'everywhere; a reported loss fails every scenario except `redis-aof-everysec`. **ran twice** is how many',
+    'events workers received again after they were stored (a job redelivered; deduplicated by event id).',
+    '**worker RSS MB** is the highest RSS of one worker, **lag p99 ms** the highest event-loop delay p99 of',
+    'one worker over its life (perf_hooks), **Redis MB** the highest `used_memory` sampled (the soak only).',
+    '',
+    '## What the fault scenarios do',
+    '',
+    '- `redis-aof-everysec` and `redis-kill-always` run a private Redis with an append-only file. A plain',
+    '  SIGKILL of Redis loses nothing (its AOF write reaches the operating system before the reply), so the',
+    '  fault is a host crash: SIGKILL, then the AOF\'s incr file (`appendonlydir/*.incr.aof`) cut back to',
+    '  the size it had one second earlier (sampled every 100 ms), which is what a machine losing its page',
+    '  cache leaves under `appendfsync everysec`; with `appendfsync always` nothing is cut. Redis is then',
+    '  started again (`aof-load-truncated yes` drops a torn last command). Under everysec, events',
+    '  acknowledged in that second may be lost, and so may the per-session seq counters: producers raise a',
+    '  counter found below the highest seq they issued back to it, so no seq is issued twice, and every lost',
+    '  event leaves a gap that the workers give up after `GP_GAP_TIMEOUT_S` (5 s here) and count in',
+    '  `sessions.lost_seqs`. The scenario passes only if every lost event was reported that way. The crash',
+    '  is injected only while the load is emitted: a session whose very last events are lost has no later',
+    '  seq to show the gap; in production `game-persist sessions wait <id> --seq N` (or the SDK\'s',
+    '  `waitPersisted`) with the last seq the game server was given reveals it by timing out.',
+    '- `redis-maxmemory`: a private Redis (`maxmemory 128mb`, `noeviction`) filled with filler keys until it',
+    '  refuses a write, then held full: an emit fails with `EnqueueError` reason `redis_out_of_memory`, a',
+    '  worker\'s `/readyz` answers 503 (check `redis`), and a worker started meanwhile must run jobs once',
+    '  the filler is deleted; every `/readyz` must be 200 again after the drain (a worker counts Redis as',
+    '  full for 5 s after its last refused write). Emits refused while full are retried by the load.',
+    '- `pg-restart`: the scenario\'s database on a private PostgreSQL 15 cluster (initdb in a temporary',
+    '  folder, a free loopback port), crash-restarted three times (`pg_ctl stop -m immediate`, 1 s down):',
+    '  batches fail, are retried, and land; a worker started while PostgreSQL is down exits and is replaced.',
+    '- `pg-hang`: every 5 s the sessions and event tables are locked `ACCESS EXCLUSIVE` for 3 s, longer than',
+    '  the workers\' `GP_DB_LOCK_TIMEOUT_MS=500` and `GP_DB_STATEMENT_TIMEOUT_MS=1000`: their statements time',
+    '  out (55P03, 57014) and are retried; the scenario fails unless some did.',
+    '- `partition`: the first worker reaches Redis through a TCP proxy on loopback, which freezes every',
+    '  connection for 8 s (longer than the 3 s job lock) while that worker holds jobs; its jobs run again on',
+    '  another worker ("ran twice" above zero, or the scenario fails), and their rows appear once.',
+    '- `clock-skew`: one worker runs under libfaketime 10 minutes ahead, one 10 minutes behind (Redis and',
+    '  PostgreSQL keep the real clock); every count must be zero, as in the baseline.',
+    '- `soak`: ten times the events with no fault; Redis `used_memory` and the workers\' summed RSS are',
+    '  sampled every 2 s. Memory plateaus when, after a warm-up (the first third of the samples), the',
+    '  highest sample of the last third is at most 1.2 × the highest of the middle third; the scenario',
+    '  fails unless both plateau and every worker\'s event-loop lag p99 is under 100 ms.',
+    '- `<name>-pg`: the same scenario on the PostgreSQL queue backend (`GP_QUEUE_BACKEND=postgres`).',
     '',
   ];
   return lines.join('\n');
