@@ -137,8 +137,6 @@ interface Scenario {
   readiness?: boolean;
   /** Events per scenario times this (the soak). @defaultValue 1 */
   eventsFactor?: number;
-  /** Not in the default run at the short size (the soak). */
-  long?: boolean;
   /** Samples Redis used_memory and every worker's RSS and event-loop lag; passes only if memory plateaus. */
   soak?: boolean;
   /**
@@ -494,7 +492,6 @@ const SCENARIOS: Scenario[] = [
     name: 'soak',
     what: `10× the events with ${WORKERS} workers, no fault: Redis and worker memory must plateau, event-loop lag p99 under 100 ms`,
     eventsFactor: 10,
-    long: true,
     soak: true,
     ownRedis: { appendfsync: 'everysec' },
   },
