@@ -730,7 +730,8 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
   info?.on('error', () => {});
   const sampler = s.soak
     ? setInterval(() => {
-        workerMem.push([...workers].reduce((n, w) => n + (x.samples.get(w)?.rss ?? 0), 0));
+        // Once every worker reports (a worker still starting has no RSS to add yet).
+        if ([...workers].every((w) => x.samples.has(w))) workerMem.push([...workers].reduce((n, w) => n + x.samples.get(w)!.rss, 0));
         void info!.info('memory').then((t) => redisMem.push(Number(/^used_memory:(\d+)/m.exec(t)?.[1] ?? 0)), () => {});
       }, 2000)
     : null;
