@@ -146,6 +146,8 @@ interface Scenario {
   lossReported?: boolean;
   /** Worker log lines (warn and above) matching this are counted as the row's `faultLogs`. */
   logs?: RegExp;
+  /** Runs once the workers were started, before the load (e.g. starts the HTTP API). */
+  setup?: (c: Cluster) => Promise<void>;
   /** Started with the load; stopped (its returned function) once the load was emitted. */
   fault?: (c: Cluster) => () => void;
   /** After the drain, before the workers stop: what failed (empty: passed). */
@@ -219,35 +221,31 @@ async function readyz(port: number): Promise<number> {
 }
 
 /** What the maxmemory scenario's fault saw (read by its check). */
-const maxmemory = { late: null as ChildProcess | null, problems: [] as string[] };
+const maxmemory = { late: null as ChildProcess | null, problems: [] as string[], api: null as { url: string; key: string; stop(): void } | null };
 
 /**
- * Fills the private Redis with 1 MB filler keys until it refuses a write (OOM), then, while it is full:
- * an emit from a fresh producer must fail with EnqueueError `redis_out_of_memory` whose message names
- * maxmemory and no script hash; a worker's /readyz must turn 503; one more worker is started. After 4 s
- * the filler is deleted (DEL is allowed at maxmemory) and everything must drain by itself.
+ * Makes the private Redis full at once: its maxmemory lowered below the memory it uses (the refusals a
+ * filled Redis gives, without waiting seconds for filler keys while the load may end), checked by a
+ * refused SET. While it is full: an emit from a fresh producer must fail with EnqueueError
+ * `redis_out_of_memory` whose message names maxmemory and no script hash, POST /v1/events must answer
+ * 503 saying so, a worker's /readyz must turn 503, and one more worker is started. Once that worker
+ * runs (4 s at least), maxmemory goes back (memory freed) and everything must drain by itself.
  */
-async function fillRedis(c: Cluster): Promise<void> {
+async function fillRedis(c: Cluster, api: { url: string; key: string; stop(): void } | null): Promise<void> {
   c.fired();
   const r = new Redis(c.redisUrl, { maxRetriesPerRequest: 1 });
   r.on('error', () => {});
-  const chunk = 'x'.repeat(1 << 20);
-  let n = 0;
+  let limit: string | null = null;
   try {
-    for (; ; n++) {
-      const refused = await r.set(`hchaos-filler:${n}`, chunk).then(
-        () => false,
-        (e: Error) => /^OOM/.test(e.message) || Promise.reject(e),
-      );
-      if (refused) break;
-      if (n > 4096) throw new Error('Redis never refused a write');
-    }
-    // Held full: workers finishing jobs and client buffers draining would otherwise let memory sink
-    // below the limit again at once.
-    const limit = (await r.config('GET', 'maxmemory')) as string[];
+    limit = ((await r.config('GET', 'maxmemory')) as string[])[1];
     await r.config('SET', 'maxmemory', '1mb');
+    const refused = await r.set('hchaos-filler', 'x'.repeat(1 << 16)).then(
+      () => false,
+      (e: Error) => /^OOM/.test(e.message),
+    );
+    if (!refused) throw new Error('Redis accepted a write over its maxmemory');
     const fullAt = performance.now();
-    c.info(`Redis full after ${n} MB of filler`);
+    c.info('Redis full (maxmemory 1mb)');
     maxmemory.late = c.startOne(process.env.CHAOS_DEBUG ? { GP_LOG_LEVEL: 'info' } : {});
     const probe = createProducer({ connection: c.redisUrl, prefix: c.queuePrefix });
     try {
@@ -259,6 +257,18 @@ async function fillRedis(c: Cluster): Promise<void> {
       else c.info(`emit refused: ${e.reason}: ${m}`);
     } finally {
       await probe.close().catch(() => {});
+    }
+    // The HTTP API: 503 with the same plain reason.
+    if (api) {
+      const res = await fetch(`${api.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify([{ type: 'session.created', sessionId: `hchaos-probe-api-${process.pid}`, data: { gameType: 'chaos' } }]),
+        signal: AbortSignal.timeout(30_000),
+      }).catch((e: unknown) => ({ status: 0, text: async () => String(e) }));
+      const text = await res.text();
+      if (res.status !== 503 || !/maxmemory/.test(text) || /[0-9a-f]{40}/.test(text)) maxmemory.problems.push(`POST /v1/events at a full Redis answered ${res.status}: ${text.slice(0, 300)}`);
+      else c.info(`POST /v1/events refused: ${res.status} ${text.slice(0, 200)}`);
     }
     // Readiness: a worker that met the refused writes says so within a few seconds.
     let seen = 0;
@@ -273,13 +283,34 @@ async function fillRedis(c: Cluster): Promise<void> {
     for (const until = performance.now() + 30_000; !c.sample(maxmemory.late) && performance.now() < until; ) await sleep(200);
     if (!c.sample(maxmemory.late)) maxmemory.problems.push('the worker started while Redis was full did not start within 30 s');
     await sleep(Math.max(1000, 4000 - (performance.now() - fullAt)));
-    await r.config('SET', 'maxmemory', limit[1]);
   } catch (e) {
     maxmemory.problems.push(`filling Redis failed: ${String(e)}`);
   } finally {
-    for (let i = 0; i <= n; i += 256) await r.del(...Array.from({ length: Math.min(256, n + 1 - i) }, (_, j) => `hchaos-filler:${i + j}`)).catch(() => {});
+    api?.stop();
+    if (limit !== null) await r.config('SET', 'maxmemory', limit).catch((e: unknown) => maxmemory.problems.push(`could not free Redis: ${String(e)}`));
     r.disconnect();
   }
+}
+
+/** `game-persist serve` on the scenario's database and Redis (a free port), with an ingest key. */
+async function startApi(c: Cluster): Promise<{ url: string; key: string; stop(): void }> {
+  const env = { ...process.env, DATABASE_URL: c.databaseUrl, REDIS_URL: c.redisUrl, GP_QUEUE_PREFIX: c.queuePrefix, GP_API_PORT: '0', GP_API_HOST: '127.0.0.1', GP_METRICS_PORT: '0', GP_LOG_LEVEL: 'error' };
+  const key = await new Promise<string>((resolve, reject) => {
+    const p = spawn(process.execPath, [CLI, 'keys', 'create', `hchaos-${process.pid}`, '--scope', 'ingest', '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.once('exit', (code) => (code === 0 ? resolve((JSON.parse(out) as { key: string }).key) : reject(new Error(`keys create exited ${code}`))));
+  });
+  const p = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no "api listening" within 60 s')), 60_000);
+    createInterface({ input: p.stdout! }).on('line', (line) => {
+      const m = /api listening on (\S+)/.exec(line);
+      if (m) (clearTimeout(t), resolve(m[1]));
+    });
+    p.once('exit', (code) => (clearTimeout(t), reject(new Error(`serve exited ${code}`))));
+  });
+  return { url, key, stop: () => void p.kill('SIGTERM') };
 }
 
 /** Holds an ACCESS EXCLUSIVE lock on the sessions and every event table for `ms` (PostgreSQL hanging, for the workers). */
@@ -380,22 +411,25 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'redis-maxmemory',
-    what: 'Redis filled to maxmemory (noeviction) for 4 s: producers get a typed out-of-memory error, /readyz turns 503, a worker started meanwhile fetches once memory is freed',
+    what: 'Redis full (maxmemory, noeviction) for 4 s or more: producers get a typed out-of-memory error, POST /v1/events a 503 saying so, /readyz turns 503, a worker started meanwhile fetches once memory is freed',
     ownRedis: { appendfsync: 'always', args: ['--maxmemory', '128mb', '--maxmemory-policy', 'noeviction'] },
     readiness: true,
     refusalsAllowed: true,
+    // The HTTP API starts before the load (it takes seconds); Redis is made full 0.3 s into the load.
+    setup: async (c) => {
+      maxmemory.api = await startApi(c).catch((e: unknown) => (maxmemory.problems.push(`the HTTP API did not start: ${String(e)}`), null));
+    },
     fault: (c) => {
       let done = false;
-      const stop = every(
+      return every(
         60_000,
         () => {
           if (done) return;
           done = true;
-          void fillRedis(c);
+          void fillRedis(c, maxmemory.api);
         },
-        1500,
+        300,
       );
-      return stop;
     },
     check: async (c) => {
       const late = maxmemory.late;
@@ -722,6 +756,7 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
   for (let i = 0; i < WORKERS; i++) cluster.startOne();
   const reader = createReader(url, { max: 4 });
   const producer = createProducer({ connection: s.backend === 'postgres' ? url : redisUrl, prefix, sequenceSeed: pgSequenceSeed(reader) });
+  await s.setup?.(cluster);
   const stopFault = s.fault?.(cluster) ?? (() => {});
   // The soak's memory series: Redis used_memory and the workers' summed RSS every 2 s.
   const redisMem: number[] = [];
@@ -927,10 +962,12 @@ function reliabilityPage(rows: Row[]): string {
     '  is injected only while the load is emitted: a session whose very last events are lost has no later',
     '  seq to show the gap; in production `game-persist sessions wait <id> --seq N` (or the SDK\'s',
     '  `waitPersisted`) with the last seq the game server was given reveals it by timing out.',
-    '- `redis-maxmemory`: a private Redis (`maxmemory 128mb`, `noeviction`) filled with filler keys until it',
-    '  refuses a write, then held full: an emit fails with `EnqueueError` reason `redis_out_of_memory`, a',
+    '- `redis-maxmemory`: a private Redis (`maxmemory-policy noeviction`) made full 0.3 s into the load by',
+    '  lowering its `maxmemory` below the memory it uses (the refusals of a filled Redis, at once): an emit',
+    '  fails with `EnqueueError` reason `redis_out_of_memory`,',
+    '  `POST /v1/events` answers 503 naming maxmemory (never a script hash), a',
     '  worker\'s `/readyz` answers 503 (check `redis`), and a worker started meanwhile must run jobs once',
-    '  the filler is deleted; every `/readyz` must be 200 again after the drain (a worker counts Redis as',
+    '  `maxmemory` is raised again; every `/readyz` must be 200 again after the drain (a worker counts Redis as',
     '  full for 5 s after its last refused write). Emits refused while full are retried by the load.',
     '- `pg-restart`: the scenario\'s database on a private PostgreSQL 15 cluster (initdb in a temporary',
     '  folder, a free loopback port), crash-restarted three times (`pg_ctl stop -m immediate`, 1 s down):',
