@@ -246,7 +246,7 @@ async function fillRedis(c: Cluster, api: { url: string; key: string; stop(): vo
     if (!refused) throw new Error('Redis accepted a write over its maxmemory');
     const fullAt = performance.now();
     c.info('Redis full (maxmemory 1mb)');
-    maxmemory.late = c.startOne(process.env.CHAOS_DEBUG ? { GP_LOG_LEVEL: 'info' } : {});
+    maxmemory.late = c.startOne();
     const probe = createProducer({ connection: c.redisUrl, prefix: c.queuePrefix });
     try {
       await probe.emit({ type: 'session.created', sessionId: `hchaos-probe-${process.pid}`, data: { gameType: 'chaos' } } as never);
@@ -697,7 +697,7 @@ async function run(s: Scenario): Promise<Row> {
         });
         createInterface({ input: c.stderr! }).on('line', (line) => {
           if (s.logs?.test(line)) faultLogs++;
-          if (/"level":(50|60)/.test(line) || !line.startsWith('{') || more?.GP_LOG_LEVEL) process.stderr.write(`${line}\n`);
+          if (/"level":(50|60)/.test(line) || !line.startsWith('{')) process.stderr.write(`${line}\n`);
         });
         c.once('exit', (_code, signal) => {
           workers.delete(c);
