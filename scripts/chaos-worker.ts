@@ -1,8 +1,12 @@
 /**
  * A worker for the chaos suite (scripts/chaos.ts): the `worker` command's worker, configured from the
  * environment, that kills its own process right after a batch commit and before the acknowledgement
- * with the probability given as its argument (0: never). Not a production entry point.
+ * with the probability given as its argument (0: never). Every second, and once more when it exits
+ * after SIGTERM, it prints one JSON line on stdout for the runner: its RSS, its event-loop delay p99
+ * since it started (perf_hooks), the jobs it ran and the events it received again that were already
+ * stored (`duplicates`: a redelivered job). Not a production entry point.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
 import { startWorker } from '../src/workers/worker.ts';
@@ -15,12 +19,25 @@ const signalled = new Promise<void>((resolve) => {
   process.once('SIGTERM', resolve);
   process.once('SIGINT', resolve);
 });
+const lag = monitorEventLoopDelay({ resolution: 10 });
 const handle = await startWorker(cfg, {
   log: createLogger(cfg.logLevel),
   afterCommit: () => {
     if (killAfterCommit > 0 && Math.random() < killAfterCommit) process.kill(process.pid, 'SIGKILL');
   },
+  // /readyz for the scenarios that watch readiness (GP_METRICS_PORT; 0: none, as in the others).
+  metricsPort: cfg.metricsPort > 0 ? cfg.metricsPort : undefined,
 });
+// From the moment it runs: loading and compiling the modules at start blocks the loop by design.
+lag.enable();
+const report = () =>
+  process.stdout.write(
+    `${JSON.stringify({ rss: process.memoryUsage.rss(), lagP99Ms: lag.percentile(99) / 1e6, jobs: handle.stats.jobs, duplicates: handle.stats.duplicates, metricsPort: handle.metricsPort })}\n`,
+  );
+report();
+const timer = setInterval(report, 1000);
 await signalled;
 await handle.close();
+clearInterval(timer);
+report();
 process.exit(0);

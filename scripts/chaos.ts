@@ -6,25 +6,32 @@
  * status differ from re-folding their history in seq order, and snapshots whose hash fails. A scenario
  * passes only with all of these at zero.
  *
- * Scenarios so far (★: also in the short CI run, `--short`): ★`baseline` (no fault), ★`sigkill` (a
- * random worker SIGKILLed every 2 s and replaced), ★`commit-crash` (workers kill themselves after a
- * commit and before the acknowledgement, half the batches; a kill scenario whose kill never fired
- * fails), `rolling-sigterm` (each worker in turn, each must exit 0 within 30 s), `scale` (1 → 8 → 1
- * workers), `redis-restart` (a private Redis with AOF fsync always, stopped and started again:
- * producers and workers resume by themselves; emits refused meanwhile are owed nothing),
- * `migrate-x10` (ten concurrent migrate runs on a new database). Prints a table, then one JSON line:
- * {"scenarios":N,"passed":N,"lost":0,"duplicated":0,"drift":0,...}. Exit 1 unless every scenario passed.
- * Options: --events N per scenario (default 100000), --workers N (default 4), --only a,b, --short
- * (the starred scenarios at 6,000 events), --write docs/reliability.md (the page of published figures,
- * regenerated from this run).
+ * Scenarios (★: also in the short CI run, `--short`): ★`baseline` (no fault), ★`sigkill` (a random
+ * worker SIGKILLed every 2 s and replaced), ★`commit-crash` (workers kill themselves after a commit and
+ * before the acknowledgement, half the batches; a kill scenario whose kill never fired fails),
+ * `rolling-sigterm` (each worker in turn, each must exit 0 within 30 s), `scale` (1 → 8 → 1 workers),
+ * `redis-restart` (a private Redis with AOF fsync always, stopped and started again: producers and
+ * workers resume by themselves; emits refused meanwhile are owed nothing), `redis-aof-everysec` and
+ * `redis-kill-always` (a host crash of a private Redis: its AOF cut back 1 s, or not at all; every loss
+ * must be reported by sequence-gap detection, and `always` loses nothing), `redis-maxmemory`,
+ * `pg-restart` and `pg-hang` (a private PostgreSQL crash-restarted; the event tables locked past the
+ * statement timeouts), `partition` (a worker behind a TCP proxy frozen past its lock), `clock-skew`
+ * (libfaketime ±10 min), `soak` (10× the events: memory plateau, event-loop lag), `migrate-x10` (ten
+ * concurrent migrate runs on a new database), and `<name>-pg` for the scenarios that apply to the
+ * PostgreSQL queue backend. docs/reliability.md (reliabilityPage below) says what each does. Prints a
+ * table, then one JSON line: {"scenarios":N,"passed":N,"lost":0,"duplicated":0,"drift":0,...,
+ * "lost_reported":N}; `lost` counts only losses no gap detection reported. Exit 1 unless every scenario
+ * passed. Options: --events N per scenario (default 100000), --workers N (default 4), --only a,b,
+ * --backend redis|postgres (that backend's scenarios only; default both), --short (the starred
+ * scenarios at 6,000 events), --write docs/reliability.md (the page of published figures, regenerated
+ * from this run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { verifyAggregates } from '../src/aggregates/verify.ts';
 import { loadConfig } from '../src/config.ts';
@@ -33,14 +40,18 @@ import { migrateJobs } from '../src/jobs/install.ts';
 import { JOBS_SCHEMA } from '../src/jobs/boss.ts';
 import { MIGRATIONS_TABLE, openOrm } from '../src/db/orm.ts';
 import { createReader } from '../src/db/reader.ts';
-import { checkLedger, checkStates, unappliedSessions } from '../src/loadgen/ledger.ts';
+import { FAMILY_TABLES } from '../src/db/families.ts';
+import { EnqueueError } from '../src/errors.ts';
+import { checkLedger, checkStates, classifyLosses, unappliedSessions } from '../src/loadgen/ledger.ts';
 import { runLoad } from '../src/loadgen/load.ts';
 import { runPoison } from '../src/loadgen/poison.ts';
 import { dropDatabase } from '../bench/lib.ts';
 import { verifySnapshots } from '../src/ops/verify-snapshots.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { pgSequenceSeed } from '../src/recovery/sequence-seed.ts';
+import { migrateQueueSchema } from '../src/queue/backend.ts';
 import { deletePrefix } from '../src/redis.ts';
+import { freePort, startPostgres, startProxy, startRedis, type PgServer, type Proxy, type RedisServer, type RedisServerOptions } from './chaos-faults.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,28 +59,62 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '4' },
     only: { type: 'string' },
     short: { type: 'boolean', default: false },
+    backend: { type: 'string' },
     write: { type: 'string' },
   },
 });
 const EVENTS = args.short ? 6000 : Number(args.events);
 const WORKERS = Number(args.workers);
+if (!Number.isSafeInteger(EVENTS) || EVENTS < 1) throw new Error(`--events must be a positive integer, got ${args.events}`);
+if (!Number.isSafeInteger(WORKERS) || WORKERS < 1) throw new Error(`--workers must be a positive integer, got ${args.workers}`);
+if (args.backend !== undefined && args.backend !== 'redis' && args.backend !== 'postgres') throw new Error(`--backend must be redis or postgres, got ${args.backend}`);
 const ADMIN = process.env.CHAOS_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.CHAOS_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WORKER = fileURLToPath(new URL('./chaos-worker.ts', import.meta.url));
 const CLI = fileURLToPath(new URL('../bin/game-persist.js', import.meta.url));
+/** libfaketime (Debian's `faketime` package), for the clock-skew scenario. */
+const LIBFAKETIME = process.env.CHAOS_LIBFAKETIME ?? '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 /** Turns per session: 7 events a turn, 11 around them. */
 const TURNS = 20;
 
-/** What a fault sees: the supervised workers, and the scenario's own Redis when it has one. */
+/** What a worker reports on stdout each second (scripts/chaos-worker.ts). */
+interface WorkerSample {
+  rss: number;
+  lagP99Ms: number;
+  jobs: number;
+  duplicates: number;
+  metricsPort: number | null;
+}
+
+/** What a fault sees: the supervised workers, and the scenario's own services when it has them. */
 interface Cluster {
   workers(): ChildProcess[];
-  /** Starts one more worker (a supervisor's replacement, or a scale-up). */
-  startOne(): void;
+  /** Starts one more worker (a supervisor's replacement, or a scale-up), with more environment if given. */
+  startOne(more?: Record<string, string>): ChildProcess;
   /** How many workers the supervisor keeps running (a dead one is replaced while below it). */
   target: number;
   redis: RedisServer | null;
+  /** The scenario's private PostgreSQL cluster (ownPostgres), which a fault may restart. */
+  pg: PgServer | null;
+  /** The proxy the first worker reaches Redis through (`proxy`). */
+  proxy: Proxy | null;
+  /** The worker behind the proxy while it runs. */
+  proxied(): ChildProcess | null;
+  /** The scenario's database. */
+  databaseUrl: string;
+  /** The queue's Redis (or the private one). */
+  redisUrl: string;
+  queuePrefix: string;
+  /** The load is still being emitted (its emits are not all accepted yet). */
+  loading(): boolean;
+  /** Events workers received again after they were stored, so far (their reports; dead workers included). */
+  redelivered(): number;
+  /** A worker's last report (null before its first). */
+  sample(w: ChildProcess): WorkerSample | null;
   /** A failure the fault saw (a worker slow to exit): the scenario fails with it. */
   note(line: string): void;
+  /** Something the fault measured, printed under the table's row. */
+  info(line: string): void;
   /** Counts the fault firing: a fault scenario whose fault never fired fails. */
   fired(): void;
 }
@@ -81,10 +126,37 @@ interface Scenario {
   starred?: boolean;
   /** Probability a worker kills itself after a commit, before the acknowledgement. */
   killAfterCommit?: number;
-  /** Runs a private Redis (AOF fsync always) the fault may restart. */
-  ownRedis?: boolean;
+  /** Runs a private Redis (AOF; fsync always unless given) the fault may restart or crash. */
+  ownRedis?: boolean | RedisServerOptions;
+  /** Runs the scenario's database on a private PostgreSQL cluster the fault may restart. */
+  ownPostgres?: boolean;
+  /** The first worker reaches Redis through a TCP proxy on loopback the fault can cut. */
+  proxy?: boolean;
+  /** GP_QUEUE_BACKEND for the producer and the workers. @defaultValue redis */
+  backend?: 'redis' | 'postgres';
+  /** More environment for every worker. */
+  env?: Record<string, string>;
+  /** More environment for the n-th worker started (0-based, replacements included). */
+  workerEnv?: (n: number) => Record<string, string>;
+  /** Every worker serves /readyz on a port of its own (GP_METRICS_PORT). */
+  readiness?: boolean;
+  /** Events per scenario times this (the soak). @defaultValue 1 */
+  eventsFactor?: number;
+  /** Samples Redis used_memory and every worker's RSS and event-loop lag; passes only if memory plateaus. */
+  soak?: boolean;
+  /**
+   * Lost events are allowed if every one is reported by sequence-gap detection (the AOF everysec
+   * window): the row's `lost` counts only the unreported ones, `lostReported` the others.
+   */
+  lossReported?: boolean;
+  /** Worker log lines (warn and above) matching this are counted as the row's `faultLogs`. */
+  logs?: RegExp;
+  /** Runs once the workers were started, before the load (e.g. starts the HTTP API). */
+  setup?: (c: Cluster) => Promise<void>;
   /** Started with the load; stopped (its returned function) once the load was emitted. */
   fault?: (c: Cluster) => () => void;
+  /** After the drain, before the workers stop: what failed (empty: passed). */
+  check?: (c: Cluster, row: Row) => Promise<string[]>;
   /** Emits refused while the fault lasts are allowed (they are owed nothing). */
   refusalsAllowed?: boolean;
   /** A scenario that is not a load (concurrent migrations). */
@@ -92,18 +164,174 @@ interface Scenario {
 }
 
 /** Calls `fn` after 300 ms (so even a short run sees the fault), then every `ms`; returns the stop. */
-const every = (ms: number, fn: () => void) => {
+const every = (ms: number, fn: () => void, firstMs = 300) => {
   let t: NodeJS.Timeout | null = null;
   const first = setTimeout(() => {
     fn();
     t = setInterval(fn, ms);
-  }, 300);
+  }, firstMs);
   return () => {
     clearTimeout(first);
     if (t) clearInterval(t);
   };
 };
 const pick = <T>(xs: T[]): T | undefined => xs[Math.floor(Math.random() * xs.length)];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A host crash of the private Redis (SIGKILL, the AOF cut back `windowMs`, 500 ms down) every 3 s
+ * while the load is emitted, at most three times. Only while emitting: a session whose last events are
+ * lost after its end has no later seq to show the gap (see docs/reliability.md).
+ */
+const hostCrash = (windowMs: number) => (c: Cluster) => {
+  let busy = false;
+  let n = 0;
+  return every(
+    3000,
+    () => {
+      if (busy || !c.redis || !c.loading() || n >= 3) return;
+      busy = true;
+      n++;
+      void c.redis
+        .crash(windowMs, 500)
+        .then((cut) => {
+          // With a window, a crash that cut nothing (no write in the last second) tested nothing.
+          if (windowMs === 0 || cut > 0) c.fired();
+          c.info(`crash ${n}: AOF cut by ${cut} bytes`);
+        })
+        .catch((e) => c.note(`crash failed: ${String(e)}`))
+        .finally(() => (busy = false));
+    },
+    1500,
+  );
+};
+
+/** GET a worker's /readyz: its status and body. */
+async function readyzBody(port: number): Promise<{ status: number; text: string }> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3000) });
+    return { status: res.status, text: (await res.text()).slice(0, 300) };
+  } catch (e) {
+    return { status: 0, text: String(e) };
+  }
+}
+
+/** GET a worker's /readyz: its status code (0: no answer). */
+async function readyz(port: number): Promise<number> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(3000) })).status;
+  } catch {
+    return 0;
+  }
+}
+
+/** What the maxmemory scenario's fault saw (read by its check). */
+const maxmemory = { late: null as ChildProcess | null, problems: [] as string[], api: null as { url: string; key: string; stop(): void } | null };
+
+/**
+ * Makes the private Redis full at once: its maxmemory lowered below the memory it uses (the refusals a
+ * filled Redis gives, without waiting seconds for filler keys while the load may end), checked by a
+ * refused SET. While it is full: an emit from a fresh producer must fail with EnqueueError
+ * `redis_out_of_memory` whose message names maxmemory and no script hash, POST /v1/events must answer
+ * 503 saying so, a worker's /readyz must turn 503, and one more worker is started. Once that worker
+ * runs (4 s at least), maxmemory goes back (memory freed) and everything must drain by itself.
+ */
+async function fillRedis(c: Cluster, api: { url: string; key: string; stop(): void } | null): Promise<void> {
+  c.fired();
+  const r = new Redis(c.redisUrl, { maxRetriesPerRequest: 1 });
+  r.on('error', () => {});
+  let limit: string | null = null;
+  try {
+    limit = ((await r.config('GET', 'maxmemory')) as string[])[1];
+    await r.config('SET', 'maxmemory', '1mb');
+    const refused = await r.set('hchaos-filler', 'x'.repeat(1 << 16)).then(
+      () => false,
+      (e: Error) => /^OOM/.test(e.message),
+    );
+    if (!refused) throw new Error('Redis accepted a write over its maxmemory');
+    const fullAt = performance.now();
+    c.info('Redis full (maxmemory 1mb)');
+    maxmemory.late = c.startOne();
+    const probe = createProducer({ connection: c.redisUrl, prefix: c.queuePrefix });
+    try {
+      await probe.emit({ type: 'session.created', sessionId: `hchaos-probe-${process.pid}`, data: { gameType: 'chaos' } } as never);
+      maxmemory.problems.push('an emit was accepted while Redis was full');
+    } catch (e) {
+      const m = e instanceof Error ? e.message : String(e);
+      if (!(e instanceof EnqueueError) || e.reason !== 'redis_out_of_memory' || !/maxmemory/.test(m) || /[0-9a-f]{40}/.test(m)) maxmemory.problems.push(`the emit's error at a full Redis: ${e instanceof EnqueueError ? e.reason : (e as Error)?.name}: ${m}`);
+      else c.info(`emit refused: ${e.reason}: ${m}`);
+    } finally {
+      await probe.close().catch(() => {});
+    }
+    // The HTTP API: 503 with the same plain reason.
+    if (api) {
+      const res = await fetch(`${api.url}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${api.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify([{ type: 'session.created', sessionId: `hchaos-probe-api-${process.pid}`, data: { gameType: 'chaos' } }]),
+        signal: AbortSignal.timeout(30_000),
+      }).catch((e: unknown) => ({ status: 0, text: async () => String(e) }));
+      const text = await res.text();
+      if (res.status !== 503 || !/maxmemory/.test(text) || /[0-9a-f]{40}/.test(text)) maxmemory.problems.push(`POST /v1/events at a full Redis answered ${res.status}: ${text.slice(0, 300)}`);
+      else c.info(`POST /v1/events refused: ${res.status} ${text.slice(0, 200)}`);
+    }
+    // Readiness: a worker that met the refused writes says so within a few seconds.
+    let seen = 0;
+    for (const until = performance.now() + 4000; performance.now() < until && !seen; await sleep(200)) {
+      for (const w of c.workers()) {
+        const port = c.sample(w)?.metricsPort;
+        if (port && (await readyz(port)) === 503) seen = port;
+      }
+    }
+    if (!seen) maxmemory.problems.push('no worker /readyz answered 503 while Redis was full');
+    // Full until the new worker has started (its first report; up to 30 s on a busy machine), 4 s at least.
+    for (const until = performance.now() + 30_000; !c.sample(maxmemory.late) && performance.now() < until; ) await sleep(200);
+    if (!c.sample(maxmemory.late)) maxmemory.problems.push('the worker started while Redis was full did not start within 30 s');
+    await sleep(Math.max(1000, 4000 - (performance.now() - fullAt)));
+  } catch (e) {
+    maxmemory.problems.push(`filling Redis failed: ${String(e)}`);
+  } finally {
+    api?.stop();
+    if (limit !== null) await r.config('SET', 'maxmemory', limit).catch((e: unknown) => maxmemory.problems.push(`could not free Redis: ${String(e)}`));
+    r.disconnect();
+  }
+}
+
+/** `game-persist serve` on the scenario's database and Redis (a free port), with an ingest key. */
+async function startApi(c: Cluster): Promise<{ url: string; key: string; stop(): void }> {
+  const env = { ...process.env, DATABASE_URL: c.databaseUrl, REDIS_URL: c.redisUrl, GP_QUEUE_PREFIX: c.queuePrefix, GP_API_PORT: '0', GP_API_HOST: '127.0.0.1', GP_METRICS_PORT: '0', GP_LOG_LEVEL: 'error' };
+  const key = await new Promise<string>((resolve, reject) => {
+    const p = spawn(process.execPath, [CLI, 'keys', 'create', `hchaos-${process.pid}`, '--scope', 'ingest', '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.once('exit', (code) => (code === 0 ? resolve((JSON.parse(out) as { key: string }).key) : reject(new Error(`keys create exited ${code}`))));
+  });
+  const p = spawn(process.execPath, [CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no "api listening" within 60 s')), 60_000);
+    createInterface({ input: p.stdout! }).on('line', (line) => {
+      const m = /api listening on (\S+)/.exec(line);
+      if (m) (clearTimeout(t), resolve(m[1]));
+    });
+    p.once('exit', (code) => (clearTimeout(t), reject(new Error(`serve exited ${code}`))));
+  });
+  return { url, key, stop: () => void p.kill('SIGTERM') };
+}
+
+/** Holds an ACCESS EXCLUSIVE lock on the sessions and every event table for `ms` (PostgreSQL hanging, for the workers). */
+async function lockTables(url: string, ms: number): Promise<void> {
+  const tables = [...new Set(['sessions', ...Object.values(FAMILY_TABLES).map((t) => t.table)])];
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query(`LOCK TABLE ${tables.join(', ')} IN ACCESS EXCLUSIVE MODE`);
+    await sleep(ms);
+    await c.query('ROLLBACK');
+  } finally {
+    await c.end();
+  }
+}
 
 const SCENARIOS: Scenario[] = [
   { name: 'baseline', what: `${WORKERS} workers, no fault`, starred: true },
@@ -172,6 +400,153 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'redis-aof-everysec',
+    what: 'host crash of Redis (AOF, fsync everysec): SIGKILL, the AOF cut back 1 s, restarted; each lost event must be reported by sequence-gap detection',
+    ownRedis: { appendfsync: 'everysec' },
+    refusalsAllowed: true,
+    lossReported: true,
+    fault: hostCrash(1000),
+  },
+  {
+    name: 'redis-kill-always',
+    what: 'host crash of Redis (AOF, fsync always): SIGKILL, the AOF as it was, restarted; nothing may be lost',
+    ownRedis: { appendfsync: 'always' },
+    refusalsAllowed: true,
+    fault: hostCrash(0),
+  },
+  {
+    name: 'redis-maxmemory',
+    what: 'Redis full (maxmemory, noeviction) for 4 s or more: producers get a typed out-of-memory error, POST /v1/events a 503 saying so, /readyz turns 503, a worker started meanwhile fetches once memory is freed',
+    ownRedis: { appendfsync: 'always', args: ['--maxmemory', '128mb', '--maxmemory-policy', 'noeviction'] },
+    readiness: true,
+    refusalsAllowed: true,
+    // The HTTP API starts before the load (it takes seconds); Redis is made full 0.3 s into the load.
+    setup: async (c) => {
+      maxmemory.api = await startApi(c).catch((e: unknown) => (maxmemory.problems.push(`the HTTP API did not start: ${String(e)}`), null));
+    },
+    fault: (c) => {
+      let done = false;
+      return every(
+        60_000,
+        () => {
+          if (done) return;
+          done = true;
+          void fillRedis(c, maxmemory.api);
+        },
+        300,
+      );
+    },
+    check: async (c) => {
+      const late = maxmemory.late;
+      const problems = [...maxmemory.problems];
+      if (!late) problems.push('no worker was started while Redis was full');
+      else if (!(c.sample(late)?.jobs ?? 0)) problems.push(`the worker started while Redis was full ran no job (its last report ${JSON.stringify(c.sample(late))}, exit ${late.exitCode ?? late.signalCode})`);
+      const r = new Redis(c.redisUrl, { maxRetriesPerRequest: 1 });
+      const mem = await r.info('memory').then((t) => /used_memory:(\d+)/.exec(t)?.[1] + ' of ' + /maxmemory:(\d+)/.exec(t)?.[1], String);
+      r.disconnect();
+      // Ready again: a worker counts Redis as full for 5 s after its last refused write.
+      for (const w of c.workers()) {
+        const port = c.sample(w)?.metricsPort;
+        let body = port ? await readyzBody(port) : null;
+        for (const until = performance.now() + 15_000; body && body.status !== 200 && performance.now() < until; await sleep(500)) body = await readyzBody(port!);
+        if (body && body.status !== 200) body.text += ` (Redis used_memory ${mem})`;
+        if (body && body.status !== 200) problems.push(`a worker's /readyz still answers ${body.status} after memory was freed: ${body.text}`);
+      }
+      return problems;
+    },
+  },
+  {
+    name: 'pg-restart',
+    what: 'PostgreSQL (a private cluster) crash-restarted (stop -m immediate, 1 s down) every 8 s, three times',
+    ownPostgres: true,
+    refusalsAllowed: true,
+    fault: (c) => {
+      let busy = false;
+      let n = 0;
+      return every(8000, () => {
+        if (busy || !c.pg || n >= 3) return;
+        busy = true;
+        n++;
+        c.fired();
+        void c.pg
+          .restart(1000)
+          .catch((e) => c.note(`restart failed: ${String(e)}`))
+          .finally(() => (busy = false));
+      }, 1000);
+    },
+  },
+  {
+    name: 'pg-hang',
+    what: 'the event tables locked (ACCESS EXCLUSIVE) for 3 s every 5 s: worker statements time out (lock 500 ms, statement 1 s) and are retried',
+    env: { GP_DB_LOCK_TIMEOUT_MS: '500', GP_DB_STATEMENT_TIMEOUT_MS: '1000', GP_DB_IDLE_IN_TX_TIMEOUT_MS: '1000', GP_LOG_LEVEL: 'warn' },
+    logs: /55P03|57014|25P03/,
+    fault: (c) => {
+      let busy = false;
+      return every(5000, () => {
+        if (busy) return;
+        busy = true;
+        c.fired();
+        void lockTables(c.databaseUrl, 3000)
+          .catch((e) => c.note(`lock failed: ${String(e)}`))
+          .finally(() => (busy = false));
+      }, 1000);
+    },
+    check: async (_c, row) => (row.faultLogs > 0 ? [] : ['no worker statement timed out while the tables were locked']),
+  },
+  {
+    name: 'partition',
+    what: 'one worker cut off from Redis (a TCP proxy frozen) for 8 s, over its 3 s lock, twice: its jobs run again elsewhere, the rows appear once',
+    proxy: true,
+    // The worker behind the proxy collects its batches for 1 s (GP_BATCH_MS), so whenever it is cut it
+    // holds jobs, committed or not, whose acknowledgements cannot reach Redis.
+    workerEnv: (n): Record<string, string> => (n === 0 ? { GP_BATCH_MS: '1000' } : {}),
+    // The load starts once that worker runs (a short load could otherwise be over before it fetches).
+    setup: async (c) => {
+      for (const until = performance.now() + 60_000; !(c.proxied() && c.sample(c.proxied()!)) && performance.now() < until; ) await sleep(100);
+    },
+    fault: (c) => {
+      let n = 0;
+      let busy = false;
+      let jobs = 0;
+      // Cut while the worker behind the proxy is busy (its job count rose since the last look), so it
+      // holds jobs: they must run again on another worker once its locks expire.
+      const t = setInterval(() => {
+        const w = c.proxied();
+        const now = w ? (c.sample(w)?.jobs ?? 0) : 0;
+        const busyWorker = now > jobs;
+        jobs = now;
+        if (busy || !c.proxy || n >= 2 || !busyWorker) return;
+        busy = true;
+        c.fired();
+        // The first cut resumes the connections (the delayed replies arrive late), the second drops them.
+        void c.proxy.cut(8000, n++ === 1).finally(() => (busy = false));
+      }, 500);
+      return () => clearInterval(t);
+    },
+    // The rows may all be stored before the cut ends (the cut worker commits, only its acknowledgements
+    // wait): the redelivery comes after its locks expired, so wait for it (up to 30 s).
+    check: async (c) => {
+      for (const until = performance.now() + 30_000; c.redelivered() === 0 && performance.now() < until; ) await sleep(250);
+      return c.redelivered() > 0 ? [] : ['no job ran twice: the cut worker held none, or its jobs were not taken over'];
+    },
+  },
+  {
+    name: 'clock-skew',
+    what: 'one worker runs 10 minutes ahead, one 10 minutes behind (libfaketime); the results must equal the baseline',
+    workerEnv: (n): Record<string, string> => (n % 4 < 2 ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: n % 4 === 0 ? '+10m' : '-10m', FAKETIME_DONT_FAKE_MONOTONIC: '1' } : {}),
+    fault: (c) => {
+      c.fired();
+      return () => {};
+    },
+  },
+  {
+    name: 'soak',
+    what: `10× the events with ${WORKERS} workers, no fault: Redis and worker memory must plateau, event-loop lag p99 under 100 ms`,
+    eventsFactor: 10,
+    soak: true,
+    ownRedis: { appendfsync: 'everysec' },
+  },
+  {
     name: 'migrate-x10',
     what: 'ten `game-persist migrate` at once on a new database: each migration applied once, all exit 0',
     standalone: async (db) => {
@@ -197,11 +572,22 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
+/** The scenarios that apply to the PostgreSQL queue backend, run there too as `<name>-pg`. */
+const PG_BACKEND = ['baseline', 'sigkill', 'commit-crash', 'pg-restart', 'scale'];
+SCENARIOS.splice(
+  SCENARIOS.findIndex((x) => x.name === 'migrate-x10'),
+  0,
+  ...SCENARIOS.filter((x) => PG_BACKEND.includes(x.name)).map((x): Scenario => ({ ...x, name: `${x.name}-pg`, what: `${x.what} (PostgreSQL queue backend)`, starred: false, backend: 'postgres' })),
+);
+
 interface Row {
   scenario: string;
   events: number;
   eventsPerS: number;
+  /** Ledger events not stored; in a `lossReported` scenario only those no gap detection reported. */
   lost: number;
+  /** Ledger events not stored whose seq the gap detection gave up and counted (sessions.lost_seqs). */
+  lostReported: number;
   duplicated: number;
   unexpected: number;
   drift: number;
@@ -209,122 +595,222 @@ interface Row {
   kills: number;
   /** Times the scenario's injected fault fired (kills after commit are counted in `kills`). */
   faults: number;
+  /** Events workers received again that were already stored (a job that ran twice), from their reports. */
+  redelivered: number;
+  /** Worker log lines matching the scenario's `logs` (e.g. statement timeouts). */
+  faultLogs: number;
+  /** Highest RSS of one worker, MB. */
+  peakRssMb: number;
+  /** Highest Redis used_memory sampled (own Redis only), MB; 0 when not sampled. */
+  redisMb: number;
+  /** Highest event-loop delay p99 of one worker over its life, ms. */
+  lagP99Ms: number;
   passed: boolean;
 }
 
-/** A private redis-server (AOF, fsync always) on a free loopback port, which a fault may restart. */
-interface RedisServer {
-  url: string;
-  restart(downMs: number): Promise<void>;
-  stop(): Promise<void>;
-}
+const mb = (bytes: number) => Math.round(bytes / 1048576);
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
-async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'gp-chaos-redis-'));
-  let proc: ChildProcess;
-  const up = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--loglevel', 'warning'], { stdio: 'ignore' });
-    for (let i = 0; i < 200; i++) {
-      if (await new Promise<boolean>((r) => connect(port, '127.0.0.1').once('connect', function (this: Socket) { this.destroy(); r(true); }).once('error', () => r(false)))) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`redis-server did not start on ${port}`);
-  };
-  const down = () => new Promise<void>((r) => (proc.exitCode !== null ? r() : (proc.once('exit', () => r()), proc.kill('SIGTERM'))));
-  await up();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async restart(downMs) {
-      await down();
-      await new Promise((r) => setTimeout(r, downMs));
-      await up();
-    },
-    async stop() {
-      await down();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+/**
+ * A memory series plateaus when, after a warm-up (its first third), the highest value of its last
+ * third is at most 1.2 × the highest of its middle third. Too short a series (< 6 samples) fails.
+ */
+function plateaus(series: number[]): boolean {
+  if (series.length < 6) return false;
+  const third = Math.floor(series.length / 3);
+  const middle = Math.max(...series.slice(third, 2 * third));
+  const last = Math.max(...series.slice(2 * third));
+  return last <= 1.2 * middle;
 }
 
 async function run(s: Scenario): Promise<Row> {
+  const empty: Row = {
+    scenario: s.name, events: 0, eventsPerS: 0, lost: 0, lostReported: 0, duplicated: 0, unexpected: 0, drift: 0, snapshotsFailed: 0, kills: 0, faults: 0,
+    redelivered: 0, faultLogs: 0, peakRssMb: 0, redisMb: 0, lagP99Ms: 0, passed: false,
+  };
+  const ownPg = s.ownPostgres ? await startPostgres() : null;
+  const admin = ownPg?.adminUrl ?? ADMIN;
   const name = `gp_chaos_${process.pid}_${s.name.replace(/-/g, '_')}`;
-  const url = Object.assign(new URL(ADMIN), { pathname: `/${name}` }).toString();
+  const url = Object.assign(new URL(admin), { pathname: `/${name}` }).toString();
   const prefix = `gp-chaos-${process.pid}-${s.name}`;
   const run = `chaos-${s.name}`;
-  await ensureDatabase(url);
-  const empty: Row = { scenario: s.name, events: 0, eventsPerS: 0, lost: 0, duplicated: 0, unexpected: 0, drift: 0, snapshotsFailed: 0, kills: 0, faults: 0, passed: false };
-  if (s.standalone) {
+  let redis: RedisServer | null = null;
+  let proxy: Proxy | null = null;
+  try {
+    await ensureDatabase(url);
+    if (s.standalone) {
+      try {
+        const r = await s.standalone({ url });
+        if (!r.ok) console.error(`${s.name}: ${r.detail}`);
+        return { ...empty, passed: r.ok };
+      } finally {
+        await dropDatabase(admin, name);
+      }
+    }
+    const orm = await openOrm({ databaseUrl: url, poolMax: 2 });
+    await migrateUp(orm, url);
+    await migrateJobs(url, JOBS_SCHEMA);
+    if (s.backend === 'postgres') await migrateQueueSchema(url, prefix);
+    redis = s.ownRedis ? await startRedis(s.ownRedis === true ? {} : s.ownRedis) : null;
+    const redisUrl = redis?.url ?? REDIS_URL;
+    proxy = s.proxy ? await startProxy(Number(new URL(redisUrl).port || 6379)) : null;
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      DATABASE_URL: url,
+      REDIS_URL: redisUrl,
+      GP_QUEUE_PREFIX: prefix,
+      GP_QUEUE_BACKEND: s.backend ?? 'redis',
+      // A killed worker's jobs come back after their lock: 3 s keeps a scenario short.
+      GP_LOCK_MS: '3000',
+      // A seq drawn whose reply was lost (a Redis restart) is a gap no event fills: given up after 5 s.
+      GP_GAP_TIMEOUT_S: '5',
+      GP_METRICS_PORT: '0',
+      GP_METRICS_HOST: '127.0.0.1',
+      GP_LOG_LEVEL: 'error',
+      ...s.env,
+    };
+    // Only the workers a scenario names run under libfaketime, never this process's other children.
+    for (const k of Object.keys(env)) if (k === 'LD_PRELOAD' || k.startsWith('FAKETIME')) delete env[k];
+    // Ports for /readyz, taken at once (so they differ), handed out in turn.
+    const ports = s.readiness ? await Promise.all(Array.from({ length: 16 }, () => freePort())) : [];
+    const workers = new Set<ChildProcess>();
+    const samples = new Map<ChildProcess, WorkerSample>();
+    const notes: string[] = [];
+    const infos: string[] = [];
+    let kills = 0;
+    let faults = 0;
+    let redelivered = 0;
+    let faultLogs = 0;
+    let peakRss = 0;
+    let peakLag = 0;
+    let spawned = 0;
+    let proxiedWorker: ChildProcess | null = null;
+    let stopping = false;
+    let loading = true;
+    const cluster: Cluster = {
+      workers: () => [...workers],
+      target: WORKERS,
+      redis,
+      pg: ownPg,
+      proxy,
+      proxied: () => proxiedWorker,
+      databaseUrl: url,
+      redisUrl,
+      queuePrefix: prefix,
+      loading: () => loading,
+      sample: (w) => samples.get(w) ?? null,
+      redelivered: () => redelivered + [...workers].reduce((n, w) => n + (samples.get(w)?.duplicates ?? 0), 0),
+      note: (line) => notes.push(line),
+      info: (line) => infos.push(line),
+      fired: () => void faults++,
+      startOne(more) {
+        const n = spawned++;
+        const own: Record<string, string> = { ...s.workerEnv?.(n), ...more };
+        if (proxy && n === 0) own.REDIS_URL = `redis://127.0.0.1:${proxy.port}`;
+        if (ports.length) own.GP_METRICS_PORT = String(ports[n % ports.length]);
+        const c = spawn(process.execPath, [WORKER, String(s.killAfterCommit ?? 0)], { env: { ...env, ...own }, stdio: ['ignore', 'pipe', 'pipe'] });
+        workers.add(c);
+        if (proxy && n === 0) proxiedWorker = c;
+        createInterface({ input: c.stdout! }).on('line', (line) => {
+          try {
+            const x = JSON.parse(line) as WorkerSample;
+            samples.set(c, x);
+            peakRss = Math.max(peakRss, x.rss);
+            peakLag = Math.max(peakLag, x.lagP99Ms);
+          } catch {
+            // not a report
+          }
+        });
+        createInterface({ input: c.stderr! }).on('line', (line) => {
+          if (s.logs?.test(line)) faultLogs++;
+          if (/"level":(50|60)/.test(line) || !line.startsWith('{')) process.stderr.write(`${line}\n`);
+        });
+        c.once('exit', (_code, signal) => {
+          workers.delete(c);
+          if (c === proxiedWorker) proxiedWorker = null;
+          // Its last report: the events it received again, up to its last second.
+          redelivered += samples.get(c)?.duplicates ?? 0;
+          if (stopping) return;
+          if (signal === 'SIGKILL') kills++;
+          // A supervisor (Kubernetes, compose) keeps `target` workers running.
+          if (workers.size < cluster.target) cluster.startOne();
+        });
+        return c;
+      },
+    };
+    return await runLoaded(s, { orm, url, redisUrl, prefix, run, cluster, workers, samples, notes, infos, empty, counters: () => ({ kills, faults, redelivered, faultLogs, peakRss, peakLag }), setLoading: (v) => (loading = v), stop: () => (stopping = true) });
+  } finally {
+    await proxy?.stop();
+    if (redis) await redis.stop();
+    else if (!s.standalone) await deletePrefix(REDIS_URL, prefix).catch(() => {});
+    if (!s.standalone) await dropDatabase(admin, name).catch((e) => console.error(`${s.name}: could not drop ${name}: ${String(e)}`));
+    await ownPg?.stop();
+  }
+}
+
+interface Loaded {
+  orm: Awaited<ReturnType<typeof openOrm>>;
+  url: string;
+  redisUrl: string;
+  prefix: string;
+  run: string;
+  cluster: Cluster;
+  workers: Set<ChildProcess>;
+  samples: Map<ChildProcess, WorkerSample>;
+  notes: string[];
+  infos: string[];
+  empty: Row;
+  counters(): { kills: number; faults: number; redelivered: number; faultLogs: number; peakRss: number; peakLag: number };
+  setLoading(v: boolean): void;
+  stop(): void;
+}
+
+/** Asks `fn` again (every 500 ms, for up to a minute) while the database does not answer (a restart in progress). */
+async function retrying<T>(fn: () => Promise<T>): Promise<T> {
+  for (const until = performance.now() + 60_000; ; ) {
     try {
-      const r = await s.standalone({ url });
-      if (!r.ok) console.error(`${s.name}: ${r.detail}`);
-      return { ...empty, passed: r.ok };
-    } finally {
-      await dropDatabase(ADMIN, name);
+      return await fn();
+    } catch (e) {
+      if (performance.now() > until) throw e;
+      await sleep(500);
     }
   }
-  const orm = await openOrm({ databaseUrl: url, poolMax: 2 });
-  await migrateUp(orm, url);
-  await migrateJobs(url, JOBS_SCHEMA);
-  const redis = s.ownRedis ? await startRedis() : null;
-  const redisUrl = redis?.url ?? REDIS_URL;
-  const env = {
-    ...process.env,
-    DATABASE_URL: url,
-    REDIS_URL: redisUrl,
-    GP_QUEUE_PREFIX: prefix,
-    // A killed worker's jobs come back after their lock: 3 s keeps a scenario short.
-    GP_LOCK_MS: '3000',
-    // A seq drawn whose reply was lost (a Redis restart) is a gap no event fills: given up after 5 s.
-    GP_GAP_TIMEOUT_S: '5',
-    GP_METRICS_PORT: '0',
-    GP_LOG_LEVEL: 'error',
-  };
-  const workers = new Set<ChildProcess>();
-  const notes: string[] = [];
-  let kills = 0;
-  let faults = 0;
-  let stopping = false;
-  const cluster: Cluster = {
-    workers: () => [...workers],
-    target: WORKERS,
-    redis,
-    note: (line) => notes.push(line),
-    fired: () => void faults++,
-    startOne() {
-      const c = spawn(process.execPath, [WORKER, String(s.killAfterCommit ?? 0)], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-      workers.add(c);
-      c.once('exit', (_code, signal) => {
-        workers.delete(c);
-        if (stopping) return;
-        if (signal === 'SIGKILL') kills++;
-        // A supervisor (Kubernetes, compose) keeps `target` workers running.
-        if (workers.size < cluster.target) cluster.startOne();
-      });
-    },
-  };
+}
+
+async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
+  const { orm, url, redisUrl, prefix, run, cluster, workers, notes, infos } = x;
   for (let i = 0; i < WORKERS; i++) cluster.startOne();
   const reader = createReader(url, { max: 4 });
-  const producer = createProducer({ connection: redisUrl, prefix, sequenceSeed: pgSequenceSeed(reader) });
+  const producer = createProducer({ connection: s.backend === 'postgres' ? url : redisUrl, prefix, sequenceSeed: pgSequenceSeed(reader) });
+  await s.setup?.(cluster);
   const stopFault = s.fault?.(cluster) ?? (() => {});
+  // The soak's memory series: Redis used_memory and the workers' summed RSS every 2 s.
+  const redisMem: number[] = [];
+  const workerMem: number[] = [];
+  const info = s.soak ? new Redis(redisUrl, { maxRetriesPerRequest: 1 }) : null;
+  info?.on('error', () => {});
+  const sampler = s.soak
+    ? setInterval(() => {
+        // Once every worker reports (a worker still starting has no RSS to add yet).
+        if ([...workers].every((w) => x.samples.has(w))) workerMem.push([...workers].reduce((n, w) => n + x.samples.get(w)!.rss, 0));
+        void info!.info('memory').then((t) => redisMem.push(Number(/^used_memory:(\d+)/m.exec(t)?.[1] ?? 0)), () => {});
+      }, 2000)
+    : null;
   const t0 = performance.now();
   try {
-    const sessions = Math.max(1, Math.round(EVENTS / (11 + 7 * TURNS)));
+    const sessions = Math.max(1, Math.round((EVENTS * (s.eventsFactor ?? 1)) / (11 + 7 * TURNS)));
     const load = await runLoad(producer, { run, sessions, turns: TURNS, seed: 7 });
+    x.setLoading(false);
     await producer.close().catch(() => {});
     // Drained: every ledger event stored (the checker's own question, asked until it holds or 3 minutes
     // passed: then it reports what is missing). Not the sessions' watermarks: a gap given up moves them.
+    // In a lossReported scenario, until every event still missing was reported by the gap detection.
     // The fault goes on while the workers drain: emitting can end long before they do.
+    const missing = async () => {
+      const lost = (await checkLedger(reader, load.ledger, run)).lost;
+      return s.lossReported ? (await classifyLosses(reader, load.ledger, lost, run)).unreported.length : lost.length;
+    };
     for (let until = performance.now() + 180_000, faultOver = false; ; ) {
-      if ((await checkLedger(reader, load.ledger, run)).lost.length === 0 || performance.now() > until) break;
+      if ((await retrying(missing)) === 0 || performance.now() > until) break;
       // After a minute of faults the rest of the drain runs without them, with the target number of
       // workers, so a scenario always ends.
       if (!faultOver && performance.now() - t0 > 60_000) {
@@ -333,64 +819,103 @@ async function run(s: Scenario): Promise<Row> {
         cluster.target = Math.max(WORKERS, cluster.target);
         while (workers.size < cluster.target) cluster.startOne();
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     stopFault();
     // Then applied: every session's watermark through its last seq, so its state is folded. A gap (a
     // seq drawn whose reply was lost in a Redis restart) is given up after GP_GAP_TIMEOUT_S by the
     // clean-up sweep, which runs each minute.
-    for (const until = performance.now() + 150_000; (await unappliedSessions(reader, run)) > 0 && performance.now() < until; ) await new Promise((r) => setTimeout(r, 500));
+    for (const until = performance.now() + 150_000; (await retrying(() => unappliedSessions(reader, run))) > 0 && performance.now() < until; ) await sleep(500);
     const ms = performance.now() - t0;
-    stopping = true;
-    await Promise.all([...workers].map((c) => new Promise((r) => (c.once('exit', r), c.kill('SIGTERM')))));
-    const ledger = await checkLedger(reader, load.ledger, run);
-    const states = await checkStates(reader, load.ledger, run);
-    const aggregates = await verifyAggregates(orm, { timeZone: 'UTC', winRateMinGames: loadConfig({}).winRateMinGames });
-    const snaps = await verifySnapshots(orm);
+    if (sampler) clearInterval(sampler);
+    const ledger = await retrying(() => checkLedger(reader, load.ledger, run));
+    const losses = await retrying(() => classifyLosses(reader, load.ledger, ledger.lost, run));
+    const states = await retrying(() => checkStates(reader, load.ledger, run));
+    const aggregates = await retrying(() => verifyAggregates(orm, { timeZone: 'UTC', winRateMinGames: loadConfig({}).winRateMinGames }));
+    const snaps = await retrying(() => verifySnapshots(orm));
     const drift = aggregates.drift.length + states.stateDrift.length + states.notFinished.length;
     const row: Row = {
-      ...empty,
+      ...x.empty,
       events: ledger.emitted,
       eventsPerS: Math.round(ledger.emitted / (ms / 1000)),
-      lost: ledger.lost.length,
+      lost: s.lossReported ? losses.unreported.length : ledger.lost.length,
+      lostReported: losses.reported.length,
       duplicated: ledger.duplicated.length + ledger.duplicatedSeqs.length,
       unexpected: ledger.unexpected,
       drift,
       snapshotsFailed: snaps.mismatches.length,
-      kills,
-      faults,
     };
+    // The check may look at the workers (their reports, /readyz): before they stop.
+    const problems = s.check ? await s.check(cluster, { ...row, ...countersOf(x) }) : [];
+    x.stop();
+    await Promise.all(
+      [...workers].map(
+        (c) =>
+          new Promise<void>((r) => {
+            // A worker that does not exit within 35 s of SIGTERM fails the scenario (and is killed).
+            const t = setTimeout(() => (notes.push('a worker did not exit within 35 s of SIGTERM at the end'), c.kill('SIGKILL')), 35_000);
+            c.once('exit', () => (clearTimeout(t), r()));
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
+    Object.assign(row, countersOf(x));
+    if (s.soak) {
+      row.redisMb = mb(Math.max(0, ...redisMem));
+      if (!plateaus(workerMem)) problems.push(`worker memory did not plateau: ${workerMem.map(mb).join(' ')} MB`);
+      if (!plateaus(redisMem)) problems.push(`Redis memory did not plateau: ${redisMem.map(mb).join(' ')} MB`);
+      if (row.lagP99Ms >= 100) problems.push(`event-loop lag p99 ${row.lagP99Ms} ms (limit 100)`);
+    }
+    notes.push(...problems);
     // A fault scenario whose fault never fired proves nothing.
-    const faulted = s.killAfterCommit ? kills > 0 : !s.fault || faults > 0;
-    const refusedOk = load.refused === 0 || !!s.refusalsAllowed;
+    const faulted = s.killAfterCommit ? row.kills > 0 : !s.fault || row.faults > 0;
+    // Refusals a fault allows stay few: a load mostly refused proves nothing.
+    const refusedOk = load.refused === 0 || (!!s.refusalsAllowed && load.refused <= 0.1 * (load.refused + load.ledger.length));
     row.passed = faulted && refusedOk && notes.length === 0 && row.lost === 0 && row.duplicated === 0 && row.unexpected === 0 && row.drift === 0 && row.snapshotsFailed === 0 && ledger.deadLettered === 0;
+    if (!s.lossReported && row.lostReported) row.passed = false;
+    for (const line of infos) console.log(`  ${s.name}: ${line}`);
     if (!row.passed)
-      console.error(`${s.name}: ${JSON.stringify({ notes, lost: ledger.lost.slice(0, 5), dup: ledger.duplicatedSeqs.slice(0, 3), states, aggregateDrift: aggregates.drift.slice(0, 3), refused: load.refused, deadLettered: ledger.deadLettered })}`);
-    else if (load.refused) console.log(`  ${s.name}: ${load.refused} emits refused while the fault lasted (the producer said so; owed nothing)`);
+      console.error(`${s.name}: ${JSON.stringify({ faulted, notes, lost: ledger.lost.slice(0, 5), unreported: losses.unreported.slice(0, 5), dup: ledger.duplicatedSeqs.slice(0, 3), states, aggregateDrift: aggregates.drift.slice(0, 3), refused: load.refused, firstRefusal: load.firstRefusal, refusals: load.refusals, deadLettered: ledger.deadLettered })}`);
+    else if (load.refused) console.log(`  ${s.name}: ${load.refused} emits refused while the fault lasted (the producer said so; owed nothing; by reason ${JSON.stringify(load.refusals)}; the first: ${load.firstRefusal})`);
+    if (row.lostReported) console.log(`  ${s.name}: ${row.lostReported} accepted events lost in the fsync window, each reported by sequence-gap detection (sessions.lost_seqs)`);
     return row;
   } finally {
     stopFault();
-    stopping = true;
+    if (sampler) clearInterval(sampler);
+    info?.disconnect();
+    x.stop();
     for (const c of workers) c.kill('SIGKILL');
+    await producer.close().catch(() => {});
     await reader.close();
     await orm.close();
-    if (redis) await redis.stop();
-    else await deletePrefix(REDIS_URL, prefix);
-    await dropDatabase(ADMIN, name);
   }
 }
 
+function countersOf(x: Loaded): Pick<Row, 'kills' | 'faults' | 'redelivered' | 'faultLogs' | 'peakRssMb' | 'lagP99Ms'> {
+  const c = x.counters();
+  // Workers still running: their last report's duplicates are not yet in `redelivered`.
+  const live = [...x.workers].reduce((n, w) => n + (x.samples.get(w)?.duplicates ?? 0), 0);
+  return { kills: c.kills, faults: c.faults, redelivered: c.redelivered + live, faultLogs: c.faultLogs, peakRssMb: mb(c.peakRss), lagP99Ms: Math.round(c.peakLag) };
+}
+
 const only = args.only ? new Set(String(args.only).split(',')) : null;
+const chosen = SCENARIOS.filter((x) => {
+  if (only) return only.has(x.name);
+  if (args.backend && (x.backend ?? 'redis') !== args.backend) return false;
+  return args.short ? x.starred : true;
+});
 const rows: Row[] = [];
-for (const s of SCENARIOS.filter((x) => (only ? only.has(x.name) : !args.short || x.starred))) {
+for (const s of chosen) {
   console.log(`${s.name}: ${s.what} …`);
   rows.push(await run(s));
 }
-console.log(`\n${'scenario'.padEnd(14)} ${'events'.padStart(8)} ${'events/s'.padStart(9)} ${'lost'.padStart(5)} ${'dup'.padStart(4)} ${'unexp'.padStart(6)} ${'drift'.padStart(6)} ${'snapfail'.padStart(9)} ${'kills'.padStart(6)} ${'faults'.padStart(7)}  result`);
-for (const r of rows)
-  console.log(
-    `${r.scenario.padEnd(14)} ${String(r.events).padStart(8)} ${String(r.eventsPerS).padStart(9)} ${String(r.lost).padStart(5)} ${String(r.duplicated).padStart(4)} ${String(r.unexpected).padStart(6)} ${String(r.drift).padStart(6)} ${String(r.snapshotsFailed).padStart(9)} ${String(r.kills).padStart(6)} ${String(r.faults).padStart(7)}  ${r.passed ? 'pass' : 'FAIL'}`,
-  );
+const COLUMNS: [string, keyof Row, number][] = [
+  ['events', 'events', 8], ['events/s', 'eventsPerS', 9], ['lost', 'lost', 5], ['lost_rep', 'lostReported', 8], ['dup', 'duplicated', 4], ['unexp', 'unexpected', 6],
+  ['drift', 'drift', 6], ['snapfail', 'snapshotsFailed', 9], ['kills', 'kills', 6], ['faults', 'faults', 7], ['redeliv', 'redelivered', 8], ['rss_MB', 'peakRssMb', 7],
+  ['redis_MB', 'redisMb', 9], ['lag_p99', 'lagP99Ms', 8],
+];
+console.log(`\n${'scenario'.padEnd(20)} ${COLUMNS.map(([h, , w]) => h.padStart(w)).join(' ')}  result`);
+for (const r of rows) console.log(`${r.scenario.padEnd(20)} ${COLUMNS.map(([, k, w]) => String(r[k]).padStart(w)).join(' ')}  ${r.passed ? 'pass' : 'FAIL'}`);
 const sum = (k: keyof Row) => rows.reduce((n, r) => n + Number(r[k]), 0);
 console.log(
   JSON.stringify({
@@ -401,13 +926,13 @@ console.log(
     drift: sum('drift'),
     unexpected: sum('unexpected'),
     snapshots_failed: sum('snapshotsFailed'),
+    lost_reported: sum('lostReported'),
     events: sum('events'),
     rows,
   }),
 );
 if (args.write) writeFileSync(args.write, reliabilityPage(rows));
 process.exitCode = rows.every((r) => r.passed) ? 0 : 1;
-
 /** docs/reliability.md: what each scenario does and what this run measured. */
 function reliabilityPage(rows: Row[]): string {
   const what = new Map(SCENARIOS.map((x) => [x.name, x.what]));
@@ -426,15 +951,67 @@ function reliabilityPage(rows: Row[]): string {
     'and snapshots whose hash fails. A scenario passes only with all of these at zero, and a fault scenario',
     'only if its fault fired.',
     '',
-    `Last run: ${new Date().toISOString().slice(0, 10)}, ${EVENTS.toLocaleString('en')} events per scenario, 2 cores shared by the load, the workers, Redis and PostgreSQL.`,
+    `Last run: ${new Date().toISOString().slice(0, 10)}, ${EVENTS.toLocaleString('en')} events per scenario (the soak ten times as many), 2 cores shared by the load, the workers, Redis and PostgreSQL.`,
     '',
-    '| scenario | what it does | events | events/s | lost | duplicated | unexpected | drift | snapshots failed | kills | faults | result |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${what.get(r.scenario)} | ${r.events} | ${r.eventsPerS} | ${r.lost} | ${r.duplicated} | ${r.unexpected} | ${r.drift} | ${r.snapshotsFailed} | ${r.kills} | ${r.faults} | ${r.passed ? 'pass' : 'FAIL'} |`),
+    '| scenario | what it does | events | events/s | lost | lost, reported | duplicated | unexpected | drift | snapshots failed | kills | faults | ran twice | worker RSS MB | Redis MB | lag p99 ms | result |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${what.get(r.scenario)} | ${r.events} | ${r.eventsPerS} | ${r.lost} | ${r.lostReported} | ${r.duplicated} | ${r.unexpected} | ${r.drift} | ${r.snapshotsFailed} | ${r.kills} | ${r.faults} | ${r.redelivered} | ${r.peakRssMb} | ${r.redisMb || ''} | ${r.lagP99Ms} | ${r.passed ? 'pass' : 'FAIL'} |`,
+    ),
     '',
     'events/s is the ledger divided by the time from the first emit until every event was stored, faults',
     'included. `migrate-x10` plays no load: it passes when ten concurrent `migrate` runs all exit 0 and no',
     'migration was applied twice.',
+    '',
+    'The columns beyond the checker: **lost, reported** counts accepted events that never arrived but whose',
+    'seq the sequence-gap detection gave up and counted in `sessions.lost_seqs` (the session\'s watermark',
+    'passed them and its `lost_seqs` covers them); **lost** counts only the silent ones, and must be zero',
+    'everywhere; a reported loss fails every scenario except `redis-aof-everysec`. **ran twice** is how many',
+    'events workers received again after they were stored (a job redelivered; deduplicated by event id).',
+    '**worker RSS MB** is the highest RSS of one worker, **lag p99 ms** the highest event-loop delay p99 of',
+    'one worker over its life (perf_hooks), **Redis MB** the highest `used_memory` sampled (the soak only).',
+    '',
+    '## What the fault scenarios do',
+    '',
+    '- `redis-aof-everysec` and `redis-kill-always` run a private Redis with an append-only file. A plain',
+    '  SIGKILL of Redis loses nothing (its AOF write reaches the operating system before the reply), so the',
+    '  fault is a host crash: SIGKILL, then the AOF\'s incr file (`appendonlydir/*.incr.aof`) cut back to',
+    '  the size it had one second earlier (sampled every 100 ms), which is what a machine losing its page',
+    '  cache leaves under `appendfsync everysec`; with `appendfsync always` nothing is cut. Redis is then',
+    '  started again (`aof-load-truncated yes` drops a torn last command). Under everysec, events',
+    '  acknowledged in that second may be lost, and so may the per-session seq counters: producers raise a',
+    '  counter found below the highest seq they issued back to it, so no seq is issued twice, and every lost',
+    '  event leaves a gap that the workers give up after `GP_GAP_TIMEOUT_S` (5 s here) and count in',
+    '  `sessions.lost_seqs`. The scenario passes only if every lost event was reported that way. The crash',
+    '  is injected only while the load is emitted: a session whose very last events are lost has no later',
+    '  seq to show the gap; in production `game-persist sessions wait <id> --seq N` (or the SDK\'s',
+    '  `waitPersisted`) with the last seq the game server was given reveals it by timing out.',
+    '- `redis-maxmemory`: a private Redis (`maxmemory-policy noeviction`) made full 0.3 s into the load by',
+    '  lowering its `maxmemory` below the memory it uses (the refusals of a filled Redis, at once): an emit',
+    '  fails with `EnqueueError` reason `redis_out_of_memory`,',
+    '  `POST /v1/events` answers 503 naming maxmemory (never a script hash), a',
+    '  worker\'s `/readyz` answers 503 (check `redis`), and a worker started meanwhile must run jobs once',
+    '  `maxmemory` is raised again; every `/readyz` must be 200 again after the drain (a worker counts Redis as',
+    '  full for 5 s after its last refused write). Emits refused while full are retried by the load.',
+    '- `pg-restart`: the scenario\'s database on a private PostgreSQL 15 cluster (initdb in a temporary',
+    '  folder, a free loopback port), crash-restarted three times (`pg_ctl stop -m immediate`, 1 s down):',
+    '  batches fail, are retried, and land; a worker started while PostgreSQL is down exits and is replaced.',
+    '- `pg-hang`: every 5 s the sessions and event tables are locked `ACCESS EXCLUSIVE` for 3 s, longer than',
+    '  the workers\' `GP_DB_LOCK_TIMEOUT_MS=500` and `GP_DB_STATEMENT_TIMEOUT_MS=1000`: their statements time',
+    '  out (55P03, 57014) and are retried; the scenario fails unless some did.',
+    '- `partition`: the first worker reaches Redis through a TCP proxy on loopback, which freezes every',
+    '  connection for 8 s (longer than the 3 s job lock) while that worker holds jobs (it batches for 1 s,',
+    '  `GP_BATCH_MS=1000`, and the load starts once it runs); its jobs run again on another worker once their',
+    '  locks expired ("ran twice" above zero, or the scenario fails), and their rows appear once. The first',
+    '  cut resumes the frozen connections (the late acknowledgements are refused), a second drops them.',
+    '- `clock-skew`: one worker runs under libfaketime 10 minutes ahead, one 10 minutes behind (Redis and',
+    '  PostgreSQL keep the real clock); every count must be zero, as in the baseline.',
+    '- `soak`: ten times the events with no fault; Redis `used_memory` and the workers\' summed RSS are',
+    '  sampled every 2 s. Memory plateaus when, after a warm-up (the first third of the samples), the',
+    '  highest sample of the last third is at most 1.2 × the highest of the middle third; the scenario',
+    '  fails unless both plateau and every worker\'s event-loop lag p99 is under 100 ms.',
+    '- `<name>-pg`: the same scenario on the PostgreSQL queue backend (`GP_QUEUE_BACKEND=postgres`).',
     '',
   ];
   return lines.join('\n');

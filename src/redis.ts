@@ -99,6 +99,10 @@ const LOCK_RACE_CODES: ReadonlySet<number> = new Set([ErrorCode.JobNotExist, Err
  */
 const LOCK_RENEWAL_FAILED = /^could not renew lock for job \S+$/;
 
+/** What a client is told when Redis refused a write for lack of memory (the API's 503). */
+export const REDIS_OUT_OF_MEMORY_MESSAGE =
+  'Redis is out of memory (maxmemory reached with maxmemory-policy noeviction) and refuses writes: workers must drain the queue, or Redis needs more memory; retry later';
+
 export function classifyRedisError(e: unknown): RedisErrorKind {
   for (let cur: any = e, depth = 0; cur && depth < 4; cur = cur.cause, depth++) {
     const message = typeof cur.message === 'string' ? cur.message : '';

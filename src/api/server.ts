@@ -42,6 +42,7 @@ import { METRIC_NAMES, type Metric } from '../db/sql/aggregates.ts';
 import { KeyVerifier, type ApiKeyInfo, type Scope } from './keys.ts';
 import { Idempotency } from './idempotency.ts';
 import { pgApiStore, redisApiStore, type ApiStore } from './store.ts';
+import { REDIS_OUT_OF_MEMORY_MESSAGE, classifyRedisError } from '../redis.ts';
 import { tenantVerdicts } from './tenant-ingest.ts';
 import { apiMetrics } from './metrics.ts';
 import { erasePlayer } from '../ops/erase-player.ts';
@@ -201,6 +202,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     else if (e instanceof ContractError || e instanceof AnalyticsError) [status, code, message] = [400, e.code, e.message];
     else if (e instanceof TimeoutError) [status, code, message] = [408, e.code, e.message];
     else if (e instanceof EnqueueError || e instanceof BackpressureError) [status, code, message] = [503, 'unavailable', e.message];
+    // A full Redis refusing the API's own writes (rate limits, idempotency records) before the producer
+    // is reached: the same 503 as the producer's, not a 500 naming a script hash.
+    else if (classifyRedisError(e) === 'oom') [status, code, message] = [503, 'unavailable', REDIS_OUT_OF_MEMORY_MESSAGE];
     else if (e.validation) [status, code, message] = [400, 'bad_request', e.message];
     else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') [status, code, message] = [413, 'body_too_large', `request body over ${cfg.apiBodyLimit} bytes`];
     else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') [status, code, message] = [415, 'unsupported_media_type', e.message];

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Reader } from '../db/reader.ts';
-import { RUN_DEAD_LETTERS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL, RUN_UNAPPLIED_SQL } from '../db/sql/ledger.ts';
+import { RUN_DEAD_LETTERS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL, RUN_UNAPPLIED_SQL, RUN_WATERMARKS_SQL } from '../db/sql/ledger.ts';
 import { foldTurnBounded, stateBytes } from '../workers/fold-state.ts';
 import { DEFAULT_MAX_STATE_BYTES } from '../contract/limits.ts';
 
@@ -147,4 +147,38 @@ export async function checkStates(reader: Reader, ledger: readonly LedgerEvent[]
 export async function unappliedSessions(reader: Reader, run: string): Promise<number> {
   const [r] = await reader.read<{ n: number }>(RUN_UNAPPLIED_SQL, [likePrefix(run)]);
   return r.n;
+}
+
+export interface LossReport {
+  /** Lost ledger ids whose seq the sequence-gap detection gave up (counted in sessions.lost_seqs). */
+  reported: string[];
+  /** Lost ledger ids nobody was told about: no seq, or a seq the session's watermark has not passed. */
+  unreported: string[];
+}
+
+/**
+ * Splits lost ledger events (checkLedger's `lost`) into those the pipeline reported and silent ones. A
+ * session's watermark (`applied_seq`) passes a seq only once its event is stored or the gap was given
+ * up and counted in `lost_seqs`; so a lost event at or below the watermark was reported, if the
+ * session's `lost_seqs` covers every such event (else the surplus counts as unreported). A lost event
+ * above the watermark (a session whose last events were lost: no later seq shows the gap) is silent.
+ */
+export async function classifyLosses(reader: Reader, ledger: readonly LedgerEvent[], lost: readonly string[], run: string): Promise<LossReport> {
+  const out: LossReport = { reported: [], unreported: [] };
+  if (!lost.length) return out;
+  const marks = new Map((await reader.read<{ id: string; applied_seq: string; lost_seqs: string }>(RUN_WATERMARKS_SQL, [likePrefix(run)])).map((r) => [r.id, r]));
+  const missing = new Set(lost);
+  const bySession = new Map<string, LedgerEvent[]>();
+  for (const e of ledger) {
+    if (!missing.has(e.id)) continue;
+    const m = e.sessionId === null ? undefined : marks.get(e.sessionId);
+    if (e.seq === null || !m || e.seq > Number(m.applied_seq)) out.unreported.push(e.id);
+    else bySession.set(e.sessionId!, [...(bySession.get(e.sessionId!) ?? []), e]);
+  }
+  for (const [sid, es] of bySession) {
+    const given = Number(marks.get(sid)!.lost_seqs);
+    out.reported.push(...es.slice(0, given).map((e) => e.id));
+    out.unreported.push(...es.slice(given).map((e) => e.id));
+  }
+  return out;
 }

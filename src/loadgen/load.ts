@@ -31,6 +31,10 @@ export interface LoadResult {
   ledger: LedgerEvent[];
   /** Emits still refused after a minute of retries (or refused for good): not in the ledger, owed nothing. */
   refused: number;
+  /** Why the first refused emit was refused (null: none was). */
+  firstRefusal: string | null;
+  /** Refused emits by reason (EnqueueError's `reason`, else the error's name). */
+  refusals: Record<string, number>;
   ms: number;
 }
 
@@ -90,6 +94,8 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
   const rand = rng(o.seed);
   const ledger: LedgerEvent[] = [];
   let refused = 0;
+  let firstRefusal: string | null = null;
+  const refusals: Record<string, number> = {};
   const inFlight = new Set<Promise<void>>();
   const window = o.window ?? 2000;
   const t0 = performance.now();
@@ -108,8 +114,11 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
             ledger.push(e);
             if (o.onProgress && ledger.length % 1000 === 0) o.onProgress(ledger.length);
           },
-          () => {
+          (e: unknown) => {
             refused++;
+            firstRefusal ??= e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+            const why = e instanceof EnqueueError ? e.reason : e instanceof Error ? e.name : 'unknown';
+            refusals[why] = (refusals[why] ?? 0) + 1;
           },
         )
         .finally(() => inFlight.delete(x));
@@ -118,5 +127,5 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
     }
   }
   await Promise.all(inFlight);
-  return { ledger, refused, ms: Math.round(performance.now() - t0) };
+  return { ledger, refused, firstRefusal, refusals, ms: Math.round(performance.now() - t0) };
 }

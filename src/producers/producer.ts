@@ -362,10 +362,13 @@ export class Producer {
       try {
         await this.#gate.run(() => queue.addBulk(jobs));
       } catch (e) {
-        // BullMQ's PostgreSQL backend remembers a failed first connection for good (its readiness
-        // promise stays rejected), so a queue made while PostgreSQL was down would never send again:
-        // the next flush gets a fresh one.
-        if (isPostgresUrl(this.#target.connection) && this.#gate.explain(e).reason === 'postgres_unavailable' && this.#queue === queue && !this.#closed) {
+        // BullMQ remembers a failed start-up for good (the queue's readiness promise stays rejected):
+        // on PostgreSQL a queue made while the server was down, on Redis one whose start-up version
+        // check (INFO) was cut off by a Redis crash would never send again, every flush failing as
+        // "connection lost" while Redis is back (found by the chaos suite's Redis crash). The next
+        // flush gets a fresh one.
+        const pgDown = isPostgresUrl(this.#target.connection) && this.#gate.explain(e).reason === 'postgres_unavailable';
+        if ((pgDown || (await startFailed(queue))) && this.#queue === queue && !this.#closed) {
           this.#queue = this.#openQueue();
           void queue.close().catch(() => {});
         }
@@ -456,4 +459,15 @@ export interface Producer extends Helpers {}
 
 export function createProducer(opts: ProducerOptions): Producer {
   return new Producer(opts);
+}
+
+/** Whether the queue's start-up failed for good (its readiness promise rejected); false while it is still starting. */
+async function startFailed(queue: EventsQueue): Promise<boolean> {
+  return Promise.race([
+    queue.waitUntilReady().then(
+      () => false,
+      () => true,
+    ),
+    new Promise<boolean>((r) => setImmediate(() => r(false))),
+  ]);
 }

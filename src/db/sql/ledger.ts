@@ -26,3 +26,6 @@ export const RUN_TURN_RESULTS_SQL = `
 
 /** Sessions of the run not yet applied through their last seq (a gap still open, or events in flight). */
 export const RUN_UNAPPLIED_SQL = `SELECT count(*)::int AS n FROM sessions WHERE id LIKE $1 AND applied_seq < last_seq`;
+
+/** The run's sessions' watermarks: applied through `applied_seq`, of which `lost_seqs` seqs were given up. */
+export const RUN_WATERMARKS_SQL = `SELECT id, applied_seq, lost_seqs FROM sessions WHERE id LIKE $1`;
