@@ -315,13 +315,15 @@ class Room(Session):
         expected = {p for r in rooms for p in r.state.get("queued", [])} - {p for r in rooms for p in r.state.get("fromQueue", [])}
         self.gp.flush()
         waiting = self.gp.queue_waiting(self.chat, limit=1000)
-        for _ in range(200):  # what this bot put in the queue is stored before the queue is asked
-            if expected <= {w["playerId"] for w in waiting}:
-                break
+        # What this bot put in the queue is stored before the queue is asked. That waits for a worker: up
+        # to 60 s, because a worker may be down meanwhile (npm start kills one and starts another, which
+        # took 13 s on a loaded CI machine; a 10 s budget failed the demo there).
+        deadline = time.monotonic() + 60
+        while not expected <= {w["playerId"] for w in waiting}:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.chat}: the join queue lacks {sorted(expected - {w['playerId'] for w in waiting})}")
             time.sleep(0.05)
             waiting = self.gp.queue_waiting(self.chat, limit=1000)
-        else:
-            raise RuntimeError(f"{self.chat}: the join queue lacks {sorted(expected - {w['playerId'] for w in waiting})}")
         told = [w["playerId"] for w in waiting if w.get("notifiedAt") and w["playerId"] not in taken]
         if told:
             return told[0]
