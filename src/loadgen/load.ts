@@ -25,6 +25,11 @@ export interface LoadOptions {
   window?: number;
   /** Called every `every` accepted events with the count so far. */
   onProgress?: (accepted: number) => void;
+  /**
+   * Emits per second, paced (a soak at a sustained rate below saturation); unset: as fast as the
+   * window allows.
+   */
+  ratePerS?: number;
 }
 
 export interface LoadResult {
@@ -99,6 +104,7 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
   const inFlight = new Set<Promise<void>>();
   const window = o.window ?? 2000;
   const t0 = performance.now();
+  let emitted = 0;
   const gens = Array.from({ length: o.sessions }, (_, i) => session(`${o.run}-s${i}`, o.turns, rand));
   // A session's events are emitted in order and each waits for nothing: the SDK numbers them in emit order.
   for (let live = gens.length; live > 0; ) {
@@ -108,6 +114,11 @@ export async function runLoad(producer: Producer, o: LoadOptions): Promise<LoadR
       if (next.done) continue;
       live++;
       const d = next.value;
+      if (o.ratePerS) {
+        const ahead = t0 + (emitted / o.ratePerS) * 1000 - performance.now();
+        if (ahead > 5) await new Promise((r) => setTimeout(r, ahead));
+      }
+      emitted++;
       const x = emitUntilAccepted(producer, d)
         .then(
           (e) => {
