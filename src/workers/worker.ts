@@ -22,7 +22,7 @@ import { writeBatch, type WriteResult, type WriterOptions } from './write-batch.
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { LagHistogram } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
-import { classifyDbError, describeDbError } from './db-errors.ts';
+import { classifyDbError, describeDbError, sqlState } from './db-errors.ts';
 import { aggregateOptions, foldStatDeltas } from '../aggregates/write.ts';
 import { createMetrics, typeLabel, type Metrics } from '../metrics/metrics.ts';
 import { logCheckChanges, startMetricsServer, type ReadyCheck } from '../metrics/http.ts';
@@ -222,8 +222,11 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
   };
   // Jobs that reached BullMQ's failed set anyway: dead-lettered and removed, at start, after each
   // final failure, and every minute (a database that was down meanwhile is back).
+  // A sweep fails on the queue's Redis (it reads the failed set through metricsQueue) or on PostgreSQL.
+  // A Redis outage is already reported, folded, as the queue's errors: the sweep's joins those lines
+  // instead of adding one more per outage; an error with a SQLSTATE (PostgreSQL answered) is its own warning.
   const sweeper = new FailedJobsSweeper(metricsQueue, exhaustedCtx, (r) => void (r.jobs && exhausted(r.jobs, r.rows)), (e) =>
-    log.warn({ err: describeDbError(e) }, 'could not dead-letter failed jobs; retrying in a minute'),
+    sqlState(e) === undefined ? redisErrors.report('queue', e) : log.warn({ err: describeDbError(e) }, 'could not dead-letter failed jobs; retrying in a minute'),
   );
 
   const worker = openWorker(
