@@ -10,6 +10,9 @@ import type { Explained, Gate } from './gate.ts';
 /** How often a command refused with LOADING is tried again while the deadline allows. */
 const LOADING_RETRY_MS = 25;
 
+/** A ready timer firing this much later than due means the process's own loop was starved. */
+const LATE_TIMER_MS = 50;
+
 /** The gate's wait ran out, or the client is closed for good. */
 class RedisNotReady extends Error {
   constructor(message: string, cause?: unknown) {
@@ -77,7 +80,18 @@ export class RedisGate implements Gate {
       const onReady = () => done();
       const onEnd = () => done(new RedisNotReady('the Redis connection is closed'));
       // The status stays in the cause: useful when debugging, noise in the message.
-      const timer = setTimeout(() => done(new RedisNotReady(`Redis not reachable within ${this.#timeoutMs} ms`, new Error(`ioredis status ${r.status}`))), Math.max(0, left));
+      const fail = () => done(new RedisNotReady(`Redis not reachable within ${this.#timeoutMs} ms`, new Error(`ioredis status ${r.status}`)));
+      // A timer that fires late means this process was starved (a loaded machine, a long synchronous
+      // stretch): timers run before the I/O that piled up meanwhile, so a connection that came up while
+      // the loop was blocked would lose to its own deadline. Such a timer is re-armed once for the time
+      // the loop lost (at most the timeout again), so only time the process could wait counts.
+      const armedAt = performance.now();
+      const wait = Math.max(0, left);
+      let timer = setTimeout(() => {
+        const lost = performance.now() - armedAt - wait;
+        if (lost < LATE_TIMER_MS) return fail();
+        timer = setTimeout(fail, Math.min(lost, this.#timeoutMs));
+      }, wait);
       r.on('ready', onReady);
       r.once('end', onEnd);
     });
