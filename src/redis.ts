@@ -87,12 +87,16 @@ export async function redisMemory(redis: Redis): Promise<{ used: number; max: nu
  * - `lock_race`: acknowledging or renewing a job found its lock gone or held by another worker: the
  *   job was redelivered while this worker stalled (GC pause, SIGSTOP, a slow batch) past GP_LOCK_MS.
  *   Harmless: whoever writes its events second finds them already stored (deduplicated by event id).
+ *   The job may also have been moved back to waiting already (`JobNotInState`).
+ * - `deadlock`: on the PostgreSQL queue backend, two of BullMQ's own queue statements deadlocked and
+ *   PostgreSQL aborted one (SQLSTATE 40P01). A fetch is tried again; an acknowledgement that was aborted
+ *   leaves its job active until its lock expires, and it runs again, harmless as above.
  * - `other`: connection errors and anything else.
  */
-export type RedisErrorKind = 'oom' | 'lock_race' | 'other';
+export type RedisErrorKind = 'oom' | 'lock_race' | 'deadlock' | 'other';
 
 /** BullMQ's typed codes (finished-errors.ts) for an acknowledgement that lost its job to a redelivery. */
-const LOCK_RACE_CODES: ReadonlySet<number> = new Set([ErrorCode.JobNotExist, ErrorCode.JobLockNotExist, ErrorCode.JobLockMismatch]);
+const LOCK_RACE_CODES: ReadonlySet<number> = new Set([ErrorCode.JobNotExist, ErrorCode.JobLockNotExist, ErrorCode.JobNotInState, ErrorCode.JobLockMismatch]);
 /**
  * BullMQ's lock manager reports a failed renewal as a plain Error without a code (lock-manager.ts,
  * right after its `lockRenewalFailed` event), so this one is matched by its exact text.
@@ -111,6 +115,7 @@ export function classifyRedisError(e: unknown): RedisErrorKind {
     if (cur.name === 'ReplyError' && /^OOM\b/.test(message)) return 'oom';
     if (typeof cur.code === 'number' && LOCK_RACE_CODES.has(cur.code)) return 'lock_race';
     if (LOCK_RENEWAL_FAILED.test(message)) return 'lock_race';
+    if (cur.code === '40P01') return 'deadlock';
   }
   return 'other';
 }
@@ -223,6 +228,9 @@ export class RedisErrorReporter {
         return;
       case 'lock_race':
         this.#out.log('warn', `lock_race:${source}`, { source, err }, 'job lock lost to a redelivery (this worker stalled past GP_LOCK_MS and another took the job): harmless, deduplication by event id stores its events once');
+        return;
+      case 'deadlock':
+        this.#out.log('warn', `deadlock:${source}`, { source, err }, 'the PostgreSQL queue backend aborted one of two deadlocked queue statements: BullMQ fetches again, and a job whose acknowledgement was aborted runs again after GP_LOCK_MS, its events stored once');
         return;
       default:
         // Job ids, ports and script hashes vary between otherwise identical errors.

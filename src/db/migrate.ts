@@ -67,7 +67,10 @@ export async function ensureDatabase(url: string): Promise<boolean> {
     await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
     return true;
   } catch (e) {
-    if ((e as { code?: string }).code === '42P04') return false; // created concurrently
+    // Created concurrently: 42P04 once the other CREATE DATABASE committed, 23505 (pg_database's unique
+    // index on the name) when both were inserting the catalog row at once.
+    const code = (e as { code?: string }).code;
+    if (code === '42P04' || code === '23505') return false;
     throw e;
   } finally {
     await client.end();

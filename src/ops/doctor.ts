@@ -8,6 +8,8 @@ import { openOrm } from '../db/orm.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { query } from '../db/query.ts';
 import { errorMessage } from '../errors.ts';
+import { JOBS_SCHEMA } from '../jobs/boss.ts';
+import { checkJobs, PGBOSS_SCHEMA_VERSION } from '../jobs/install.ts';
 import { commandRedis, evictionPolicy } from '../redis.ts';
 import { openQueue, queueSchemaState } from '../queue/backend.ts';
 
@@ -38,6 +40,13 @@ export async function doctor(cfg: Readonly<Config>): Promise<DoctorReport> {
     try {
       const pending = await pendingMigrations(orm);
       add('migrations', pending.length === 0, pending.length ? `${pending.length} pending: run \`game-persist migrate\`` : 'all applied');
+      // Workers start pg-boss with its migrations off and refuse to start without its schema.
+      try {
+        await checkJobs(orm, JOBS_SCHEMA);
+        add('jobs', true, `pg-boss schema "${JOBS_SCHEMA.schema}" at version ${PGBOSS_SCHEMA_VERSION}, ${JOBS_SCHEMA.queues.length} queues`);
+      } catch (e) {
+        add('jobs', false, errorMessage(e));
+      }
       if (!pending.length) {
         const [{ n }] = await query<{ n: string }>(orm.em.fork(), 'select count(*) as n from dead_letters where replayed_at is null');
         report.deadLetters = Number(n);

@@ -156,7 +156,7 @@ describe('the PostgreSQL queue backend without Redis', () => {
 
     const doctor = await runCli(['doctor', '--json'], env());
     const report = JSON.parse(doctor.stdout);
-    expect(report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([['postgres', true], ['migrations', true], ['queue', true]]);
+    expect(report.checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok])).toEqual([['postgres', true], ['migrations', true], ['jobs', true], ['queue', true]]);
     expect(report.queue).toMatchObject({ waiting: expect.any(Number), failed: expect.any(Number) });
     expect(doctor.code).toBe(0);
   }, 90_000);

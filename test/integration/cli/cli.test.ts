@@ -32,6 +32,7 @@ describe('migrations', () => {
       const doctorBefore = await runCli(['doctor', '--json'], env);
       expect(doctorBefore.code).toBe(1);
       expect(JSON.parse(doctorBefore.stdout).checks.find((c: { name: string }) => c.name === 'migrations')).toMatchObject({ ok: false });
+      expect(JSON.parse(doctorBefore.stdout).checks.find((c: { name: string }) => c.name === 'jobs')).toMatchObject({ ok: false, detail: expect.stringContaining('game-persist migrate') });
       const r = await runCli(['migrate', '--json'], env);
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).applied.length).toBeGreaterThan(0);
@@ -39,6 +40,11 @@ describe('migrations', () => {
       expect(JSON.parse(r.stdout).jobsSchema).toEqual({ schema: 'pgboss', version: expect.any(Number) });
       const again = await runCli(['migrate'], env);
       expect(again.stdout).toContain('up to date');
+      const doctorAfter = JSON.parse((await runCli(['doctor', '--json'], env)).stdout) as { checks: { name: string; ok: boolean }[] };
+      expect(doctorAfter.checks.filter((c) => c.name === 'migrations' || c.name === 'jobs')).toEqual([
+        expect.objectContaining({ name: 'migrations', ok: true }),
+        expect.objectContaining({ name: 'jobs', ok: true }),
+      ]);
       const orm = await openOrm({ databaseUrl: db.url, poolMax: 1 });
       try {
         const tables = await query<{ t: string }>(orm.em.fork(), `select table_name as t from information_schema.tables where table_schema = 'public' order by 1`);
@@ -79,7 +85,7 @@ describe('doctor and configuration', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c: { name: string }) => c.name)).toEqual(['postgres', 'migrations', 'redis', 'redis-eviction']);
+    expect(report.checks.map((c: { name: string }) => c.name)).toEqual(['postgres', 'migrations', 'jobs', 'redis', 'redis-eviction']);
     expect(report.queue).toMatchObject({ waiting: 0, active: 0 });
   });
 
