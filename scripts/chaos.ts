@@ -528,16 +528,24 @@ const SCENARIOS: Scenario[] = [
     what: 'the event tables locked (ACCESS EXCLUSIVE) for 3 s every 5 s: worker statements time out (lock 500 ms, statement 1 s) and are retried',
     env: { GP_DB_LOCK_TIMEOUT_MS: '500', GP_DB_STATEMENT_TIMEOUT_MS: '1000', GP_DB_IDLE_IN_TX_TIMEOUT_MS: '1000', GP_LOG_LEVEL: 'warn' },
     logs: /55P03|57014|25P03/,
+    // The LOCK takes the tables one by one, so it can deadlock with a worker's transaction that holds one
+    // and waits for another; PostgreSQL then aborts one side. When that is the LOCK, the attempt is not
+    // counted and the next tick tries again (a worker aborted instead retries its batch: 40P01 is transient).
     fault: (c) => {
       let busy = false;
-      return every(5000, () => {
+      let deadlocked = 0;
+      const stop = every(5000, () => {
         if (busy) return;
         busy = true;
-        c.fired();
         void lockTables(c.databaseUrl, 3000)
-          .catch((e) => c.note(`lock failed: ${String(e)}`))
+          .then(() => c.fired())
+          .catch((e) => ((e as { code?: string }).code === '40P01' ? deadlocked++ : c.note(`lock failed: ${String(e)}`)))
           .finally(() => (busy = false));
       }, 1000);
+      return () => {
+        stop();
+        if (deadlocked) c.info(`${deadlocked} lock attempt(s) aborted by PostgreSQL's deadlock detection, tried again`);
+      };
     },
     check: async (_c, row) => (row.faultLogs > 0 ? [] : ['no worker statement timed out while the tables were locked']),
   },
