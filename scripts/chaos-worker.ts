@@ -10,7 +10,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startWorker } from '../src/workers/worker.ts';
+import { drainWithin, startWorker } from '../src/workers/worker.ts';
 
 const killAfterCommit = Number(process.argv[2] ?? 0);
 const cfg = loadConfig();
@@ -21,8 +21,11 @@ const signalled = new Promise<void>((resolve) => {
   process.once('SIGINT', resolve);
 });
 const lag = monitorEventLoopDelay({ resolution: 10 });
+const log = createLogger(cfg.logLevel);
+let step: string | null = null;
 const handle = await startWorker(cfg, {
-  log: createLogger(cfg.logLevel),
+  log,
+  onDrainStep: (s) => (step = s),
   afterCommit: () => {
     if (killAfterCommit > 0 && Math.random() < killAfterCommit) process.kill(process.pid, 'SIGKILL');
   },
@@ -38,7 +41,8 @@ const report = () =>
 report();
 const timer = setInterval(report, 1000);
 await signalled;
-await handle.close();
+// The `worker` command's hard drain deadline (GP_SHUTDOWN_TIMEOUT_MS), as in production.
+const drained = await drainWithin(() => handle.close(), cfg.shutdownTimeoutMs, log, () => step);
 clearInterval(timer);
 report();
-process.exit(0);
+process.exit(drained ? 0 : 1);

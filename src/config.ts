@@ -133,6 +133,13 @@ export interface Config {
   metricsToken: string | null;
   /** GP_METRICS_CACHE_MS: a worker's /metrics collection (database counts) answers scrapes this long. @defaultValue 5000 */
   metricsCacheMs: number;
+  /**
+   * GP_SHUTDOWN_TIMEOUT_MS: the `worker` command's hard deadline for draining after SIGTERM. Past it,
+   * the process logs the step it was in and exits 1 anyway: what it did not acknowledge is redelivered
+   * after GP_LOCK_MS and deduplicated. Keep it below the orchestrator's grace period (compose 30 s,
+   * Kubernetes 45 s here). @defaultValue 25000
+   */
+  shutdownTimeoutMs: number;
   /** GP_BOARD_USER / GP_BOARD_PASSWORD: basic-auth credentials of `game-persist board` (no password: it refuses to start). */
   boardUser: string;
   boardPassword: string | null;
@@ -301,6 +308,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     metricsHost: str(env, 'GP_METRICS_HOST', '0.0.0.0', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     metricsToken: env.GP_METRICS_TOKEN ? str(env, 'GP_METRICS_TOKEN', '', (v) => (/^[\x21-\x7e]{16,256}$/.test(v) ? null : 'must be 16-256 printable characters without spaces')) : null,
     metricsCacheMs: int(env, 'GP_METRICS_CACHE_MS', 5000, 0, 3_600_000),
+    shutdownTimeoutMs: int(env, 'GP_SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 3_600_000),
     limits,
     maxJobBytes: int(env, 'GP_MAX_JOB_BYTES', Math.max(16 * 1024 * 1024, minJobBytes), minJobBytes, 1024 * 1024 * 1024),
     maxStateBytes: int(env, 'GP_MAX_STATE_BYTES', DEFAULT_MAX_STATE_BYTES, 1024, 256 * 1024 * 1024),

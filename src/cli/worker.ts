@@ -1,8 +1,8 @@
 import { Worker as Thread } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { GamePersistError } from '../errors.ts';
-import { createLogger } from '../log.ts';
-import { startWorker, type WorkerHandle } from '../workers/worker.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { drainWithin, startWorker, type WorkerHandle } from '../workers/worker.ts';
 import type { ThreadMessage } from '../workers/worker-thread.ts';
 import { intFlag, type Flags } from './args.ts';
 
@@ -19,8 +19,9 @@ export async function runWorker(base: Readonly<Config>, flags: Flags): Promise<n
     batchMs: flags['batch-ms'] === '0' ? 0 : intFlag(flags, 'batch-ms', base.batchMs),
     allowEviction: flags['allow-eviction'] ?? base.allowEviction,
   });
-  const stop = untilSignal(createLogger(cfg.logLevel));
-  if (cfg.workerHeapMb === 0) return runOnMainThread(cfg, stop);
+  const log = createLogger(cfg.logLevel);
+  const stop = untilSignal(log);
+  if (cfg.workerHeapMb === 0) return runOnMainThread(cfg, stop, log);
 
   const thread = new Thread(new URL(`../workers/worker-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
     workerData: { cfg },
@@ -30,24 +31,27 @@ export async function runWorker(base: Readonly<Config>, flags: Flags): Promise<n
   });
   const exited = new Promise<number>((resolve) => thread.once('exit', resolve));
   const failure = new Promise<never>((_, reject) => thread.once('error', reject));
+  let step: string | null = null;
   const started = new Promise<void>((resolve, reject) => {
     thread.on('message', (m: ThreadMessage) => {
       if (m.type === 'started') resolve();
+      else if (m.type === 'step') step = m.step;
       else if (m.type === 'failed') reject(new GamePersistError(m.code, m.message));
     });
   });
   await Promise.race([started, failure]);
   await Promise.race([stop, failure]);
   thread.postMessage({ type: 'drain' });
-  await Promise.race([exited, failure]);
-  return 0;
+  if (await drainWithin(() => Promise.race([exited, failure]).then(() => undefined), cfg.shutdownTimeoutMs, log, () => step)) return 0;
+  process.exit(1); // a hung connection may hold the loop open: the deadline is a hard one
 }
 
-async function runOnMainThread(cfg: Readonly<Config>, stop: Promise<void>): Promise<number> {
-  const handle: WorkerHandle = await startWorker(cfg, { log: createLogger(cfg.logLevel), metricsPort: cfg.metricsPort > 0 ? cfg.metricsPort : undefined });
+async function runOnMainThread(cfg: Readonly<Config>, stop: Promise<void>, log: Logger): Promise<number> {
+  let step: string | null = null;
+  const handle: WorkerHandle = await startWorker(cfg, { log, metricsPort: cfg.metricsPort > 0 ? cfg.metricsPort : undefined, onDrainStep: (s) => (step = s) });
   await stop;
-  await handle.close();
-  return 0;
+  if (await drainWithin(() => handle.close(), cfg.shutdownTimeoutMs, log, () => step)) return 0;
+  process.exit(1); // a hung connection may hold the loop open: the deadline is a hard one
 }
 
 function untilSignal(log: ReturnType<typeof createLogger>): Promise<void> {

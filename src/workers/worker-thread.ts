@@ -8,7 +8,7 @@ import { GamePersistError, errorMessage } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { startWorker } from './worker.ts';
 
-export type ThreadMessage = { type: 'started' } | { type: 'stopped' } | { type: 'failed'; code: string; message: string };
+export type ThreadMessage = { type: 'started' } | { type: 'stopped' } | { type: 'step'; step: string } | { type: 'failed'; code: string; message: string };
 
 const port = parentPort;
 if (!port) throw new Error('worker-thread.ts must run in a worker thread');
@@ -16,7 +16,12 @@ const { cfg } = workerData as { cfg: Readonly<Config> };
 const post = (m: ThreadMessage) => port.postMessage(m);
 
 try {
-  const handle = await startWorker(cfg, { log: createLogger(cfg.logLevel), metricsPort: cfg.metricsPort > 0 ? cfg.metricsPort : undefined });
+  const handle = await startWorker(cfg, {
+    log: createLogger(cfg.logLevel),
+    metricsPort: cfg.metricsPort > 0 ? cfg.metricsPort : undefined,
+    // The main thread keeps the drain's deadline (GP_SHUTDOWN_TIMEOUT_MS) and names the step it hung in.
+    onDrainStep: (step) => post({ type: 'step', step }),
+  });
   port.on('message', (m: { type: string }) => {
     if (m.type !== 'drain') return;
     handle.close().then(

@@ -71,6 +71,8 @@ export interface WorkerDeps {
   metricsPort?: number;
   /** The calendar the scheduled jobs follow (which periods have ended). @defaultValue the system clock */
   clock?: Clock;
+  /** Told each step of a drain as it starts (the `worker` command names the one a drain hung in). */
+  onDrainStep?: (step: string) => void;
   /**
    * Called after each batch is committed and before its jobs are acknowledged: the window in which a
    * crash leaves stored events to be delivered again. The chaos suite kills the process here.
@@ -310,26 +312,48 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     jobs,
     sweepFailed: () => sweeper.sweepAfresh(),
     close() {
+      const step = <T>(name: string, fn: () => Promise<T> | T): Promise<T> | T => {
+        deps.onDrainStep?.(name);
+        return fn();
+      };
       closing ??= (async () => {
         log.info('worker draining');
         draining = true;
         batcher.drain();
-        await worker.close();
-        await batcher.idle();
-        await sweeper.stop();
-        await folder?.stop();
+        await step('closing the queue worker (its jobs in hand finish)', () => worker.close());
+        await step('committing the last batch', () => batcher.idle());
+        await step('ending the failed-job sweep', () => sweeper.stop());
+        await step('folding stat deltas', () => folder?.stop());
         types.stop();
-        await jobs?.stop();
-        await http?.close();
-        await metricsQueue.close();
-        await redis?.quit().catch(() => redis.disconnect());
+        await step('stopping pg-boss jobs', () => jobs?.stop());
+        await step('closing the metrics server', () => http?.close());
+        await step('closing the metrics queue', () => metricsQueue.close());
+        await step('closing the Redis connection', () => redis?.quit().catch(() => redis.disconnect()));
         redisErrors.close();
-        if (!deps.orm) await orm.close();
+        if (!deps.orm) await step('closing the database pool', () => orm.close());
         log.info({ ...stats, byType: undefined, lag: stats.lag.summary(), snapshots: jobs?.stats.snapshots ?? 0, snapshotJobs: jobs?.stats.snapshotJobs ?? 0 }, 'worker stopped');
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Drains within `ms`: true when `close` finished, false when the deadline came first (logged with the
+ * step the drain was in, `step()`). The caller exits either way: a job this process did not acknowledge
+ * is redelivered after GP_LOCK_MS and deduplicated, so a hard deadline below the orchestrator's grace
+ * period loses nothing, while a drain hung on a dead connection would be SIGKILLed there anyway.
+ */
+export async function drainWithin(close: () => Promise<void>, ms: number, log: Logger, step: () => string | null): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    if (await Promise.race([close().then(() => true as const), late])) return true;
+    log.error({ step: step(), timeoutMs: ms }, 'drain did not finish within GP_SHUTDOWN_TIMEOUT_MS: exiting; jobs not acknowledged are redelivered after GP_LOCK_MS');
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * backends: a SIGKILLed worker's jobs come back through BullMQ's stalled-job check on Redis and on
  * PostgreSQL alike.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducer } from '../../../src/producers/index.ts';
 import { BACKENDS, backendEnv, count, dropQueue, openFixture, prepareQueue, queueUrl, rows, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
@@ -104,6 +105,41 @@ describe('worker processes', () => {
     b.child.kill('SIGINT');
     expect(await b.exited).toBe(0);
     await assertExactlyOnce('term', n);
+  });
+
+  it('exits 1 at GP_SHUTDOWN_TIMEOUT_MS when its drain hangs, naming the step, and its jobs land once elsewhere', async () => {
+    const n = 500;
+    const prefix = await newPrefix();
+    const a = spawnCli(['worker'], { ...workerEnv(prefix), GP_SHUTDOWN_TIMEOUT_MS: '1500' });
+    await a.waitForLog('worker started');
+    // The moves table locked: the worker's batch cannot commit (lock timeouts, retried) until released.
+    const lock = new pg.Client({ connectionString: fx.db.url });
+    await lock.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE moves IN ACCESS EXCLUSIVE MODE');
+      await load('hang', n, 5, prefix);
+      await waitFor('the worker holds jobs', async () => (await queueCounts(prefix)).active > 0);
+      const t0 = performance.now();
+      a.child.kill('SIGTERM');
+      expect(await a.exited).toBe(1);
+      expect(performance.now() - t0).toBeLessThan(10_000);
+      const late = a.logs.find((l) => String(l.msg).startsWith('drain did not finish'));
+      expect(late).toMatchObject({ timeoutMs: 1500, step: expect.any(String) });
+    } finally {
+      await lock.query('ROLLBACK').catch(() => {});
+      await lock.end();
+    }
+    // What it held comes back after its lock and is stored once.
+    const b = spawnCli(['worker'], workerEnv(prefix));
+    await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['hang-%'])) === n, 60_000);
+    await waitFor('queue drained', async () => {
+      const q = await queueCounts(prefix);
+      return q.waiting + q.active + q.delayed === 0;
+    });
+    b.child.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+    await assertExactlyOnce('hang', n);
   });
 
   it('lets two worker processes share one queue', async () => {
