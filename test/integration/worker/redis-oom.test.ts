@@ -130,8 +130,12 @@ describe('a worker whose Redis goes away', () => {
       const errors = outage.filter((l) => l.level >= 40);
       expect(errors.length).toBeGreaterThan(0);
       // ioredis retries every few hundred ms on three connections (client, BullMQ's blocking one, the
-      // metrics queue's): a line per source and window, not per attempt.
-      expect(errors.length).toBeLessThanOrEqual(9);
+      // metrics queue's): a line per source and error per 5 s window, not per attempt (unfolded, 6 s
+      // of retries would be dozens). Which errors a dying connection shows (refused, reset, closed)
+      // depends on timing, so the bound is per kind: its first line and one folded repeat in 6 s.
+      const kinds = new Set(errors.map((l) => `${l.source}:${String(l.err).replace(/\d+/g, '#')}`));
+      expect(kinds.size).toBeLessThanOrEqual(6);
+      expect(errors.length).toBeLessThanOrEqual(2 * kinds.size);
       expect(errors.some((l) => l.source === 'queue')).toBe(true);
 
       // Redis is back (empty, on the same port): the same worker fetches again.
