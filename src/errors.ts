@@ -76,6 +76,19 @@ export class EnqueueError extends GamePersistError {
   }
 }
 
+/**
+ * `producer.ready()` gave up: the queue's store (Redis, or PostgreSQL on that backend) did not answer
+ * within the time it was given. `reason` is `redis_unavailable` or `postgres_unavailable` when it was
+ * unreachable the whole time, another EnqueueReason when it answered with an error (kept as `cause`).
+ */
+export class NotReadyError extends GamePersistError {
+  readonly reason: EnqueueReason;
+  constructor(waitedMs: number, cause: unknown, explained: { reason: EnqueueReason; message: string }) {
+    super('not_ready', `the queue's store was not ready after ${waitedMs} ms: ${explained.message}`, { cause });
+    this.reason = explained.reason;
+  }
+}
+
 /** The producer was closed; nothing more can be emitted. */
 export class ClosedError extends GamePersistError {
   constructor(what: string) {

@@ -35,6 +35,7 @@ export {
   ContractError,
   EnqueueError,
   GamePersistError,
+  NotReadyError,
   PreconditionError,
   TimeoutError,
 } from './errors.ts';

@@ -29,6 +29,9 @@ export async function runGameServer<S>(game: SessionGame<S>): Promise<void> {
   const { producer, db } = connect();
   const log = (msg: string) => process.stderr.write(`${game.name}: ${msg}\n`);
   try {
+    // A game server may start before Redis, or on a machine too busy to connect within the 1 s each
+    // emit waits: wait for the store once, up front, so the first emit does not fail for that.
+    await producer.ready();
     const rp = new RecordingProducer(producer);
     const results = await Promise.all(
       Array.from({ length: env.sessions }, (_, i) => playSession(game, sessionContext(env, game, i), { rp, db, paceMs: env.paceMs, log })),

@@ -24,7 +24,7 @@ import {
   type Limits,
 } from '../contract/limits.ts';
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
-import { BackpressureError, ClosedError, ContractError, EnqueueError, errorMessage, type EnqueueReason } from '../errors.ts';
+import { BackpressureError, ClosedError, ContractError, EnqueueError, NotReadyError, errorMessage, type EnqueueReason } from '../errors.ts';
 import { isPostgresUrl, openQueue, type EventsQueue, type QueueTarget } from '../queue/backend.ts';
 import { pgConnectionOptions } from '../db/tls.ts';
 import { redisClient } from '../redis.ts';
@@ -96,6 +96,9 @@ interface Pending {
   reject(e: unknown): void;
 }
 
+/** How often `ready()` tries an unreachable store again. */
+const READY_RETRY_MS = 100;
+
 const ENVELOPE_INPUT = new Set(['sessionId', 'player', 'id', 'seq', 'at']);
 /** Join-queue events belong to a tenant, not to a session's sequence: the SDK never numbers them. */
 const UNSEQUENCED = new Set(Object.entries(EVENT_TYPES).flatMap(([t, d]) => (d.family === 'queue' ? [t] : [])));
@@ -106,6 +109,8 @@ export class Producer {
   readonly #readyTimeoutMs: number;
   /** What the producer opened and closes: its Redis client, or its pool of the counters' connections. */
   readonly #release: () => Promise<void>;
+  /** One round trip to the store (PING, or SELECT 1 on the PostgreSQL backend), for `ready()`. */
+  readonly #probe: () => Promise<unknown>;
   readonly #prefix: string;
   readonly #maxEvents: number;
   readonly #maxBytes: number;
@@ -147,6 +152,7 @@ export class Producer {
       this.#gate = new PgGate(this.#readyTimeoutMs);
       counters = new PgCounters(pool, this.#gate, this.#prefix);
       this.#release = () => pool.end();
+      this.#probe = () => pool.query('select 1');
       this.#target = { connection: opts.connection, prefix: this.#prefix, queueName };
     } else {
       let redis: Redis;
@@ -164,6 +170,7 @@ export class Producer {
         this.#release = async () => {};
       }
       this.#gate = new RedisGate(redis, this.#readyTimeoutMs);
+      this.#probe = () => redis.ping();
       counters = new RedisCounters(redis, this.#gate, this.#prefix);
       this.#target = { connection: redis, prefix: this.#prefix, queueName };
     }
@@ -295,6 +302,37 @@ export class Producer {
     await this.#seqs.seed(sessionKey(sessionId), lastStoredSeq);
   }
 
+  /**
+   * Waits until the queue's store answers, for at most `timeoutMs`. For a game server's start: Redis
+   * (or PostgreSQL) may come up after it, or a busy machine may take longer to connect than the
+   * `readyTimeoutMs` each emit waits, which is sized for a running game loop. Calls made meanwhile are
+   * tried again while the store is unreachable; an error it answers with ends the wait at once. The
+   * try in progress at the deadline still has its own `readyTimeoutMs`.
+   * @throws NotReadyError when the time runs out, or on such an error
+   */
+  async ready(timeoutMs = 30_000): Promise<void> {
+    if (this.#closed) throw new ClosedError('producer');
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const queue = this.#queue;
+      try {
+        await this.#gate.run(async () => {
+          await this.#probe();
+          await queue.waitUntilReady();
+        });
+        return;
+      } catch (e) {
+        await this.#renewIfBroken(queue, e);
+        const explained = this.#gate.explain(e);
+        const left = deadline - performance.now();
+        const unreachable = explained.reason === 'redis_unavailable' || explained.reason === 'postgres_unavailable';
+        if (!unreachable || left <= 0 || this.#closed) throw new NotReadyError(timeoutMs, e, explained);
+        // A refused connection fails at once: pace the tries instead of spinning on it.
+        await new Promise((r) => setTimeout(r, Math.min(READY_RETRY_MS, left)));
+      }
+    }
+  }
+
   /** Sends everything buffered now and waits until every send so far has settled. */
   async flush(): Promise<void> {
     this.#flushBuffer();
@@ -362,16 +400,7 @@ export class Producer {
       try {
         await this.#gate.run(() => queue.addBulk(jobs));
       } catch (e) {
-        // BullMQ remembers a failed start-up for good (the queue's readiness promise stays rejected):
-        // on PostgreSQL a queue made while the server was down, on Redis one whose start-up version
-        // check (INFO) was cut off by a Redis crash would never send again, every flush failing as
-        // "connection lost" while Redis is back (found by the chaos suite's Redis crash). The next
-        // flush gets a fresh one.
-        const pgDown = isPostgresUrl(this.#target.connection) && this.#gate.explain(e).reason === 'postgres_unavailable';
-        if ((pgDown || (await startFailed(queue))) && this.#queue === queue && !this.#closed) {
-          this.#queue = this.#openQueue();
-          void queue.close().catch(() => {});
-        }
+        await this.#renewIfBroken(queue, e);
         throw e;
       }
       this.stats.jobs += jobs.length;
@@ -382,6 +411,21 @@ export class Producer {
     } finally {
       this.#unsettled -= items.length;
       this.stats.buffered = this.#unsettled;
+    }
+  }
+
+  /**
+   * BullMQ remembers a failed start-up for good (the queue's readiness promise stays rejected): on
+   * PostgreSQL a queue made while the server was down, on Redis one whose start-up version check
+   * (INFO) was cut off by a Redis crash or made before Redis was up would never send again, every
+   * flush failing as "connection lost" while Redis is back (found by the chaos suite's Redis crash).
+   * After such a failure the next call gets a fresh queue.
+   */
+  async #renewIfBroken(queue: EventsQueue, e: unknown): Promise<void> {
+    const pgDown = isPostgresUrl(this.#target.connection) && this.#gate.explain(e).reason === 'postgres_unavailable';
+    if ((pgDown || (await startFailed(queue))) && this.#queue === queue && !this.#closed) {
+      this.#queue = this.#openQueue();
+      void queue.close().catch(() => {});
     }
   }
 

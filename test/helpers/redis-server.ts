@@ -28,7 +28,7 @@ process.once('exit', () => {
 });
 
 /** A port nothing listens on right now (the server may still lose a race for it: startRedisServer retries). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject);
