@@ -5,7 +5,7 @@
  * after SIGTERM, it prints one JSON line on stdout for the runner: its RSS, its event-loop delay p99
  * since it started (perf_hooks), the jobs it ran and the events it received again that were already
  * stored (`duplicates`: a redelivered job) and its wall clock (`now`: the clock-skew scenario checks that
- * libfaketime took). Not a production entry point.
+ * libfaketime took). It dies when its stdin (a pipe from the runner) closes. Not a production entry point.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.ts';
@@ -13,6 +13,10 @@ import { createLogger } from '../src/log.ts';
 import { drainWithin, startWorker } from '../src/workers/worker.ts';
 
 const killAfterCommit = Number(process.argv[2] ?? 0);
+// The runner starts each worker in a session of its own, out of reach of a signal to the runner's
+// group; its stdin is a pipe from the runner, closed when the runner is gone: then this worker goes too.
+process.stdin.on('end', () => process.kill(process.pid, 'SIGKILL'));
+process.stdin.resume();
 const cfg = loadConfig();
 // SIGTERM may come while the worker is still starting (a rolling deploy reaches a new replica): it is
 // heard from the first moment, and the worker drains as soon as it runs.
