@@ -33,9 +33,15 @@ function replyKind(e: unknown): string | null {
   return space < 0 ? m : m.slice(0, space);
 }
 
+/** One call waiting for the client to become ready. */
+interface Waiter {
+  done(err?: Error): void;
+}
+
 export class RedisGate implements Gate {
   readonly #redis: Redis;
   readonly #timeoutMs: number;
+  readonly #waiters = new Set<Waiter>();
 
   constructor(redis: Redis, timeoutMs: number) {
     this.#redis = redis;
@@ -70,17 +76,16 @@ export class RedisGate implements Gate {
     if (r.status === 'wait') r.connect().catch(() => {}); // a lazyConnect client connects on first use; errors surface below
     const left = deadline - performance.now();
     await new Promise<void>((resolve, reject) => {
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        r.off('ready', onReady);
-        r.off('end', onEnd);
-        if (err) reject(err);
-        else resolve();
+      const waiter: Waiter = {
+        done: (err?: Error) => {
+          clearTimeout(timer);
+          this.#unwait(waiter);
+          if (err) reject(err);
+          else resolve();
+        },
       };
-      const onReady = () => done();
-      const onEnd = () => done(new RedisNotReady('the Redis connection is closed'));
       // The status stays in the cause: useful when debugging, noise in the message.
-      const fail = () => done(new RedisNotReady(`Redis not reachable within ${this.#timeoutMs} ms`, new Error(`ioredis status ${r.status}`)));
+      const fail = () => waiter.done(new RedisNotReady(`Redis not reachable within ${this.#timeoutMs} ms`, new Error(`ioredis status ${r.status}`)));
       // A timer that fires late means this process was starved (a loaded machine, a long synchronous
       // stretch): timers run before the I/O that piled up meanwhile, so a connection that came up while
       // the loop was blocked would lose to its own deadline. Such a timer is re-armed once for the time
@@ -92,10 +97,35 @@ export class RedisGate implements Gate {
         if (lost < LATE_TIMER_MS) return fail();
         timer = setTimeout(fail, Math.min(lost, this.#timeoutMs));
       }, wait);
-      r.on('ready', onReady);
-      r.once('end', onEnd);
+      this.#wait(waiter);
     });
   }
+
+  /**
+   * Every waiter of an outage hangs off one pair of client listeners: one per waiter (a flush each,
+   * dozens while Redis is down) tripped Node's MaxListenersExceededWarning on the client.
+   */
+  #wait(w: Waiter): void {
+    if (this.#waiters.size === 0) {
+      this.#redis.on('ready', this.#onReady);
+      this.#redis.on('end', this.#onEnd);
+    }
+    this.#waiters.add(w);
+  }
+
+  #unwait(w: Waiter): void {
+    if (!this.#waiters.delete(w) || this.#waiters.size) return;
+    this.#redis.off('ready', this.#onReady);
+    this.#redis.off('end', this.#onEnd);
+  }
+
+  readonly #onReady = () => {
+    for (const w of [...this.#waiters]) w.done();
+  };
+
+  readonly #onEnd = () => {
+    for (const w of [...this.#waiters]) w.done(new RedisNotReady('the Redis connection is closed'));
+  };
 
   /** What a failed Redis call means for the caller, in plain words (client internals stay in `cause`). */
   explain(e: unknown): Explained {

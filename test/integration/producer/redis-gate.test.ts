@@ -40,3 +40,23 @@ it('still fails within its bound when Redis does not answer', async () => {
     redis.disconnect();
   }
 });
+
+it('hangs every waiter of an outage off one client listener, and removes it after', async () => {
+  // A chaos run's producer printed MaxListenersExceededWarning while Redis was down: one 'ready'
+  // listener per flush waiting on the gate.
+  const redis = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+  redis.on('error', () => {});
+  try {
+    const before = redis.listenerCount('ready');
+    const beforeEnd = redis.listenerCount('end');
+    const gate = new RedisGate(redis, 300);
+    const calls = Array.from({ length: 30 }, () => gate.run(() => redis.ping()).then(() => 'ok', (e: Error) => e.message));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(redis.listenerCount('ready') - before).toBe(1);
+    expect(new Set(await Promise.all(calls))).toEqual(new Set(['Redis not reachable within 300 ms']));
+    expect(redis.listenerCount('ready')).toBe(before);
+    expect(redis.listenerCount('end')).toBe(beforeEnd);
+  } finally {
+    redis.disconnect();
+  }
+});
