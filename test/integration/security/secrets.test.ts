@@ -92,7 +92,10 @@ async function get(url: string, headers: Record<string, string> = {}, init: Requ
 beforeAll(async () => {
   fx = await openFixture();
   const key = await createApiKey(fx.orm, { name: 'secrets-test', scopes: ['admin'] });
-  apiKeySecret = key.key.split('_')[2]!;
+  // gpk_<id>_<secret>: the secret is base64url and may itself hold '_' (then split('_')[2] was only
+  // its first piece, once a single letter that every output "leaked").
+  apiKeySecret = key.key.slice(key.key.indexOf('_', 4) + 1);
+  expect(apiKeySecret).toHaveLength(43);
   process.env.GP_SECRETS_TEST_KEY = key.key;
 });
 afterAll(async () => {
