@@ -59,6 +59,22 @@ async function queueCounts(prefix: string) {
 
 const workerEnv = (prefix: string) => testEnv(fx.db.url, prefix, { ...backendEnv(backend), GP_LOCK_MS: '2000', GP_BATCH_ROWS: '1000', GP_LOG_LEVEL: 'info' });
 
+/**
+ * A fresh worker takes over what a dead or hung one held (its jobs come back after their lock): every
+ * event of `${tag}-*` stored exactly once and the queue drained; then it stops cleanly on SIGTERM.
+ */
+async function takeOver(prefix: string, tag: string, n: number): Promise<void> {
+  const b = spawnCli(['worker'], workerEnv(prefix));
+  await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', [`${tag}-%`])) === n, 60_000);
+  await waitFor('queue drained', async () => {
+    const q = await queueCounts(prefix);
+    return q.waiting + q.active + q.delayed === 0;
+  });
+  b.child.kill('SIGTERM');
+  expect(await b.exited).toBe(0);
+  await assertExactlyOnce(tag, n);
+}
+
 describe('worker processes', () => {
   it('loses and duplicates nothing when a worker is killed with SIGKILL mid-batch', async () => {
     const n = 40_000;
@@ -73,15 +89,7 @@ describe('worker processes', () => {
     // The dead worker's jobs are still locked; a new worker takes them over once the lock expires.
     const c = await queueCounts(prefix);
     expect(c.active).toBeGreaterThan(0);
-    const b = spawnCli(['worker'], workerEnv(prefix));
-    await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['kill-%'])) === n, 60_000);
-    await waitFor('queue drained', async () => {
-      const q = await queueCounts(prefix);
-      return q.waiting + q.active + q.delayed === 0;
-    });
-    b.child.kill('SIGTERM');
-    expect(await b.exited).toBe(0);
-    await assertExactlyOnce('kill', n);
+    await takeOver(prefix, 'kill', n);
     expect((await queueCounts(prefix)).failed).toBe(0);
   });
 
@@ -131,15 +139,7 @@ describe('worker processes', () => {
       await lock.end();
     }
     // What it held comes back after its lock and is stored once.
-    const b = spawnCli(['worker'], workerEnv(prefix));
-    await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['hang-%'])) === n, 60_000);
-    await waitFor('queue drained', async () => {
-      const q = await queueCounts(prefix);
-      return q.waiting + q.active + q.delayed === 0;
-    });
-    b.child.kill('SIGTERM');
-    expect(await b.exited).toBe(0);
-    await assertExactlyOnce('hang', n);
+    await takeOver(prefix, 'hang', n);
   });
 
   it('lets two worker processes share one queue', async () => {
