@@ -7,6 +7,8 @@ import client from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import { METRIC } from '../metrics/metrics.ts';
 
+export type ApiMetrics = ReturnType<typeof apiMetrics>;
+
 export function apiMetrics(app: FastifyInstance, version: string) {
   const registry = new client.Registry();
   const requests = new client.Counter({ name: METRIC.httpRequests, help: 'HTTP API requests by route, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] });

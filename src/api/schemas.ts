@@ -60,3 +60,9 @@ export const ingestResponse = {
     },
   },
 } as const;
+
+/** Route options of a read: the `read` scope. */
+export const read = { config: { scope: 'read' as const } };
+
+/** An integer query parameter from 1 to `max`, `def` when absent. */
+export const limitQ = (max: number, def: number) => ({ type: 'integer', minimum: 1, maximum: max, default: def });

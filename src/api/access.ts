@@ -1,0 +1,33 @@
+/**
+ * What a tenant-restricted API key may reach: its own tenant's sessions, join queue and reads. Every
+ * route that touches a tenant's data asks here, so the rule is written once.
+ */
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.ts';
+import type { Reader } from '../db/reader.ts';
+import { SESSION_TENANT_SQL } from '../db/sql/sessions.ts';
+
+/** A tenant-restricted key may touch only its tenant's sessions. */
+export function checkTenant(req: FastifyRequest, tenant: string | null | undefined): void {
+  const k = req.apiKey;
+  if (k?.tenant != null && tenant !== k.tenant) throw new ApiError(403, 'forbidden', `this key is restricted to tenant "${k.tenant}"`);
+}
+
+export function noTenantRestriction(req: FastifyRequest, what: string): void {
+  if (req.apiKey?.tenant != null) throw new ApiError(403, 'forbidden', `a tenant-restricted key cannot ${what}`);
+}
+
+/** A tenant-restricted key reads its own tenant whatever it asks for. */
+export function tenantOf(req: FastifyRequest, asked: string | undefined): string | undefined {
+  const own = req.apiKey?.tenant;
+  if (own != null && asked !== undefined && asked !== own) throw new ApiError(403, 'forbidden', `this key is restricted to tenant "${own}"`);
+  return own ?? asked;
+}
+
+/** The session's tenant, for a tenant-restricted key (404 when the session is unknown). */
+export async function sessionTenantCheck(reader: Reader, req: FastifyRequest, id: string): Promise<void> {
+  if (req.apiKey?.tenant == null) return;
+  const [s] = await reader.read<{ tenant: string | null }>(SESSION_TENANT_SQL, [id]);
+  if (!s) throw new ApiError(404, 'not_found', `no session ${id}`);
+  checkTenant(req, s.tenant);
+}

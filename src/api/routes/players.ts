@@ -1,0 +1,67 @@
+/**
+ * Player reads (stats, agent usage) and erasure.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ApiError } from '../../errors.ts';
+import { playerAgentUsage, playerStats } from '../../aggregates/read.ts';
+import { erasePlayer } from '../../ops/erase-player.ts';
+import { queueConnection } from '../../queue/backend.ts';
+import { noTenantRestriction } from '../access.ts';
+import { errorBody, idParam, read } from '../schemas.ts';
+import type { ApiContext } from '../context.ts';
+
+export function playerRoutes(app: FastifyInstance, { cfg, orm, reader, redis }: ApiContext): void {
+  app.get(
+    '/v1/players/:id/stats',
+    {
+      config: { scope: 'read' },
+      schema: { summary: "A player's totals, per game type, rating and ranks", params: idParam, response: { '4xx': errorBody } },
+    },
+    async (req) => {
+      noTenantRestriction(req, 'read player stats (players span tenants)');
+      const { id } = req.params as { id: string };
+      const s = await playerStats(reader, id);
+      if (!s) throw new ApiError(404, 'not_found', `no player ${id}`);
+      return s;
+    },
+  );
+
+  app.get(
+    '/v1/players/:id/agents',
+    {
+      ...read,
+      schema: {
+        summary: "A player's LLM/agent calls across sessions per model and provider: calls, token sums, latency mean, max and p95",
+        params: idParam,
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      noTenantRestriction(req, "read a player's agent usage (players span tenants)");
+      const { id } = req.params as { id: string };
+      const usage = await playerAgentUsage(reader, id);
+      if (!usage) throw new ApiError(404, 'not_found', `no player ${id}`);
+      return usage;
+    },
+  );
+
+  app.post(
+    '/v1/players/:id/erase',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: "Erase a player's personal data (names, chat, prompts, documents, dead letters, queued jobs); the id becomes a pseudonym",
+        description: 'Idempotent (a repeat reports `changed: false`) and audited (the `erasures` table: the key id, the SHA-256 of the player id). `queue.inFlight` > 0: call again once those jobs are stored.',
+        params: idParam,
+        response: { '4xx': errorBody },
+      },
+    },
+    async (req) => {
+      noTenantRestriction(req, 'erase a player (players span tenants)');
+      const { id } = req.params as { id: string };
+      // The queue's own connection: the API's Redis client (shared), or the database URL.
+      const connection = redis ?? queueConnection(cfg);
+      return erasePlayer(orm, id, { requestedBy: `api-key:${req.apiKey?.id ?? 'unknown'}`, queue: { connection, queueName: cfg.queueName, prefix: cfg.queuePrefix } });
+    },
+  );
+}
