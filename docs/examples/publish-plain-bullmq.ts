@@ -1,6 +1,8 @@
 /**
  * Publishing game-persist events with plain BullMQ: no game-persist SDK, only `bullmq` and `ioredis`.
- * It plays one short session that uses every v1 event type, plus an abandoned lobby and a join queue.
+ * It plays one short session that uses every v1 event type (documents included) and a game-defined
+ * type of its own (`x.docs.note`), plus an abandoned lobby and a join queue. A test runs it
+ * (test/integration/docs/examples.test.ts) and checks that a worker stores every event.
  *
  *   REDIS_URL=redis://127.0.0.1:6379 GP_QUEUE_PREFIX=gp node docs/examples/publish-plain-bullmq.ts
  *
@@ -114,6 +116,14 @@ function playSession(run: string): WireEvent[] {
     out.push(event('player.joined', { sessionId, player: p }, { role: i === 2 ? 'impostor' : 'crew', team: i === 2 ? 'red' : 'blue', position: i, name: p.split('-')[0] }));
   });
   out.push(event('session.started', s, { settings: { rounds: 1, impostors: 1 } }));
+  // Documents: the session's own (a map chunk) and a player's (a character, written only over version 0:
+  // created if absent), then one deleted. Applied in seq order by the worker; read them by key or prefix.
+  out.push(event('doc.put', s, { collection: 'rooms', key: 'admin', value: { lights: true, vents: ['cafeteria'] } }));
+  out.push(event('doc.put', { sessionId, player: players[0] }, { collection: 'characters', key: players[0], owner: 'player', value: { color: 'red', hats: 2 }, expectedVersion: 0 }));
+  out.push(event('doc.put', s, { collection: 'rooms', key: 'storage', value: { lights: false } }));
+  out.push(event('doc.delete', s, { collection: 'rooms', key: 'storage' }));
+  // A game's own event type: free-form data (checked against its JSON Schema once one is registered).
+  out.push(event('x.docs.note', { sessionId, player: players[1] }, { text: 'saw cho near the vent', round: 1 }));
   out.push(event('task.completed', { sessionId, player: players[0] }, { taskType: 'wires', xp: 10, description: 'Fix wiring in electrical' }));
   out.push(event('task.completed', { sessionId, player: players[2] }, { taskType: 'wires', fake: true }));
   out.push(event('move', { sessionId, player: players[1] }, { action: 'walk', round: 1, turn: 1, data: { from: 'cafeteria', to: 'admin' } }));

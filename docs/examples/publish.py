@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """
 Publishing game-persist events from Python with the `bullmq` PyPI package (no game-persist SDK).
-It plays one short session that uses every v1 event type, plus an abandoned lobby and a join queue.
+It plays one short session that uses every v1 event type (documents included) and a game-defined type
+of its own (`x.docs.note`), plus an abandoned lobby and a join queue. A test runs its --dry-run output
+through a real worker (test/integration/docs/examples.test.ts).
 
     pip install bullmq          # brings redis-py along
     REDIS_URL=redis://127.0.0.1:6379 GP_QUEUE_PREFIX=gp python3 docs/examples/publish.py
@@ -74,6 +76,15 @@ def play_session(run: str) -> list:
         out.append(event("player.joined", {"role": "impostor" if i == 2 else "crew", "team": "red" if i == 2 else "blue",
                                            "position": i, "name": p.split("-")[0]}, sid, p))
     out.append(event("session.started", {"settings": {"rounds": 1}}, sid))
+    # Documents: the session's own (a room) and a player's (a character, written only over version 0),
+    # then one deleted. Applied in seq order by the worker.
+    out.append(event("doc.put", {"collection": "rooms", "key": "admin", "value": {"lights": True}}, sid))
+    out.append(event("doc.put", {"collection": "characters", "key": players[0], "owner": "player",
+                                 "value": {"color": "red"}, "expectedVersion": 0}, sid, players[0]))
+    out.append(event("doc.put", {"collection": "rooms", "key": "storage", "value": {"lights": False}}, sid))
+    out.append(event("doc.delete", {"collection": "rooms", "key": "storage"}, sid))
+    # A game's own event type: free-form data (checked against its JSON Schema once one is registered).
+    out.append(event("x.docs.note", {"text": "saw cho near the vent", "round": 1}, sid, players[1]))
     out.append(event("task.completed", {"taskType": "wires", "xp": 10, "description": "Fix wiring"}, sid, players[0]))
     out.append(event("task.completed", {"taskType": "wires", "fake": True}, sid, players[2]))
     out.append(event("move", {"action": "walk", "round": 1, "turn": 1, "data": {"from": "cafeteria", "to": "admin"}}, sid, players[1]))
