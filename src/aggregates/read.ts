@@ -185,11 +185,14 @@ export async function sessionLeaderboard(src: ReadSource, sessionId: string) {
   };
 }
 
-/** A tenant's sessions whose first event is within the last `days` days (by `clock`). */
+/**
+ * A tenant's sessions whose first event is within the last `days` days (by `clock`). The completion
+ * rate is seed 000's /chatstats one, completed / total (sessions still active count as not completed);
+ * null without sessions. The share of ended sessions that finished is completed / (completed + abandoned).
+ */
 export async function tenantStats(src: ReadSource, tenant: string, days = 7, clock: Clock = systemClock) {
   const [x] = await asReader(src).read(TENANT_STATS_SQL, [tenant, days, clock.now()]);
-  const ended = x.completed + x.abandoned;
-  return { tenant, days, total: x.total, active: x.active, completed: x.completed, abandoned: x.abandoned, completionRate: ended ? x.completed / ended : null };
+  return { tenant, days, total: x.total, active: x.active, completed: x.completed, abandoned: x.abandoned, completionRate: x.total ? x.completed / x.total : null };
 }
 
 export interface ChatCount {

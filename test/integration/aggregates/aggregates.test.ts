@@ -301,6 +301,36 @@ describe('aggregates', () => {
     await expectNoDrift();
   });
 
+  it('completion rate is completed / total and win rate is wins / games from GP_WIN_RATE_MIN_GAMES on, as documented', async () => {
+    const at = new Date().toISOString();
+    const session = (id: string, events: Omit<Ev, 'sessionId' | 'seq'>[]) => events.map((e, i) => envelope({ ...e, sessionId: id, seq: i + 1, at }));
+    const created = { type: 'session.created', data: { gameType: 'rates', tenant: 'rates-chat' } };
+    const outcome = (o: string) => ({ type: 'player.outcome', player: 'rt-p', data: { outcome: o } });
+    await publish(session('rt-1', [created, outcome('win'), { type: 'session.finished' }]));
+    await landed('rt-1', 3);
+    // One game: below GP_WIN_RATE_MIN_GAMES (2), so off the win-rate board.
+    expect(await stat('rt-p', 'game:rates')).toMatchObject({ games: 1, wins: 1, win_rate: null });
+    const rest = [
+      session('rt-2', [created, outcome('draw'), { type: 'session.finished' }]),
+      session('rt-3', [created, outcome('loss'), { type: 'session.abandoned' }]),
+      session('rt-4', [created, { type: 'session.started' }]),
+    ];
+    await publish(...rest);
+    for (const [i, b] of rest.entries()) await landed(`rt-${i + 2}`, b.length);
+    // A draw and a loss are games without a win: 1 of 3.
+    expect(await stat('rt-p', 'game:rates')).toMatchObject({ games: 3, wins: 1, draws: 1, losses: 1, win_rate: 1 / 3 });
+    const reader = createReader(ctx.fx.db.url, { max: 1 });
+    try {
+      // 2 finished of 4 sessions (1 abandoned, 1 still active): the seed's /chatstats formula.
+      expect(await tenantStats(reader, 'rates-chat', 7, fixedClock(new Date()))).toEqual({
+        tenant: 'rates-chat', days: 7, total: 4, active: 1, completed: 2, abandoned: 1, completionRate: 0.5,
+      });
+      expect(await tenantStats(reader, 'rates-nobody', 7, fixedClock(new Date()))).toMatchObject({ total: 0, completionRate: null });
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('close ended periods once, archiving their standings', async () => {
     // The periods registered so far include the midnight test's (October and 1 November 2026) and the
     // current ones of the other tests; at this fixed time only the first have ended, whatever today is.
