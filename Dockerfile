@@ -36,5 +36,7 @@ USER node
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "bin/game-persist.js"]
 CMD ["worker"]
-# No HEALTHCHECK: the worker has no HTTP port yet, and the same image runs one-shot commands
-# (migrate, doctor, demo). `docker compose run --rm worker doctor` checks the whole setup.
+# No HEALTHCHECK in the image: the same image runs the worker, the API (`serve`) and one-shot commands
+# (migrate, doctor, demo), each ready in its own way. Health is probed per service instead: the worker's
+# /readyz on GP_METRICS_PORT (docker-compose.yml's healthcheck, deploy/kubernetes/worker.yaml), the API's
+# on its port (deploy/kubernetes/api.yaml). `docker compose run --rm worker doctor` checks the whole setup.

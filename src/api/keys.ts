@@ -23,7 +23,8 @@ export interface ApiKeyInfo {
   revokedAt: string | null;
 }
 
-const KEY_RE = /^gpk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+/** A whole key: `gpk_`, the id, `_`, the secret (base64url, which may hold `_` itself). docs/http.md states it. */
+export const KEY_RE = /^gpk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest();
 

@@ -97,7 +97,7 @@ const COMMANDS: readonly Spec[] = [
     sub: [
       {
         use: 'list',
-        summary: 'list dead letters, newest first',
+        summary: 'list dead letters, oldest first (--after <id> pages on)',
         options: [['--reason <code>', 'only this reason code'], ['--all', 'include replayed ones'], LIMIT(100), ['--after <id>', 'the page after this id'], JSON_OPT],
         examples: ['game-persist dlq list --reason invalid_event'],
         run: (cfg, f) => runDlq(cfg, 'list', f),

@@ -145,6 +145,9 @@ describe('dead letters', () => {
       expect(list.code).toBe(0);
       const dead = JSON.parse(list.stdout);
       expect(dead.map((d: { field: string }) => d.field)).toEqual(['data.speed', 'at']);
+      // Oldest first, as its help and the README say (`--after <id>` pages forward).
+      expect(dead[0].id).toBeLessThan(dead[1].id);
+      expect((await runCli(['dlq', 'list', '--help'], env)).stdout).toContain('oldest first');
       const human = await runCli(['dlq', 'list'], env);
       expect(human.stdout).toContain('data.speed is not a field of move');
 
