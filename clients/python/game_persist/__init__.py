@@ -19,9 +19,9 @@ See README.md ("From Python") and docs/http.md in the game-persist repository.
 import logging
 
 from .client import Client
-from .errors import ApiError, BufferFullError, GamePersistError, PublishError, Rejected
-from .transport import retry_after_seconds
-from .wire import Event, Id, merge_patch, uuid7
+from ._errors import ApiError, BufferFullError, GamePersistError, PublishError, Rejected
+from ._transport import retry_after_seconds
+from ._wire import Event, Id, merge_patch, uuid7
 
 __all__ = [
     "ApiError",

@@ -1,14 +1,14 @@
 """The client: typed helpers for every event type, documents and game types, and the read calls. The
-buffering and sending are in ``publisher``, the HTTP and its retries in ``transport``."""
+buffering and sending are in ``_publisher``, the HTTP and its retries in ``_transport``."""
 
 import json
 import urllib.parse
 from typing import Any, Dict, Iterator, List, Optional, Union
 
-from .errors import ApiError, BufferFullError, GamePersistError, PublishError, Rejected
-from .publisher import Publisher
-from .transport import quote
-from .wire import Id, data_fields, merge_patch, uuid7
+from ._errors import ApiError, BufferFullError, GamePersistError, PublishError, Rejected
+from ._publisher import Publisher
+from ._transport import quote
+from ._wire import Id, data_fields, merge_patch, uuid7
 
 # The names this module had before it was split, so ``from game_persist.client import ...`` keeps working.
 __all__ = ["ApiError", "BufferFullError", "Client", "GamePersistError", "PublishError", "Rejected", "merge_patch", "uuid7"]

@@ -105,3 +105,13 @@ class ScriptedServer:
             at = [r.at for r in self.requests]
         return [b - a for a, b in zip(at, at[1:])]
 
+
+
+def close_within(client: Any, seconds: float = 10.0) -> None:
+    """Closes a client from another thread and fails if that takes longer than ``seconds``: a client
+    whose sender died would hang ``close()`` (it flushes), and a test must fail, not hang."""
+    t = threading.Thread(target=client.close, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        raise AssertionError(f"close() still running after {seconds} s: is the sender thread alive?")

@@ -7,7 +7,7 @@ import unittest
 from typing import Any, Dict
 
 from game_persist import BufferFullError, Client, GamePersistError
-from scripted_server import ScriptedServer
+from scripted_server import ScriptedServer, close_within
 
 
 def emit_in_thread(gp: Client, sid: str) -> Dict[str, Any]:
@@ -52,7 +52,7 @@ class BufferFullTest(unittest.TestCase):
                 self.assertEqual(gp.stats["buffer_full"], 1)
             finally:
                 api.release()
-                gp.close()
+                close_within(gp)
             # What was buffered is delivered; the refused event is not.
             sent = [e["id"] for r in api.requests for e in r.events()]
             self.assertEqual(sent, [self.first] + self.buffered)
@@ -65,7 +65,7 @@ class BufferFullTest(unittest.TestCase):
                     gp.player_joined("s", "late")
             finally:
                 api.release()
-                gp.close()
+                close_within(gp)
         with ScriptedServer() as api:
             gp = self.fill(api, block_timeout=None)
             try:
@@ -78,7 +78,7 @@ class BufferFullTest(unittest.TestCase):
                 gp.flush(timeout=10)
             finally:
                 api.release()
-                gp.close()
+                close_within(gp)
             self.assertEqual([e["id"] for r in api.requests for e in r.events()][-1], late["id"])
 
 

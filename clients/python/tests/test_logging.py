@@ -12,7 +12,7 @@ import unittest
 from typing import List
 
 from game_persist import Client, PublishError
-from scripted_server import ScriptedServer, error
+from scripted_server import ScriptedServer, close_within, error
 
 
 class Records(logging.Handler):
@@ -70,7 +70,7 @@ class LoggingTest(unittest.TestCase):
                 gp.player_joined("s", "ann")
                 gp.flush(timeout=10)  # on main the sender thread died here: this timed out
             finally:
-                gp.close()
+                close_within(gp)
             self.assertEqual(len(api.requests), 2)
         self.assertEqual(self.stderr.getvalue(), "")
         messages = [r.getMessage() for r in self.log.at(logging.ERROR)]
@@ -89,7 +89,7 @@ class LoggingTest(unittest.TestCase):
                 gp.player_joined("s", "ann")
                 gp.flush(timeout=10)
             finally:
-                gp.close()
+                close_within(gp)
             self.assertEqual(len(api.requests), 2)
         self.assertEqual(self.stderr.getvalue(), "")
         [failed] = self.log.at(logging.ERROR)

@@ -21,7 +21,7 @@ import game_persist
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INSTALLED = os.environ.get("GP_TEST_INSTALLED") == "1"
-MODULES = ["__init__.py", "client.py", "errors.py", "publisher.py", "transport.py", "wire.py"]
+MODULES = ["__init__.py", "_errors.py", "_publisher.py", "_transport.py", "_wire.py", "client.py"]
 
 
 def load_backend(root: str, name: str) -> ModuleType:

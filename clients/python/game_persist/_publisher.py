@@ -7,11 +7,11 @@ import time
 import urllib.error
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
-from .errors import ApiError, BufferFullError, PublishError, Rejected
-from .transport import Transport
-from .wire import Event, Id, now_iso, uuid7
+from ._errors import ApiError, BufferFullError, PublishError, Rejected
+from ._transport import Transport
+from ._wire import Event, Id, now_iso, uuid7
 
-log = logging.getLogger("game_persist")
+log: logging.Logger = logging.getLogger("game_persist")
 
 # Statuses worth retrying: the server was busy, limited or unreachable; the request is idempotent.
 _RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})

@@ -12,10 +12,10 @@ from datetime import datetime, timezone
 from http.client import HTTPResponse
 from typing import Any, Dict, Iterator, Optional
 
-from .errors import ApiError
-from .wire import Id
+from ._errors import ApiError
+from ._wire import Id
 
-log = logging.getLogger("game_persist")
+log: logging.Logger = logging.getLogger("game_persist")
 
 # The answers that say "come back later" and may name when (RFC 9110 10.2.3, RFC 6585 4): a read retries
 # on these, honouring Retry-After; the batch sender retries on more (its requests are idempotent by key).
