@@ -17,6 +17,7 @@ rest. Join-queue events carry no seq: the step checks the queue itself (``queue_
 import copy
 import hashlib
 import json
+import logging
 import os
 import random
 import signal
@@ -78,6 +79,9 @@ class Ledger:
 
 def connect(env: GameEnv, ledger: Ledger) -> Client:
     """The client a game server publishes and reads with; every accepted event goes to the ledger."""
+    # The client logs through `logging` (logger "game_persist") and prints nothing itself: show its errors
+    # (a batch not delivered, a ledger write that raised, with its traceback) on stderr.
+    logging.basicConfig(level=logging.ERROR, format="%(name)s %(levelname)s: %(message)s")
     return Client(env.api_url, env.api_key, batch_size=25, linger_ms=20, on_accepted=ledger.record)
 
 

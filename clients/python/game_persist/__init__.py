@@ -12,10 +12,32 @@ workers stored: recovery after a restart, read-your-writes, player stats and lea
     state = gp.recover("room-1")
     gp.close()
 
+It logs to the ``game_persist`` logger and adds only a NullHandler (configure ``logging`` to see it).
 See README.md ("From Python") and docs/http.md in the game-persist repository.
 """
 
-from .client import ApiError, Client, PublishError, Rejected, merge_patch, uuid7
+import logging
 
-__all__ = ["ApiError", "Client", "PublishError", "Rejected", "merge_patch", "uuid7"]
+from .client import Client
+from ._errors import ApiError, BufferFullError, GamePersistError, PublishError, Rejected
+from ._transport import retry_after_seconds
+from ._wire import Event, Id, merge_patch, uuid7
+
+__all__ = [
+    "ApiError",
+    "BufferFullError",
+    "Client",
+    "Event",
+    "GamePersistError",
+    "Id",
+    "PublishError",
+    "Rejected",
+    "merge_patch",
+    "retry_after_seconds",
+    "uuid7",
+]
+# The one place the version is written: the build backend (tools/build_backend.py) reads it from here.
 __version__ = "0.1.0"
+
+# A library's logging convention: no output unless the application configures logging.
+logging.getLogger("game_persist").addHandler(logging.NullHandler())

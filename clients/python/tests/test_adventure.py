@@ -8,12 +8,9 @@ read, GP_TEST_ADMIN_KEY with admin).
 
 import os
 import random
-import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from game_persist import Client, uuid7  # noqa: E402
+from game_persist import Client, uuid7
 
 URL = os.environ.get("GP_TEST_API_URL")
 KEY = os.environ.get("GP_TEST_API_KEY", "")

@@ -1,26 +1,23 @@
 """The Python client against a real game-persist API and worker.
 
-Run by the TypeScript suite (test/integration/api/python-client.test.ts), which starts them and sets
-GP_TEST_API_URL and GP_TEST_API_KEY (scopes ingest and read); by hand:
+Run by the TypeScript suite (test/integration/api/python-client.test.ts), which starts them, installs
+the client into a fresh venv and sets GP_TEST_API_URL, GP_TEST_API_KEY (scopes ingest and read) and
+GP_TEST_LIMITED_KEY (read, limited to 1 request a minute); by hand, from clients/python:
 
-    GP_TEST_API_URL=http://127.0.0.1:8080 GP_TEST_API_KEY=gpk_… python3 -m unittest discover -s clients/python/tests
+    GP_TEST_API_URL=http://127.0.0.1:8080 GP_TEST_API_KEY=gpk_… python3 -m unittest discover -s tests
 """
 
-import contextlib
-import io
+import logging
 import os
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-
-from game_persist import ApiError, Client, merge_patch, uuid7  # noqa: E402
+from game_persist import ApiError, Client, PublishError, merge_patch, uuid7
 
 URL = os.environ.get("GP_TEST_API_URL")
 KEY = os.environ.get("GP_TEST_API_KEY", "")
+LIMITED_KEY = os.environ.get("GP_TEST_LIMITED_KEY", "")
 RUN = uuid7()[-12:]
-
 
 
 def wait_until(what, fn, timeout=30.0):
@@ -238,9 +235,8 @@ class ClientTest(unittest.TestCase):
             raise RuntimeError("a bug in the game's callback")
 
         gp = Client(URL, KEY, batch_size=1, linger_ms=1, on_accepted=broken)
-        err = io.StringIO()
         try:
-            with contextlib.redirect_stderr(err):
+            with self.assertLogs("game_persist", logging.ERROR) as logs:
                 gp.session_created(sid, game_type="hokm")
                 gp.player_joined(sid, "ann")
                 gp.flush()
@@ -248,7 +244,7 @@ class ClientTest(unittest.TestCase):
             self.assertEqual(gp.wait_persisted(sid)["appliedSeq"], 2)
         finally:
             gp.close()
-        self.assertEqual(err.getvalue().count("RuntimeError: a bug in the game's callback"), 2)
+        self.assertEqual([str(r.exc_info[1]) for r in logs.records], ["a bug in the game's callback"] * 2)
 
     def test_wait_for_what_was_issued(self):
         # What a restarted process does: it does not know what it sent, the server's counter does.
@@ -275,6 +271,37 @@ class ClientTest(unittest.TestCase):
             self.gp.wait_persisted(f"none-{RUN}", 1, timeout_ms=50)
         self.assertEqual(ctx.exception.code, "timeout")
 
+
+@unittest.skipUnless(URL, "GP_TEST_API_URL not set: run through test/integration/api/python-client.test.ts")
+class RateLimitedTest(unittest.TestCase):
+    """A key over its rate limit (GP_TEST_LIMITED_KEY: 1 request a minute) against the real API: its 429
+    names a Retry-After; the client waits it out, capped at max_retry_after, then gives up typed."""
+
+    def test_a_rate_limited_key_waits_as_retry_after_says_then_gives_up_typed(self):
+        self.assertTrue(LIMITED_KEY, "GP_TEST_LIMITED_KEY not set")
+        with Client(URL, LIMITED_KEY, max_retries=0) as gp:
+            for _ in range(2):  # whatever this minute's window held before: now it is used up
+                try:
+                    gp.leaderboard()
+                except ApiError as e:
+                    self.assertEqual(e.status, 429)
+        with Client(URL, LIMITED_KEY, max_retries=2, max_retry_after=0.4, batch_size=1, linger_ms=1) as gp:
+            started = time.monotonic()
+            with self.assertRaises(ApiError) as ctx:
+                gp.leaderboard()
+            waited = time.monotonic() - started
+            self.assertEqual((ctx.exception.status, ctx.exception.code), (429, "rate_limited"))
+            # The API named the rest of the minute whose one request was used moments ago ...
+            self.assertGreaterEqual(ctx.exception.retry_after, 30)
+            # ... and the client waited it twice, each time capped at max_retry_after.
+            self.assertGreaterEqual(waited, 0.8)
+            self.assertLess(waited, 10)
+            # The batch sender the same way: PublishError once its retries are spent.
+            gp.session_created(f"py-limited-{RUN}", game_type="hokm")
+            with self.assertRaises(PublishError) as pub:
+                gp.flush(timeout=30)
+            self.assertEqual(pub.exception.cause.status, 429)
+            self.assertEqual(gp.stats["retries"], 2)
 
 if __name__ == "__main__":
     unittest.main()
