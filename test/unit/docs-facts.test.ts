@@ -21,4 +21,14 @@ describe('the docs state what the code does', () => {
     for (const m of page.matchAll(/all (\d+) types/g)) expect(Number(m[1]), m[0]).toBe(n);
     expect(page).toContain(`all ${n} types`);
   });
+
+  it("the README and the Python client's READMEs ask for the Python the package declares", () => {
+    const declared = /requires-python = ">=(\d+\.\d+)"/.exec(doc('clients/python/pyproject.toml'))?.[1];
+    expect(declared).toBeDefined();
+    for (const page of ['README.md', 'clients/python/README.md']) {
+      const named = [...doc(page).matchAll(/Python (3\.\d+)\+|`python3` \((3\.\d+) or/g)].map((m) => m[1] ?? m[2]);
+      expect(named.length, page).toBeGreaterThan(0);
+      for (const v of named) expect(v, page).toBe(declared);
+    }
+  });
 });
