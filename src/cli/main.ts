@@ -23,6 +23,7 @@ import { runWorker } from './worker.ts';
 import { runKeys, runServe } from './serve.ts';
 import { runContract } from './contract.ts';
 import { runErase } from './erase.ts';
+import { runExport } from './export.ts';
 import { runRetentionCommand } from './retention.ts';
 
 type Run = (cfg: Readonly<Config>, flags: Flags, args: string[]) => Promise<number>;
@@ -218,10 +219,17 @@ const COMMANDS: readonly Spec[] = [
   },
   {
     use: 'erase-player <id>',
-    summary: "erase a player's personal data: names, chat, prompts, documents, dead letters, queued jobs; the id becomes a pseudonym (audited, idempotent; exit 1 while jobs are in flight)",
+    summary:
+      "erase a player's personal data: names, chat, prompts, move and game-event data, documents, dead letters, queued jobs; the id becomes a pseudonym (needs GP_ERASURE_KEY; audited, idempotent; exit 1 while jobs are in flight)",
     options: [JSON_OPT],
-    examples: ['game-persist erase-player 11111', 'game-persist erase-player 11111 --json'],
+    examples: ['GP_ERASURE_KEY=… game-persist erase-player 11111', 'game-persist erase-player 11111 --json'],
     run: (cfg, f, [id]) => runErase(cfg, id, f),
+  },
+  {
+    use: 'export-player <id>',
+    summary: 'every row about a player (stats, participations, events of every type, documents, queue entries, dead letters, ratings) as NDJSON on stdout, ending with a trailer line',
+    examples: ['game-persist export-player 11111 > 11111.ndjson'],
+    run: (cfg, _f, [id]) => runExport(cfg, id),
   },
   {
     use: 'retention',
