@@ -58,11 +58,13 @@ const COMMANDS: readonly Spec[] = [
     summary: 'apply pending migrations (ours, pg-boss\'s schema and queues); or print/apply the least-privilege roles',
     options: [
       ['--create-db', 'create the database first if it does not exist'],
-      ['--create-roles', 'instead of migrating: print the SQL creating the owner, worker and reader roles (idempotent; passwords as psql variables)'],
-      ['--apply', 'with --create-roles: run it as DATABASE_URL\'s superuser, passwords from GP_OWNER_PASSWORD, GP_WORKER_PASSWORD, GP_READER_PASSWORD'],
+      ['--create-roles', 'instead of migrating: print the SQL creating the owner, worker, reader, api and grafana roles (idempotent; passwords as psql variables)'],
+      ['--apply', 'with --create-roles: run it as DATABASE_URL\'s superuser, passwords from GP_OWNER_PASSWORD, GP_WORKER_PASSWORD, GP_READER_PASSWORD, GP_API_PASSWORD, GP_GRAFANA_PASSWORD'],
       ['--owner-role <name>', 'with --create-roles: the owner role (GP_OWNER_ROLE, default gp_owner)'],
       ['--worker-role <name>', 'with --create-roles: the worker role (GP_WORKER_ROLE, default gp_worker)'],
       ['--reader-role <name>', 'with --create-roles: the read-only role (GP_READER_ROLE, default gp_reader)'],
+      ['--api-role <name>', 'with --create-roles: the role `serve` connects as (GP_API_ROLE, default gp_api)'],
+      ['--grafana-role <name>', 'with --create-roles: the role Grafana\'s datasource connects as (GP_GRAFANA_ROLE, default gp_grafana)'],
       JSON_OPT,
     ],
     examples: [

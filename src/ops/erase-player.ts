@@ -14,7 +14,8 @@
  *   deleting keeps everything derived consistent without recomputing it: a session's participants,
  *   sequence and recovery are the same with another name for the player, player_stats rows keep their
  *   values (so the leaderboard buckets do not move), ratings replay from rated_sessions' teams to the
- *   re-keyed rows, and `verify` stays at zero drift. Snapshots are re-hashed (recovery only trusts a
+ *   re-keyed rows (each input re-sorted into its canonical order under the new name; ratings do not
+ *   depend on the order of equal ranks), and `verify` stays at zero drift. Snapshots are re-hashed (recovery only trusts a
  *   snapshot whose state hashes to its recorded hash); a hash the game server sent of a state it
  *   rewrites (snapshots' server_hash, turn results' state_hash) is cleared: it hashed the old state.
  * - names (players.name, participants' name, player.joined `name`), chat text and meta, agent prompts

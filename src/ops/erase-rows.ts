@@ -12,8 +12,9 @@ import type { TxQuery } from '../db/query.ts';
 import { EVENT_TABLES } from '../db/families.ts';
 import {
   BLANK_SQL, CANDIDATES_PAGE, CLOSE_CANDIDATES_SQL, DELETE_MENTIONS_SQL, DROP_MERGED_PLAYER_ROW_SQL, ERASABLE_COLUMNS_SQL, FETCH_CANDIDATES_SQL,
-  MERGE_PLAYER_ROW_SQL, PLAYER_SESSIONS_SQL, REWRITE_SNAPSHOTS_SQL, openCandidatesSql, rekeyIdSql, rewriteSql,
+  MERGE_PLAYER_ROW_SQL, PLAYER_SESSIONS_SQL, RATED_INPUTS_SQL, REWRITE_SNAPSHOTS_SQL, WRITE_RATED_INPUT_SQL, openCandidatesSql, rekeyIdSql, rewriteSql,
 } from '../db/sql/erase.ts';
+import { inputOrder } from '../aggregates/ratings.ts';
 import { stateHash } from '../snapshots/hash.ts';
 import { jsonNeedle, numberPattern, rekey, rekeyJson, rekeyString, type Rekey } from './erase-json.ts';
 
@@ -47,6 +48,12 @@ export async function eraseRows(q: TxQuery, id: string, pseudonym: string): Prom
     const scope = c.session_keyed ? [sessions] : [];
     if (c.kind === 'id') add(label, (await q(rekeyIdSql(c.table_name, c.column_name, c.session_keyed), [id, pseudonym, ...scope])).length);
     else add(label, await rewriteCandidates(q, c, r, scope));
+  }
+  // A recorded rating input is in canonical order (names sorted), which the new name may change.
+  for (const x of await q<{ session_id: string; teams: string[][]; ranks: number[] }>(RATED_INPUTS_SQL, [sessions])) {
+    const sorted = inputOrder(x.teams, x.ranks);
+    if (JSON.stringify(sorted) !== JSON.stringify({ teams: x.teams, ranks: x.ranks }))
+      add('rated_sessions.order', (await q(WRITE_RATED_INPUT_SQL, [x.session_id, JSON.stringify(sorted.teams), JSON.stringify(sorted.ranks)])).length);
   }
   return counts;
 }

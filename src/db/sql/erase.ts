@@ -149,6 +149,11 @@ export const REWRITE_SNAPSHOTS_SQL = `
 UPDATE session_snapshots t SET state = x.gp_v, hash = CASE WHEN t.hash IS NULL THEN NULL ELSE x.gp_h END, server_hash = NULL
 FROM (SELECT unnest($1::tid[]) AS gp_ctid, unnest($2::jsonb[]) AS gp_v, unnest($3::text[]) AS gp_h) x WHERE t.ctid = x.gp_ctid RETURNING 1`;
 
+/** Rated sessions among the player's ($1 sessions), locked: their inputs re-sorted after the renaming. Result: session_id, teams, ranks. */
+export const RATED_INPUTS_SQL = `SELECT session_id, teams, ranks FROM rated_sessions WHERE session_id = ANY($1::text[]) AND teams IS NOT NULL FOR UPDATE`;
+/** $1 session, $2 teams, $3 ranks. */
+export const WRITE_RATED_INPUT_SQL = `UPDATE rated_sessions SET teams = $2::jsonb, ranks = $3::jsonb WHERE session_id = $1 RETURNING 1`;
+
 /** The audit row. $1 HMAC of the id, $2 pseudonym, $3 requested by, $4 counts, $5 queue report, $6 changed. Result: id, requested_at. */
 export const INSERT_ERASURE_SQL = `
 INSERT INTO erasures (id_hmac, pseudonym, requested_by, counts, queue, changed) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)

@@ -70,12 +70,12 @@ async function mentionsOf(needles: string[]): Promise<Record<string, string[]>> 
   );
   const found: Record<string, string[]> = Object.fromEntries(needles.map((n) => [n, []]));
   for (const c of cols) {
-    const hits = await rows<{ n: string }>(
+    const hits = await rows<{ needle: string }>(
       ctx.fx.orm,
-      `select distinct n from "${c.table_name}" x, unnest($1::text[]) n where strpos(x."${c.column_name}"::text, n) > 0`,
+      `select distinct gp_needle.v as needle from "${c.table_name}" x, unnest($1::text[]) as gp_needle(v) where strpos(x."${c.column_name}"::text, gp_needle.v) > 0`,
       [needles],
     );
-    for (const h of hits) found[h.n]!.push(`${c.table_name}.${c.column_name}`);
+    for (const h of hits) found[h.needle]!.push(`${c.table_name}.${c.column_name}`);
   }
   return found;
 }
