@@ -45,7 +45,7 @@ type Kind = keyof GrantRoles;
 export const EXCEPTIONS: readonly (readonly [kind: Kind, verb: 'GRANT' | 'REVOKE', privileges: string, kind: 'TABLE' | 'SEQUENCE', object: string])[] = [
   ['worker', 'REVOKE', 'INSERT, UPDATE, DELETE', 'TABLE', 'gp_migrations'],
   ['worker', 'REVOKE', 'UPDATE, DELETE', 'TABLE', 'erasures'],
-  ['worker', 'REVOKE', 'INSERT, DELETE', 'TABLE', 'erasure_requests'],
+  ['worker', 'REVOKE', 'DELETE', 'TABLE', 'erasure_requests'],
   ['reader', 'REVOKE', 'SELECT', 'TABLE', 'erasures'],
   ['reader', 'REVOKE', 'SELECT', 'TABLE', 'erasure_requests'],
   ['reader', 'REVOKE', 'SELECT', 'TABLE', 'api_keys'],

@@ -484,6 +484,7 @@ describe('HTTP API', () => {
         '/v1/sessions/{id}/snapshots', '/v1/players/{id}/stats', '/v1/leaderboard', '/v1/tenants/{tenant}/stats', '/v1/stats/daily', '/v1/tenants/{tenant}/queue', '/v1/tenants/{tenant}/queue/notify',
         '/v1/sessions/{id}/documents/{collection}', '/v1/sessions/{id}/documents/{collection}/{key}', '/v1/sessions/{id}/document-rejections', '/v1/players/{id}/documents',
         '/v1/contract/types', '/v1/contract/types/{type}', '/v1/tenants/{tenant}/chat', '/v1/sessions/{id}/agents', '/v1/players/{id}/agents', '/v1/players/{id}/erase',
+        '/v1/erasures/{requestId}', '/v1/players/{id}/export',
       ].sort(),
     );
   });
