@@ -118,14 +118,26 @@ export async function runErasureRequests(orm: MikroORM, cfg: Readonly<Config>, l
   return result;
 }
 
-/** Worker: polls for requests every ERASURE_POLL_MS until stopped (the run in progress finishes first). */
+/**
+ * Worker: polls for requests every ERASURE_POLL_MS until stopped (the run in progress finishes first).
+ * While the database is unreachable the failure is logged once a minute, not once a poll.
+ */
 export function pollErasureRequests(orm: MikroORM, cfg: Readonly<Config>, log: Logger, everyMs = ERASURE_POLL_MS): { stop(): Promise<void> } {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
+  let loggedAt = 0;
+  let failures = 0;
+  const failed = (e: unknown) => {
+    failures++;
+    if (Date.now() - loggedAt < 60_000) return;
+    loggedAt = Date.now();
+    log.warn({ err: errorMessage(e), failures }, 'erasure requests could not be read');
+    failures = 0;
+  };
   const tick = () => {
     running = runErasureRequests(orm, cfg, log)
-      .then(() => {}, (e: unknown) => log.warn({ err: errorMessage(e) }, 'erasure requests could not be read'))
+      .then(() => {}, failed)
       .finally(() => {
         if (!stopped) timer = setTimeout(tick, everyMs);
       });

@@ -91,7 +91,7 @@ export function playerRoutes(app: FastifyInstance, { cfg, orm, reader }: ApiCont
       ...admin,
       schema: {
         summary: 'An erasure request: pending, done (with its report) or failed (with its error code)',
-        params: { type: 'object', required: ['requestId'], properties: { requestId: { type: 'integer', minimum: 1 } } },
+        params: { type: 'object', required: ['requestId'], properties: { requestId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } } },
         response: { '4xx': errorBody },
       },
     },
