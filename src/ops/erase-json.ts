@@ -35,11 +35,18 @@ export function rekey(id: string, pseudonym: string): Rekey {
 export const jsonNeedle = (r: Rekey): string => JSON.stringify(r.id).slice(1, -1);
 
 /**
- * A regular expression (PostgreSQL ARE) matching the id as a JSON number in JSON text (a dead letter's
- * payload, which may be cut short and so is not parsed), or null when numbers are not looked for.
+ * A regular expression matching an integer id as a JSON number in JSON text as a raw job holds it (a
+ * dead letter's payload, which may be cut short and so is not parsed; a queued job's data), or null when
+ * the id is no integer: any integer id where the contract puts a player id (`"player"`, `"target"`,
+ * `"createdBy"`, an element of `"winners"`), and an id of MIN_NUMERIC_ID_DIGITS+ digits anywhere.
+ * `dialect`: PostgreSQL's ARE or JavaScript's, which write "not a `]`" differently.
  */
-export function numberPattern(r: Rekey): string | null {
-  return r.number === null ? null : `(^|\\[|:|,)\\s*${r.number}\\s*(,|\\]|\\}|$)`;
+export function numberPattern(r: Rekey, dialect: 'are' | 'js' = 'are'): string | null {
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(r.id) || !Number.isSafeInteger(Number(r.id))) return null;
+  const n = r.id;
+  const notBracket = dialect === 'are' ? '[^]]' : '[^\\]]';
+  const typed = `"(player|target|createdBy)"\\s*:\\s*${n}\\s*(,|\\}|$)|"winners"\\s*:\\s*\\[(${notBracket}*,)?\\s*${n}\\s*(,|\\])`;
+  return r.number === null ? typed : `${typed}|(^|\\[|:|,)\\s*${n}\\s*(,|\\]|\\}|$)`;
 }
 
 /** `s` with the id replaced where it is the whole string or a `/`-separated segment of it. */

@@ -3,7 +3,7 @@
  * carry the player's events are removed before the database part, best effort.
  */
 import { openQueue, type QueueConnection } from '../queue/backend.ts';
-import { rekey } from './erase-json.ts';
+import { numberPattern, rekey } from './erase-json.ts';
 
 export interface QueueReport {
   /** Jobs carrying the id that were removed, by state. */
@@ -26,8 +26,8 @@ const JOB_STATES = ['waiting', 'delayed', 'prioritized', 'failed', 'completed', 
 /** Removes the queue's jobs whose data names the id (a JSON string, or number: src/ops/erase-json.ts). Best effort: never throws. */
 export async function eraseQueuedJobs(target: QueueTarget, id: string): Promise<QueueReport> {
   const quoted = JSON.stringify(id);
-  const n = rekey(id, '').number;
-  const number = n === null ? null : new RegExp(`(^|[[:,])\\s*${n}\\s*([,\\]}]|$)`);
+  const pattern = numberPattern(rekey(id, ''), 'js');
+  const number = pattern === null ? null : new RegExp(pattern);
   const names = (data: unknown) => {
     const text = JSON.stringify(data ?? null);
     return text.includes(quoted) || (number !== null && number.test(text));

@@ -100,7 +100,8 @@ export const BLANK_SQL: readonly (readonly [label: string, sql: string])[] = [
 /**
  * Refused events and cached API answers that mention the id, deleted, not rewritten (a refused event is
  * the player's own payload; rewriting it would make a replay lie): the id as a JSON string ($1, quoted),
- * or as a JSON number when $2 (an ARE, src/ops/erase-json.ts numberPattern) is not null.
+ * or as a JSON number when $2 (an ARE, src/ops/erase-json.ts numberPattern: in the contract's player
+ * fields, or anywhere for a long one) is not null.
  */
 export const DELETE_MENTIONS_SQL: readonly (readonly [label: string, sql: string])[] = [
   ['dead_letters', `DELETE FROM dead_letters WHERE strpos(payload, $1) > 0 OR ($2::text IS NOT NULL AND payload ~ $2) RETURNING 1`],
