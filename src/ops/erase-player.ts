@@ -23,8 +23,9 @@
  *   moves (the action stays) and game-defined `x.*` events (`{}`), vote and join-queue meta: BLANKED.
  *   The player's own documents keep their key and version but lose their value (as after a doc.delete,
  *   so versions never repeat); the values of the player's doc events on them are nulled.
- * - dead letters and cached API answers (Idempotency-Key records) that name the id: DELETED (a refused
- *   event is the player's own payload; rewriting it would make a replay lie).
+ * - dead letters and cached API answers (Idempotency-Key records) that name the id (as a JSON string, or
+ *   an integer id as a number: src/ops/erase-json.ts numberPattern): DELETED (a refused event is the
+ *   player's own payload; rewriting it would make a replay lie).
  * - queued jobs carrying the id (waiting or paused, delayed, prioritized, failed ones kept for days,
  *   completed ones kept): REMOVED, before the transaction, best effort (src/ops/erase-queue.ts); their
  *   count is reported.

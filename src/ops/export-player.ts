@@ -4,7 +4,7 @@
  * (ratings included) and pending stat deltas, participations, sessions they created, their events of
  * every family (game-defined `x.*` types included), votes targeting them, documents they own, join-queue
  * entries and events, rated sessions they played, archived leaderboard ranks, and dead letters naming
- * them (their id as a JSON string or, for an integer id of 5+ digits, number: src/ops/erase-json.ts).
+ * them (their id as a JSON string or, for an integer id, a number: src/ops/erase-json.ts numberPattern).
  *
  * NDJSON, one JSON object per line, so a player with millions of rows streams in bounded memory: a
  * header `{"export":"player","version":1,"player":…,"at":…}`, one `{"table":…,"match":…,"row":{…}}` per
