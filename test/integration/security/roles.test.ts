@@ -230,9 +230,11 @@ describe('the worker role and the append-only tables', () => {
   });
 
   it('runs erase-player (with GP_ERASURE_KEY) under those rights', async () => {
-    const r = await runCli(['erase-player', 'bob', '--json'], testEnv(as('worker'), prefix, { GP_ERASURE_KEY: ERASURE_KEY }));
+    await sql(db.url, `INSERT INTO players (id, name, first_seen_at, last_seen_at) VALUES ('roles-erase', 'Eve', now(), now())`);
+    const r = await runCli(['erase-player', 'roles-erase', '--json'], testEnv(as('worker'), prefix, { GP_ERASURE_KEY: ERASURE_KEY }));
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ changed: true });
+    expect(JSON.parse(r.stdout)).toMatchObject({ changed: true, counts: { 'players.id': 1, 'players.name': 1 } });
+    expect(await sql(db.url, `SELECT 1 FROM players WHERE id = 'roles-erase'`)).toEqual([]);
   }, 60_000);
 });
 
@@ -277,18 +279,16 @@ describe('the API role', () => {
     try {
       const base = (await server.waitForLog('api listening')).address as string;
       const auth = (k: string) => ({ authorization: `Bearer ${k}`, 'content-type': 'application/json' });
-      expect((await fetch(`${base}/v1/sessions/roles-1/recover`, { headers: auth('gpk_0123456789abcdef_' + 'x'.repeat(43)) })).status).toBe(401);
-      const rec = await fetch(`${base}/v1/sessions/roles-1/recover`, { headers: auth(key) });
-      expect(rec.status).toBe(200);
-      expect(((await rec.json()) as { state: unknown }).state).toMatchObject({ value: { turn: 5, hp: 10 }, turn: 5 });
+      expect((await fetch(`${base}/v1/sessions/roles-api/recover`, { headers: auth('gpk_0123456789abcdef_' + 'x'.repeat(43)) })).status).toBe(401);
       const events = [
         { type: 'session.created', sessionId: 'roles-api', data: { gameType: 'hokm', tenant: 'roles-t' } },
         { type: 'player.joined', sessionId: 'roles-api', player: 'cyd', data: {} },
+        { type: 'turn.result', sessionId: 'roles-api', data: { turn: 1, state: { hp: 7 } } },
         { type: 'queue.entered', player: 'dee', data: { tenant: 'roles-t' } },
       ];
       const ingest = await fetch(`${base}/v1/events`, { method: 'POST', headers: auth(key), body: JSON.stringify(events) });
       expect(ingest.status).toBe(200);
-      expect(((await ingest.json()) as { accepted: number }).accepted).toBe(3);
+      expect(((await ingest.json()) as { accepted: number }).accepted).toBe(4);
       const read = (text: string, params: unknown[] = []) => sql(db.url, text, params);
       await waitFor('queue entry stored', async () => (await read(`SELECT 1 FROM join_queue_entries WHERE tenant = 'roles-t'`)).length === 1, 30_000);
       const notify = await fetch(`${base}/v1/tenants/roles-t/queue/notify`, { method: 'POST', headers: auth(key), body: JSON.stringify({ count: 1 }) });
@@ -297,15 +297,19 @@ describe('the API role', () => {
       const type = await fetch(`${base}/v1/contract/types/x.roles.t`, { method: 'PUT', headers: auth(admin), body: JSON.stringify({ schema: { type: 'object' } }) });
       expect(type.status).toBe(200);
       await waitFor('cyd stored', async () => (await read(`SELECT 1 FROM session_participants WHERE player_id = 'cyd'`)).length === 1, 30_000);
+      await waitFor('state folded', async () => (await read(`SELECT 1 FROM session_states WHERE session_id = 'roles-api'`)).length === 1, 30_000);
+      const rec = await fetch(`${base}/v1/sessions/roles-api/recover`, { headers: auth(key) });
+      expect(rec.status).toBe(200);
+      expect(((await rec.json()) as { state: unknown }).state).toMatchObject({ value: { hp: 7 }, turn: 1 });
+      const exported = await fetch(`${base}/v1/players/cyd/export`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(exported.status).toBe(200);
+      const lines = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.at(-1)).toMatchObject({ end: true });
+      expect(lines.some((l) => l.table === 'session_participants' && l.row.session_id === 'roles-api')).toBe(true);
       const erased = await fetch(`${base}/v1/players/cyd/erase`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
       expect(erased.status).toBe(200);
       expect(await erased.json()).toMatchObject({ changed: true, pseudonym: expect.stringMatching(/^erased-/) });
       expect(await read(`SELECT 1 FROM session_participants WHERE player_id = 'cyd'`)).toEqual([]);
-      const exported = await fetch(`${base}/v1/players/ann/export`, { headers: { authorization: `Bearer ${admin}` } });
-      expect(exported.status).toBe(200);
-      const lines = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l));
-      expect(lines.at(-1)).toMatchObject({ end: true });
-      expect(lines.some((l) => l.table === 'player_stats')).toBe(true);
       const users = (await read(`SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND application_name <> 'game-persist:worker' AND pid <> pg_backend_pid()`, [db.name])).map((u) => u.usename);
       expect(users).toContain(roles.api);
       expect(users).toContain(roles.reader);
@@ -321,10 +325,11 @@ describe('the API role', () => {
 describe('the Grafana role', () => {
   it('runs every dashboard query, and reads no table: chat, prompts, the audit, players are refused (42501)', async () => {
     const url = as('grafana');
+    await sql(db.url, `INSERT INTO player_stats (player_id, scope, xp, games, wins) VALUES ('graf-top', 'all', 1000000000, 1, 1) ON CONFLICT DO NOTHING`);
     const queries = DASHBOARDS.flatMap((d) => d.panels.filter((p) => p.sql).map((p) => p.sql!));
     expect(queries.length).toBeGreaterThan(0);
     for (const q of queries) expect([q, await sqlState(url, q)]).toEqual([q, null]);
-    expect((await sql(url, queries[0]!)).map((r) => r.player)).toContain('ann');
+    expect((await sql(url, queries[0]!))[0]).toMatchObject({ player: 'graf-top', XP: '1000000000' });
     for (const stmt of [
       'SELECT * FROM chat_messages',
       'SELECT prompt FROM agent_logs',
