@@ -36,7 +36,6 @@ export interface RoleScriptOptions {
 }
 
 export const ROLE_KINDS = ['owner', 'worker', 'reader', 'api', 'grafana'] as const;
-const KINDS = ROLE_KINDS;
 
 /** The psql variable holding a role's password in the printed script. */
 export const passwordVariable = (kind: keyof RoleNames): string => `${kind}_password`;
@@ -55,15 +54,15 @@ export function roleStatements(o: RoleScriptOptions): string[] {
   // Refuse to demote the role running the script (GP_OWNER_ROLE=postgres would strip its superuser).
   out.push(`DO $gp$
 BEGIN
-  IF current_user IN (${KINDS.map(lit).join(', ')}) THEN
+  IF current_user IN (${ROLE_KINDS.map(lit).join(', ')}) THEN
     RAISE EXCEPTION 'the roles script must not run as one of the roles it creates (%); run it as a superuser', current_user USING ERRCODE = '42501';
   END IF;
-${KINDS.map((k) => `  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${lit(k)}) THEN CREATE ROLE ${id(k)}; END IF;`).join('\n')}
+${ROLE_KINDS.map((k) => `  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${lit(k)}) THEN CREATE ROLE ${id(k)}; END IF;`).join('\n')}
 END
 $gp$`);
   // Attributes are set on every run: a role that existed with more rights loses them.
-  for (const k of KINDS) out.push(`ALTER ROLE ${id(k)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT`);
-  for (const k of KINDS) {
+  for (const k of ROLE_KINDS) out.push(`ALTER ROLE ${id(k)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT`);
+  for (const k of ROLE_KINDS) {
     const p = o.passwords[k];
     if (p === 'psql') out.push(`ALTER ROLE ${id(k)} PASSWORD :'${passwordVariable(k)}'`);
     else if (p !== null) out.push(`ALTER ROLE ${id(k)} PASSWORD ${pg.escapeLiteral(p)}`);
