@@ -23,7 +23,7 @@ const ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5
 const dbName = `gp_bench_retention_${process.pid}`;
 const dbUrl = Object.assign(new URL(ADMIN), { pathname: `/${dbName}` }).toString();
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const cfg = { retentionDays: { chat: 30, moves: 0, agent_logs: 0, events: 0, dead_letters: 0 } };
+const cfg = { retentionDays: { chat: 30, moves: 0, agent_logs: 0, events: 0, idle: 0, dead_letters: 0 } };
 
 await ensureDatabase(dbUrl);
 const orm = await openOrm({ databaseUrl: dbUrl, poolMax: 2 });

@@ -127,7 +127,11 @@ export interface Config {
   winRateMinGames: number;
   /** GP_METRICS_PORT: port of /metrics, /healthz, /readyz (0: no HTTP server). */
   metricsPort: number;
-  /** GP_METRICS_HOST: address the HTTP endpoints listen on. */
+  /**
+   * GP_METRICS_HOST: address the worker's HTTP endpoints listen on. Loopback by default, so a worker on a
+   * shared host exposes nothing; a container or pod whose scraper comes from outside sets 0.0.0.0.
+   * @defaultValue 127.0.0.1
+   */
   metricsHost: string;
   /** GP_METRICS_TOKEN: bearer token /metrics and /readyz require (worker and API); null = open. Environment only. */
   metricsToken: string | null;
@@ -163,20 +167,27 @@ export interface Config {
   /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
   ratingDelayS: number;
   /**
-   * GP_OWNER_ROLE / GP_WORKER_ROLE / GP_READER_ROLE and GP_OWNER_PASSWORD / GP_WORKER_PASSWORD /
-   * GP_READER_PASSWORD: the least-privilege PostgreSQL roles `migrate --create-roles` prints or applies
-   * (src/db/roles.ts). A password absent is null: `--apply` then leaves that role's password as it is.
-   * Environment only (never a flag: it would show in `ps`). @defaultValue gp_owner, gp_worker, gp_reader
+   * GP_<KIND>_ROLE and GP_<KIND>_PASSWORD for KIND = OWNER, WORKER, READER, API, GRAFANA: the
+   * least-privilege PostgreSQL roles `migrate --create-roles` prints or applies (src/db/roles.ts). A
+   * password absent is null: `--apply` then leaves that role's password as it is. Environment only
+   * (never a flag: it would show in `ps`). @defaultValue gp_owner, gp_worker, gp_reader, gp_api, gp_grafana
    */
   dbRoles: Readonly<Record<DbRoleKind, Readonly<{ name: string; password: string | null }>>>;
+  /**
+   * GP_ERASURE_KEY: the secret of the erasure audit's HMAC-SHA256 of a player id (src/ops/erase-player.ts):
+   * who holds it can tell whether an id was erased and reuse its pseudonym; who reads the database
+   * cannot link a candidate id to its audit row. null: erasure refuses (`erasure_key_missing`).
+   * 32-512 printable ASCII characters without spaces; environment only, never logged.
+   */
+  erasureKey: string | null;
   limits: Limits;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
 type Env = Record<string, string | undefined>;
 
-/** The three PostgreSQL roles of a least-privilege deployment (src/db/roles.ts). */
-export const DB_ROLE_KINDS = ['owner', 'worker', 'reader'] as const;
+/** The PostgreSQL roles of a least-privilege deployment (src/db/roles.ts). */
+export const DB_ROLE_KINDS = ['owner', 'worker', 'reader', 'api', 'grafana'] as const;
 export type DbRoleKind = (typeof DB_ROLE_KINDS)[number];
 
 /** A role name we can print unquoted-safe and compare as stored: lower case, PostgreSQL's 63-byte limit, not pg_*. */
@@ -191,9 +202,9 @@ function dbRoles(env: Env): Config['dbRoles'] {
     const password = env[`GP_${up}_PASSWORD`] ? str(env, `GP_${up}_PASSWORD`, '', rolePassword) : null;
     return Object.freeze({ name: str(env, `GP_${up}_ROLE`, `gp_${kind}`, roleName), password });
   };
-  const roles = { owner: role('owner'), worker: role('worker'), reader: role('reader') };
+  const roles = Object.fromEntries(DB_ROLE_KINDS.map((k) => [k, role(k)])) as Record<DbRoleKind, { name: string; password: string | null }>;
   if (new Set(DB_ROLE_KINDS.map((k) => roles[k].name)).size !== DB_ROLE_KINDS.length)
-    throw new ConfigError('GP_OWNER_ROLE', `GP_OWNER_ROLE, GP_WORKER_ROLE and GP_READER_ROLE must differ, got ${DB_ROLE_KINDS.map((k) => roles[k].name).join(', ')}`);
+    throw new ConfigError('GP_OWNER_ROLE', `${DB_ROLE_KINDS.map((k) => `GP_${k.toUpperCase()}_ROLE`).join(', ')} must differ, got ${DB_ROLE_KINDS.map((k) => roles[k].name).join(', ')}`);
   return Object.freeze(roles);
 }
 
@@ -305,7 +316,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     apiTlsCert: env.GP_API_TLS_CERT || null,
     apiTlsKey: env.GP_API_TLS_KEY || null,
     apiCorsOrigin: env.GP_API_CORS_ORIGIN ? str(env, 'GP_API_CORS_ORIGIN', '', url(['http:', 'https:'])) : null,
-    metricsHost: str(env, 'GP_METRICS_HOST', '0.0.0.0', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
+    metricsHost: str(env, 'GP_METRICS_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     metricsToken: env.GP_METRICS_TOKEN ? str(env, 'GP_METRICS_TOKEN', '', (v) => (/^[\x21-\x7e]{16,256}$/.test(v) ? null : 'must be 16-256 printable characters without spaces')) : null,
     metricsCacheMs: int(env, 'GP_METRICS_CACHE_MS', 5000, 0, 3_600_000),
     shutdownTimeoutMs: int(env, 'GP_SHUTDOWN_TIMEOUT_MS', 25_000, 1000, 3_600_000),
@@ -313,6 +324,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxJobBytes: int(env, 'GP_MAX_JOB_BYTES', Math.max(16 * 1024 * 1024, minJobBytes), minJobBytes, 1024 * 1024 * 1024),
     maxStateBytes: int(env, 'GP_MAX_STATE_BYTES', DEFAULT_MAX_STATE_BYTES, 1024, 256 * 1024 * 1024),
     dbRoles: dbRoles(env),
+    erasureKey: env.GP_ERASURE_KEY ? str(env, 'GP_ERASURE_KEY', '', (v) => (/^[\x21-\x7e]{32,512}$/.test(v) ? null : 'must be 32-512 printable ASCII characters without spaces')) : null,
     logLevel,
   });
 }

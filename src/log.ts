@@ -15,8 +15,8 @@ export function createLogger(level: string, name = 'game-persist'): Logger {
       level,
       redact: {
         paths: [
-          '*.password', '*.databaseUrl', '*.databaseReadUrl', '*.redisUrl', '*.boardPassword', '*.metricsToken', '*.dbRoles',
-          'config.databaseUrl', 'config.redisUrl', 'config.boardPassword', 'config.metricsToken',
+          '*.password', '*.databaseUrl', '*.databaseReadUrl', '*.redisUrl', '*.boardPassword', '*.metricsToken', '*.dbRoles', '*.erasureKey',
+          'config.databaseUrl', 'config.redisUrl', 'config.boardPassword', 'config.metricsToken', 'config.erasureKey',
           'headers.authorization', '*.headers.authorization', 'req.headers.authorization',
         ],
         censor: '***',

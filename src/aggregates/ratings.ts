@@ -47,7 +47,16 @@ export function ratingInput(parts: Participant[]): RatingInput | string {
     } else teams.set(key, { players: [p.player_id as string], rank });
   }
   if (teams.size < 2) return 'fewer than two teams';
-  const list = [...teams.values()].map((t) => ({ ...t, players: t.players.sort() }));
+  return inputOrder([...teams.values()].map((t) => t.players), [...teams.values()].map((t) => t.rank));
+}
+
+/**
+ * A rating input in its canonical order: players sorted within a team, teams by rank, then by their first
+ * player. Ratings do not depend on the order of teams of equal rank; the recorded input is compared with
+ * a recomputed one as is, so both are kept in this order (erase-player re-sorts after renaming a player).
+ */
+export function inputOrder(teams: readonly (readonly string[])[], ranks: readonly number[]): RatingInput {
+  const list = teams.map((t, i) => ({ players: [...t].sort(), rank: ranks[i] as number }));
   list.sort((a, b) => a.rank - b.rank || ((a.players[0] as string) < (b.players[0] as string) ? -1 : 1));
   return { teams: list.map((t) => t.players), ranks: list.map((t) => t.rank) };
 }

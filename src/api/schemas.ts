@@ -16,7 +16,7 @@ export const errorBody = {
       type: 'object',
       required: ['code', 'message'],
       properties: {
-        code: { type: 'string', description: 'stable: unauthorized, forbidden, not_found, bad_request, invalid_event, body_too_large, rate_limited, timeout, unavailable, internal' },
+        code: { type: 'string', description: 'stable: unauthorized, forbidden, not_found, bad_request, invalid_event, body_too_large, rate_limited, timeout, unavailable, internal, erasure_key_missing, erasure_failed' },
         message: { type: 'string' },
       },
     },

@@ -21,6 +21,8 @@ export interface Flags {
   'owner-role'?: string;
   'worker-role'?: string;
   'reader-role'?: string;
+  'api-role'?: string;
+  'grafana-role'?: string;
   concurrency?: string;
   'batch-rows'?: string;
   'batch-ms'?: string;

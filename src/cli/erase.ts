@@ -1,7 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Config } from '../config.ts';
 import { openOrm } from '../db/orm.ts';
-import { erasePlayer } from '../ops/erase-player.ts';
+import { ConfigError } from '../errors.ts';
+import { erasePlayer, erasureKeyMissing } from '../ops/erase-player.ts';
 import { commandRedis } from '../redis.ts';
 import { queueConnection } from '../queue/backend.ts';
 import { UsageError, type Flags } from './args.ts';
@@ -10,6 +11,7 @@ import { esc } from './output.ts';
 /** `erase-player <id>`: exit 0 erased or nothing left, 1 when jobs are still in flight or the queue part failed. */
 export async function runErase(cfg: Readonly<Config>, id: string | undefined, flags: Flags): Promise<number> {
   if (!id) throw new UsageError('erase-player needs a player id');
+  if (!cfg.erasureKey) throw new ConfigError('GP_ERASURE_KEY', erasureKeyMissing().message.replace(/^GP_ERASURE_KEY /, ''));
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: 1 });
   const redis = cfg.queueBackend === 'redis' ? commandRedis(cfg.redisUrl) : null;
   try {
@@ -19,6 +21,7 @@ export async function runErase(cfg: Readonly<Config>, id: string | undefined, fl
     } catch {}
     const r = await erasePlayer(orm, id, {
       requestedBy: `cli:${user}`,
+      key: cfg.erasureKey,
       queue: { connection: redis ?? queueConnection(cfg), queueName: cfg.queueName, prefix: cfg.queuePrefix },
     });
     if (flags.json) console.log(JSON.stringify(r));

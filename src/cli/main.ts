@@ -23,6 +23,7 @@ import { runWorker } from './worker.ts';
 import { runKeys, runServe } from './serve.ts';
 import { runContract } from './contract.ts';
 import { runErase } from './erase.ts';
+import { runExport } from './export.ts';
 import { runRetentionCommand } from './retention.ts';
 
 type Run = (cfg: Readonly<Config>, flags: Flags, args: string[]) => Promise<number>;
@@ -57,11 +58,13 @@ const COMMANDS: readonly Spec[] = [
     summary: 'apply pending migrations (ours, pg-boss\'s schema and queues); or print/apply the least-privilege roles',
     options: [
       ['--create-db', 'create the database first if it does not exist'],
-      ['--create-roles', 'instead of migrating: print the SQL creating the owner, worker and reader roles (idempotent; passwords as psql variables)'],
-      ['--apply', 'with --create-roles: run it as DATABASE_URL\'s superuser, passwords from GP_OWNER_PASSWORD, GP_WORKER_PASSWORD, GP_READER_PASSWORD'],
+      ['--create-roles', 'instead of migrating: print the SQL creating the owner, worker, reader, api and grafana roles (idempotent; passwords as psql variables)'],
+      ['--apply', 'with --create-roles: run it as DATABASE_URL\'s superuser, passwords from GP_OWNER_PASSWORD, GP_WORKER_PASSWORD, GP_READER_PASSWORD, GP_API_PASSWORD, GP_GRAFANA_PASSWORD'],
       ['--owner-role <name>', 'with --create-roles: the owner role (GP_OWNER_ROLE, default gp_owner)'],
       ['--worker-role <name>', 'with --create-roles: the worker role (GP_WORKER_ROLE, default gp_worker)'],
       ['--reader-role <name>', 'with --create-roles: the read-only role (GP_READER_ROLE, default gp_reader)'],
+      ['--api-role <name>', 'with --create-roles: the role `serve` connects as (GP_API_ROLE, default gp_api)'],
+      ['--grafana-role <name>', 'with --create-roles: the role Grafana\'s datasource connects as (GP_GRAFANA_ROLE, default gp_grafana)'],
       JSON_OPT,
     ],
     examples: [
@@ -218,10 +221,17 @@ const COMMANDS: readonly Spec[] = [
   },
   {
     use: 'erase-player <id>',
-    summary: "erase a player's personal data: names, chat, prompts, documents, dead letters, queued jobs; the id becomes a pseudonym (audited, idempotent; exit 1 while jobs are in flight)",
+    summary:
+      "erase a player's personal data: names, chat, prompts, move and game-event data, documents, dead letters, queued jobs; the id becomes a pseudonym (needs GP_ERASURE_KEY; audited, idempotent; exit 1 while jobs are in flight)",
     options: [JSON_OPT],
-    examples: ['game-persist erase-player 11111', 'game-persist erase-player 11111 --json'],
+    examples: ['GP_ERASURE_KEY=… game-persist erase-player 11111', 'game-persist erase-player 11111 --json'],
     run: (cfg, f, [id]) => runErase(cfg, id, f),
+  },
+  {
+    use: 'export-player <id>',
+    summary: 'every row about a player (stats, participations, events of every type, documents, queue entries, dead letters, ratings) as NDJSON on stdout, ending with a trailer line',
+    examples: ['game-persist export-player 11111 > 11111.ndjson'],
+    run: (cfg, _f, [id]) => runExport(cfg, id),
   },
   {
     use: 'retention',

@@ -6,7 +6,9 @@ import { migrateQueueSchema } from '../queue/backend.ts';
 import { ensureQueueIdSequence } from '../queue/id-sequence.ts';
 import { JOBS_SCHEMA, PGBOSS_SCHEMA } from '../jobs/boss.ts';
 import { migrateJobs } from '../jobs/install.ts';
-import { applyRoles, printRolesScript, type RoleNames } from '../db/roles.ts';
+import { applyGrants, applyRoles, printRolesScript, type RoleNames } from '../db/roles.ts';
+import { ROLE_KINDS } from '../db/sql/roles.ts';
+import { transaction } from '../db/query.ts';
 import { ROLE_NAME } from '../config.ts';
 import { UsageError, type Flags } from './args.ts';
 
@@ -33,6 +35,9 @@ export async function applyMigrations(cfg: Readonly<Config>, opts: { createDb: b
     const queueSchema = cfg.queueBackend === 'postgres' ? await migrateQueueSchema(cfg.databaseUrl, cfg.queuePrefix) : null;
     // BullMQ would create it on the first add, as the adding (DML-only) role.
     if (queueSchema) await ensureQueueIdSequence(cfg.databaseUrl, cfg.queuePrefix, cfg.queueName);
+    // The least-privilege roles' rights on what now exists (those of the roles that exist; README "Least privilege").
+    const r = cfg.dbRoles;
+    await transaction(orm, (q) => applyGrants(q, { worker: r.worker.name, reader: r.reader.name, api: r.api.name, grafana: r.grafana.name }, PGBOSS_SCHEMA));
     return { created, applied, queueSchema, jobsSchema };
   } finally {
     await orm.close();
@@ -41,7 +46,7 @@ export async function applyMigrations(cfg: Readonly<Config>, opts: { createDb: b
 
 export async function runMigrate(cfg: Readonly<Config>, flags: Flags): Promise<number> {
   if (flags['create-roles']) return runCreateRoles(cfg, flags);
-  if (flags.apply || flags['owner-role'] || flags['worker-role'] || flags['reader-role']) throw new UsageError('--apply and --owner-role/--worker-role/--reader-role go with --create-roles');
+  if (flags.apply || ROLE_KINDS.some((k) => flags[`${k}-role`])) throw new UsageError('--apply and --owner-role/--worker-role/--reader-role/--api-role/--grafana-role go with --create-roles');
   const { created, applied, queueSchema: queue, jobsSchema } = await applyMigrations(cfg, { createDb: !!flags['create-db'] });
   if (flags.json) console.log(JSON.stringify({ database: redactUrl(cfg.databaseUrl), created, applied, jobsSchema, ...(queue ? { queueSchema: queue } : {}) }));
   else {
@@ -53,15 +58,15 @@ export async function runMigrate(cfg: Readonly<Config>, flags: Flags): Promise<n
   return 0;
 }
 
-/** The role names: flags over GP_OWNER_ROLE / GP_WORKER_ROLE / GP_READER_ROLE. */
+/** The role names: flags over GP_<KIND>_ROLE. */
 function roleNames(cfg: Readonly<Config>, flags: Flags): RoleNames {
   const pick = (kind: keyof RoleNames): string => {
     const v = flags[`${kind}-role`] ?? cfg.dbRoles[kind].name;
     if (!ROLE_NAME.test(v)) throw new UsageError(`--${kind}-role must be 1-63 of [a-z0-9_], starting with a letter or _, not pg_; got "${v.slice(0, 70)}"`);
     return v;
   };
-  const roles = { owner: pick('owner'), worker: pick('worker'), reader: pick('reader') };
-  if (new Set(Object.values(roles)).size !== 3) throw new UsageError(`the owner, worker and reader roles must differ, got ${Object.values(roles).join(', ')}`);
+  const roles = Object.fromEntries(ROLE_KINDS.map((k) => [k, pick(k)])) as unknown as RoleNames;
+  if (new Set(Object.values(roles)).size !== ROLE_KINDS.length) throw new UsageError(`the ${ROLE_KINDS.join(', ')} roles must differ, got ${Object.values(roles).join(', ')}`);
   return roles;
 }
 
@@ -72,7 +77,7 @@ function roleNames(cfg: Readonly<Config>, flags: Flags): RoleNames {
  */
 async function runCreateRoles(cfg: Readonly<Config>, flags: Flags): Promise<number> {
   const roles = roleNames(cfg, flags);
-  const passwords = { owner: cfg.dbRoles.owner.password, worker: cfg.dbRoles.worker.password, reader: cfg.dbRoles.reader.password };
+  const passwords = Object.fromEntries(ROLE_KINDS.map((k) => [k, cfg.dbRoles[k].password])) as Record<keyof RoleNames, string | null>;
   const req = { roles, passwords, databaseUrl: cfg.databaseUrl, pgbossSchema: PGBOSS_SCHEMA };
   if (!flags.apply) {
     process.stdout.write(printRolesScript(req));
@@ -80,10 +85,10 @@ async function runCreateRoles(cfg: Readonly<Config>, flags: Flags): Promise<numb
   }
   if (flags['create-db'] && (await ensureDatabase(cfg.databaseUrl)) && !flags.json) console.log(`created database ${redactUrl(cfg.databaseUrl)}`);
   const done = await applyRoles(req);
-  const kept = (['owner', 'worker', 'reader'] as const).filter((k) => !done.passwordsSet.includes(k));
+  const kept = ROLE_KINDS.filter((k) => !done.passwordsSet.includes(k));
   if (flags.json) console.log(JSON.stringify({ database: done.database, roles: done.roles, passwordsSet: done.passwordsSet, passwordsKept: kept }));
   else {
-    console.log(`roles ready on database ${done.database}: owner ${roles.owner}, worker ${roles.worker}, reader ${roles.reader}`);
+    console.log(`roles ready on database ${done.database}: ${ROLE_KINDS.map((k) => `${k} ${roles[k]}`).join(', ')}`);
     for (const k of kept) console.log(`GP_${k.toUpperCase()}_PASSWORD not set: the password of ${roles[k]} was left as it was`);
   }
   return 0;

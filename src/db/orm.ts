@@ -82,8 +82,9 @@ export function ormConfig(opts: OrmOptions): Options {
       fileName: (timestamp: string, name?: string) => `Migration${timestamp}${name ? `_${name}` : ''}`,
     },
     schemaGenerator: {
-      // BullMQ's PostgreSQL backend and pg-boss own these schemas; never diff or drop them.
-      ignoreSchema: ['bullmq', 'pgboss'],
+      // BullMQ's PostgreSQL backend and pg-boss own these schemas, and the dashboard views are hand-written
+      // (a migration of their own); never diff or drop them.
+      ignoreSchema: ['bullmq', 'pgboss', 'gp_dashboards'],
       // The leaderboard rank functions are hand-written in the aggregates migration.
       ignoreRoutines: true,
     },

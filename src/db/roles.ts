@@ -1,9 +1,11 @@
 /**
  * Least-privilege PostgreSQL roles (`game-persist migrate --create-roles`): an owner that owns the
  * schemas and runs `migrate` (our migrations, pg-boss's schema and queues, BullMQ's PostgreSQL schema), a
- * worker with DML only (workers and the API's writes), a reader with SELECT only (the API's and the
- * analytics commands' reads, Grafana). The statements are in ./sql/roles.ts; this module prints them or
- * runs them in one transaction.
+ * worker with DML only (workers and the write commands; the audit insert-only), a reader with SELECT only
+ * (the API's and the analytics commands' reads), the API's own role (`serve`: reads, and only the writes
+ * the API makes) and Grafana's (the dashboard views only). The statements are in ./sql/roles.ts and
+ * ./sql/grants.ts; this module prints them or runs them in one transaction, and `applyGrants` runs the
+ * grants alone (every `migrate`).
  *
  * Passwords come from the environment only. Applied, a role's password is sent as a SCRAM-SHA-256
  * verifier computed here (PostgreSQL stores a verifier as given): the plain password never reaches the
@@ -14,7 +16,9 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ConfigError } from '../errors.ts';
 import { pgConnectionOptions } from './tls.ts';
-import { passwordVariable, roleStatements, type RoleNames } from './sql/roles.ts';
+import { ROLE_KINDS, passwordVariable, roleStatements, type RoleNames } from './sql/roles.ts';
+import { grantsStatement, type GrantRoles } from './sql/grants.ts';
+import type { TxQuery } from './query.ts';
 
 export type { RoleNames };
 
@@ -52,13 +56,15 @@ export function databaseName(url: string, variable = 'DATABASE_URL'): string {
 /** The script for psql: passwords as psql variables, and how to run it. */
 export function printRolesScript(req: RolesRequest): string {
   const database = databaseName(req.databaseUrl);
-  const statements = roleStatements({ roles: req.roles, database, pgbossSchema: req.pgbossSchema, passwords: { owner: 'psql', worker: 'psql', reader: 'psql' } });
+  const psql = Object.fromEntries(ROLE_KINDS.map((k) => [k, 'psql'])) as Record<keyof RoleNames, 'psql'>;
+  const statements = roleStatements({ roles: req.roles, database, pgbossSchema: req.pgbossSchema, passwords: psql });
   const v = (k: keyof RoleNames) => `-v ${passwordVariable(k)}="$GP_${k.toUpperCase()}_PASSWORD"`;
   return [
     `-- game-persist least-privilege roles for database ${pg.escapeIdentifier(database)}:`,
-    `--   owner ${req.roles.owner} (runs migrate), worker ${req.roles.worker} (DML only), reader ${req.roles.reader} (reads only).`,
+    `--   owner ${req.roles.owner} (runs migrate), worker ${req.roles.worker} (DML), reader ${req.roles.reader} (reads only),`,
+    `--   api ${req.roles.api} (serve: reads and the API's own writes), grafana ${req.roles.grafana} (dashboard views only).`,
     `-- Idempotent: run it again after every migrate that another role ran. Run it as a superuser:`,
-    `--   psql "$ADMIN_DATABASE_URL" -v ON_ERROR_STOP=1 ${v('owner')} ${v('worker')} ${v('reader')} -f roles.sql`,
+    `--   psql "$ADMIN_DATABASE_URL" -v ON_ERROR_STOP=1 ${ROLE_KINDS.map(v).join(' ')} -f roles.sql`,
     `-- or let game-persist run it: DATABASE_URL=<superuser URL> game-persist migrate --create-roles --apply`,
     'BEGIN;',
     ...statements.map((s) => `${s};`),
@@ -80,11 +86,7 @@ const ROLES_LOCK_KEY = 7_346_120_113;
 /** Runs the script in one transaction as the URL's (super)user. */
 export async function applyRoles(req: RolesRequest): Promise<RolesApplied> {
   const database = databaseName(req.databaseUrl);
-  const passwords = {
-    owner: req.passwords.owner === null ? null : scramVerifier(req.passwords.owner),
-    worker: req.passwords.worker === null ? null : scramVerifier(req.passwords.worker),
-    reader: req.passwords.reader === null ? null : scramVerifier(req.passwords.reader),
-  };
+  const passwords = Object.fromEntries(ROLE_KINDS.map((k) => [k, req.passwords[k] === null ? null : scramVerifier(req.passwords[k]!)])) as Record<keyof RoleNames, string | null>;
   const client = new pg.Client({ ...pgConnectionOptions(req.databaseUrl), application_name: 'game-persist:create-roles' });
   await client.connect();
   try {
@@ -100,5 +102,13 @@ export async function applyRoles(req: RolesRequest): Promise<RolesApplied> {
   } finally {
     await client.end();
   }
-  return { database, roles: req.roles, passwordsSet: (['owner', 'worker', 'reader'] as const).filter((k) => passwords[k] !== null) };
+  return { database, roles: req.roles, passwordsSet: ROLE_KINDS.filter((k) => passwords[k] !== null) };
+}
+
+/**
+ * The grants block alone (src/db/sql/grants.ts), as the connected role: `migrate` runs it after migrating,
+ * so the table-specific rights hold for tables it just created. Roles that do not exist are skipped.
+ */
+export async function applyGrants(q: TxQuery, roles: GrantRoles, pgbossSchema: string): Promise<void> {
+  await q(grantsStatement(roles, pgbossSchema));
 }

@@ -17,6 +17,7 @@ import { LOCK_STALE_GAPS_SQL, WATERMARKS_SQL, type LockedSession } from '../db/s
 import { advanceSessions } from '../workers/advance.ts';
 import { ABANDON_IDLE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
 import { deletedCounts, runRetention } from '../ops/retention.ts';
+import { pollErasureRequests } from '../ops/erasure-requests.ts';
 import { RETENTION_CLASSES, type RetentionClass } from '../db/retention.ts';
 import { DELETE_EXPIRED_COUNTERS_SQL } from '../db/sql/sequence-counters.ts';
 import { DELETE_EXPIRED_RECORDS_SQL } from '../db/sql/api-records.ts';
@@ -244,6 +245,9 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     if (Object.keys(deleted).length) log.info({ deleted, tables: r.tables }, 'retention: rows past their GP_RETAIN_*_DAYS deleted');
   });
 
+  // Erasures asked for through the API (src/ops/erasure-requests.ts): every replica polls, each request runs once.
+  const erasures = pollErasureRequests(orm, cfg, log);
+
   return {
     boss,
     stats,
@@ -252,6 +256,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     ratings,
     async stop() {
       stopping = true;
+      await erasures.stop();
       await boss.stop({ graceful: true, timeout: 10_000 });
     },
   };

@@ -22,7 +22,10 @@ export interface Panel {
   kind: 'timeseries' | 'stat' | 'table';
   unit?: string;
   targets?: Target[];
-  /** A PostgreSQL query (table panels): what no metric may carry, such as player ids. */
+  /**
+   * A PostgreSQL query (table panels): what no metric may carry, such as player ids. It may read only the
+   * views of the gp_dashboards schema (migrations/…_dashboard_views.ts): Grafana's role reads nothing else.
+   */
   sql?: string;
   description?: string;
 }
@@ -149,10 +152,9 @@ export const GAMES: Dashboard = {
     {
       title: 'Top players by XP',
       kind: 'table',
-      description: 'From PostgreSQL (player ids never go into metric labels).',
-      sql: `SELECT p.player_id AS "player", coalesce(pl.name, p.player_id) AS "name", p.xp AS "XP", p.games AS "games", p.wins AS "wins"
-FROM player_stats p LEFT JOIN players pl ON pl.id = p.player_id
-WHERE p.scope = 'all' ORDER BY p.xp DESC, p.player_id LIMIT 10`,
+      description: 'From PostgreSQL (player ids never go into metric labels), through the gp_dashboards view its role may read.',
+      sql: `SELECT player_id AS "player", name AS "name", xp AS "XP", games AS "games", wins AS "wins"
+FROM gp_dashboards.top_players ORDER BY xp DESC, player_id LIMIT 10`,
     },
   ],
 };

@@ -7,6 +7,14 @@
  *   sessions final for more than N days (ended by their end event with every seq up to it stored).
  *   Unfinished sessions and sessions abandoned for idleness (no end event: their next event brings them
  *   back) keep every row, as do snapshots, live states, documents and the sessions' own rows.
+ * - idle: sessions that are not final (never finished nor ended by `session.abandoned`; abandoned for
+ *   idleness or not) and had no event written for more than N days lose what the event classes delete
+ *   in a finished session (chat, moves, agent logs, turn results, document and game events) written
+ *   before then. They are not marked ended: an end is an event of the session's own sequence (docs/
+ *   contract.md, "The ordering rule"), and one made up here could collide with the game's next seq; so
+ *   such a session stays unfinished, keeps its row, participants, lifecycle, participant, task and vote
+ *   events, live state, snapshots and documents (verify stays exact, recovery has its state), and its
+ *   next event brings it back. A persistent world (idleTimeoutS 0) is no exception: nothing for N days.
  * - dead_letters: dead letters created more than N days ago, replayed or not, but for those of an
  *   unfinished session waiting behind a sequence gap (one may hold the event the gap waits for).
  *
@@ -28,9 +36,10 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { query } from '../db/query.ts';
-import { RETENTION_CLASSES, RETENTION_TABLES, type EventRetentionClass, type RetentionClass } from '../db/retention.ts';
+import { IDLE_TABLES, RETENTION_CLASSES, RETENTION_TABLES, type EventRetentionClass, type RetentionClass } from '../db/retention.ts';
 import {
-  COUNT_OLD_DEAD_LETTERS_SQL, COUNT_RETAINED_EVENTS_SQL, DELETE_OLD_DEAD_LETTERS_SQL, DELETE_RETAINED_EVENTS_SQL, FINAL_SESSIONS_PAGE_SQL,
+  COUNT_IDLE_EVENTS_SQL, COUNT_OLD_DEAD_LETTERS_SQL, COUNT_RETAINED_EVENTS_SQL, DELETE_IDLE_EVENTS_SQL, DELETE_OLD_DEAD_LETTERS_SQL, DELETE_RETAINED_EVENTS_SQL,
+  FINAL_SESSIONS_PAGE_SQL, IDLE_SESSIONS_PAGE_SQL,
 } from '../db/sql/retention.ts';
 
 const DAY_MS = 86_400_000;
@@ -76,13 +85,13 @@ export async function runRetention(orm: MikroORM, cfg: Pick<Readonly<Config>, 'r
       if (entry.deleted) report.tables.dead_letters = entry.deleted;
       continue;
     }
+    const idle = c === 'idle';
     for (let after = ''; ; ) {
-      const ids = (await query<{ id: string }>(em, FINAL_SESSIONS_PAGE_SQL, [cutoff, after, page])).map((r) => r.id);
+      const ids = (await query<{ id: string }>(em, idle ? IDLE_SESSIONS_PAGE_SQL : FINAL_SESSIONS_PAGE_SQL, [cutoff, after, page])).map((r) => r.id);
       if (!ids.length) break;
-      for (const table of RETENTION_TABLES[c as EventRetentionClass]) {
-        const n = dryRun
-          ? await q(COUNT_RETAINED_EVENTS_SQL[table]!, [ids, cutoff])
-          : await drain((limit) => q(DELETE_RETAINED_EVENTS_SQL[table]!, [ids, cutoff, limit]), chunk);
+      for (const table of idle ? IDLE_TABLES : RETENTION_TABLES[c as EventRetentionClass]) {
+        const [count, del] = idle ? [COUNT_IDLE_EVENTS_SQL, DELETE_IDLE_EVENTS_SQL] : [COUNT_RETAINED_EVENTS_SQL, DELETE_RETAINED_EVENTS_SQL];
+        const n = dryRun ? await q(count[table]!, [ids, cutoff]) : await drain((limit) => q(del[table]!, [ids, cutoff, limit]), chunk);
         entry.deleted += n;
         if (n) report.tables[table] = (report.tables[table] ?? 0) + n;
       }

@@ -47,7 +47,7 @@ const ROUTES: [string, string][] = [
   ['GET', '/v1/sessions/:x/snapshots'], ['GET', '/v1/tenants/:x/stats'], ['GET', '/v1/tenants/:x/chat'], ['GET', '/v1/sessions/:x/agents'],
   ['GET', '/v1/players/:x/agents'], ['GET', '/v1/stats/daily'], ['GET', '/v1/sessions/:x/documents/:x'], ['GET', '/v1/sessions/:x/documents/:x/:x'],
   ['GET', '/v1/sessions/:x/document-rejections'], ['GET', '/v1/players/:x/documents'], ['GET', '/v1/contract/types'], ['PUT', '/v1/contract/types/:x'],
-  ['DELETE', '/v1/contract/types/:x'], ['GET', '/v1/tenants/:x/queue'], ['GET', '/healthz'], ['GET', '/nope/:x'], ['PATCH', '/v1/events'],
+  ['DELETE', '/v1/contract/types/:x'], ['GET', '/v1/tenants/:x/queue'], ['GET', '/v1/players/:x/export'], ['GET', '/v1/erasures/:x'], ['GET', '/healthz'], ['GET', '/nope/:x'], ['PATCH', '/v1/events'],
 ];
 const QUERY_KEYS = ['limit', 'after', 'before', 'metric', 'period', 'from', 'to', 'game', 'tenant', 'since', 'seq', 'around', 'status'];
 const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), segment), { maxLength: 3 }).map((q) => (q.length ? `?${q.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));

@@ -27,6 +27,9 @@ describe('config', () => {
     ['GP_MAX_JOB_BYTES', 'big'],
     // Below what the SDK can put in one job (4 MiB of events plus the largest event).
     ['GP_MAX_JOB_BYTES', String(4 * 1024 * 1024)],
+    ['GP_ERASURE_KEY', 'too-short-a-key'],
+    ['GP_ERASURE_KEY', 'a key with spaces in it that is long enough'],
+    ['GP_RETAIN_IDLE_DAYS', '-1'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     let err: unknown;
     try {
@@ -47,6 +50,16 @@ describe('config', () => {
     const big = loadConfig({ GP_MAX_EVENT_BYTES: String(8 * 1024 * 1024), GP_MAX_DOCUMENT_BYTES: String(16 * 1024 * 1024) });
     expect(big.maxJobBytes).toBe(28 * 1024 * 1024);
     expect(() => loadConfig({ GP_MAX_EVENT_BYTES: String(8 * 1024 * 1024), GP_MAX_JOB_BYTES: String(12 * 1024 * 1024) })).toThrow(/^GP_MAX_JOB_BYTES must be between/);
+  });
+
+  it('serves a worker\'s metrics and health on loopback unless GP_METRICS_HOST says otherwise', () => {
+    expect(loadConfig({}).metricsHost).toBe('127.0.0.1');
+    expect(loadConfig({ GP_METRICS_HOST: '0.0.0.0' }).metricsHost).toBe('0.0.0.0');
+  });
+
+  it('reads the erasure key from the environment only, absent by default', () => {
+    expect(loadConfig({}).erasureKey).toBeNull();
+    expect(loadConfig({ GP_ERASURE_KEY: 'k'.repeat(32) }).erasureKey).toBe('k'.repeat(32));
   });
 
   it('redacts passwords for display', () => {

@@ -69,19 +69,24 @@ describe('deployment files', () => {
     const passwordVar = (url: string) => /:\$\{(\w+)/.exec(url.replace(/^postgres:\/\/[^:]+/, ''))?.[1];
     expect(compose.services.roles.command).toEqual(['migrate', '--create-roles', '--apply']);
     expect(user(env('roles').DATABASE_URL!)).toBe('postgres');
-    expect(Object.keys(env('roles'))).toEqual(expect.arrayContaining(['GP_OWNER_PASSWORD', 'GP_WORKER_PASSWORD', 'GP_READER_PASSWORD']));
+    expect(Object.keys(env('roles'))).toEqual(expect.arrayContaining(['GP_OWNER_PASSWORD', 'GP_WORKER_PASSWORD', 'GP_READER_PASSWORD', 'GP_API_PASSWORD', 'GP_GRAFANA_PASSWORD']));
     expect(compose.services.migrate.depends_on.roles).toEqual({ condition: 'service_completed_successfully' });
     expect([user(env('migrate').DATABASE_URL!), passwordVar(env('migrate').DATABASE_URL!)]).toEqual(['gp_owner', 'GP_OWNER_PASSWORD']);
-    for (const svc of ['worker', 'api', 'demo']) expect([svc, user(env(svc).DATABASE_URL!), passwordVar(env(svc).DATABASE_URL!)]).toEqual([svc, 'gp_worker', 'GP_WORKER_PASSWORD']);
+    for (const svc of ['worker', 'demo']) expect([svc, user(env(svc).DATABASE_URL!), passwordVar(env(svc).DATABASE_URL!)]).toEqual([svc, 'gp_worker', 'GP_WORKER_PASSWORD']);
+    expect([user(env('api').DATABASE_URL!), passwordVar(env('api').DATABASE_URL!)]).toEqual(['gp_api', 'GP_API_PASSWORD']);
     expect([user(env('api').DATABASE_READ_URL!), passwordVar(env('api').DATABASE_READ_URL!)]).toEqual(['gp_reader', 'GP_READER_PASSWORD']);
-    expect(env('grafana').GP_GRAFANA_DB_USER).toBe('gp_reader');
-    expect(env('grafana').GP_GRAFANA_DB_PASSWORD).toMatch(/^\$\{GP_READER_PASSWORD[:}]/);
+    expect(env('grafana').GP_GRAFANA_DB_USER).toBe('gp_grafana');
+    expect(env('grafana').GP_GRAFANA_DB_PASSWORD).toMatch(/^\$\{GP_GRAFANA_PASSWORD[:}]/);
+    // The worker's metrics and health endpoints default to loopback; Prometheus scrapes it over the network.
+    expect(env('worker').GP_METRICS_HOST).toBe('0.0.0.0');
+    // The erasure key reaches the workers only (they run the API's erasures).
+    for (const [name, svc] of Object.entries<any>(compose.services)) expect([name, 'GP_ERASURE_KEY' in (svc.environment ?? {})]).toEqual([name, name === 'worker']);
     // Only `roles` sees the superuser's or another role's password.
     for (const [name, svc] of Object.entries<any>(compose.services)) {
       if (name === 'roles' || name === 'postgres') continue;
       const text = JSON.stringify(svc.environment ?? {});
       expect([name, /POSTGRES_PASSWORD|GP_OWNER_PASSWORD/.test(text) && name !== 'migrate'].join()).toBe(`${name},false`);
-      expect([name, new Set(text.match(/GP_(OWNER|WORKER|READER)_PASSWORD/g) ?? []).size <= (name === 'api' ? 2 : 1)].join()).toBe(`${name},true`);
+      expect([name, new Set(text.match(/GP_(OWNER|WORKER|READER|API|GRAFANA)_PASSWORD/g) ?? []).size <= (name === 'api' ? 2 : 1)].join()).toBe(`${name},true`);
     }
     for (const [name, svc] of Object.entries<any>(compose.services)) {
       expect([name, svc.privileged ?? false]).toEqual([name, false]);
@@ -133,8 +138,11 @@ describe('deployment files', () => {
     expect([m.DATABASE_URL, m.DB_PASSWORD]).toEqual([url('GP_OWNER_ROLE', 'DB_PASSWORD'), 'secret:game-persist-db-owner/password']);
     const w = containers['game-persist-worker']!.env;
     expect([w.DATABASE_URL, w.DB_PASSWORD]).toEqual([url('GP_WORKER_ROLE', 'DB_PASSWORD'), 'secret:game-persist-db-worker/password']);
+    expect(w.GP_METRICS_HOST).toBe('0.0.0.0');
+    expect(w.GP_ERASURE_KEY).toBe('secret:game-persist-erasure/key');
     const a = containers['game-persist-api']!.env;
-    expect([a.DATABASE_URL, a.DB_PASSWORD]).toEqual([url('GP_WORKER_ROLE', 'DB_PASSWORD'), 'secret:game-persist-db-worker/password']);
+    expect([a.DATABASE_URL, a.DB_PASSWORD]).toEqual([url('GP_API_ROLE', 'DB_PASSWORD'), 'secret:game-persist-db-api/password']);
+    expect(a.GP_ERASURE_KEY).toBeUndefined();
     expect([a.DATABASE_READ_URL, a.DB_READ_PASSWORD]).toEqual([url('GP_READER_ROLE', 'DB_READ_PASSWORD'), 'secret:game-persist-db-reader/password']);
     const r = containers['game-persist-roles']!;
     expect(r.c.args).toEqual(['migrate', '--create-roles', '--apply']);
@@ -143,13 +151,15 @@ describe('deployment files', () => {
       GP_OWNER_PASSWORD: 'secret:game-persist-db-owner/password',
       GP_WORKER_PASSWORD: 'secret:game-persist-db-worker/password',
       GP_READER_PASSWORD: 'secret:game-persist-db-reader/password',
+      GP_API_PASSWORD: 'secret:game-persist-db-api/password',
+      GP_GRAFANA_PASSWORD: 'secret:game-persist-db-grafana/password',
     });
     // The superuser's Secret reaches the roles Job only, and no pod takes a whole Secret holding a database password.
     for (const [name, { env, c }] of Object.entries(containers)) {
       if (name !== 'game-persist-roles') expect([name, Object.values(env).filter((v) => v.includes('game-persist-db-admin'))]).toEqual([name, []]);
       for (const f of c.envFrom ?? []) if (f.secretRef) expect(f.secretRef.name).toBe('game-persist');
     }
-    expect([config.GP_OWNER_ROLE, config.GP_WORKER_ROLE, config.GP_READER_ROLE]).toEqual(['gp_owner', 'gp_worker', 'gp_reader']);
+    expect([config.GP_OWNER_ROLE, config.GP_WORKER_ROLE, config.GP_READER_ROLE, config.GP_API_ROLE, config.GP_GRAFANA_ROLE]).toEqual(['gp_owner', 'gp_worker', 'gp_reader', 'gp_api', 'gp_grafana']);
 
     const worker = pods.find((o) => o.metadata.name === 'game-persist-worker');
     const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget');

@@ -8,7 +8,7 @@
  * (recorded_at) before it. An unfinished session, or one abandoned for idleness (no end event, so never
  * final), keeps everything; so do the aggregates' source families (src/db/retention.ts).
  */
-import { RETENTION_TABLES } from '../retention.ts';
+import { IDLE_TABLES, RETENTION_TABLES } from '../retention.ts';
 
 /**
  * Sessions final since before the cutoff, in id order, a page at a time: the event deletes go by session
@@ -40,6 +40,35 @@ SELECT count(*)::int AS n FROM gone`]),
 /** Per table: how many rows a run would delete in sessions $1 before $2 (--dry-run). Result: n. */
 export const COUNT_RETAINED_EVENTS_SQL: Readonly<Record<string, string>> = Object.freeze(
   Object.fromEntries(Object.values(RETENTION_TABLES).flat().map((t) => [t, `SELECT count(*)::int AS n FROM (${doomed(t)}) d`])),
+);
+
+/**
+ * The idle class: sessions that are not final (unfinished, or abandoned for idleness: no end event) and
+ * had nothing written since before the cutoff (updated_at: every stored event bumps it), in id order, a
+ * page at a time. $1 cutoff, $2 after this id, $3 at most this many. Result: id.
+ */
+export const IDLE_SESSIONS_PAGE_SQL = `SELECT id FROM sessions WHERE final_at IS NULL AND updated_at < $1::timestamptz AND id > $2 ORDER BY id LIMIT $3`;
+
+/**
+ * The rows of one table the idle class may delete: in sessions $1 still idle before $2 (checked again:
+ * one whose next event arrived meanwhile keeps everything), written before $2, at or below the watermark.
+ */
+const idleDoomed = (table: string) => `
+  SELECT e.session_id, e.id FROM ${table} e JOIN sessions s ON s.id = e.session_id
+  WHERE e.session_id = ANY($1::text[]) AND e.recorded_at < $2::timestamptz AND s.final_at IS NULL AND s.updated_at < $2::timestamptz
+    AND e.seq <= s.applied_seq`;
+
+/** Per table: deletes at most $3 of an idle session's doomed rows. Result: n. */
+export const DELETE_IDLE_EVENTS_SQL: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(IDLE_TABLES.map((t) => [t, `
+WITH d AS (${idleDoomed(t)} LIMIT $3),
+gone AS (DELETE FROM ${t} x USING d WHERE x.session_id = d.session_id AND x.id = d.id RETURNING 1)
+SELECT count(*)::int AS n FROM gone`])),
+);
+
+/** Per table: how many rows the idle class would delete in sessions $1 before $2 (--dry-run). Result: n. */
+export const COUNT_IDLE_EVENTS_SQL: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(IDLE_TABLES.map((t) => [t, `SELECT count(*)::int AS n FROM (${idleDoomed(t)}) d`])),
 );
 
 /**

@@ -7,14 +7,19 @@
  * in plain text (a SCRAM verifier, or a psql variable in the printed form).
  */
 import pg from 'pg';
+import { grantsStatement, managedSchema } from './grants.ts';
 
 export interface RoleNames {
   /** Owns the schemas and objects; runs `migrate`. */
   owner: string;
-  /** DML on every table and sequence; no CREATE anywhere. */
+  /** DML on every table and sequence (the audit and migrations excepted); no CREATE anywhere. */
   worker: string;
-  /** SELECT only. */
+  /** SELECT only (not the audit, the erasure requests, the API keys). */
   reader: string;
+  /** `serve`: reads, and writes only what the API writes (src/db/sql/grants.ts). */
+  api: string;
+  /** Grafana's PostgreSQL datasource: SELECT on the dashboard views only. */
+  grafana: string;
 }
 
 export interface RoleScriptOptions {
@@ -30,18 +35,10 @@ export interface RoleScriptOptions {
   passwords: Record<keyof RoleNames, string | 'psql' | null>;
 }
 
-const KINDS = ['owner', 'worker', 'reader'] as const;
+export const ROLE_KINDS = ['owner', 'worker', 'reader', 'api', 'grafana'] as const;
 
 /** The psql variable holding a role's password in the printed script. */
 export const passwordVariable = (kind: keyof RoleNames): string => `${kind}_password`;
-
-/**
- * A PL/pgSQL condition true for the schemas game-persist manages: ours (public), pg-boss's, and BullMQ's
- * PostgreSQL backend's (`bullmq`, `bullmq_<prefix>`, as in src/db/migrate.ts). `n` is pg_namespace.
- */
-function managedSchema(pgbossSchema: string): string {
-  return `(n.nspname IN ('public', ${pg.escapeLiteral(pgbossSchema)}) OR n.nspname = 'bullmq' OR n.nspname LIKE 'bullmq\\_%')`;
-}
 
 /** Objects that belong to an extension are the extension's: never re-owned (`c` is the object's oid). */
 const NOT_EXTENSION_MEMBER = (oid: string) => `NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = ${oid} AND d.deptype = 'e')`;
@@ -57,27 +54,28 @@ export function roleStatements(o: RoleScriptOptions): string[] {
   // Refuse to demote the role running the script (GP_OWNER_ROLE=postgres would strip its superuser).
   out.push(`DO $gp$
 BEGIN
-  IF current_user IN (${KINDS.map(lit).join(', ')}) THEN
+  IF current_user IN (${ROLE_KINDS.map(lit).join(', ')}) THEN
     RAISE EXCEPTION 'the roles script must not run as one of the roles it creates (%); run it as a superuser', current_user USING ERRCODE = '42501';
   END IF;
-${KINDS.map((k) => `  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${lit(k)}) THEN CREATE ROLE ${id(k)}; END IF;`).join('\n')}
+${ROLE_KINDS.map((k) => `  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = ${lit(k)}) THEN CREATE ROLE ${id(k)}; END IF;`).join('\n')}
 END
 $gp$`);
   // Attributes are set on every run: a role that existed with more rights loses them.
-  for (const k of KINDS) out.push(`ALTER ROLE ${id(k)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT`);
-  for (const k of KINDS) {
+  for (const k of ROLE_KINDS) out.push(`ALTER ROLE ${id(k)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT`);
+  for (const k of ROLE_KINDS) {
     const p = o.passwords[k];
     if (p === 'psql') out.push(`ALTER ROLE ${id(k)} PASSWORD :'${passwordVariable(k)}'`);
     else if (p !== null) out.push(`ALTER ROLE ${id(k)} PASSWORD ${pg.escapeLiteral(p)}`);
   }
 
   // The database: everyone connects; only the owner creates schemas (pg-boss's, BullMQ's). Temporary
-  // tables (private to a session, gone with it): the worker's too, because BullMQ's PostgreSQL backend
-  // stages a bulk add in them; never the reader's (PUBLIC's default TEMPORARY is revoked).
+  // tables (private to a session, gone with it): the worker's and the API's too, because BullMQ's
+  // PostgreSQL backend stages a bulk add in them; never the reader's or Grafana's (PUBLIC's default
+  // TEMPORARY is revoked).
   out.push(`REVOKE CREATE, TEMPORARY ON DATABASE ${db} FROM PUBLIC`);
   out.push(`GRANT CONNECT, CREATE, TEMPORARY ON DATABASE ${db} TO ${id('owner')}`);
-  out.push(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${id('worker')}`);
-  out.push(`GRANT CONNECT ON DATABASE ${db} TO ${id('reader')}`);
+  out.push(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${id('worker')}, ${id('api')}`);
+  out.push(`GRANT CONNECT ON DATABASE ${db} TO ${id('reader')}, ${id('grafana')}`);
   // public stays owned by pg_database_owner (PostgreSQL 15's default); the owner creates in it, nobody else.
   out.push(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
   out.push(`GRANT USAGE, CREATE ON SCHEMA public TO ${id('owner')}`);
@@ -117,30 +115,16 @@ BEGIN
 END
 $gp$`);
 
-  // Grants on what exists now, after revoking what the worker and reader held before: a re-run converges.
-  out.push(`DO $gp$
-DECLARE
-  s text;
-BEGIN
-  FOR s IN SELECT n.nspname FROM pg_namespace n WHERE ${schemas} LOOP
-    EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA %I FROM %I, %I', s, ${lit('worker')}, ${lit('reader')});
-    EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA %I FROM %I, %I', s, ${lit('worker')}, ${lit('reader')});
-    EXECUTE format('REVOKE CREATE ON SCHEMA %I FROM %I, %I', s, ${lit('worker')}, ${lit('reader')});
-    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I, %I', s, ${lit('worker')}, ${lit('reader')});
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO %I', s, ${lit('worker')});
-    EXECUTE format('GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %I TO %I', s, ${lit('worker')});
-    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA %I TO %I', s, ${lit('reader')});
-    EXECUTE format('GRANT EXECUTE ON ALL ROUTINES IN SCHEMA %I TO %I, %I', s, ${lit('worker')}, ${lit('reader')});
-  END LOOP;
-END
-$gp$`);
+  // Grants on what exists now (src/db/sql/grants.ts; `migrate` runs the same block after migrating).
+  out.push(grantsStatement(roles, pgbossSchema));
 
-  // What later migrations create (as the owner) is granted the same way without another run.
+  // What later migrations create (as the owner) is granted the same way without another run; the
+  // table-specific rights are set by the grants block each `migrate` runs. Grafana gets nothing by default.
   const dp = `ALTER DEFAULT PRIVILEGES FOR ROLE ${id('owner')}`;
-  out.push(`${dp} GRANT USAGE ON SCHEMAS TO ${id('worker')}, ${id('reader')}`);
+  out.push(`${dp} GRANT USAGE ON SCHEMAS TO ${id('worker')}, ${id('reader')}, ${id('api')}`);
   out.push(`${dp} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${id('worker')}`);
   out.push(`${dp} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${id('worker')}`);
-  out.push(`${dp} GRANT SELECT ON TABLES TO ${id('reader')}`);
-  out.push(`${dp} GRANT EXECUTE ON ROUTINES TO ${id('worker')}, ${id('reader')}`);
+  out.push(`${dp} GRANT SELECT ON TABLES TO ${id('reader')}, ${id('api')}`);
+  out.push(`${dp} GRANT EXECUTE ON ROUTINES TO ${id('worker')}, ${id('reader')}, ${id('api')}`);
   return out;
 }

@@ -32,8 +32,8 @@ const SETTINGS = { GP_JOBS: 'false', GP_WIN_RATE_MIN_GAMES: '1', GP_STATS_FOLD_M
 const NOW = fixedClock('2030-07-01T00:00:00Z');
 const OLD = '2030-01-01T00:00:00Z';
 const NEW = '2030-06-28T00:00:00Z';
-const DAYS30 = { chat: 30, moves: 30, agent_logs: 30, events: 30, dead_letters: 30 };
-const NONE = { chat: 0, moves: 0, agent_logs: 0, events: 0, dead_letters: 0 };
+const DAYS30 = { chat: 30, moves: 30, agent_logs: 30, events: 30, idle: 0, dead_letters: 30 };
+const NONE = { chat: 0, moves: 0, agent_logs: 0, events: 0, idle: 0, dead_letters: 0 };
 const at = new Date().toISOString();
 
 type Ev = [type: string, player: string | undefined, data: Record<string, unknown>];
@@ -164,7 +164,7 @@ describe('retention', () => {
 
     // Days at 0 (unset): nothing, not even counted.
     const none = await runRetention(ctx.fx.orm, { retentionDays: NONE }, NOW);
-    expect(Object.values(none.classes).map((c) => c.deleted)).toEqual([0, 0, 0, 0, 0]);
+    expect(Object.values(none.classes).map((c) => c.deleted)).toEqual([0, 0, 0, 0, 0, 0]);
     expect(none.classes.chat).toEqual({ days: 0, cutoff: null, deleted: 0 });
 
     // Dry run: counts what would go, deletes nothing.
@@ -181,7 +181,7 @@ describe('retention', () => {
     expect(late).toEqual([{ text: 'gg' }, { text: 'wait' }]);
 
     const all = await runRetention(ctx.fx.orm, { retentionDays: DAYS30 }, NOW, { chunk: 1, sessionPage: 1 });
-    expect(Object.fromEntries(Object.entries(all.classes).map(([c, v]) => [c, v.deleted]))).toEqual({ chat: 0, moves: 2, agent_logs: 1, events: 4, dead_letters: 1 });
+    expect(Object.fromEntries(Object.entries(all.classes).map(([c, v]) => [c, v.deleted]))).toEqual({ chat: 0, moves: 2, agent_logs: 1, events: 4, idle: 0, dead_letters: 1 });
     const classed = Object.values(RETENTION_TABLES).flat();
     expect(await tableCounts(ctx, 'rt-old')).toEqual({
       ...before['rt-old'],
@@ -215,6 +215,57 @@ describe('retention', () => {
   });
 });
 
+describe('the idle class (GP_RETAIN_IDLE_DAYS)', () => {
+  const ctx = workerFixture(SETTINGS);
+
+  it('deletes the event classes\' rows of sessions never finished with nothing written for its days, keeps what verify and recovery need, and their next event brings them back', async () => {
+    const world = game('ri-world', false);
+    world[0] = ['session.created', undefined, { gameType: 'world', settings: { idleTimeoutS: 0 } }];
+    await ingest(ctx, { 'ri-idle': game('ri-idle', false), 'ri-world': world, 'ri-busy': game('ri-busy', false), 'ri-done': game('ri-done', true) });
+    // ri-idle abandoned for idleness by the clean-up; ri-world never is (idleTimeoutS 0); both silent since January.
+    await rows(ctx.fx.orm, `update sessions set updated_at = now() - interval '2 hours' where id = 'ri-idle'`);
+    expect((await runCleanup(ctx.fx.orm, testConfig(ctx.fx.db.url, ctx.prefix, { GP_ABANDON_AFTER_S: '60' }), undefined, NOW)).abandoned).toEqual(['ri-idle']);
+    for (const id of ['ri-idle', 'ri-world', 'ri-busy', 'ri-done']) await age(ctx, id, OLD, OLD);
+    await rows(ctx.fx.orm, `update sessions set updated_at = $1 where id in ('ri-idle', 'ri-world', 'ri-done')`, [OLD]);
+    // ri-busy's rows are as old, but something was written to it recently.
+    await rows(ctx.fx.orm, `update sessions set updated_at = $1 where id = 'ri-busy'`, [NEW]);
+    await foldStatDeltas(ctx.fx.orm, 1, opts);
+    const before = Object.fromEntries(await Promise.all(['ri-idle', 'ri-world', 'ri-busy', 'ri-done'].map(async (id) => [id, await tableCounts(ctx, id)] as const)));
+    const recovered = await recoverSession(ctx.fx.orm, 'ri-idle', { documents: true });
+    const statsBefore = await stats(ctx);
+
+    const idle30 = { ...NONE, idle: 30 };
+    const dry = await runRetention(ctx.fx.orm, { retentionDays: idle30 }, NOW, { dryRun: true });
+    expect(dry.classes.idle).toEqual({ days: 30, cutoff: '2030-06-01T00:00:00.000Z', deleted: 18 });
+    expect(await tableCounts(ctx, 'ri-idle')).toEqual(before['ri-idle']);
+    const run = await runRetention(ctx.fx.orm, { retentionDays: idle30 }, NOW, { chunk: 1, sessionPage: 1 });
+    expect(run.classes.idle.deleted).toBe(18);
+    expect(run.tables).toEqual({ chat_messages: 4, moves: 4, agent_logs: 2, turn_results: 4, document_events: 2, custom_events: 2 });
+    const classed = Object.fromEntries(Object.values(RETENTION_TABLES).flat().map((t) => [t, 0]));
+    for (const id of ['ri-idle', 'ri-world']) expect(await tableCounts(ctx, id), id).toEqual({ ...before[id], ...classed });
+    for (const id of ['ri-busy', 'ri-done']) expect(await tableCounts(ctx, id), id).toEqual(before[id]);
+
+    // Not ended: still unfinished (abandoned for idleness stays so), its live state, snapshots and documents kept.
+    expect(await rows(ctx.fx.orm, `select id, status, end_seq, final_at from sessions where id in ('ri-idle', 'ri-world') order by id`)).toEqual([
+      { id: 'ri-idle', status: 'abandoned', end_seq: null, final_at: null },
+      { id: 'ri-world', status: 'started', end_seq: null, final_at: null },
+    ]);
+    const after = await recoverSession(ctx.fx.orm, 'ri-idle', { documents: true });
+    expect(after!.state).toEqual(recovered!.state);
+    expect(after!.documents).toEqual(recovered!.documents);
+    expect(after!.participants).toEqual(recovered!.participants);
+    expect((await verifyAggregates(ctx.fx.orm, opts)).drift).toEqual([]);
+    expect(await stats(ctx)).toEqual(statsBefore);
+    expect((await runRetention(ctx.fx.orm, { retentionDays: idle30 }, NOW)).tables).toEqual({});
+
+    // Its next event brings it back.
+    const next = game('ri-idle', false).length + 1;
+    await publish(ctx, [{ id: uuidv7(), type: 'chat.message', sessionId: 'ri-idle', seq: next, at, player: 'ri-idle-a', data: { text: 'back' } }]);
+    await waitFor('back', async () => (await rows(ctx.fx.orm, `select status from sessions where id = 'ri-idle' and applied_seq = $1`, [next]))[0]?.status === 'started');
+    expect((await verifyAggregates(ctx.fx.orm, opts)).drift).toEqual([]);
+  }, 60_000);
+});
+
 describe('retention on its pg-boss schedule', () => {
   const ctx = workerFixture(SETTINGS);
 
@@ -230,7 +281,7 @@ describe('retention on its pg-boss schedule', () => {
       await jobs.boss.send(RETENTION_QUEUE, {});
       await waitFor('retention job', () => jobs.retained.moves > 0);
       // Every row of rs-old is old here, its late chat message included.
-      expect(jobs.retained).toEqual({ chat: 3, moves: 2, agent_logs: 0, events: 0, dead_letters: 0 });
+      expect(jobs.retained).toEqual({ chat: 3, moves: 2, agent_logs: 0, events: 0, idle: 0, dead_letters: 0 });
       expect(await tableCounts(ctx, 'rs-old')).toMatchObject({ chat_messages: 0, moves: 0, agent_logs: 1, turn_results: 2 });
       const metrics = createMetrics({ orm: ctx.fx.orm, redis: null, queue, draining: () => false, version: 'test', retention: jobs.retained });
       const text = await metrics.registry.getSingleMetricAsString(METRIC.retentionDeleted);

@@ -1,10 +1,13 @@
 /**
- * Least privilege end to end (issue 12): a database migrated by the superuser, then `migrate
+ * Least privilege end to end (issues 12 and 19): a database migrated by the superuser, then `migrate
  * --create-roles --apply` (ownership moves to the owner role), `migrate` as the owner, a worker connected
  * as the worker role (ORM pool, pg-boss with its migrations off, BullMQ on Redis) ingesting real events
- * with live state, aggregates, ratings and snapshot jobs on, `serve` writing as the worker and reading as
- * the reader. DDL as the worker and writes as the reader fail with 42501. Roles and database are this
- * file's own and dropped at the end.
+ * with live state, aggregates, ratings and snapshot jobs on, `serve` as the API role reading as the
+ * reader (ingest, reads, keys checked, queue notify, a game type registered, an erasure run by the worker,
+ * an export), Grafana's role running every dashboard query. Each role's refusals are proven by a real
+ * connection as that role (42501): DDL as the worker, writes as the reader, the audit and migrations
+ * rewritten by the worker, a key minted by the API, chat, prompts and the audit read by Grafana. Roles
+ * and database are this file's own and dropped at the end.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,17 +20,23 @@ import { runCli } from '../../helpers/cli.ts';
 import { adminQuery } from '../../helpers/env.ts';
 import { REDIS_URL, cloneDatabase, dropPrefix, emptyDatabase, testEnv, uniqueName, waitFor } from '../../helpers/services.ts';
 import { inProcessWorker, spawnCli } from '../../helpers/worker.ts';
+import { DASHBOARDS } from '../../../src/metrics/dashboards.ts';
 
-const roles = { owner: uniqueName('owner'), worker: uniqueName('worker'), reader: uniqueName('reader') };
-const passwords = { owner: 'owner-Secret-4711', worker: 'worker-Secret-4712', reader: 'reader-Secret-4713' };
+const roles = { owner: uniqueName('owner'), worker: uniqueName('worker'), reader: uniqueName('reader'), api: uniqueName('api'), grafana: uniqueName('grafana') };
+const passwords = { owner: 'owner-Secret-4711', worker: 'worker-Secret-4712', reader: 'reader-Secret-4713', api: 'api-Secret-4715', grafana: 'grafana-Secret-4716' };
 const roleEnv = {
   GP_OWNER_ROLE: roles.owner,
   GP_WORKER_ROLE: roles.worker,
   GP_READER_ROLE: roles.reader,
+  GP_API_ROLE: roles.api,
+  GP_GRAFANA_ROLE: roles.grafana,
   GP_OWNER_PASSWORD: passwords.owner,
   GP_WORKER_PASSWORD: passwords.worker,
   GP_READER_PASSWORD: passwords.reader,
+  GP_API_PASSWORD: passwords.api,
+  GP_GRAFANA_PASSWORD: passwords.grafana,
 };
+const ERASURE_KEY = 'roles-test-erasure-key-0123456789abcdef';
 const prefix = uniqueName('q');
 let db: Awaited<ReturnType<typeof emptyDatabase>>;
 
@@ -66,7 +75,7 @@ beforeAll(async () => {
   expect(m.code, m.stderr).toBe(0);
   const r = await runCli(['migrate', '--create-roles', '--apply', '--json'], testEnv(db.url, prefix, roleEnv));
   expect(r.code, r.stderr).toBe(0);
-  expect(JSON.parse(r.stdout)).toMatchObject({ roles, passwordsSet: ['owner', 'worker', 'reader'], passwordsKept: [] });
+  expect(JSON.parse(r.stdout)).toMatchObject({ passwordsKept: [] });
   for (const p of Object.values(passwords)) expect(r.stdout + r.stderr).not.toContain(p);
 }, 120_000);
 
@@ -105,7 +114,7 @@ describe('migrate --create-roles', () => {
       await adminQuery(`DROP ROLE ${pg.escapeIdentifier(probe)}`);
     }
     const stored = await sql<{ rolname: string; v: string }>(db.url, 'SELECT rolname, rolpassword AS v FROM pg_authid WHERE rolname = ANY($1)', [Object.values(roles)]);
-    expect(stored).toHaveLength(3);
+    expect(stored).toHaveLength(5);
     for (const s of stored) expect(s.v).toMatch(/^SCRAM-SHA-256\$4096:/);
   });
 
@@ -113,14 +122,14 @@ describe('migrate --create-roles', () => {
     const foreign = await sql(
       db.url,
       `SELECT n.nspname, c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname IN ('public', 'pgboss') AND c.relkind IN ('r', 'p', 'S', 'v', 'm') AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)`,
+        WHERE n.nspname IN ('public', 'pgboss', 'gp_dashboards') AND c.relkind IN ('r', 'p', 'S', 'v', 'm') AND c.relowner <> (SELECT oid FROM pg_roles WHERE rolname = $1)`,
       [roles.owner],
     );
     expect(foreign).toEqual([]);
     const [schema] = await sql(db.url, `SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'pgboss'`);
     expect(schema!.owner).toBe(roles.owner);
     const attrs = await sql(db.url, 'SELECT rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = ANY($1)', [Object.values(roles)]);
-    expect(attrs).toEqual(Array(3).fill({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolbypassrls: false, rolcanlogin: true }));
+    expect(attrs).toEqual(Array(5).fill({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolbypassrls: false, rolcanlogin: true }));
   });
 
   it('`migrate` runs as the owner (nothing pending, pg-boss\'s schema checked)', async () => {
@@ -203,51 +212,173 @@ describe('the reader role', () => {
   });
 });
 
-describe('serve as the worker role, reading as the reader role', () => {
-  it('takes writes (keys, ingest) and answers reads through DATABASE_READ_URL', async () => {
-    const env = testEnv(as('worker'), prefix, { GP_API_PORT: '0', DATABASE_READ_URL: as('reader') });
-    const created = await runCli(['keys', 'create', 'roles-bot', '--scope', 'read', '--scope', 'ingest', '--json'], env);
+describe('the worker role and the append-only tables', () => {
+  it('inserts into the erasure audit and reads the migrations, but updates and deletes neither: 42501', async () => {
+    const url = as('worker');
+    for (const dml of [
+      `UPDATE erasures SET pseudonym = 'erased-other'`,
+      `DELETE FROM erasures`,
+      'TRUNCATE erasures',
+      `UPDATE gp_migrations SET name = name`,
+      `DELETE FROM gp_migrations`,
+      `INSERT INTO gp_migrations (name, executed_at) VALUES ('evil', now())`,
+      `DELETE FROM erasure_requests`,
+    ])
+      expect([dml, await sqlState(url, dml)]).toEqual([dml, '42501']);
+    expect(await sqlState(url, `INSERT INTO erasures (id_hmac, pseudonym, requested_by, counts, queue, changed) VALUES ('h', 'erased-roles', 'test', '{}', '{}', true)`)).toBeNull();
+    expect(await sqlState(url, 'SELECT count(*) FROM gp_migrations')).toBeNull();
+  });
+
+  it('runs erase-player (with GP_ERASURE_KEY) under those rights', async () => {
+    await sql(db.url, `INSERT INTO players (id, name, first_seen_at, last_seen_at) VALUES ('roles-erase', 'Eve', now(), now())`);
+    const r = await runCli(['erase-player', 'roles-erase', '--json'], testEnv(as('worker'), prefix, { GP_ERASURE_KEY: ERASURE_KEY }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ changed: true, counts: { 'players.id': 1, 'players.name': 1 } });
+    expect(await sql(db.url, `SELECT 1 FROM players WHERE id = 'roles-erase'`)).toEqual([]);
+  }, 60_000);
+});
+
+describe('the API role', () => {
+  it('reads, and writes only what the API writes: no key minted, no audit read, no event or pg-boss table touched (42501)', async () => {
+    const url = as('api');
+    expect(await sqlState(url, 'SELECT id, secret_hash FROM api_keys')).toBeNull();
+    expect(await sqlState(url, `SELECT count(*) FROM moves`)).toBeNull();
+    expect(await sqlState(url, `INSERT INTO erasure_requests (player_id, requested_by) VALUES ('x-roles', 'test')`)).toBeNull();
+    for (const stmt of [
+      `INSERT INTO api_keys (id, name, secret_hash, scopes) VALUES ('0123456789abcdef', 'evil', 'x', '{admin}')`,
+      `UPDATE api_keys SET scopes = '{admin}'`,
+      `UPDATE api_keys SET revoked_at = NULL`,
+      `DELETE FROM api_keys`,
+      `SELECT * FROM erasures`,
+      `INSERT INTO erasures (id_hmac, pseudonym, requested_by, counts, queue, changed) VALUES ('h', 'p', 'x', '{}', '{}', true)`,
+      `UPDATE erasure_requests SET player_id = 'other'`,
+      `DELETE FROM erasure_requests`,
+      `DELETE FROM moves`,
+      `UPDATE sessions SET status = 'abandoned'`,
+      `INSERT INTO players (id) VALUES ('gp-evil')`,
+      `UPDATE join_queue_entries SET player_id = 'gp-evil'`,
+      `DELETE FROM join_queue_entries`,
+      `UPDATE gp_migrations SET name = name`,
+      `SELECT count(*) FROM pgboss.job`,
+      'CREATE TABLE gp_evil (id int)',
+    ])
+      expect([stmt, await sqlState(url, stmt)]).toEqual([stmt, '42501']);
+  });
+
+  it('serves the API as the API role, reading as the reader: keys checked, ingest, reads, queue notify, a game type, an erasure run by the worker, an export', async () => {
+    const env = testEnv(as('api'), prefix, { GP_API_PORT: '0', DATABASE_READ_URL: as('reader') });
+    // Keys are created by an operator as the worker role; the API role could not.
+    const workerEnv = testEnv(as('worker'), prefix);
+    const created = await runCli(['keys', 'create', 'roles-bot', '--scope', 'read', '--scope', 'ingest', '--json'], workerEnv);
     expect(created.code, created.stderr).toBe(0);
     const key = JSON.parse(created.stdout).key as string;
+    const admin = JSON.parse((await runCli(['keys', 'create', 'roles-admin', '--scope', 'admin', '--json'], workerEnv)).stdout).key as string;
+    expect((await runCli(['keys', 'create', 'roles-evil', '--scope', 'admin', '--json'], env)).code).not.toBe(0);
+    const worker = await inProcessWorker(loadConfig(testEnv(as('worker'), prefix, { GP_ERASURE_KEY: ERASURE_KEY, GP_STATS_FOLD_MS: '50' })));
     const server = spawnCli(['serve'], env);
     try {
       const base = (await server.waitForLog('api listening')).address as string;
-      const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
-      const rec = await fetch(`${base}/v1/sessions/roles-1/recover`, { headers: auth });
-      expect(rec.status).toBe(200);
-      expect(((await rec.json()) as { state: unknown }).state).toMatchObject({ value: { turn: 5, hp: 10 }, turn: 5 });
-      const ingest = await fetch(`${base}/v1/events`, { method: 'POST', headers: auth, body: JSON.stringify([{ type: 'session.created', sessionId: 'roles-api', data: { gameType: 'hokm' } }]) });
+      const auth = (k: string) => ({ authorization: `Bearer ${k}`, 'content-type': 'application/json' });
+      expect((await fetch(`${base}/v1/sessions/roles-api/recover`, { headers: auth('gpk_0123456789abcdef_' + 'x'.repeat(43)) })).status).toBe(401);
+      const events = [
+        { type: 'session.created', sessionId: 'roles-api', data: { gameType: 'hokm', tenant: 'roles-t' } },
+        { type: 'player.joined', sessionId: 'roles-api', player: 'cyd', data: {} },
+        { type: 'turn.result', sessionId: 'roles-api', data: { turn: 1, state: { hp: 7 } } },
+        { type: 'queue.entered', player: 'dee', data: { tenant: 'roles-t' } },
+      ];
+      const ingest = await fetch(`${base}/v1/events`, { method: 'POST', headers: auth(key), body: JSON.stringify(events) });
       expect(ingest.status).toBe(200);
-      expect(((await ingest.json()) as { accepted: number }).accepted).toBe(1);
-      const users = (await sql(db.url, `SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [db.name])).map((u) => u.usename);
+      expect(((await ingest.json()) as { accepted: number }).accepted).toBe(4);
+      const read = (text: string, params: unknown[] = []) => sql(db.url, text, params);
+      await waitFor('queue entry stored', async () => (await read(`SELECT 1 FROM join_queue_entries WHERE tenant = 'roles-t'`)).length === 1, 30_000);
+      const notify = await fetch(`${base}/v1/tenants/roles-t/queue/notify`, { method: 'POST', headers: auth(key), body: JSON.stringify({ count: 1 }) });
+      expect(notify.status).toBe(200);
+      expect(((await notify.json()) as { notified: { playerId: string }[] }).notified.map((n) => n.playerId)).toEqual(['dee']);
+      const type = await fetch(`${base}/v1/contract/types/x.roles.t`, { method: 'PUT', headers: auth(admin), body: JSON.stringify({ schema: { type: 'object' } }) });
+      expect(type.status).toBe(200);
+      await waitFor('cyd stored', async () => (await read(`SELECT 1 FROM session_participants WHERE player_id = 'cyd'`)).length === 1, 30_000);
+      await waitFor('state folded', async () => (await read(`SELECT 1 FROM session_states WHERE session_id = 'roles-api'`)).length === 1, 30_000);
+      const rec = await fetch(`${base}/v1/sessions/roles-api/recover`, { headers: auth(key) });
+      expect(rec.status).toBe(200);
+      expect(((await rec.json()) as { state: unknown }).state).toMatchObject({ value: { hp: 7 }, turn: 1 });
+      const exported = await fetch(`${base}/v1/players/cyd/export`, { headers: { authorization: `Bearer ${admin}` } });
+      expect(exported.status).toBe(200);
+      const lines = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.at(-1)).toMatchObject({ end: true });
+      expect(lines.some((l) => l.table === 'session_participants' && l.row.session_id === 'roles-api')).toBe(true);
+      const erased = await fetch(`${base}/v1/players/cyd/erase`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+      expect(erased.status).toBe(200);
+      expect(await erased.json()).toMatchObject({ changed: true, pseudonym: expect.stringMatching(/^erased-/) });
+      expect(await read(`SELECT 1 FROM session_participants WHERE player_id = 'cyd'`)).toEqual([]);
+      const users = (await read(`SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND application_name <> 'game-persist:worker' AND pid <> pg_backend_pid()`, [db.name])).map((u) => u.usename);
+      expect(users).toContain(roles.api);
       expect(users).toContain(roles.reader);
       expect(users).not.toContain('postgres');
     } finally {
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
+      await worker.close();
     }
-  }, 60_000);
+  }, 90_000);
+});
+
+describe('the Grafana role', () => {
+  it('runs every dashboard query, and reads no table: chat, prompts, the audit, players are refused (42501)', async () => {
+    const url = as('grafana');
+    await sql(db.url, `INSERT INTO player_stats (player_id, scope, xp, games, wins) VALUES ('graf-top', 'all', 1000000000, 1, 1) ON CONFLICT DO NOTHING`);
+    const queries = DASHBOARDS.flatMap((d) => d.panels.filter((p) => p.sql).map((p) => p.sql!));
+    expect(queries.length).toBeGreaterThan(0);
+    for (const q of queries) expect([q, await sqlState(url, q)]).toEqual([q, null]);
+    expect((await sql(url, queries[0]!))[0]).toMatchObject({ player: 'graf-top', XP: '1000000000' });
+    for (const stmt of [
+      'SELECT * FROM chat_messages',
+      'SELECT prompt FROM agent_logs',
+      'SELECT * FROM erasures',
+      'SELECT * FROM players',
+      'SELECT * FROM player_stats',
+      'SELECT * FROM documents',
+      'SELECT * FROM api_keys',
+      'SELECT * FROM pgboss.job',
+      'CREATE TEMP TABLE gp_evil (id int)',
+    ])
+      expect([stmt, await sqlState(url, stmt)]).toEqual([stmt, '42501']);
+  });
+});
+
+describe('the reader role and the audit', () => {
+  it('reads neither the erasure audit, its requests nor the API keys (42501)', async () => {
+    for (const stmt of ['SELECT * FROM erasures', 'SELECT * FROM erasure_requests', 'SELECT * FROM api_keys'])
+      expect([stmt, await sqlState(as('reader'), stmt)]).toEqual([stmt, '42501']);
+  });
 });
 
 describe('on the PostgreSQL queue backend', () => {
   it('`migrate` as the owner creates the queue schema; a worker and a producer as the worker role carry events through it', async () => {
     const pq = uniqueName('pq');
-    const m = await runCli(['migrate', '--json'], testEnv(as('owner'), pq, { GP_QUEUE_BACKEND: 'postgres' }));
+    // With the roles' names (GP_*_ROLE): `migrate` grants the API role its rights on the new queue schema.
+    const m = await runCli(['migrate', '--json'], testEnv(as('owner'), pq, { GP_QUEUE_BACKEND: 'postgres', ...roleEnv }));
     expect(m.code, m.stderr).toBe(0);
     const schema = JSON.parse(m.stdout).queueSchema.schema as string;
     expect((await sql(db.url, 'SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1', [schema]))[0]!.owner).toBe(roles.owner);
     const w = await inProcessWorker(loadConfig(testEnv(as('worker'), pq, { GP_QUEUE_BACKEND: 'postgres' })));
     const p = createProducer({ connection: as('worker'), prefix: pq });
+    // The API role adds jobs and draws sequence numbers there too (serve on this backend).
+    const api = createProducer({ connection: as('api'), prefix: pq });
     try {
       for (let turn = 1; turn <= 3; turn++) await p.move({ sessionId: 'roles-pq', player: 'ann', action: 'step', turn });
+      for (let turn = 4; turn <= 5; turn++) await api.move({ sessionId: 'roles-pq', player: 'ann', action: 'step', turn });
       await p.flush();
-      await waitFor('3 moves', async () => (await sql(db.url, `SELECT count(*)::int AS n FROM moves WHERE session_id = 'roles-pq'`))[0]!.n === 3, 30_000);
+      await api.flush();
+      await waitFor('5 moves', async () => (await sql(db.url, `SELECT count(*)::int AS n FROM moves WHERE session_id = 'roles-pq'`))[0]!.n === 5, 30_000);
+      expect((await sql(db.url, `SELECT array_agg(seq ORDER BY seq)::int[] AS s FROM moves WHERE session_id = 'roles-pq'`))[0]!.s).toEqual([1, 2, 3, 4, 5]);
     } finally {
       await p.close();
+      await api.close();
       await w.close();
     }
     expect(await sqlState(as('worker'), `CREATE TABLE ${pg.escapeIdentifier(schema)}.gp_evil (id int)`)).toBe('42501');
     expect(await sqlState(as('worker'), `CREATE SEQUENCE ${pg.escapeIdentifier(schema)}.gp_evil`)).toBe('42501');
+    expect(await sqlState(as('api'), `CREATE TABLE ${pg.escapeIdentifier(schema)}.gp_evil (id int)`)).toBe('42501');
   }, 90_000);
 });
 
@@ -256,6 +387,9 @@ describe('objects created later', () => {
     await sql(as('owner'), 'CREATE TABLE gp_later (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text)');
     expect(await sql(as('worker'), `INSERT INTO gp_later (v) VALUES ('w') RETURNING id`)).toEqual([{ id: 1 }]);
     expect(await sql(as('reader'), 'SELECT v FROM gp_later')).toEqual([{ v: 'w' }]);
+    expect(await sql(as('api'), 'SELECT v FROM gp_later')).toEqual([{ v: 'w' }]);
+    expect(await sqlState(as('api'), `INSERT INTO gp_later (v) VALUES ('a')`)).toBe('42501');
+    expect(await sqlState(as('grafana'), 'SELECT v FROM gp_later')).toBe('42501');
     expect(await sqlState(as('reader'), `INSERT INTO gp_later (v) VALUES ('r')`)).toBe('42501');
     expect(await sqlState(as('worker'), 'DROP TABLE gp_later')).toBe('42501');
   });

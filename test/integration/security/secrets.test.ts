@@ -1,7 +1,7 @@
 /**
  * Secrets stay secret (issue 12): with distinctive values for every secret in the environment (the
  * DATABASE_URL, DATABASE_READ_URL and REDIS_URL passwords, an API key, GP_BOARD_PASSWORD,
- * GP_METRICS_TOKEN), a worker, `serve`, `doctor` (text and --json), connections that fail (PostgreSQL
+ * GP_METRICS_TOKEN, GP_ERASURE_KEY), a worker, `serve`, `doctor` (text and --json), connections that fail (PostgreSQL
  * and Redis URLs with passwords to closed ports) and API requests answered 5xx write none of them to
  * stdout, stderr (the logs), an HTTP body, the metrics text or the queued job data.
  */
@@ -21,6 +21,7 @@ const SECRET = {
   redis: 'redisPw-5b2d8e4fK',
   board: 'boardPw-9c7e1a3bX',
   metrics: 'metricsTok-4e8f2a6d1cW',
+  erasure: 'erasureKey-6d1c0f9e3a7b5d2c8e4f1a6b',
 };
 let apiKeySecret = '';
 const secrets = () => [...Object.values(SECRET), apiKeySecret].filter(Boolean);
@@ -53,6 +54,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
     REDIS_URL: withPassword(REDIS_URL, SECRET.redis),
     GP_BOARD_PASSWORD: SECRET.board,
     GP_METRICS_TOKEN: SECRET.metrics,
+    GP_ERASURE_KEY: SECRET.erasure,
     GP_METRICS_HOST: '127.0.0.1',
     GP_LOG_LEVEL: 'debug',
     ...extra,
