@@ -59,11 +59,17 @@ export const EVENT_TYPES = {
     data: {
       gameType: f.str({ max: SHORT, min: 1, description: 'e.g. impostor, hokm, liap-tui' }),
       tenant: f.id({ optional: true, description: 'Owning chat, guild or server.' }),
+      confined: f.bool({
+        optional: true,
+        description:
+          "The session counts only in its tenant's statistics, boards and ratings, never in the global ones, and does not name global players (requires `tenant`). The HTTP API sets it on every session a tenant-restricted key creates.",
+      }),
       name: f.str({ max: 256, optional: true }),
       createdBy: f.id({ optional: true }),
       settings: f.object({ optional: true }),
       meta,
     },
+    rule: (d) => (d.confined === true && d.tenant === undefined ? ['data.confined', 'needs data.tenant: a confined session counts in its tenant only'] : null),
   }),
   'session.started': def({
     family: 'session',

@@ -49,7 +49,7 @@ const batches = <T>(arb: fc.Arbitrary<T>) =>
     fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), fc.array(fc.nat(events.length), { maxLength: 4 })),
   );
 
-const empty: StoredGroups = { created: null, started: null, settings: null, end: null, endType: null, gameType: null, idle: false };
+const empty: StoredGroups = { created: null, started: null, settings: null, end: null, endType: null, gameType: null, statTenant: null, idle: false };
 
 function mergeAll(groups: StoredGroups, chunks: ValidEvent[][]) {
   let g = groups;
