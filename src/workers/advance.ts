@@ -118,7 +118,8 @@ export async function advanceSessions(
     changes.set(s.id, {
       id: s.id,
       key,
-      rekeyedFrom: sameKey(key, was) ? undefined : was,
+      // A session with no event stored before counted nothing under the old key: nothing to move.
+      rekeyedFrom: sameKey(key, was) || Number(s.event_count) === 0 ? undefined : was,
       endChanged,
       final,
       becameFinal: final && !s.final,
