@@ -39,12 +39,13 @@ describe('tenant scopes', () => {
 
 describe('session.created confined', () => {
   const created = (data: Record<string, unknown>) => ({ id: uuidv7(), type: 'session.created', sessionId: 's', seq: 1, at: '2030-01-01T00:00:00Z', data: { gameType: 'hokm', ...data } });
-  const refusal = (data: Record<string, unknown>) => {
+  const refusal = (data: Record<string, unknown>): [string, string] | null => {
     try {
       validateEvent(created(data));
       return null;
     } catch (e) {
-      return e instanceof ContractError ? [e.field, e.reason] : e;
+      if (e instanceof ContractError) return [e.field, e.reason];
+      throw e;
     }
   };
 
