@@ -44,6 +44,8 @@ interface TypeDef<S extends Shape> {
   data: S;
   /** Cross-field rule: returns [field, reason] when broken. */
   rule?: (data: Record<string, unknown>) => [string, string] | null;
+  /** The rule in words, for docs/contract.md. */
+  ruleText?: string;
   /** Whether the envelope needs a sessionId (all but join-queue events). */
   needsSession?: boolean;
 }
@@ -70,6 +72,7 @@ export const EVENT_TYPES = {
       meta,
     },
     rule: (d) => (d.confined === true && d.tenant === undefined ? ['data.confined', 'needs data.tenant: a confined session counts in its tenant only'] : null),
+    ruleText: '`data.confined: true` needs `data.tenant`.',
   }),
   'session.started': def({
     family: 'session',
@@ -173,6 +176,7 @@ export const EVENT_TYPES = {
     },
     rule: (d) =>
       (d.state === undefined) === (d.patch === undefined) ? ['data.state', 'or data.patch: exactly one is required'] : null,
+    ruleText: 'exactly one of `data.state` and `data.patch` must be present.',
   }),
   'agent.log': def({
     family: 'agent',
