@@ -9,6 +9,8 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
 import type { Reader } from '../db/reader.ts';
 import { SESSION_TENANT_SQL } from '../db/sql/sessions.ts';
+import type { ApiStore } from './store.ts';
+import { claimedBy } from './tenant-ingest.ts';
 
 /** The answer for a session that does not exist, or that a tenant key may not see. */
 export const noSession = (id: string) => new ApiError(404, 'not_found', `no session ${id}`);
@@ -32,11 +34,15 @@ export function tenantOf(req: FastifyRequest, asked: string | undefined): string
 
 /**
  * For a tenant-restricted key: 404 unless the session exists and is its tenant's. Asked before anything
- * else is read, so another tenant's session costs what a missing one costs.
+ * else is read, so another tenant's session costs what a missing one costs. With `claims`, a session
+ * whose creation the key's tenant published through the API and the worker has not stored yet counts
+ * as its own too (waiting for it is what a game server does right after creating it).
  */
-export async function sessionTenantCheck(reader: Reader, req: FastifyRequest, id: string): Promise<void> {
+export async function sessionTenantCheck(reader: Reader, req: FastifyRequest, id: string, claims?: { store: ApiStore; prefix: string }): Promise<void> {
   const own = req.apiKey?.tenant;
   if (own == null) return;
   const [s] = await reader.read<{ tenant: string | null }>(SESSION_TENANT_SQL, [id]);
-  if (!s || s.tenant !== own) throw noSession(id);
+  if (s?.tenant === own) return;
+  if (claims && (s === undefined || s.tenant === null) && (await claimedBy(claims.store, claims.prefix, id)) === own) return;
+  throw noSession(id);
 }

@@ -36,6 +36,11 @@ export interface TenantVerdict {
 }
 
 const claimKey = (prefix: string, sessionId: string) => `${prefix}:api-tenant:${sessionId}`;
+
+/** The tenant that claimed a session by creating it through the API (null: none, or the claim expired). */
+export async function claimedBy(store: ApiStore, prefix: string, sessionId: string): Promise<string | null> {
+  return (await store.get([claimKey(prefix, sessionId)]))[0] ?? null;
+}
 /**
  * An id as text, or null when it is not a valid id: those events are refused by the contract, and a
  * `\u0000` in one must not reach the tenant lookup (PostgreSQL would fail the whole request).

@@ -11,7 +11,7 @@ import { noSession, sessionTenantCheck, tenantOf } from '../access.ts';
 import { errorBody, idParam, limitQ, read } from '../schemas.ts';
 import type { ApiContext } from '../context.ts';
 
-export function sessionRoutes(app: FastifyInstance, { reader, producer }: ApiContext): void {
+export function sessionRoutes(app: FastifyInstance, { cfg, reader, producer, store }: ApiContext): void {
   app.get(
     '/v1/sessions/:id/recover',
     {
@@ -71,7 +71,7 @@ export function sessionRoutes(app: FastifyInstance, { reader, producer }: ApiCon
     async (req) => {
       const { id } = req.params as { id: string };
       const q = req.query as { seq: number | 'issued'; timeoutMs: number };
-      await sessionTenantCheck(reader, req, id);
+      await sessionTenantCheck(reader, req, id, { store, prefix: cfg.queuePrefix });
       // The counter in Redis or PostgreSQL (the queue backend's), or what this replica issued if higher.
       const seq = q.seq === 'issued' ? await producer.lastSeq(id) : q.seq;
       return { seq, ...(await waitPersisted(reader, id, seq, { timeoutMs: q.timeoutMs })) };

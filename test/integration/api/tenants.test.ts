@@ -240,6 +240,11 @@ describe('tenants', () => {
       { id: own, tenant, confined: true },
       { id: ours, tenant, confined: false },
     ]);
+    // It waits for a session it just created, before the worker has stored it (its claim counts).
+    const fresh = `t-fresh-${u}`;
+    const sent = await call('POST', '/v1/events', a, events(fresh, [{ type: 'session.created', data: { gameType: 'hokm', tenant } }]));
+    expect(sent.body.results[0]).toMatchObject({ status: 'accepted', seq: 1 });
+    expect(await call('GET', `/v1/sessions/${fresh}/wait?seq=1&timeoutMs=30000`, a)).toMatchObject({ status: 200, body: { appliedSeq: 1 } });
     // The join queue stays as it was: its tenant's only.
     const q = await call('POST', '/v1/events', a, [{ id: uuidv7(), type: 'queue.entered', player: 'w', data: { tenant: 'elsewhere' } }]);
     expect(q.body.results[0]).toMatchObject({ status: 'rejected', field: 'data.tenant' });
