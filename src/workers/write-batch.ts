@@ -14,13 +14,12 @@ import { DEFAULT_MAX_STATE_BYTES } from '../contract/limits.ts';
 import { INSERT_DEAD_LETTERS_SQL, MAX_DEAD_LETTER_PAYLOAD, type DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { familyRowsJson, INSERT_SQL } from '../db/sql/insert-events.ts';
 import { UPSERT_JOIN_QUEUE_SQL } from '../db/sql/upsert-join-queue.ts';
-import { LOCK_PLAYERS_SQL, RECOMPUTE_PLAYERS_SQL, SESSION_PLAYERS_SQL, UPSERT_PLAYERS_SQL } from '../db/sql/participants.ts';
+import { UPSERT_PLAYERS_SQL } from '../db/sql/participants.ts';
 import { ENSURE_SESSIONS_SQL, LOCK_SESSIONS_SQL, type LockedSession } from '../db/sql/sessions.ts';
 import { MARK_RATINGS_STALE_SQL } from '../db/sql/ratings.ts';
 import { writeAggregates, type AggregateOptions } from '../aggregates/write.ts';
-import { AGGREGATES_SHARED_LOCK_SQL, type StatDelta } from '../db/sql/aggregates.ts';
-import { GAME_CONTRIBUTIONS_SQL, SESSION_CONTRIBUTIONS_SQL } from '../db/sql/stat-moves.ts';
-import { tenantScope, type StatKey } from '../derive/scopes.ts';
+import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
+import { KeyMoves } from './key-moves.ts';
 import { sessionDeltas, type SessionDelta } from '../derive/session.ts';
 import { advanceSessions, type SessionChange } from './advance.ts';
 import { writeParticipants } from './participants.ts';
@@ -253,58 +252,25 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
     if (opts.ratings && [...changes.values()].some((c) => c.becameFinal && c.finished)) await opts.ratings.enqueue(q);
   }
   // A session whose key changed (a late, earlier session.created) takes its whole contribution along:
-  // read before the participants change. A new game type moves the game scope only; a new confinement
-  // or tenant moves every scope (src/derive/scopes.ts).
+  // the old one read before the participants change, the new one after (./key-moves.ts).
   const all = [...changes.values()];
-  const retyped = all.filter((c) => c.rekeyedFrom !== undefined && c.rekeyedFrom.tenant === c.key.tenant);
-  const rekeyed = all.filter((c) => c.rekeyedFrom !== undefined && c.rekeyedFrom.tenant !== c.key.tenant);
-  const rekeyedIds = new Set(rekeyed.map((c) => c.id));
+  const moves = new KeyMoves(changes);
   const agg = opts.aggregates;
-  const movedOut = agg
-    ? [
-        ...(await gameContributions(q, retyped.map((c) => [c.id, c.rekeyedFrom!]))),
-        ...(await sessionContributions(q, rekeyed.map((c) => [c.id, c.rekeyedFrom!]), agg.timeZone, inserted.filter((e) => rekeyedIds.has(e.sessionId ?? '')).map((e) => e.id))),
-      ]
-    : [];
+  const movedOut = agg ? await moves.before(q, agg.timeZone, inserted) : [];
   const recheck = new Set(all.filter((c) => c.endChanged || (c.rated && c.rekeyedFrom !== undefined)).map((c) => c.id));
   const rated = new Set(all.filter((c) => c.rated).map((c) => c.id));
   const parts = await writeParticipants(q, inserted, recheck, rated);
   if (parts.stale.length) await q(MARK_RATINGS_STALE_SQL, [JSON.stringify(parts.stale)]);
-  // The global players: from sessions that are not confined; a session whose confinement changed has its players recomputed.
-  const players = playerRows(inserted.filter((e) => e.sessionId !== null && !rekeyedIds.has(e.sessionId) && changes.get(e.sessionId)?.key.tenant == null));
+  // The global players: named by sessions that are not confined.
+  const players = playerRows(inserted.filter((e) => moves.namesGlobalPlayers(e)));
   if (players.length) await q(UPSERT_PLAYERS_SQL, [JSON.stringify(players)]);
-  if (rekeyed.length) await recomputePlayers(q, [...rekeyedIds].sort());
+  await moves.players(q);
   if (agg) {
-    const movedIn = [
-      ...(await gameContributions(q, retyped.map((c) => [c.id, c.key]))),
-      ...(await sessionContributions(q, rekeyed.map((c) => [c.id, c.key]), agg.timeZone, [])),
-    ];
-    const keys = new Map(all.map((c) => [c.id, rekeyedIds.has(c.id) ? null : c.rekeyedFrom !== undefined ? { gameType: null, tenant: c.key.tenant } : c.key]));
-    tx.newPeriods.push(...(await writeAggregates(q, agg, { inserted, keys, outcomes: parts.outcomes, scores: parts.scores, movedOut, movedIn })));
+    const movedIn = await moves.after(q, agg.timeZone);
+    tx.newPeriods.push(...(await writeAggregates(q, agg, { inserted, keys: moves.keys(), outcomes: parts.outcomes, scores: parts.scores, movedOut, movedIn })));
   }
   const queue = joinQueueRows(inserted);
   if (queue.length) await q(UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)]);
-}
-
-/** Each session's contribution to its game scope under `key` (none without a game type). */
-async function gameContributions(q: TxQuery, sessions: [string, StatKey][]): Promise<StatDelta[]> {
-  const typed = sessions.filter(([, k]) => k.gameType !== null).map(([session_id, k]) => ({ session_id, scope: tenantScope(k.tenant, `game:${k.gameType}`) }));
-  return typed.length ? q<StatDelta>(GAME_CONTRIBUTIONS_SQL, [JSON.stringify(typed)]) : [];
-}
-
-/** Each session's whole contribution under `key`, every scope; `leaveOut`: ids of events not to count (this transaction's). */
-async function sessionContributions(q: TxQuery, sessions: [string, StatKey][], timeZone: string, leaveOut: string[]): Promise<StatDelta[]> {
-  if (!sessions.length) return [];
-  const x = sessions.map(([session_id, k]) => ({ session_id, tenant: k.tenant, game_type: k.gameType }));
-  return q<StatDelta>(SESSION_CONTRIBUTIONS_SQL, [JSON.stringify(x), timeZone, leaveOut]);
-}
-
-/** The global rows of the players of sessions whose confinement changed, recomputed from the sessions that are not confined. */
-async function recomputePlayers(q: TxQuery, sessionIds: string[]): Promise<void> {
-  const ids = (await q<{ player_id: string }>(SESSION_PLAYERS_SQL, [sessionIds])).map((r) => r.player_id);
-  if (!ids.length) return;
-  await q(LOCK_PLAYERS_SQL, [ids]);
-  await q(RECOMPUTE_PLAYERS_SQL, [ids]);
 }
 
 function push<T>(m: Map<string, T[]>, k: string, v: T): void {
