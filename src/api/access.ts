@@ -43,6 +43,8 @@ export async function sessionTenantCheck(reader: Reader, req: FastifyRequest, id
   if (own == null) return;
   const [s] = await reader.read<{ tenant: string | null }>(SESSION_TENANT_SQL, [id]);
   if (s?.tenant === own) return;
-  if (claims && (s === undefined || s.tenant === null) && (await claimedBy(claims.store, claims.prefix, id)) === own) return;
+  // The claim is read whatever the row says, so a missing session and another tenant's take the same path.
+  const claimed = claims ? await claimedBy(claims.store, claims.prefix, id) : null;
+  if (claimed === own && (s === undefined || s.tenant === null)) return;
   throw noSession(id);
 }
