@@ -15,7 +15,8 @@
  *   or created by a valid `session.created` of the same request. Anything else — another tenant's
  *   session, a trusted publisher's, a session that does not exist — gets the same verdict, so a
  *   verdict does not tell which ids exist.
- * - A join-queue event must name the key's tenant in `data.tenant`.
+ * - A join-queue event must name the key's tenant in `data.tenant`, and a session it names (the room
+ *   waited for; with a `seq` it fills that number of the session's sequence) must be the key's.
  *
  * An event that fails gets its own verdict (code `forbidden`); the events beside it go on.
  */
@@ -94,7 +95,7 @@ export async function tenantVerdicts(
   for (const raw of events) {
     const e = obj(raw);
     const sid = text(e?.sessionId);
-    if (e && sid !== null && !e.type?.startsWith?.('queue.')) asked.add(sid);
+    if (e && sid !== null) asked.add(sid);
   }
   const ids = [...asked];
   const stored = new Map<string, Stored>();
@@ -129,7 +130,7 @@ export async function tenantVerdicts(
   });
   events.forEach((raw, i) => {
     const e = obj(raw);
-    if (!e || typeof e.type !== 'string' || e.type.startsWith('queue.') || e.type === 'session.created') return;
+    if (!e || typeof e.type !== 'string' || e.type === 'session.created' || verdicts[i] !== null) return;
     const sid = text(e.sessionId);
     if (sid !== null && !mine(sid) && !createdHere.has(sid)) verdicts[i] = notYours(sid, tenant);
   });
@@ -142,7 +143,7 @@ export async function tenantVerdicts(
     if ((await deps.store.get([claimKey(deps.prefix, sid)]))[0] === tenant) continue;
     events.forEach((raw, i) => {
       const e = obj(raw);
-      if (text(e?.sessionId) !== sid || String(e?.type).startsWith('queue.')) return;
+      if (text(e?.sessionId) !== sid || verdicts[i] !== null) return;
       verdicts[i] = e?.type === 'session.created' ? taken(sid) : notYours(sid, tenant);
     });
   }

@@ -245,9 +245,15 @@ describe('tenants', () => {
     const sent = await call('POST', '/v1/events', a, events(fresh, [{ type: 'session.created', data: { gameType: 'hokm', tenant } }]));
     expect(sent.body.results[0]).toMatchObject({ status: 'accepted', seq: 1 });
     expect(await call('GET', `/v1/sessions/${fresh}/wait?seq=1&timeoutMs=30000`, a)).toMatchObject({ status: 200, body: { appliedSeq: 1 } });
-    // The join queue stays as it was: its tenant's only.
-    const q = await call('POST', '/v1/events', a, [{ id: uuidv7(), type: 'queue.entered', player: 'w', data: { tenant: 'elsewhere' } }]);
-    expect(q.body.results[0]).toMatchObject({ status: 'rejected', field: 'data.tenant' });
+    // Its tenant's join queue only; a queue event naming a session (with a seq it fills that number of
+    // the session's sequence) names one of its own.
+    const q = await call('POST', '/v1/events', a, [
+      { id: uuidv7(), type: 'queue.entered', player: 'w', data: { tenant: 'elsewhere' } },
+      { id: uuidv7(), type: 'queue.entered', player: 'w', sessionId: ours, seq: 2, data: { tenant } },
+      { id: uuidv7(), type: 'queue.entered', player: 'w', sessionId: own, data: { tenant } },
+      { id: uuidv7(), type: 'queue.entered', player: 'w', data: { tenant } },
+    ]);
+    expect(q.body.results.map((x: { status: string; field: string }) => `${x.status} ${x.field}`)).toEqual(['rejected data.tenant', 'rejected sessionId', 'accepted undefined', 'accepted undefined']);
   });
 
   it("reads its tenant's boards and player stats back right: per game, per period, around a player, and rated within the tenant", async () => {
