@@ -9,7 +9,7 @@
 import type { ValidEvent } from '../contract/events.ts';
 import type { StatDelta } from '../db/sql/aggregates.ts';
 import { maxAt } from '../derive/session.ts';
-import { GLOBAL_KEY, tenantScope, type StatKey } from '../derive/scopes.ts';
+import { GLOBAL_KEY, isPeriodScope, tenantScope, type StatKey } from '../derive/scopes.ts';
 import { CONTRIBUTING } from '../workers/derived-rows.ts';
 import { periodScopes } from './periods.ts';
 
@@ -132,9 +132,15 @@ export class StatDeltas {
     }
   }
 
-  /** Whole contributions (a session's, moving between scopes): added with `sign`; `resetLast` for the scopes they leave. */
+  /**
+   * Whole contributions (a session's, moving between scopes): added with `sign`; `resetLast` for the
+   * scopes they leave. The global periods they join are registered (a session that was confined had not).
+   */
   addRows(rows: StatDelta[], sign = 1, resetLast = false): void {
-    for (const r of rows) this.add(r.player_id, r.scopes, r, sign, resetLast);
+    for (const r of rows) {
+      this.add(r.player_id, r.scopes, r, sign, resetLast);
+      if (sign > 0) for (const s of r.scopes) if (!s.startsWith('tenant:') && isPeriodScope(s)) this.periods.add(s);
+    }
   }
 
   /** Non-empty deltas, sorted by player and scopes (deterministic; the fold sorts what it locks). */

@@ -21,6 +21,8 @@ const ctx = workerFixture({ GP_STATS_TZ: 'UTC', GP_WIN_RATE_MIN_GAMES: '1', GP_J
 type Ev = { id?: string; type: string; seq: number; player?: string; at?: string; data?: Record<string, unknown> };
 const T0 = '2030-01-10T10:00:00.000Z';
 const T1 = '2030-01-20T10:00:00.000Z';
+/** A time no other test uses: its periods are registered by this one only. */
+const T2 = '2030-02-12T10:00:00.000Z';
 
 function envelopes(sessionId: string, list: Ev[]) {
   return list.map((e) => ({ id: e.id ?? uuidv7(), type: e.type, sessionId, seq: e.seq, at: e.at ?? T1, ...(e.player ? { player: e.player } : {}), data: e.data ?? {} }));
@@ -54,6 +56,8 @@ async function scopes(player: string): Promise<Record<string, Record<string, unk
 const row = (games: number, wins: number, xp: number, tasks: number, votes: number, last: string | null, best: number | null = null, rated = false) => ({ games, wins, xp, tasks, votes, last, best, rated });
 /** The five scopes of a contribution at T1 (2030-01-20, a Sunday: week of Monday 2030-01-14), under `prefix` ('' or 'tenant:t/'). */
 const at1 = (prefix: string, game: string) => [prefix ? prefix.slice(0, -1) : 'all', `${prefix}game:${game}`, `${prefix}day:2030-01-20`, `${prefix}week:2030-01-14`, `${prefix}month:2030-01`];
+/** The same at T2 (2030-02-12, a Tuesday). */
+const at2 = (prefix: string, game: string) => [prefix ? prefix.slice(0, -1) : 'all', `${prefix}game:${game}`, `${prefix}day:2030-02-12`, `${prefix}week:2030-02-11`, `${prefix}month:2030-02`];
 
 async function expectNoDrift() {
   expect((await verifyAggregates(ctx.fx.orm, opts)).drift).toEqual([]);
@@ -102,37 +106,39 @@ describe('confined sessions', () => {
     // Confined to tenant A, finished, final and rated. The later creations share seq 1 but are
     // positioned before it by their ids (position is (seq, id): docs/contract.md, "The ordering rule").
     await publish(envelopes(s, [
-      { type: 'session.created', seq: 1, data: { gameType: 'hokm', tenant: ta, confined: true } },
-      { type: 'player.joined', seq: 2, player: p, data: { name: 'Pee' } },
-      { type: 'player.joined', seq: 3, player: q, data: { name: 'Queue' } },
-      { type: 'player.outcome', seq: 4, player: p, data: { outcome: 'win', xp: 30, score: 7 } },
-      { type: 'player.outcome', seq: 5, player: q, data: { outcome: 'loss', xp: 3 } },
-      { type: 'session.finished', seq: 6, data: { winners: [p] } },
+      { type: 'session.created', seq: 1, data: { gameType: 'hokm', tenant: ta, confined: true }, at: T2 },
+      { type: 'player.joined', seq: 2, player: p, data: { name: 'Pee' }, at: T2 },
+      { type: 'player.joined', seq: 3, player: q, data: { name: 'Queue' }, at: T2 },
+      { type: 'player.outcome', seq: 4, player: p, data: { outcome: 'win', xp: 30, score: 7 }, at: T2 },
+      { type: 'player.outcome', seq: 5, player: q, data: { outcome: 'loss', xp: 3 }, at: T2 },
+      { type: 'session.finished', seq: 6, data: { winners: [p] }, at: T2 },
     ]));
     await landed(s, 6);
     expect(await rateSession(ctx.fx.orm, s)).toBe(true);
-    expect(await scopes(p)).toEqual(Object.fromEntries(at1(`tenant:${ta}/`, 'hokm').map((sc, i) => [sc, row(1, 1, 30, 0, 0, T1, 7, i < 2)])));
+    expect(await scopes(p)).toEqual(Object.fromEntries(at2(`tenant:${ta}/`, 'hokm').map((sc, i) => [sc, row(1, 1, 30, 0, 0, T2, 7, i < 2)])));
     expect(await rows(ctx.fx.orm, 'select id from players where id = any($1)', [[p, q]])).toEqual([]);
     await expectNoDrift();
 
     // An earlier creation confined to tenant B: everything moves from A to B; the rating is now stale.
-    await publish(envelopes(s, [{ id: '00000000-0000-7000-8000-000000000001', type: 'session.created', seq: 1, data: { gameType: 'impostor', tenant: tb, confined: true } }]));
+    await publish(envelopes(s, [{ id: '00000000-0000-7000-8000-000000000001', type: 'session.created', seq: 1, data: { gameType: 'impostor', tenant: tb, confined: true }, at: T2 }]));
     await landed(s, 7);
     expect(await scopes(p)).toEqual({
       // The rating stays where it was made until rebuild re-rates.
       [`tenant:${ta}`]: row(0, 0, 0, 0, 0, null, null, true),
       [`tenant:${ta}/game:hokm`]: row(0, 0, 0, 0, 0, null, null, true),
-      ...Object.fromEntries(at1(`tenant:${tb}/`, 'impostor').map((sc) => [sc, row(1, 1, 30, 0, 0, T1, 7)])),
+      ...Object.fromEntries(at2(`tenant:${tb}/`, 'impostor').map((sc) => [sc, row(1, 1, 30, 0, 0, T2, 7)])),
     });
     const stale = await verifyAggregates(ctx.fx.orm, opts);
     expect(stale.drift.map((d) => d.kind)).toEqual(['ratings_input']);
     expect(stale.drift[0]).toMatchObject({ key: s, actual: { tenant: ta, game_type: 'hokm' }, expected: { tenant: tb, game_type: 'impostor' } });
 
     // The earliest creation is the deployment's own, not confined: the session counts globally, its players are global players.
-    await publish(envelopes(s, [{ id: '00000000-0000-7000-8000-000000000000', type: 'session.created', seq: 1, data: { gameType: 'impostor', tenant: tb } }]));
+    await publish(envelopes(s, [{ id: '00000000-0000-7000-8000-000000000000', type: 'session.created', seq: 1, data: { gameType: 'impostor', tenant: tb }, at: T2 }]));
     await landed(s, 8);
     const global = await scopes(p);
-    for (const sc of at1('', 'impostor')) expect(global[sc], sc).toEqual(row(1, 1, 30, 0, 0, T1, 7));
+    for (const sc of at2('', 'impostor')) expect(global[sc], sc).toEqual(row(1, 1, 30, 0, 0, T2, 7));
+    // Its global periods are registered now, to be closed and archived when they end.
+    expect((await rows(ctx.fx.orm, `select scope from stat_periods where scope = any($1) order by scope`, [at2('', 'impostor').slice(2)])).map((r) => r.scope)).toEqual(['day:2030-02-12', 'month:2030-02', 'week:2030-02-11']);
     expect(Object.keys(global).filter((sc) => sc.startsWith(`tenant:${tb}`))).toEqual([]);
     expect(await rows(ctx.fx.orm, 'select id, name from players where id = any($1) order by id', [[p, q]])).toEqual([{ id: p, name: 'Pee' }, { id: q, name: 'Queue' }]);
     await rebuildAggregates(ctx.fx.orm, opts);
