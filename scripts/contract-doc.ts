@@ -27,7 +27,7 @@ type Schema = Record<string, any>;
 const COUNTERS = '`sessions` counters (`first_event_at`, `last_event_at`, `last_seq`, `event_count`)';
 const PLAYERS = '`players` (`name`, `first_seen_at`, `last_seen_at`)';
 const DERIVED: Record<EventType, string> = {
-  'session.created': '`sessions` (`tenant`, `game_type`, `name`, `created_by`, `settings`, `created_at`; `status` starts as `created`) and the ' + COUNTERS,
+  'session.created': '`sessions` (`tenant`, `confined`, `game_type`, `name`, `created_by`, `settings`, `created_at`; `status` starts as `created`) and the ' + COUNTERS,
   'session.started': '`sessions` (`status` = `started` unless ended, `started_at`, `settings`) and the ' + COUNTERS,
   'session.finished': '`sessions` (`status` = `finished`, `ended_at`, `winners`, `final_scores`, `result`; the first end wins) and the ' + COUNTERS,
   'session.abandoned': '`sessions` (`status` = `abandoned`, `ended_at`, `end_reason`; the first end wins) and the ' + COUNTERS,
@@ -152,7 +152,7 @@ export function generate(): string {
     out.push(`- Envelope: \`sessionId\` ${env.session}; \`player\` ${env.player}.`);
     out.push(`- Lands in \`${table}\`, one row per event, primary key \`(${key}, id)\`; envelope columns ${envelope.map(code).join(', ')}.`);
     out.push(`- Also updates ${DERIVED[type]}.`);
-    if ('rule' in def && def.rule) out.push('- Rule: exactly one of `data.state` and `data.patch` must be present.');
+    if ('ruleText' in def && def.ruleText) out.push(`- Rule: ${def.ruleText}`);
     if (defaults.length) out.push(`- Defaults: ${defaults.join('; ')}.`);
     out.push('');
     out.push('| field | type | required | limits | stored in |', '|---|---|---|---|---|');

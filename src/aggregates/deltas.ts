@@ -9,6 +9,7 @@
 import type { ValidEvent } from '../contract/events.ts';
 import type { StatDelta } from '../db/sql/aggregates.ts';
 import { maxAt } from '../derive/session.ts';
+import { GLOBAL_KEY, isPeriodScope, tenantScope, type StatKey } from '../derive/scopes.ts';
 import { CONTRIBUTING } from '../workers/derived-rows.ts';
 import { periodScopes } from './periods.ts';
 
@@ -62,11 +63,17 @@ export class StatDeltas {
     return r;
   }
 
-  /** The scopes a contribution at `at` in a session of `gameType` counts in. */
-  scopes(at: string, gameType: string | null): string[] {
+  /**
+   * The scopes a contribution at `at` in a session of `key` counts in: all, its game, its periods, or a
+   * confined session's tenant's own of those (src/derive/scopes.ts). Only global periods are registered
+   * (closed and archived on schedule); a tenant's stay readable in player_stats.
+   */
+  scopes(at: string, key: StatKey): string[] {
     const periods = periodScopes(at, this.timeZone, this.periodCache);
+    const base = key.gameType === null ? ['all', ...periods] : ['all', `game:${key.gameType}`, ...periods];
+    if (key.tenant !== null) return base.map((s) => tenantScope(key.tenant, s));
     for (const p of periods) this.periods.add(p);
-    return gameType === null ? ['all', ...periods] : ['all', `game:${gameType}`, ...periods];
+    return base;
   }
 
   /** Adds `sign` times a contribution to every scope given. */
@@ -85,11 +92,17 @@ export class StatDeltas {
     if (c.recompute_best) r.recompute_best = true;
   }
 
-  /** Inserted task, vote and participant events. `gameTypes`: the session's type, null when unknown or typed in this transaction. */
-  addEvents(inserted: ValidEvent[], gameTypes: Map<string, string | null>): void {
+  /**
+   * Inserted task, vote and participant events. `keys`: each session's key (its game type null while
+   * unknown or changed in this transaction), or null for a session whose every scope moves in this
+   * transaction (its contribution is added whole, after).
+   */
+  addEvents(inserted: ValidEvent[], keys: Map<string, StatKey | null>): void {
     for (const e of inserted) {
       if (!CONTRIBUTING.has(e.family) || e.sessionId === null || e.player === null) continue;
-      const scopes = this.scopes(e.at, gameTypes.get(e.sessionId) ?? null);
+      const key = keyOf(keys, e.sessionId);
+      if (key === null) continue;
+      const scopes = this.scopes(e.at, key);
       if (e.family === 'task') {
         const fake = e.data.fake === true;
         this.add(e.player, scopes, { tasks: fake ? 0 : 1, fake_tasks: fake ? 1 : 0, xp: (e.data.xp as number | undefined) ?? 0, last_at: e.at });
@@ -99,27 +112,35 @@ export class StatDeltas {
   }
 
   /** Effective outcome changes: the old one out of the periods of its time, the new one into those of its. */
-  addOutcomeChanges(changes: EffectiveChange[], gameTypes: Map<string, string | null>): void {
+  addOutcomeChanges(changes: EffectiveChange[], keys: Map<string, StatKey | null>): void {
     for (const c of changes) {
-      const gt = gameTypes.get(c.session_id) ?? null;
+      const key = keyOf(keys, c.session_id);
+      if (key === null) continue;
       if (c.old_outcome !== null && c.old_at !== null)
-        this.add(c.player_id, this.scopes(iso(c.old_at) as string, gt), outcomeContribution(c.old_outcome, c.old_xp), -1);
-      if (c.outcome !== null && c.at !== null) this.add(c.player_id, this.scopes(iso(c.at) as string, gt), outcomeContribution(c.outcome, c.xp));
+        this.add(c.player_id, this.scopes(iso(c.old_at) as string, key), outcomeContribution(c.old_outcome, c.old_xp), -1);
+      if (c.outcome !== null && c.at !== null) this.add(c.player_id, this.scopes(iso(c.at) as string, key), outcomeContribution(c.outcome, c.xp));
     }
   }
 
   /** Score changes: the scopes of the old score and of the new one get their best_score recomputed. */
-  addScoreChanges(changes: ScoreChange[], gameTypes: Map<string, string | null>): void {
+  addScoreChanges(changes: ScoreChange[], keys: Map<string, StatKey | null>): void {
     for (const c of changes) {
-      const gt = gameTypes.get(c.session_id) ?? null;
-      if (c.old_score !== null && c.old_at !== null) this.add(c.player_id, this.scopes(iso(c.old_at) as string, gt), { recompute_best: true });
-      if (c.score !== null && c.at !== null) this.add(c.player_id, this.scopes(iso(c.at) as string, gt), { recompute_best: true });
+      const key = keyOf(keys, c.session_id);
+      if (key === null) continue;
+      if (c.old_score !== null && c.old_at !== null) this.add(c.player_id, this.scopes(iso(c.old_at) as string, key), { recompute_best: true });
+      if (c.score !== null && c.at !== null) this.add(c.player_id, this.scopes(iso(c.at) as string, key), { recompute_best: true });
     }
   }
 
-  /** Whole contributions (a session's, moving between game scopes): added with `sign`; `resetLast` for the scope they leave. */
+  /**
+   * Whole contributions (a session's, moving between scopes): added with `sign`; `resetLast` for the
+   * scopes they leave. The global periods they join are registered (a session that was confined had not).
+   */
   addRows(rows: StatDelta[], sign = 1, resetLast = false): void {
-    for (const r of rows) this.add(r.player_id, r.scopes, r, sign, resetLast);
+    for (const r of rows) {
+      this.add(r.player_id, r.scopes, r, sign, resetLast);
+      if (sign > 0) for (const s of r.scopes) if (!s.startsWith('tenant:') && isPeriodScope(s)) this.periods.add(s);
+    }
   }
 
   /** Non-empty deltas, sorted by player and scopes (deterministic; the fold sorts what it locks). */
@@ -134,6 +155,12 @@ export class StatDeltas {
       });
   }
 }
+
+/** A session's key; a session the transaction does not know counts as global without a game type. */
+const keyOf = (keys: Map<string, StatKey | null>, id: string): StatKey | null => {
+  const k = keys.get(id);
+  return k === undefined ? GLOBAL_KEY : k;
+};
 
 function outcomeContribution(outcome: string, xp: number | null) {
   return { games: 1, wins: outcome === 'win' ? 1 : 0, losses: outcome === 'loss' ? 1 : 0, draws: outcome === 'draw' ? 1 : 0, xp: Number(xp ?? 0) };

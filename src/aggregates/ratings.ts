@@ -4,11 +4,13 @@
  * rated_sessions row (primary key) is written in the same transaction as the new ratings, with the
  * exact input, so a redelivered job or a second worker finds the session rated and does nothing, and
  * ratings can be replayed for verify and rebuild. Each player is rated in the `all` scope and in the
- * session's game scope.
+ * session's game scope, or, for a confined session, in its tenant's all-time and game scopes
+ * (src/derive/scopes.ts): a tenant's ratings are its own.
  */
 import { rate, rating as newRating, ordinal } from 'openskill';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { transaction, type TxQuery } from '../db/query.ts';
+import { tenantScope } from '../derive/scopes.ts';
 import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
 import {
   INSERT_RATED_SQL, LOCK_RATED_PLAYERS_SQL, LOCK_RATED_SESSION_SQL, LOCK_RATINGS_SQL, RATING_PARTICIPANTS_SQL, UNRATED_SESSIONS_SQL, UPSERT_RATINGS_SQL,
@@ -75,7 +77,9 @@ export function rateTeams(input: RatingInput, current: (player: string) => Playe
   return out;
 }
 
-export const ratingScopes = (gameType: string | null) => (gameType === null ? ['all'] : ['all', `game:${gameType}`]);
+/** The scopes a session is rated in: all and its game, or a confined session's tenant's own of those. */
+export const ratingScopes = (gameType: string | null, tenant: string | null = null) =>
+  (gameType === null ? ['all'] : ['all', `game:${gameType}`]).map((s) => tenantScope(tenant, s));
 
 /** Rates one finished session unless it was rated already or is not final yet. Returns whether this call rated it. */
 export async function rateSession(orm: MikroORM, sessionId: string | number): Promise<boolean> {
@@ -84,15 +88,15 @@ export async function rateSession(orm: MikroORM, sessionId: string | number): Pr
 
 async function rateSessionTx(q: TxQuery, sessionId: string): Promise<boolean> {
   await q(AGGREGATES_SHARED_LOCK_SQL);
-  const [head] = await q<{ game_type: string | null; status: string; final: boolean; rated_at: Date | null }>(LOCK_RATED_SESSION_SQL, [sessionId]);
+  const [head] = await q<{ game_type: string | null; stat_tenant: string | null; status: string; final: boolean; rated_at: Date | null }>(LOCK_RATED_SESSION_SQL, [sessionId]);
   if (!head || head.status !== 'finished' || !head.final || head.game_type === null || head.rated_at !== null) return false;
   const input = ratingInput(await q<Participant>(RATING_PARTICIPANTS_SQL, [sessionId]));
   const skipped = typeof input === 'string' ? input : null;
-  const scopes = ratingScopes(head.game_type);
+  const scopes = ratingScopes(head.game_type, head.stat_tenant);
   const players = skipped ? [] : (input as RatingInput).teams.flat().sort();
   if (players.length) await q(LOCK_RATED_PLAYERS_SQL, [players.flatMap((p) => scopes.map((s) => `${p}\u0001${s}`))]);
   const marked = await q(INSERT_RATED_SQL, [
-    sessionId, head.game_type, skipped ? null : JSON.stringify((input as RatingInput).teams), skipped ? null : JSON.stringify((input as RatingInput).ranks), skipped,
+    sessionId, head.game_type, head.stat_tenant, skipped ? null : JSON.stringify((input as RatingInput).teams), skipped ? null : JSON.stringify((input as RatingInput).ranks), skipped,
   ]);
   if (!marked.length || skipped) return marked.length > 0;
   const inp = input as RatingInput;
@@ -132,10 +136,10 @@ export async function rateFinishedSessions(orm: MikroORM, delayS: number, limit 
 }
 
 /** Replays rating inputs in order: the ratings every (player, scope) should have. */
-export function replayRatings(history: { game_type: string | null; teams: string[][]; ranks: number[] }[]): Map<string, PlayerRating & { games: number }> {
+export function replayRatings(history: { game_type: string | null; tenant?: string | null; teams: string[][]; ranks: number[] }[]): Map<string, PlayerRating & { games: number }> {
   const state = new Map<string, PlayerRating & { games: number }>();
   for (const h of history)
-    for (const scope of ratingScopes(h.game_type)) {
+    for (const scope of ratingScopes(h.game_type, h.tenant ?? null)) {
       const next = rateTeams(h, (p) => state.get(`${p}\u0001${scope}`));
       for (const [p, r] of next) {
         const key = `${p}\u0001${scope}`;

@@ -6,10 +6,11 @@ import { asReader, type ReadSource } from '../db/reader.ts';
 import { METRIC_NAMES, type Metric } from '../db/sql/aggregates.ts';
 import {
   aroundSql, ARCHIVE_SQL, boardSizeSql, DAILY_STATS_SQL, PLAYER_SQL, PLAYER_STATS_SQL, RECENT_SESSIONS_SQL, SESSION_HEAD_SQL,
-  SESSION_LEADERBOARD_SQL, TENANT_CHAT_SQL, TENANT_STATS_SQL, topSql,
+  SESSION_LEADERBOARD_SQL, TENANT_CHAT_SQL, TENANT_PLAYER_SQL, TENANT_STATS_SQL, topSql,
 } from '../db/sql/analytics.ts';
 import { PLAYER_AGENT_USAGE_SQL, SESSION_AGENT_USAGE_SQL, type AgentUsageRow } from '../db/sql/agent-usage.ts';
 import { currentPeriodScope, PERIOD_KINDS, type PeriodKind } from './periods.ts';
+import { tenantScope } from '../derive/scopes.ts';
 import { AnalyticsError } from '../errors.ts';
 import { systemClock, type Clock } from '../clock.ts';
 
@@ -38,31 +39,46 @@ export interface ScopeStats {
 
 export interface PlayerStats {
   playerId: string;
+  /** Within a tenant: the tenant's (only with `tenant`). */
+  tenant?: string;
+  /** The global player's name; within a tenant, the latest name the tenant's sessions gave. */
   name: string | null;
   firstSeenAt: string | null;
   /** All games together. */
   all: ScopeStats | null;
   /** Per game type. */
   games: Record<string, ScopeStats>;
-  /** Rank on the global XP board. */
+  /** Rank on the global XP board (within a tenant, on the tenant's). */
   xpRank: number | null;
 }
 
-export async function playerStats(src: ReadSource, playerId: string): Promise<PlayerStats | null> {
+/**
+ * A player's statistics: global, or with `tenant` within that tenant (its confined sessions, docs/http.md
+ * "Tenants"). Null when the player is unknown there.
+ */
+export async function playerStats(src: ReadSource, playerId: string, opts: { tenant?: string } = {}): Promise<PlayerStats | null> {
   const r = asReader(src);
-  const [players, rows] = await Promise.all([r.read(PLAYER_SQL, [playerId]), r.read(PLAYER_STATS_SQL, [playerId])]);
+  const tenant = opts.tenant ?? null;
+  const all = tenantScope(tenant, 'all');
+  const gamePrefix = tenantScope(tenant, 'game:');
+  const [players, rows] = await Promise.all([
+    tenant === null ? r.read(PLAYER_SQL, [playerId]) : r.read(TENANT_PLAYER_SQL, [playerId, tenant]).then((x) => x.filter((p) => p.first_seen_at !== null)),
+    r.read(PLAYER_STATS_SQL, [playerId, all, gamePrefix]),
+  ]);
   if (!players.length && !rows.length) return null;
-  const out: PlayerStats = { playerId, name: players[0]?.name ?? null, firstSeenAt: iso(players[0]?.first_seen_at), all: null, games: {}, xpRank: null };
+  const out: PlayerStats = {
+    playerId, ...(tenant === null ? {} : { tenant }), name: players[0]?.name ?? null, firstSeenAt: iso(players[0]?.first_seen_at), all: null, games: {}, xpRank: null,
+  };
   for (const x of rows) {
     const s: ScopeStats = {
       scope: x.scope, games: x.games, wins: x.wins, losses: x.losses, draws: x.draws, winRate: num(x.win_rate), bestScore: num(x.best_score), xp: Number(x.xp),
       tasks: x.tasks, fakeTasks: x.fake_tasks, votes: x.votes, lastPlayedAt: iso(x.last_played_at), rating: num(x.rating), mu: num(x.mu),
       sigma: num(x.sigma), ratedGames: x.rated_games,
     };
-    if (x.scope === 'all') {
+    if (x.scope === all) {
       out.all = s;
       out.xpRank = num(x.xp_rank);
-    } else out.games[String(x.scope).slice(5)] = s;
+    } else out.games[String(x.scope).slice(gamePrefix.length)] = s;
   }
   return out;
 }
@@ -78,6 +94,8 @@ export interface LeaderboardOptions {
   around?: string;
   /** Time zone of the periods (GP_STATS_TZ). */
   timeZone?: string;
+  /** A tenant's board (its confined sessions, docs/http.md "Tenants") instead of the global one. */
+  tenant?: string;
   /** What "the current day, week, month" means. @defaultValue the system clock */
   clock?: Clock;
 }
@@ -112,11 +130,17 @@ export function leaderboardScope(opts: Pick<LeaderboardOptions, 'period' | 'game
 export async function leaderboard(src: ReadSource, opts: LeaderboardOptions = {}): Promise<Leaderboard> {
   const by = opts.by ?? 'xp';
   if (!METRIC_NAMES.includes(by)) throw new AnalyticsError(`unknown metric "${by}": use ${METRIC_NAMES.join(', ')}`);
-  const scope = leaderboardScope(opts);
-  if (by === 'rating' && scope !== 'all' && !scope.startsWith('game:')) throw new AnalyticsError('ratings have no periods: use --period all');
+  const base = leaderboardScope(opts);
+  if (by === 'rating' && base !== 'all' && !base.startsWith('game:')) throw new AnalyticsError('ratings have no periods: use --period all');
+  const tenant = opts.tenant ?? null;
+  const scope = tenantScope(tenant, base);
+  const t = tenant === null ? [] : [tenant];
   const limit = Math.min(Math.max(opts.limit ?? (opts.around ? 5 : 10), 1), 1000);
   const r = asReader(src);
-  const rows = opts.around === undefined ? await r.read(topSql(by), [scope, limit]) : fillAroundRanks(await r.read(aroundSql(by), [scope, opts.around, limit]));
+  const rows =
+    opts.around === undefined
+      ? await r.read(topSql(by, tenant !== null), [scope, limit, ...t])
+      : fillAroundRanks(await r.read(aroundSql(by, tenant !== null), [scope, opts.around, limit, ...t]));
   const [size] = await r.read<{ n: string }>(boardSizeSql(by), [scope]);
   return {
     scope,

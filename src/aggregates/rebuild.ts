@@ -101,7 +101,7 @@ async function rederiveSessions(q: TxQuery, rows: { id: string; idle: boolean }[
     if (!r) continue;
     const m = r.merge;
     sessionRows.push({
-      id, tenant: m.created?.tenant ?? null, game_type: m.groups.gameType, name: m.created?.name ?? null, created_by: m.created?.createdBy ?? null,
+      id, tenant: m.created?.tenant ?? null, confined: m.created?.confined ?? false, game_type: m.groups.gameType, name: m.created?.name ?? null, created_by: m.created?.createdBy ?? null,
       created_at: m.created?.at ?? null, created_seq: m.created?.pos[0] ?? null, created_id: m.created?.pos[1] ?? null,
       started_at: m.started?.at ?? null, started_seq: m.started?.pos[0] ?? null, started_id: m.started?.pos[1] ?? null,
       settings: m.settings?.value ?? null, settings_seq: m.settings?.pos[0] ?? null, settings_id: m.settings?.pos[1] ?? null,
@@ -120,12 +120,12 @@ async function rederiveSessions(q: TxQuery, rows: { id: string; idle: boolean }[
   for (let i = 0; i < participantRows.length; i += 5000) await q(REWRITE_PARTICIPANTS_SQL, [JSON.stringify(participantRows.slice(i, i + 5000))]);
 }
 
-/** Sets each rated session's recorded input to what its participants and game type say now; returns how many changed. */
+/** Sets each rated session's recorded input to what its participants, game type and confinement say now; returns how many changed. */
 async function refreshRatingInputs(q: TxQuery): Promise<number> {
   const stale = (await q<{ id: string }>(`SELECT id FROM sessions WHERE rating_stale ORDER BY id`)).map((r) => r.id);
   if (!stale.length) return 0;
-  const parts = await q<{ session_id: string; player_id: string; team: string | null; outcome: 'win' | 'loss' | 'draw' | null; game_type: string | null; status: string }>(
-    `SELECT s.id AS session_id, p.player_id, p.team, p.eff_outcome AS outcome, s.game_type, s.status
+  const parts = await q<{ session_id: string; player_id: string; team: string | null; outcome: 'win' | 'loss' | 'draw' | null; game_type: string | null; stat_tenant: string | null; status: string }>(
+    `SELECT s.id AS session_id, p.player_id, p.team, p.eff_outcome AS outcome, s.game_type, CASE WHEN s.confined THEN s.tenant END AS stat_tenant, s.status
      FROM sessions s LEFT JOIN session_participants p ON p.session_id = s.id WHERE s.id = ANY($1::text[]) ORDER BY s.id, p.player_id`,
     [stale],
   );
@@ -134,13 +134,13 @@ async function refreshRatingInputs(q: TxQuery): Promise<number> {
     const input = mine[0]?.status === 'finished' ? ratingInput(mine.filter((p) => p.player_id !== null)) : 'no longer finished';
     const skipped = typeof input === 'string' ? input : null;
     return {
-      session_id: id, game_type: mine[0]?.game_type ?? null, skipped,
+      session_id: id, game_type: mine[0]?.game_type ?? null, tenant: mine[0]?.stat_tenant ?? null, skipped,
       teams: skipped ? null : (input as { teams: string[][] }).teams, ranks: skipped ? null : (input as { ranks: number[] }).ranks,
     };
   });
   await q(
-    `UPDATE rated_sessions r SET teams = x.teams, ranks = x.ranks, game_type = x.game_type, skipped = x.skipped
-     FROM json_to_recordset($1::json) AS x(session_id text, teams jsonb, ranks jsonb, game_type text, skipped text) WHERE r.session_id = x.session_id`,
+    `UPDATE rated_sessions r SET teams = x.teams, ranks = x.ranks, game_type = x.game_type, tenant = x.tenant, skipped = x.skipped
+     FROM json_to_recordset($1::json) AS x(session_id text, teams jsonb, ranks jsonb, game_type text, tenant text, skipped text) WHERE r.session_id = x.session_id`,
     [JSON.stringify(rows)],
   );
   return rows.length;

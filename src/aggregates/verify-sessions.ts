@@ -8,7 +8,7 @@ import type { TxQuery } from '../db/query.ts';
 import { recomputeSession } from '../derive/recompute.ts';
 import { cmpAt } from '../derive/session.ts';
 import { DERIVATION_EVENTS_SQL, SESSION_CHUNK_SQL, STORED_PARTICIPANTS_SQL, STORED_SESSIONS_SQL } from '../db/sql/recompute.ts';
-import { RATED_INPUTS_SQL } from '../db/sql/ratings.ts';
+import { RATED_INPUTS_SQL, type RatedInputRow } from '../db/sql/ratings.ts';
 import { ratingInput } from './ratings.ts';
 import type { Drift } from './verify.ts';
 
@@ -62,7 +62,7 @@ async function checkChunk(q: TxQuery, ids: string[], idleOf: Map<string, boolean
     const g = r.merge;
     const end = g.end;
     const want: Record<string, unknown> = {
-      game_type: g.groups.gameType, tenant: g.created?.tenant ?? null, status: g.status, end_type: end?.type ?? null,
+      game_type: g.groups.gameType, tenant: g.created?.tenant ?? null, confined: g.created?.confined ?? false, status: g.status, end_type: end?.type ?? null,
       end_seq: end ? String(end.pos[0]) : null, end_id: end?.pos[1] ?? null, started_at: g.started?.at ?? null, created_at: g.created?.at ?? null,
       ...(end || !idle ? { ended_at: end?.at ?? null, winners: end?.winners ?? null, final_scores: end?.scores ?? null, result: end?.result ?? null, end_reason: end?.reason ?? null } : {}),
     };
@@ -104,10 +104,10 @@ export async function ratingInputDrift(q: TxQuery, out: Drift[]): Promise<void> 
       list.push({ player_id: p.player_id, team: p.team, outcome: p.eff_outcome });
       parts.set(p.session_id, list);
     }
-    for (const r of await q<{ session_id: string; teams: string[][] | null; ranks: number[] | null; game_type: string | null; current_type: string | null }>(RATED_INPUTS_SQL, [ids])) {
+    for (const r of await q<RatedInputRow>(RATED_INPUTS_SQL, [ids])) {
       const now = ratingInput(parts.get(r.session_id) ?? []);
-      const want = typeof now === 'string' ? null : { teams: now.teams, ranks: now.ranks, game_type: r.current_type };
-      const have = r.teams === null ? null : { teams: r.teams, ranks: r.ranks, game_type: r.game_type };
+      const want = typeof now === 'string' ? null : { teams: now.teams, ranks: now.ranks, game_type: r.current_type, tenant: r.current_tenant };
+      const have = r.teams === null ? null : { teams: r.teams, ranks: r.ranks, game_type: r.game_type, tenant: r.tenant };
       if (!same(have, want)) out.push({ kind: 'ratings_input', key: r.session_id, actual: have, expected: want });
     }
   }

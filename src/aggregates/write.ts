@@ -6,8 +6,10 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ValidEvent } from '../contract/events.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
 import {
-  AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, RECOMPUTE_BEST_SQL, RESET_LAST_PLAYED_SQL,
+  AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, RECOMPUTE_BEST_SQL,
 } from '../db/sql/aggregates.ts';
+import { RESET_LAST_PLAYED_SQL } from '../db/sql/stat-moves.ts';
+import { isPeriodScope, type StatKey } from '../derive/scopes.ts';
 import { StatDeltas, type EffectiveChange, type ScoreChange } from './deltas.ts';
 import type { StatDelta } from '../db/sql/aggregates.ts';
 
@@ -24,13 +26,16 @@ export function aggregateOptions(cfg: { statsTimeZone: string; winRateMinGames: 
 
 export interface AggregateInput {
   inserted: ValidEvent[];
-  /** Each touched session's game type; null while unknown, and for a session whose type changed here. */
-  gameTypes: Map<string, string | null>;
+  /**
+   * Each touched session's key (src/derive/scopes.ts): its game type null while unknown and for a session
+   * whose type changed here; the whole key null for a session whose every scope moves here (movedOut/movedIn).
+   */
+  keys: Map<string, StatKey | null>;
   /** Effective outcomes this transaction changed. */
   outcomes: EffectiveChange[];
   /** Counted scores (best_score's input) this transaction changed. */
   scores: ScoreChange[];
-  /** Sessions whose game type changed: their whole contribution before (to take from the old game) and after (to give to the new). */
+  /** Sessions whose key changed: their whole contribution before (to take from the old scopes) and after (to give to the new). */
   movedOut: StatDelta[];
   movedIn: StatDelta[];
 }
@@ -38,10 +43,10 @@ export interface AggregateInput {
 /** Appends the transaction's deltas; returns the periods it registered (to remember once committed). */
 export async function writeAggregates(q: TxQuery, opts: AggregateOptions, input: AggregateInput): Promise<string[]> {
   const deltas = new StatDeltas(opts.timeZone);
-  deltas.addEvents(input.inserted, input.gameTypes);
-  deltas.addOutcomeChanges(input.outcomes, input.gameTypes);
-  deltas.addScoreChanges(input.scores, input.gameTypes);
-  // Out of the old game's scope: counters subtracted, and its last_played_at recomputed (a maximum cannot be subtracted).
+  deltas.addEvents(input.inserted, input.keys);
+  deltas.addOutcomeChanges(input.outcomes, input.keys);
+  deltas.addScoreChanges(input.scores, input.keys);
+  // Out of the old scopes: counters subtracted, and their last_played_at recomputed (a maximum cannot be subtracted).
   deltas.addRows(input.movedOut, -1, true);
   deltas.addRows(input.movedIn, 1);
   const rows = deltas.list();
@@ -72,7 +77,7 @@ export async function foldStatDeltas(orm: MikroORM, winRateMinGames: number, opt
       await q(AGGREGATES_SHARED_LOCK_SQL);
       type Key = { player_id: string; scope: string };
       const res = await q<{ taken: number; reset: Key[] | null; best: Key[] | null }>(FOLD_STAT_DELTAS_SQL, [limit, winRateMinGames]);
-      if (res[0]?.reset?.length) await q(RESET_LAST_PLAYED_SQL, [JSON.stringify(res[0].reset)]);
+      if (res[0]?.reset?.length) await q(RESET_LAST_PLAYED_SQL, [JSON.stringify(res[0].reset.map((k) => ({ ...k, period: isPeriodScope(k.scope) }))), opts.timeZone]);
       // A statement of its own, after the fold above locked these rows: it must read the participants
       // in a snapshot taken after any concurrent fold of the same rows committed (RECOMPUTE_BEST_SQL).
       if (res[0]?.best?.length) await q(RECOMPUTE_BEST_SQL, [JSON.stringify(res[0].best), opts.timeZone]);

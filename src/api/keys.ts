@@ -44,12 +44,20 @@ const toInfo = (r: Record<string, any>): ApiKeyInfo => ({
   revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
 });
 
+/**
+ * Admin acts (game types, erasure) span every tenant, so a tenant-restricted key never has the scope:
+ * refused when such a key is created, and (for one made before this rule) at every request.
+ */
+export const TENANT_ADMIN =
+  'a key restricted to a tenant cannot have the admin scope: admin acts (registering game types, erasing players) span every tenant. Use ingest and read for the tenant, and a key without --tenant for admin';
+
 /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
 export async function createApiKey(
   orm: MikroORM,
   opts: { name: string; scopes: readonly string[]; tenant?: string | null; rateLimit?: number | null },
 ): Promise<ApiKeyInfo & { key: string }> {
   const scopes = checkScopes(opts.scopes);
+  if (opts.tenant != null && scopes.includes('admin')) throw new GamePersistError('bad_request', TENANT_ADMIN);
   if (!/^[\s\S]{1,200}$/.test(opts.name)) throw new GamePersistError('bad_request', 'a key name is 1-200 characters');
   const id = randomBytes(8).toString('hex');
   const secret = randomBytes(32).toString('base64url');

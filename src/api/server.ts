@@ -29,7 +29,7 @@ import { sqlState } from '../workers/db-errors.ts';
 import { VERSION } from '../version.ts';
 import { REDIS_OUT_OF_MEMORY_MESSAGE, classifyRedisError } from '../redis.ts';
 import { bearerOk } from '../metrics/http.ts';
-import { KeyVerifier, type ApiKeyInfo, type Scope } from './keys.ts';
+import { KeyVerifier, TENANT_ADMIN, type ApiKeyInfo, type Scope } from './keys.ts';
 import { Idempotency } from './idempotency.ts';
 import { pgApiStore, redisApiStore, type ApiStore } from './store.ts';
 import { apiMetrics } from './metrics.ts';
@@ -154,6 +154,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const scope = req.routeOptions.config?.scope;
     if (!scope) return;
     const key = await keys.verify(presentedKey(req));
+    if (key.tenant !== null && key.scopes.includes('admin')) throw new ApiError(403, 'forbidden', `${TENANT_ADMIN}; revoke this key (game-persist keys revoke ${key.id})`);
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) throw new ApiError(403, 'forbidden', `this key lacks the "${scope}" scope`);
     req.apiKey = key;
   });

@@ -31,7 +31,7 @@ async function withReader<T>(cfg: Readonly<Config>, fn: (r: Reader) => Promise<T
 export async function runPlayers(cfg: Readonly<Config>, sub: string | undefined, id: string | undefined, flags: Flags): Promise<number> {
   if ((sub !== 'stats' && sub !== 'agents') || !id) throw new UsageError('usage: players stats|agents <player id>');
   if (sub === 'agents') return printAgentUsage(await withReader(cfg, (r) => playerAgentUsage(r, id)), `player ${id}`, flags);
-  const s = await withReader(cfg, (r) => playerStats(r, id));
+  const s = await withReader(cfg, (r) => playerStats(r, id, flags.tenant !== undefined ? { tenant: flags.tenant } : {}));
   if (!s) {
     console.error(`no player ${id}`);
     return 1;
@@ -70,7 +70,10 @@ export async function runLeaderboard(cfg: Readonly<Config>, flags: Flags): Promi
   const by = (flags.by ?? 'xp') as Metric;
   if (!METRIC_NAMES.includes(by)) throw new UsageError(`--by must be one of ${METRIC_NAMES.join(', ')}`);
   const board = await withReader(cfg, (r) =>
-    leaderboard(r, { by, period: flags.period, game: flags.game, around: flags.around, limit: intFlag(flags, 'limit', flags.around ? 5 : 10), timeZone: cfg.statsTimeZone }),
+    leaderboard(r, {
+      by, period: flags.period, game: flags.game, around: flags.around, limit: intFlag(flags, 'limit', flags.around ? 5 : 10), timeZone: cfg.statsTimeZone,
+      ...(flags.tenant !== undefined ? { tenant: flags.tenant } : {}),
+    }),
   );
   if (flags.json) {
     console.log(JSON.stringify(board));

@@ -174,7 +174,13 @@ const COMMANDS: readonly Spec[] = [
     use: 'players',
     summary: 'player statistics',
     sub: [
-      { use: 'stats <id>', summary: "a player's totals, per game type, rating and ranks", options: [JSON_OPT], examples: ['game-persist players stats 11111'], run: (cfg, f, [id]) => runPlayers(cfg, 'stats', id, f) },
+      {
+        use: 'stats <id>',
+        summary: "a player's totals, per game type, rating and ranks",
+        options: [['--tenant <t>', "within this tenant (its confined sessions)"], JSON_OPT],
+        examples: ['game-persist players stats 11111', 'game-persist players stats 11111 --tenant guild-42'],
+        run: (cfg, f, [id]) => runPlayers(cfg, 'stats', id, f),
+      },
       { use: 'agents <id>', summary: "a player's LLM/agent calls across sessions per model and provider", options: [JSON_OPT], run: (cfg, f, [id]) => runPlayers(cfg, 'agents', id, f) },
     ],
   },
@@ -186,6 +192,7 @@ const COMMANDS: readonly Spec[] = [
       ['--period <p>', 'all, day, week, month, or day:YYYY-MM-DD / week:… / month:…'],
       ['--game <type>', 'one game type'],
       ['--around <player>', 'the players around this one'],
+      ['--tenant <t>', "this tenant's board (its confined sessions)"],
       LIMIT(10),
       JSON_OPT,
     ],

@@ -44,6 +44,8 @@ interface TypeDef<S extends Shape> {
   data: S;
   /** Cross-field rule: returns [field, reason] when broken. */
   rule?: (data: Record<string, unknown>) => [string, string] | null;
+  /** The rule in words, for docs/contract.md. */
+  ruleText?: string;
   /** Whether the envelope needs a sessionId (all but join-queue events). */
   needsSession?: boolean;
 }
@@ -59,11 +61,18 @@ export const EVENT_TYPES = {
     data: {
       gameType: f.str({ max: SHORT, min: 1, description: 'e.g. impostor, hokm, liap-tui' }),
       tenant: f.id({ optional: true, description: 'Owning chat, guild or server.' }),
+      confined: f.bool({
+        optional: true,
+        description:
+          "The session counts only in its tenant's statistics, boards and ratings, never in the global ones, and does not name global players (requires `tenant`). The HTTP API sets it on every session a tenant-restricted key creates.",
+      }),
       name: f.str({ max: 256, optional: true }),
       createdBy: f.id({ optional: true }),
       settings: f.object({ optional: true }),
       meta,
     },
+    rule: (d) => (d.confined === true && d.tenant === undefined ? ['data.confined', 'needs data.tenant: a confined session counts in its tenant only'] : null),
+    ruleText: '`data.confined: true` needs `data.tenant`.',
   }),
   'session.started': def({
     family: 'session',
@@ -167,6 +176,7 @@ export const EVENT_TYPES = {
     },
     rule: (d) =>
       (d.state === undefined) === (d.patch === undefined) ? ['data.state', 'or data.patch: exactly one is required'] : null,
+    ruleText: 'exactly one of `data.state` and `data.patch` must be present.',
   }),
   'agent.log': def({
     family: 'agent',

@@ -23,7 +23,7 @@ export function recomputeSession(id: string, events: ValidEvent[], idle: boolean
   const sorted = [...events].sort((a, b) => cmpPos(posOf(a), posOf(b)));
   const delta = sessionDeltas(sorted).get(id);
   if (!delta) return null;
-  const merge = mergeSession({ created: null, started: null, settings: null, end: null, endType: null, gameType: null, idle: false }, delta);
+  const merge = mergeSession({ created: null, started: null, settings: null, end: null, endType: null, gameType: null, statTenant: null, idle: false }, delta);
   if (idle && merge.groups.end === null) merge.status = 'abandoned';
   const end: SessionEnd | null = merge.end ? { type: merge.end.type, winners: merge.end.winners, scores: merge.end.scores, at: merge.end.at } : null;
   const byPlayer = new Map<string, ValidEvent[]>();

@@ -14,6 +14,8 @@ export type SessionStatus = 'created' | 'started' | EndType;
 export interface CreatedFields {
   pos: Pos;
   tenant: string | null;
+  /** `confined: true` (with a tenant): the session counts in its tenant's scopes only (src/derive/scopes.ts). */
+  confined: boolean;
   gameType: string | null;
   name: string | null;
   createdBy: string | null;
@@ -54,6 +56,8 @@ export interface StoredGroups {
   end: Pos | null;
   endType: EndType | null;
   gameType: string | null;
+  /** The tenant of a confined session (its statistics count there); null: the global scopes. */
+  statTenant: string | null;
   /** Marked abandoned by the idle clean-up (not by an event). */
   idle: boolean;
 }
@@ -119,7 +123,10 @@ export function sessionDeltas(events: ValidEvent[]): Map<string, SessionDelta> {
     switch (e.type) {
       case 'session.created':
         if (isBefore(p, d.created?.pos))
-          d.created = { pos: p, tenant: str(data.tenant), gameType: str(data.gameType), name: str(data.name), createdBy: str(data.createdBy), at: e.at };
+          d.created = {
+            pos: p, tenant: str(data.tenant), confined: data.confined === true, gameType: str(data.gameType), name: str(data.name),
+            createdBy: str(data.createdBy), at: e.at,
+          };
         break;
       case 'session.started':
         if (isBefore(p, d.started?.pos)) d.started = { pos: p, at: e.at };
@@ -167,11 +174,15 @@ export function mergeSession(old: StoredGroups, d: SessionDelta): SessionMerge {
     end: end?.pos ?? old.end,
     endType: end?.type ?? old.endType,
     gameType: created ? created.gameType : old.gameType,
+    statTenant: created ? statTenantOf(created) : old.statTenant,
     // Any new event brings an idle session back: its status follows its events again.
     idle: false,
   };
   return { created, started, settings, end, revived: old.idle, groups, status: statusOf(groups) };
 }
+
+/** The tenant a session's statistics count in: its tenant when confined, else none (the global scopes). */
+export const statTenantOf = (c: Pick<CreatedFields, 'tenant' | 'confined'>): string | null => (c.confined ? c.tenant : null);
 
 export function statusOf(g: StoredGroups): SessionStatus {
   if (g.end !== null && g.endType !== null) return g.endType;

@@ -13,6 +13,11 @@ export const Session = defineEntity({
   properties: {
     id: p.text().primary(),
     tenant: p.text().nullable(),
+    /**
+     * From the first session.created (`confined`): the session counts only in its tenant's statistics,
+     * boards and ratings, and names no global player (docs/http.md, "Tenants").
+     */
+    confined: p.boolean().default(false),
     gameType: p.text().nullable(),
     name: p.text().nullable(),
     createdBy: p.text().nullable(),

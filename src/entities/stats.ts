@@ -147,6 +147,8 @@ export const RatedSession = defineEntity({
     sessionId: p.text().primary(),
     ord: p.bigint('number').autoincrement().unique(),
     gameType: p.text().nullable(),
+    /** The tenant of a confined session, rated in that tenant's scopes; null: rated in the global ones. */
+    tenant: p.text().nullable(),
     /** [[playerId, ...] per team], best team first by `ranks`. Null when the session could not be rated. */
     teams: p.json<string[][]>().nullable(),
     ranks: p.json<number[]>().nullable(),

@@ -8,6 +8,7 @@
  */
 import type { ValidEvent } from '../contract/events.ts';
 import { storedPos, type Pos } from '../derive/position.ts';
+import { sameKey, type StatKey } from '../derive/scopes.ts';
 import { mergeSession, statusOf, type EndFields, type SessionDelta, type StoredGroups } from '../derive/session.ts';
 import type { TxQuery } from '../db/query.ts';
 import { UPDATE_SESSIONS_SQL, type LockedSession, type SessionWrite } from '../db/sql/sessions.ts';
@@ -32,9 +33,10 @@ export interface AdvanceOptions {
 /** What the rest of the transaction needs to know about a session. */
 export interface SessionChange {
   id: string;
-  gameType: string | null;
-  /** The game type before this transaction, when it changed. */
-  retypedFrom: string | null | undefined;
+  /** What decides its statistics' scopes now: game type, and the tenant when confined (src/derive/scopes.ts). */
+  key: StatKey;
+  /** The key before this transaction, when it changed (an earlier-positioned session.created arrived). */
+  rekeyedFrom: StatKey | undefined;
   /** The end changed in this transaction (appeared, or an earlier one arrived). */
   endChanged: boolean;
   /** Final now (has an end and nothing before it can still arrive). */
@@ -62,6 +64,7 @@ const groupsOf = (s: LockedSession): StoredGroups => ({
   end: storedPos(s.end_seq, s.end_id),
   endType: s.end_type,
   gameType: s.game_type,
+  statTenant: s.confined ? s.tenant : null,
   idle: s.idle,
 });
 
@@ -110,10 +113,13 @@ export async function advanceSessions(
     const endChanged = !!m?.end;
     conflicts += w.conflicts - s.seq_conflicts;
     lostDelta += w.lost - Number(s.lost_seqs);
+    const key: StatKey = { gameType: groups.gameType, tenant: groups.statTenant };
+    const was: StatKey = { gameType: old.gameType, tenant: old.statTenant };
     changes.set(s.id, {
       id: s.id,
-      gameType: groups.gameType,
-      retypedFrom: groups.gameType !== s.game_type ? s.game_type : undefined,
+      key,
+      // A session with no event stored before counted nothing under the old key: nothing to move.
+      rekeyedFrom: sameKey(key, was) || Number(s.event_count) === 0 ? undefined : was,
       endChanged,
       final,
       becameFinal: final && !s.final,
@@ -177,6 +183,7 @@ function sessionWrite(
     touched: d !== null,
     set_created: created !== null,
     tenant: created?.tenant ?? null,
+    confined: created?.confined ?? false,
     game_type: created?.gameType ?? null,
     name: created?.name ?? null,
     created_by: created?.createdBy ?? null,

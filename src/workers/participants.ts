@@ -17,7 +17,7 @@ import {
   UPSERT_PARTICIPANTS_SQL,
   type ParticipantRow,
 } from '../db/sql/participants.ts';
-import { RATED_INPUTS_SQL } from '../db/sql/ratings.ts';
+import { RATED_INPUTS_SQL, type RatedInputRow } from '../db/sql/ratings.ts';
 import type { EffectiveChange, ScoreChange } from '../aggregates/deltas.ts';
 import { ratingInput } from '../aggregates/ratings.ts';
 import { CONTRIBUTING, sortedValues } from './derived-rows.ts';
@@ -119,14 +119,14 @@ export async function writeParticipants(q: TxQuery, inserted: ValidEvent[], rech
   if (outcomes.length)
     await q(UPDATE_EFFECTIVE_SQL, [JSON.stringify(outcomes.map((c) => ({ session_id: c.session_id, player_id: c.player_id, eff_outcome: c.outcome, eff_xp: c.xp, eff_at: c.at })))]);
 
-  // A rated session whose input changed (an outcome after it was rated, a late end or game type): its rating is stale.
+  // A rated session whose input changed (an outcome after it was rated, a late end, game type or confinement): its rating is stale.
   const stale: { id: string; stale: boolean }[] = [];
   const ratedHere = [...affected].filter((id) => rated.has(id));
   if (ratedHere.length)
-    for (const r of await q<{ session_id: string; teams: string[][] | null; ranks: number[] | null; game_type: string | null; current_type: string | null }>(RATED_INPUTS_SQL, [ratedHere])) {
+    for (const r of await q<RatedInputRow>(RATED_INPUTS_SQL, [ratedHere])) {
       const now = ratingInput(current.get(r.session_id) ?? []);
       const was = r.teams === null ? null : JSON.stringify({ teams: r.teams, ranks: r.ranks });
-      stale.push({ id: r.session_id, stale: (typeof now === 'string' ? null : JSON.stringify(now)) !== was || r.game_type !== r.current_type });
+      stale.push({ id: r.session_id, stale: (typeof now === 'string' ? null : JSON.stringify(now)) !== was || r.game_type !== r.current_type || r.tenant !== r.current_tenant });
     }
   return { outcomes, scores, stale };
 }

@@ -18,7 +18,8 @@ import { UPSERT_PLAYERS_SQL } from '../db/sql/participants.ts';
 import { ENSURE_SESSIONS_SQL, LOCK_SESSIONS_SQL, type LockedSession } from '../db/sql/sessions.ts';
 import { MARK_RATINGS_STALE_SQL } from '../db/sql/ratings.ts';
 import { writeAggregates, type AggregateOptions } from '../aggregates/write.ts';
-import { AGGREGATES_SHARED_LOCK_SQL, GAME_CONTRIBUTIONS_SQL, type StatDelta } from '../db/sql/aggregates.ts';
+import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
+import { KeyMoves } from './key-moves.ts';
 import { sessionDeltas, type SessionDelta } from '../derive/session.ts';
 import { advanceSessions, type SessionChange } from './advance.ts';
 import { writeParticipants } from './participants.ts';
@@ -250,27 +251,26 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
     if (opts.snapshots && adv.fold.snapshots.length) await opts.snapshots.enqueue(q, adv.fold.snapshots);
     if (opts.ratings && [...changes.values()].some((c) => c.becameFinal && c.finished)) await opts.ratings.enqueue(q);
   }
-  // A session moving to another game type takes its whole contribution along (read before the participants change).
-  const retyped = [...changes.values()].filter((c) => c.retypedFrom !== undefined);
-  const movedOut = opts.aggregates && retyped.length ? await gameContributions(q, retyped.map((c) => [c.id, c.retypedFrom ?? null])) : [];
-  const recheck = new Set([...changes.values()].filter((c) => c.endChanged || (c.rated && c.retypedFrom !== undefined)).map((c) => c.id));
-  const rated = new Set([...changes.values()].filter((c) => c.rated).map((c) => c.id));
+  // A session whose key changed (a late, earlier session.created) takes its whole contribution along:
+  // the old one read before the participants change, the new one after (./key-moves.ts).
+  const all = [...changes.values()];
+  const moves = new KeyMoves(changes);
+  const agg = opts.aggregates;
+  const movedOut = agg ? await moves.before(q, agg.timeZone, inserted) : [];
+  const recheck = new Set(all.filter((c) => c.endChanged || (c.rated && c.rekeyedFrom !== undefined)).map((c) => c.id));
+  const rated = new Set(all.filter((c) => c.rated).map((c) => c.id));
   const parts = await writeParticipants(q, inserted, recheck, rated);
   if (parts.stale.length) await q(MARK_RATINGS_STALE_SQL, [JSON.stringify(parts.stale)]);
-  const players = playerRows(inserted);
+  // The global players: named by sessions that are not confined.
+  const players = playerRows(inserted.filter((e) => moves.namesGlobalPlayers(e)));
   if (players.length) await q(UPSERT_PLAYERS_SQL, [JSON.stringify(players)]);
-  if (opts.aggregates) {
-    const movedIn = retyped.length ? await gameContributions(q, retyped.map((c) => [c.id, c.gameType])) : [];
-    const gameTypes = new Map([...changes.values()].map((c) => [c.id, c.retypedFrom !== undefined ? null : c.gameType]));
-    tx.newPeriods.push(...(await writeAggregates(q, opts.aggregates, { inserted, gameTypes, outcomes: parts.outcomes, scores: parts.scores, movedOut, movedIn })));
+  await moves.players(q);
+  if (agg) {
+    const movedIn = await moves.after(q, agg.timeZone);
+    tx.newPeriods.push(...(await writeAggregates(q, agg, { inserted, keys: moves.keys(), outcomes: parts.outcomes, scores: parts.scores, movedOut, movedIn })));
   }
   const queue = joinQueueRows(inserted);
   if (queue.length) await q(UPSERT_JOIN_QUEUE_SQL, [JSON.stringify(queue)]);
-}
-
-async function gameContributions(q: TxQuery, sessions: [string, string | null][]): Promise<StatDelta[]> {
-  const typed = sessions.filter(([, t]) => t !== null).map(([session_id, game_type]) => ({ session_id, game_type }));
-  return typed.length ? q<StatDelta>(GAME_CONTRIBUTIONS_SQL, [JSON.stringify(typed)]) : [];
 }
 
 function push<T>(m: Map<string, T[]>, k: string, v: T): void {

@@ -51,7 +51,7 @@ export interface CompareInput {
   log: (line: string) => void;
 }
 
-const TIME = new Set(['created_at', 'started_at', 'ended_at', 'first_event_at', 'last_event_at', 'joined_at', 'last_joined_at', 'left_at', 'outcome_at', 'eff_at', 'last_at', 'last_played_at']);
+const TIME = new Set(['first_seen_at', 'last_seen_at', 'created_at', 'started_at', 'ended_at', 'first_event_at', 'last_event_at', 'joined_at', 'last_joined_at', 'left_at', 'outcome_at', 'eff_at', 'last_at', 'last_played_at']);
 const JSONCOLS = new Set(['settings', 'winners', 'final_scores']);
 
 function features(x: ExpectedSession): string {
@@ -314,18 +314,19 @@ async function compareRatings(c: CompareInput, out: Differences, cols: Map<strin
       if (r.skipped === null && !stale.has(x.id)) out.add({ ...base, what: 'rated_sessions.input', expected: 'skipped (fewer than two teams)', actual: { teams: r.teams, ranks: r.ranks } });
       continue;
     }
-    // A game type that changed after rating (a late, earlier session.created) is a stale input too.
+    // A game type or confinement that changed after rating (a late, earlier session.created) is a stale input too.
     if (r.game_type !== x.rating.gameType && !stale.has(x.id)) out.add({ ...base, what: 'rated_sessions.game_type', expected: x.rating.gameType, actual: r.game_type });
+    if ((r.tenant ?? null) !== x.rating.tenant && !stale.has(x.id)) out.add({ ...base, what: 'rated_sessions.tenant', expected: x.rating.tenant, actual: r.tenant ?? null });
     const want = { teams: x.rating.teams, ranks: x.rating.ranks };
     const got = { teams: r.teams, ranks: r.ranks, skipped: r.skipped };
-    const equal = r.skipped === null && sameJson(want.teams, r.teams) && sameJson(want.ranks, r.ranks) && r.game_type === x.rating.gameType;
+    const equal = r.skipped === null && sameJson(want.teams, r.teams) && sameJson(want.ranks, r.ranks) && r.game_type === x.rating.gameType && (r.tenant ?? null) === x.rating.tenant;
     // A session rated before its input was complete is documented as stale (sessions.rating_stale).
     if (!equal && !stale.has(x.id)) out.add({ ...base, what: x.rating.mixed ? 'rated_sessions.input (team with mixed results)' : 'rated_sessions.input', expected: want, actual: got });
     if (equal && stale.has(x.id)) out.add({ ...base, what: 'sessions.rating_stale', expected: false, actual: true });
   }
   for (const r of rated) if (!c.expected.sessions.has(r.session_id)) out.add({ session: r.session_id, what: 'rated_sessions.unexpected', expected: null, actual: r });
   // The stored ratings are OpenSkill over the stored inputs, in rating order.
-  const replayed = replayRatings(rated.filter((r) => r.skipped === null && Array.isArray(r.teams)) as { game_type: string | null; teams: string[][]; ranks: number[] }[]);
+  const replayed = replayRatings(rated.filter((r) => r.skipped === null && Array.isArray(r.teams)) as { game_type: string | null; tenant: string | null; teams: string[][]; ranks: number[] }[]);
   const rows = new Map(stats.map((r) => [statKey(r.player_id, r.scope), r]));
   for (const [key, want] of replayed) {
     const [player, scope] = key.split('\u0000') as [string, string];
@@ -338,6 +339,23 @@ async function compareRatings(c: CompareInput, out: Differences, cols: Map<strin
     if ((a.rated_games ?? 0) > 0 && !replayed.has(statKey(a.player_id, a.scope)))
       out.add({ session: null, player: a.player_id, scope: a.scope, what: 'ratings.unexpected', expected: null, actual: { mu: a.mu, rating: a.rating, rated_games: a.rated_games } });
   return { stale: staleCount };
+}
+
+/** The global players: exactly those of the sessions that are not confined, first and last seen, and their latest name. */
+async function comparePlayers(c: CompareInput, out: Differences): Promise<void> {
+  const rows = new Map((await all(c.db, 'select to_json(p) as j from players p')).map((r) => [r.id as string, r]));
+  for (const [player, want] of c.expected.players) {
+    const a = rows.get(player);
+    if (!a) {
+      out.add({ session: null, player, what: 'players.missing', expected: showRow(want), actual: null });
+      continue;
+    }
+    for (const col of ['first_seen_at', 'last_seen_at'] as const)
+      if (!same('last_at', want[col], a[col])) out.add({ session: null, player, what: `players.${col}`, expected: usToIso(want[col]), actual: a[col] });
+    if (want.name !== undefined && want.name !== a.name) out.add({ session: null, player, what: 'players.name', expected: want.name, actual: a.name });
+  }
+  // Confined sessions name no global player.
+  for (const [id, a] of rows) if (!c.expected.players.has(id)) out.add({ session: null, player: id, what: 'players.unexpected', expected: null, actual: a });
 }
 
 /** The tables a session's events land in (the property cases send no join-queue events). */
@@ -416,6 +434,8 @@ export async function compareRun(c: CompareInput): Promise<{ differences: Differ
   c.log(`comparing ${stats.length} player_stats rows and ratings`);
   await compareStats(c, out, stats);
   const { stale } = await compareRatings(c, out, cols, stats);
+  c.log('comparing players');
+  await comparePlayers(c, out);
   c.log('comparing storage and dead letters');
   await compareStorage(c, out);
   c.log('comparing recovery and replay');

@@ -1,7 +1,7 @@
 /**
  * One session as a game server plays it, drawn as a list of drafts in the producer's order (seqs,
  * times and ids are added by arbitraries.ts): creation (sometimes late, missing or doubled with another
- * game type), start, joins, a body of moves, turn results, votes, tasks, chat, agent calls, leaves and
+ * game type, tenant or confinement: a confined session counts in its tenant's scopes only), start, joins, a body of moves, turn results, votes, tasks, chat, agent calls, leaves and
  * re-joins, outcomes (with corrections, before and after the end), documents written and deleted (some
  * with an expected version), the game's own event types, an end of some kind (or none), events after the
  * end, and now and then an extra event reusing a seq.
@@ -90,9 +90,12 @@ class SessionDraft {
 
   createdData(gameType: string): JsonObject {
     const d = this.d;
+    const tenant = d.chance(0.7) ? d.pick<string | number>(['chat-1', 'guild-✨', 67890, 'a/b%2F']) : undefined;
     return data({
       gameType,
-      tenant: d.chance(0.7) ? d.pick<string | number>(['chat-1', 'guild-✨', 67890]) : undefined,
+      tenant,
+      // A confined session (a tenant key's) counts in its tenant's scopes only; now and then said false outright.
+      confined: tenant !== undefined && d.chance(0.35) ? true : d.chance(0.05) ? false : undefined,
       name: d.chance(0.5) ? d.pick(['Game Room #1', 'ночная игра', '']) : undefined,
       createdBy: d.chance(0.4) ? d.pick(this.slots).player.wire : undefined,
       settings: d.chance(0.5) ? jsonObject(d, 1) : undefined,
@@ -112,7 +115,7 @@ class SessionDraft {
       role: s.role !== undefined && d.chance(0.7) ? s.role : undefined,
       team: s.team !== undefined && d.chance(0.85) ? this.teamWire(s.team) : undefined,
       position: d.chance(0.6) ? d.int(0, 10) : undefined,
-      name: d.chance(0.5) ? `Name ${s.player.text} ✨` : undefined,
+      name: d.chance(0.5) ? d.pick([`Name ${s.player.text} ✨`, `${s.player.text} the Bold`, `Ник ${s.player.text}`]) : undefined,
       meta: meta(d, 0.15),
     });
     const draft = this.add('player.joined', s.player, body);

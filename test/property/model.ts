@@ -55,6 +55,7 @@ export function foldTurns(start: JsonObject, turns: readonly { seq: number; data
 
 export interface SessionRow {
   tenant: string | null;
+  confined: boolean;
   game_type: string | null;
   name: string | null;
   created_by: string | null;
@@ -103,6 +104,8 @@ export interface ParticipantRow {
 
 export interface RatingInput {
   gameType: string;
+  /** The tenant of a confined session (rated in its tenant's scopes); null: the global ones. */
+  tenant: string | null;
   teams: string[][];
   ranks: number[];
   /** A team whose members have different results (its rank is then the best of them). */
@@ -187,13 +190,32 @@ export interface StatRow {
   best_score: number | null;
 }
 
+export interface PlayerRow {
+  first_seen_at: number;
+  last_seen_at: number;
+  /** The name of the latest (by `at`) player event carrying one; undefined when two such events share that time (the order they arrive in decides). */
+  name: string | null | undefined;
+}
+
 export interface Expected {
   sessions: Map<string, ExpectedSession>;
   /** Keyed by `statKey(player, scope)`; a row of zeros (only joins or leaves in that period) may be absent. */
   stats: Map<string, StatRow>;
+  /** The global players: from the player events of sessions that are not confined. */
+  players: Map<string, PlayerRow>;
 }
 
 export const statKey = (player: string, scope: string) => `${player}\u0000${scope}`;
+
+/**
+ * A global scope as a confined session's tenant's own (docs/http.md, "Tenants"): `tenant:<tenant>` for
+ * `all`, `tenant:<tenant>/<scope>` for the others, `%` and `/` in the tenant written `%25` and `%2F`.
+ */
+export function tenantScope(tenant: string | null, scope: string): string {
+  if (tenant === null) return scope;
+  const t = `tenant:${tenant.replaceAll('%', '%25').replaceAll('/', '%2F')}`;
+  return scope === 'all' ? t : `${t}/${scope}`;
+}
 
 /** day:, week: (Monday) and month: scopes of an instant, in UTC (the workers run with GP_STATS_TZ=UTC). */
 export function periodScopes(us: number): string[] {
@@ -277,7 +299,7 @@ function participants(ordered: GenEvent[], end: GenEvent | null): Map<string, Pa
   return out;
 }
 
-function ratingInput(parts: Map<string, ParticipantRow>, gameType: string): RatingInput | 'skip' {
+function ratingInput(parts: Map<string, ParticipantRow>, gameType: string, tenant: string | null): RatingInput | 'skip' {
   // Reading: a team with members of different results takes the best rank among them.
   const groups = new Map<string, { players: string[]; ranks: number[] }>();
   for (const [player, p] of parts) {
@@ -291,7 +313,7 @@ function ratingInput(parts: Map<string, ParticipantRow>, gameType: string): Rati
   if (groups.size < 2) return 'skip';
   const teams = [...groups.values()].map((g) => ({ players: g.players.sort(compareText), rank: Math.min(...g.ranks), mixed: new Set(g.ranks).size > 1 }));
   teams.sort((a, b) => a.rank - b.rank || compareText(a.players[0]!, b.players[0]!));
-  return { gameType, teams: teams.map((t) => t.players), ranks: teams.map((t) => t.rank), mixed: teams.some((t) => t.mixed) };
+  return { gameType, tenant, teams: teams.map((t) => t.players), ranks: teams.map((t) => t.rank), mixed: teams.some((t) => t.mixed) };
 }
 
 export function expectSession(c: SessionCase): ExpectedSession {
@@ -308,8 +330,11 @@ export function expectSession(c: SessionCase): ExpectedSession {
   const before = (e: GenEvent) => end === null || byPosition(e, end) < 0;
   const turns = of('turn.result').filter((e) => before(e) && e.seq <= applied);
   const gameType = (created?.data.gameType as string | undefined) ?? null;
+  // Reading: `confined` is from the first session.created, like the tenant; it confines the statistics to that tenant.
+  const confined = created?.data.confined === true;
   const row: SessionRow = {
     tenant: asText(created?.data.tenant),
+    confined,
     game_type: gameType,
     name: asText(created?.data.name),
     created_by: asText(created?.data.createdBy),
@@ -343,7 +368,7 @@ export function expectSession(c: SessionCase): ExpectedSession {
     finalState: final ? foldTurns({}, turns).value : null,
     finalTurns: final ? turns.length : 0,
     participants: parts,
-    rating: finished && final && gameType !== null ? ratingInput(parts, gameType) : null,
+    rating: finished && final && gameType !== null ? ratingInput(parts, gameType, confined ? row.tenant : null) : null,
     ...foldDocuments(ordered, applied),
   };
 }
@@ -360,11 +385,27 @@ function addStat(stats: Map<string, StatRow>, player: string, scopes: string[], 
 }
 
 export function model(sessions: readonly SessionCase[]): Expected {
-  const out: Expected = { sessions: new Map(), stats: new Map() };
+  const out: Expected = { sessions: new Map(), stats: new Map(), players: new Map() };
+  const names = new Map<string, { at: number; names: Set<string> }>();
   for (const c of sessions) {
     const x = expectSession(c);
     out.sessions.set(c.id, x);
-    const scopes = (at: number) => ['all', ...(x.row.game_type !== null ? [`game:${x.row.game_type}`] : []), ...periodScopes(at)];
+    // Reading: a confined session counts in its tenant's copies of the scopes, never in the global ones.
+    const tenant = x.row.confined ? x.row.tenant : null;
+    const scopes = (at: number) => ['all', ...(x.row.game_type !== null ? [`game:${x.row.game_type}`] : []), ...periodScopes(at)].map((s) => tenantScope(tenant, s));
+    // The global players: seen in the player events of sessions that are not confined.
+    if (tenant === null)
+      for (const e of x.ordered) {
+        if (e.player === null || !e.type.startsWith('player.')) continue;
+        const p = out.players.get(e.player) ?? { first_seen_at: e.atUs, last_seen_at: e.atUs, name: null };
+        p.first_seen_at = Math.min(p.first_seen_at, e.atUs);
+        p.last_seen_at = Math.max(p.last_seen_at, e.atUs);
+        out.players.set(e.player, p);
+        if (e.data.name === undefined) continue;
+        const n = names.get(e.player);
+        if (!n || e.atUs > n.at) names.set(e.player, { at: e.atUs, names: new Set([String(e.data.name)]) });
+        else if (e.atUs === n.at) n.names.add(String(e.data.name));
+      }
     for (const [player, p] of x.participants) {
       if (p.eff_outcome && p.eff_at !== null)
         addStat(out.stats, player, scopes(p.eff_at), null, { games: 1, wins: +(p.eff_outcome === 'win'), losses: +(p.eff_outcome === 'loss'), draws: +(p.eff_outcome === 'draw'), xp: p.eff_xp ?? 0 });
@@ -384,6 +425,7 @@ export function model(sessions: readonly SessionCase[]): Expected {
       if (e.type === 'vote') addStat(out.stats, e.player, scopes(e.atUs), e.atUs, { votes: 1 });
     }
   }
+  for (const [player, n] of names) out.players.get(player)!.name = n.names.size === 1 ? [...n.names][0] : undefined;
   return out;
 }
 
@@ -394,11 +436,11 @@ export interface ReplayedRating {
   games: number;
 }
 
-/** OpenSkill (Plackett-Luce, the package's defaults) over rating inputs in their order, in `all` and per game. */
-export function replayRatings(history: readonly { game_type: string | null; teams: string[][]; ranks: number[] }[]): Map<string, ReplayedRating> {
+/** OpenSkill (Plackett-Luce, the package's defaults) over rating inputs in their order, in `all` and per game (a confined session's: its tenant's). */
+export function replayRatings(history: readonly { game_type: string | null; tenant: string | null; teams: string[][]; ranks: number[] }[]): Map<string, ReplayedRating> {
   const out = new Map<string, ReplayedRating>();
   for (const h of history) {
-    for (const scope of ['all', ...(h.game_type !== null ? [`game:${h.game_type}`] : [])]) {
+    for (const scope of ['all', ...(h.game_type !== null ? [`game:${h.game_type}`] : [])].map((s) => tenantScope(h.tenant, s))) {
       const now = h.teams.map((t) => t.map((p) => out.get(statKey(p, scope)) ?? { ...rating(), games: 0 }));
       const next = rate(now.map((t) => t.map(({ mu, sigma }) => ({ mu, sigma }))), { rank: h.ranks });
       h.teams.forEach((t, i) => t.forEach((p, j) => {

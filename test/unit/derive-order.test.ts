@@ -22,8 +22,11 @@ function event(type: keyof typeof EVENT_TYPES, seq: number, id: string, data: Re
 }
 
 const sessionEvent = fc.oneof(
-  fc.record({ seq: fc.integer({ min: 1, max: 30 }), id: uuid, g: fc.constantFrom('a', 'b'), settings: fc.option(fc.record({ k: fc.nat(9) }), { nil: undefined }) }).map((x) =>
-    event('session.created', x.seq, x.id, { gameType: x.g, tenant: `t-${x.g}`, ...(x.settings ? { settings: x.settings } : {}) }),
+  fc.record({
+    seq: fc.integer({ min: 1, max: 30 }), id: uuid, g: fc.constantFrom('a', 'b'), settings: fc.option(fc.record({ k: fc.nat(9) }), { nil: undefined }),
+    confined: fc.option(fc.boolean(), { nil: undefined }),
+  }).map((x) =>
+    event('session.created', x.seq, x.id, { gameType: x.g, tenant: `t-${x.g}`, ...(x.settings ? { settings: x.settings } : {}), ...(x.confined !== undefined ? { confined: x.confined } : {}) }),
   ),
   fc.record({ seq: fc.integer({ min: 1, max: 30 }), id: uuid, settings: fc.option(fc.record({ k: fc.nat(9) }), { nil: undefined }) }).map((x) =>
     event('session.started', x.seq, x.id, x.settings ? { settings: x.settings } : {}),
@@ -49,7 +52,7 @@ const batches = <T>(arb: fc.Arbitrary<T>) =>
     fc.tuple(fc.constant(events), fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), fc.array(fc.nat(events.length), { maxLength: 4 })),
   );
 
-const empty: StoredGroups = { created: null, started: null, settings: null, end: null, endType: null, gameType: null, idle: false };
+const empty: StoredGroups = { created: null, started: null, settings: null, end: null, endType: null, gameType: null, statTenant: null, idle: false };
 
 function mergeAll(groups: StoredGroups, chunks: ValidEvent[][]) {
   let g = groups;

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { dailyStats, leaderboard } from '../../aggregates/read.ts';
 import { systemClock } from '../../clock.ts';
 import { METRIC_NAMES, type Metric } from '../../db/sql/aggregates.ts';
-import { noTenantRestriction } from '../access.ts';
+import { noTenantRestriction, tenantOf } from '../access.ts';
 import { errorBody, limitQ, read } from '../schemas.ts';
 import type { ApiContext } from '../context.ts';
 
@@ -15,7 +15,7 @@ export function boardRoutes(app: FastifyInstance, { cfg, reader }: ApiContext): 
     {
       config: { scope: 'read' },
       schema: {
-        summary: 'A leaderboard: the top, or the players around one',
+        summary: "A leaderboard: the top, or the players around one; a tenant's with `tenant` (a tenant-restricted key: always its own)",
         querystring: {
           type: 'object',
           properties: {
@@ -24,6 +24,7 @@ export function boardRoutes(app: FastifyInstance, { cfg, reader }: ApiContext): 
             game: { type: 'string', maxLength: 128 },
             around: { type: 'string', maxLength: 256 },
             limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            tenant: { type: 'string', minLength: 1, maxLength: 128, description: "this tenant's board: its confined sessions (docs/http.md, Tenants); a tenant-restricted key always reads its own" },
           },
           additionalProperties: false,
         },
@@ -31,9 +32,10 @@ export function boardRoutes(app: FastifyInstance, { cfg, reader }: ApiContext): 
       },
     },
     async (req) => {
-      noTenantRestriction(req, 'read leaderboards (players span tenants)');
-      const q = req.query as { by: Metric; period?: string; game?: string; around?: string; limit: number };
-      return leaderboard(reader, { ...q, timeZone: cfg.statsTimeZone });
+      const q = req.query as { by: Metric; period?: string; game?: string; around?: string; limit: number; tenant?: string };
+      // A tenant-restricted key reads its tenant's board, never the global one.
+      const tenant = tenantOf(req, q.tenant);
+      return leaderboard(reader, { ...q, ...(tenant !== undefined ? { tenant } : {}), timeZone: cfg.statsTimeZone });
     },
   );
 

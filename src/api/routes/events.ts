@@ -24,7 +24,8 @@ export function eventRoutes(app: FastifyInstance, { cfg, reader, producer, types
     async (req) => {
       const events = req.body as Record<string, any>[];
       const tenant = req.apiKey?.tenant;
-      const refused = tenant != null ? await tenantVerdicts(tenant, events, { reader, store, prefix: cfg.queuePrefix }) : null;
+      // A tenant-restricted key writes only its own (confined) sessions; its session.created are marked confined here.
+      const refused = tenant != null ? await tenantVerdicts(tenant, events, { reader, store, prefix: cfg.queuePrefix, limits: cfg.limits }) : null;
       // A game type registered or changed through another replica is checked as registered now.
       if (events.some((e) => typeof e?.type === 'string' && e.type.startsWith('x.'))) {
         try {

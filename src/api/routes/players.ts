@@ -12,7 +12,7 @@ import { playerAgentUsage, playerStats } from '../../aggregates/read.ts';
 import { ERASURE_KEY_MISSING } from '../../ops/erase-player.ts';
 import { erasureRequestState, requestErasure, waitErasureRequest, type ErasureRequestState } from '../../ops/erasure-requests.ts';
 import { exportPlayer } from '../../ops/export-player.ts';
-import { noTenantRestriction } from '../access.ts';
+import { noTenantRestriction, tenantOf } from '../access.ts';
 import { errorBody, idParam, read } from '../schemas.ts';
 import type { ApiContext } from '../context.ts';
 
@@ -32,12 +32,22 @@ export function playerRoutes(app: FastifyInstance, { cfg, orm, reader }: ApiCont
     '/v1/players/:id/stats',
     {
       config: { scope: 'read' },
-      schema: { summary: "A player's totals, per game type, rating and ranks", params: idParam, response: { '4xx': errorBody } },
+      schema: {
+        summary: "A player's totals, per game type, rating and ranks; within one tenant with `tenant` (a tenant-restricted key: always its own)",
+        params: idParam,
+        querystring: {
+          type: 'object',
+          properties: { tenant: { type: 'string', minLength: 1, maxLength: 128, description: "the player's statistics in this tenant's confined sessions (docs/http.md, Tenants)" } },
+          additionalProperties: false,
+        },
+        response: { '4xx': errorBody },
+      },
     },
     async (req) => {
-      noTenantRestriction(req, 'read player stats (players span tenants)');
       const { id } = req.params as { id: string };
-      const s = await playerStats(reader, id);
+      // A tenant-restricted key reads its tenant's statistics of the player, never the global ones.
+      const tenant = tenantOf(req, (req.query as { tenant?: string }).tenant);
+      const s = await playerStats(reader, id, tenant !== undefined ? { tenant } : {});
       if (!s) throw new ApiError(404, 'not_found', `no player ${id}`);
       return s;
     },

@@ -3,16 +3,15 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from '../../errors.ts';
 import { recoverActiveSessions, recoverSession, replay } from '../../recovery/recover.ts';
 import { waitPersisted } from '../../recovery/wait.ts';
 import { recentSessions, sessionAgentUsage, sessionLeaderboard } from '../../aggregates/read.ts';
 import { listSnapshots } from '../../snapshots/list.ts';
-import { checkTenant, sessionTenantCheck, tenantOf } from '../access.ts';
+import { noSession, sessionTenantCheck, tenantOf } from '../access.ts';
 import { errorBody, idParam, limitQ, read } from '../schemas.ts';
 import type { ApiContext } from '../context.ts';
 
-export function sessionRoutes(app: FastifyInstance, { reader, producer }: ApiContext): void {
+export function sessionRoutes(app: FastifyInstance, { cfg, reader, producer, store }: ApiContext): void {
   app.get(
     '/v1/sessions/:id/recover',
     {
@@ -35,14 +34,14 @@ export function sessionRoutes(app: FastifyInstance, { reader, producer }: ApiCon
     async (req) => {
       const { id } = req.params as { id: string };
       const q = req.query as { issued?: number; tailLimit?: number; documents?: string };
+      await sessionTenantCheck(reader, req, id);
       const documents = q.documents === undefined || q.documents === '' ? undefined : q.documents === 'all' ? (true as const) : q.documents.split(',');
       const rec = await recoverSession(reader, id, {
         ...(q.issued !== undefined ? { issuedSeq: q.issued } : {}),
         ...(q.tailLimit ? { tailLimit: q.tailLimit } : {}),
         ...(documents ? { documents } : {}),
       });
-      if (!rec) throw new ApiError(404, 'not_found', `no session ${id}`);
-      checkTenant(req, rec.session.tenant);
+      if (!rec) throw noSession(id);
       return rec;
     },
   );
@@ -72,7 +71,7 @@ export function sessionRoutes(app: FastifyInstance, { reader, producer }: ApiCon
     async (req) => {
       const { id } = req.params as { id: string };
       const q = req.query as { seq: number | 'issued'; timeoutMs: number };
-      await sessionTenantCheck(reader, req, id);
+      await sessionTenantCheck(reader, req, id, { store, prefix: cfg.queuePrefix });
       // The counter in Redis or PostgreSQL (the queue backend's), or what this replica issued if higher.
       const seq = q.seq === 'issued' ? await producer.lastSeq(id) : q.seq;
       return { seq, ...(await waitPersisted(reader, id, seq, { timeoutMs: q.timeoutMs })) };
@@ -186,7 +185,7 @@ export function sessionRoutes(app: FastifyInstance, { reader, producer }: ApiCon
       const { id } = req.params as { id: string };
       await sessionTenantCheck(reader, req, id);
       const usage = await sessionAgentUsage(reader, id);
-      if (!usage) throw new ApiError(404, 'not_found', `no session ${id}`);
+      if (!usage) throw noSession(id);
       return usage;
     },
   );

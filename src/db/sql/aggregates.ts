@@ -3,6 +3,7 @@
  * from rows a transaction really inserted or changed, so a duplicate or a redelivery never counts.
  */
 import { FAMILY_TABLES, PLAYER_STAT_FAMILIES } from '../families.ts';
+import { statTenantSql, tenantScopeSql } from '../../derive/scopes.ts';
 
 /**
  * Ingest and rating transactions hold this advisory lock shared; `rebuild` takes it exclusively for one
@@ -101,31 +102,6 @@ SELECT (SELECT count(*)::int FROM taken) AS taken,
   (SELECT json_agg(json_build_object('player_id', player_id, 'scope', scope)) FROM d WHERE reset_last) AS reset,
   (SELECT json_agg(json_build_object('player_id', player_id, 'scope', scope) ORDER BY player_id, scope) FROM d WHERE recompute_best) AS best`;
 
-/**
- * last_played_at of game scopes recomputed from the participants (after the fold applied deltas marked
- * reset_last): the latest activity of the player in sessions of that game type. $1: JSON [{player_id, scope}].
- */
-export const RESET_LAST_PLAYED_SQL = `
-UPDATE player_stats s SET last_played_at = (
-  SELECT max(p.last_at) FROM session_participants p JOIN sessions ss ON ss.id = p.session_id
-  WHERE p.player_id = s.player_id AND 'game:' || ss.game_type = s.scope)
-FROM json_to_recordset($1::json) AS x(player_id text, scope text)
-WHERE s.player_id = x.player_id AND s.scope = x.scope AND x.scope LIKE 'game:%'`;
-
-/**
- * The whole contribution of each participant of sessions to a game scope, as their rows stand now:
- * subtracted from the old game's scope before a session's game type changes, added to the new one's
- * after. $1: JSON [{session_id, game_type}].
- */
-export const GAME_CONTRIBUTIONS_SQL = `
-SELECT p.player_id, ARRAY['game:' || x.game_type] AS scopes,
-  (p.eff_outcome IS NOT NULL)::int AS games, (p.eff_outcome = 'win')::int AS wins, (p.eff_outcome = 'loss')::int AS losses,
-  (p.eff_outcome = 'draw')::int AS draws, p.task_xp + coalesce(p.eff_xp, 0) AS xp, p.tasks, p.fake_tasks, p.votes, p.last_at,
-  -- Its score leaves one game scope and joins the other.
-  (p.outcome IS NOT NULL AND p.score IS NOT NULL) AS recompute_best
-FROM json_to_recordset($1::json) AS x(session_id text, game_type text) JOIN session_participants p ON p.session_id = x.session_id
-ORDER BY p.player_id`;
-
 /** Period bounds of a scope in the stats time zone ($2). */
 const PERIOD_BOUNDS = `
   SELECT scope, kind, (d::timestamp AT TIME ZONE $2) AS starts_at,
@@ -141,11 +117,27 @@ ${PERIOD_BOUNDS}
 ORDER BY scope
 ON CONFLICT (scope) DO NOTHING`;
 
-/** The scopes an event at `at` (column expression) counts in, as SQL; must match periodScopes(). $tz is the zone. */
-export const periodScopesSql = (at: string, tz: string) => `
-  ('day:' || to_char(${at} AT TIME ZONE ${tz}, 'YYYY-MM-DD')),
-  ('week:' || to_char(date_trunc('week', ${at} AT TIME ZONE ${tz}), 'YYYY-MM-DD')),
-  ('month:' || to_char(${at} AT TIME ZONE ${tz}, 'YYYY-MM'))`;
+/** The period scopes an event at `at` (column expression) counts in, as SQL expressions; must match periodScopes(). `tz` is the zone. */
+export const periodScopeExprs = (at: string, tz: string) => [
+  `'day:' || to_char(${at} AT TIME ZONE ${tz}, 'YYYY-MM-DD')`,
+  `'week:' || to_char(date_trunc('week', ${at} AT TIME ZONE ${tz}), 'YYYY-MM-DD')`,
+  `'month:' || to_char(${at} AT TIME ZONE ${tz}, 'YYYY-MM')`,
+];
+
+/** The same as the rows of a VALUES list. */
+export const periodScopesSql = (at: string, tz: string) => periodScopeExprs(at, tz).map((e) => `\n  (${e})`).join(',');
+
+/**
+ * Every scope a contribution at `at` counts in, as SQL expressions (null for the game scope without a
+ * game type): `all`, `game:<type>` and the periods, each the tenant's own when `tenant` (the tenant of a
+ * confined session, or null) is not null (src/derive/scopes.ts). All four arguments are SQL expressions.
+ */
+export const keyScopeExprs = (tenant: string, gameType: string, at: string, tz: string) =>
+  [`'all'`, `'game:' || ${gameType}`, ...periodScopeExprs(at, tz)].map((e) => tenantScopeSql(tenant, e));
+
+/** The scopes of a contribution at `at` in the session of row alias `s`, as the rows of a VALUES list. */
+export const sessionScopesSql = (s: string, at: string, tz: string) =>
+  keyScopeExprs(statTenantSql(s), `${s}.game_type`, at, tz).map((e) => `\n  (${e})`).join(',');
 
 /**
  * best_score of the (player, scope) rows $1 (JSON [{player_id, scope}]) recomputed from the participants
@@ -167,7 +159,7 @@ WITH f AS (SELECT DISTINCT player_id, scope FROM json_to_recordset($1::json) AS 
 scored AS (
   SELECT p.player_id, sc.scope, max(p.score) AS best
   FROM session_participants p JOIN sessions s ON s.id = p.session_id
-  CROSS JOIN LATERAL (VALUES ('all'), ('game:' || s.game_type), ${periodScopesSql('p.outcome_at', '$2::text')}) AS sc(scope)
+  CROSS JOIN LATERAL (VALUES ${sessionScopesSql('s', 'p.outcome_at', '$2::text')}) AS sc(scope)
   WHERE p.player_id IN (SELECT player_id FROM f) AND p.outcome IS NOT NULL AND p.score IS NOT NULL
   GROUP BY p.player_id, sc.scope),
 o AS (
@@ -214,7 +206,7 @@ c AS (
     FROM session_participants WHERE outcome IS NOT NULL AND score IS NOT NULL AND ${PLAYERS}),
 scoped AS (
   SELECT sc.scope, c.* FROM c JOIN sessions s ON s.id = c.session_id
-  CROSS JOIN LATERAL (VALUES ('all'), ('game:' || s.game_type), ${periodScopesSql('c.at', '$1::text')}) AS sc(scope)
+  CROSS JOIN LATERAL (VALUES ${sessionScopesSql('s', 'c.at', '$1::text')}) AS sc(scope)
   WHERE sc.scope IS NOT NULL)
 SELECT player_id, scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,
   sum(xp)::bigint AS xp, sum(tasks)::int AS tasks, sum(fake_tasks)::int AS fake_tasks, sum(votes)::int AS votes,

@@ -12,20 +12,40 @@ const nullable = (m: Metric) => m === 'win_rate' || m === 'rating' || m === 'bes
 
 export const PLAYER_SQL = `SELECT id, name, first_seen_at, last_seen_at FROM players WHERE id = $1`;
 
-/** A player's rows in the all and game scopes ($1 player), with the global XP rank. */
+/**
+ * A player's ($1) rows in an all-time scope ($2: `all`, or a tenant's `tenant:<t>`) and its game scopes
+ * (those starting with $3: `game:`, or `tenant:<t>/game:`), with the XP rank on the all-time board.
+ */
 export const PLAYER_STATS_SQL = `
 SELECT scope, games, wins, losses, draws, xp, tasks, fake_tasks, votes, last_played_at, win_rate, best_score, mu, sigma, rating, rated_games,
-  CASE WHEN scope = 'all' THEN gp_rank(scope, 1, xp) END AS xp_rank
-FROM player_stats WHERE player_id = $1 AND (scope = 'all' OR scope LIKE 'game:%') ORDER BY scope`;
+  CASE WHEN scope = $2 THEN gp_rank(scope, 1, xp) END AS xp_rank
+FROM player_stats WHERE player_id = $1 AND (scope = $2 OR left(scope, length($3)) = $3) ORDER BY scope`;
 
-/** Top $2 of scope $1 by a metric, with competition ranks (ties share a rank). */
-export function topSql(m: Metric): string {
+/** Where a player ($1) is known to tenant $2 (its confined sessions): the latest name it gave, its first participant event. */
+export const TENANT_PLAYER_SQL = `
+SELECT (SELECT p.name FROM session_participants p JOIN sessions s ON s.id = p.session_id
+    WHERE p.player_id = $1 AND s.confined AND s.tenant = $2 AND p.name IS NOT NULL ORDER BY p.last_at DESC NULLS LAST, p.session_id DESC LIMIT 1) AS name,
+  (SELECT min(e.at) FROM participant_events e JOIN sessions s ON s.id = e.session_id WHERE e.player_id = $1 AND s.confined AND s.tenant = $2) AS first_seen_at`;
+
+/**
+ * Names on a board: the global players' (`players`), or on a tenant's board (tenant in parameter $n)
+ * the name the player has in the tenant's confined sessions, since a confined session names no global player.
+ */
+const names = (alias: string, tenantParam: number | null) =>
+  tenantParam === null
+    ? `LEFT JOIN players pl ON pl.id = ${alias}.player_id`
+    : `LEFT JOIN LATERAL (SELECT p.name FROM session_participants p JOIN sessions ss ON ss.id = p.session_id
+    WHERE p.player_id = ${alias}.player_id AND ss.confined AND ss.tenant = $${tenantParam} AND p.name IS NOT NULL
+    ORDER BY p.last_at DESC NULLS LAST, p.session_id DESC LIMIT 1) pl ON true`;
+
+/** Top $2 of scope $1 by a metric, with competition ranks (ties share a rank); `tenant`: names from tenant $3's sessions. */
+export function topSql(m: Metric, tenant = false): string {
   const c = METRIC_COLUMN[m];
   return `
 SELECT t.player_id, pl.name, t.value, t.games, t.wins, rank() OVER (ORDER BY t.value DESC)::int AS rank
 FROM (SELECT player_id, ${c}::float8 AS value, ${c} AS raw, games, wins FROM player_stats
   WHERE scope = $1${nullable(m) ? ` AND ${c} IS NOT NULL` : ''} ORDER BY ${c} DESC, player_id LIMIT $2) t
-LEFT JOIN players pl ON pl.id = t.player_id
+${names('t', tenant ? 3 : null)}
 ORDER BY t.raw DESC, t.player_id`;
 }
 
@@ -33,9 +53,9 @@ ORDER BY t.raw DESC, t.player_id`;
  * The $3 players before and after player $2 on the board of scope $1. Each side is two index range scans
  * (same value, then beyond it). gp_rank gives the ranks of three values only: the player's, the highest
  * listed and the first lower one; the others follow from the listed rows (fillAroundRanks), since every
- * player between two listed values is listed.
+ * player between two listed values is listed. `tenant`: names from tenant $4's sessions.
  */
-export function aroundSql(m: Metric): string {
+export function aroundSql(m: Metric, tenant = false): string {
   const c = METRIC_COLUMN[m];
   const nn = nullable(m) ? ` AND s.${c} IS NOT NULL` : '';
   // (SELECT v FROM me) is an InitPlan: a value the index scans can start from (a join would scan the board).
@@ -64,7 +84,7 @@ ranks AS (
   SELECT v, gp_rank($1, ${METRIC_ID[m]}, v::float8)::int AS rank
   FROM (SELECT v FROM me UNION SELECT max(v) FROM above UNION SELECT max(v) FROM below WHERE v < ${v}) d WHERE v IS NOT NULL)
 SELECT r.player_id, pl.name, r.v::float8 AS value, r.games, r.wins, k.rank, r.player_id = $2 AS me
-FROM rows r LEFT JOIN ranks k ON k.v = r.v LEFT JOIN players pl ON pl.id = r.player_id
+FROM rows r LEFT JOIN ranks k ON k.v = r.v ${names('r', tenant ? 4 : null)}
 ORDER BY r.v DESC, r.player_id`;
 }
 

@@ -91,3 +91,32 @@ ON CONFLICT (id) DO UPDATE SET
   name_at = CASE WHEN excluded.name_at IS NOT NULL AND (pl.name_at IS NULL OR excluded.name_at > pl.name_at) THEN excluded.name_at ELSE pl.name_at END,
   first_seen_at = least(pl.first_seen_at, excluded.first_seen_at),
   last_seen_at = greatest(pl.last_seen_at, excluded.last_seen_at)`;
+
+/** $1: session ids. Result: player_id of every player with a participant event in them (after this transaction's), in id order. */
+export const SESSION_PLAYERS_SQL = `
+SELECT DISTINCT player_id FROM participant_events WHERE session_id = ANY($1::text[]) AND player_id IS NOT NULL ORDER BY 1`;
+
+/**
+ * Locks players $1 (text[]) in id order. A statement of its own before RECOMPUTE_PLAYERS_SQL, so that
+ * one reads the events in a snapshot taken after any transaction that held these rows committed.
+ */
+export const LOCK_PLAYERS_SQL = `SELECT id FROM players WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
+
+/**
+ * Players $1 (text[]) recomputed from their participant events in sessions that are not confined
+ * (a confined session names no global player, docs/http.md "Tenants"): first and last seen, and the name
+ * of the latest event (by time, then id) that carries one. A player left with no such event has no row.
+ * Run when a session's confinement changed (a late, earlier-positioned session.created). Result: none.
+ */
+export const RECOMPUTE_PLAYERS_SQL = `
+WITH ev AS (
+  SELECT e.player_id, e.at, e.id, e.data->>'name' AS name
+  FROM participant_events e JOIN sessions s ON s.id = e.session_id
+  WHERE e.player_id = ANY($1::text[]) AND NOT s.confined),
+span AS (SELECT player_id, min(at) AS first_at, max(at) AS last_at FROM ev GROUP BY player_id),
+named AS (SELECT DISTINCT ON (player_id) player_id, name, at FROM ev WHERE name IS NOT NULL ORDER BY player_id, at DESC, id DESC),
+gone AS (DELETE FROM players p WHERE p.id = ANY($1::text[]) AND NOT EXISTS (SELECT 1 FROM span WHERE span.player_id = p.id) RETURNING 1)
+INSERT INTO players AS pl (id, name, name_at, first_seen_at, last_seen_at)
+SELECT span.player_id, named.name, named.at, span.first_at, span.last_at FROM span LEFT JOIN named USING (player_id) ORDER BY 1
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, name_at = excluded.name_at, first_seen_at = excluded.first_seen_at,
+  last_seen_at = excluded.last_seen_at`;

@@ -16,7 +16,8 @@ ORDER BY ended_at LIMIT $2`;
  * its own: in READ COMMITTED a join in the locking statement would read the participants as they were
  * before the batch it waited for committed.
  */
-export const LOCK_RATED_SESSION_SQL = `SELECT game_type, status, final_at IS NOT NULL AS final, rated_at FROM sessions WHERE id = $1 FOR UPDATE`;
+export const LOCK_RATED_SESSION_SQL = `
+SELECT game_type, CASE WHEN confined THEN tenant END AS stat_tenant, status, final_at IS NOT NULL AS final, rated_at FROM sessions WHERE id = $1 FOR UPDATE`;
 
 /** Its participants' effective results (read after the lock). $1 session id. */
 export const RATING_PARTICIPANTS_SQL = `
@@ -31,10 +32,23 @@ SELECT player_id, team, eff_outcome AS outcome FROM session_participants WHERE s
 export const LOCK_RATED_PLAYERS_SQL = `
 SELECT pg_advisory_xact_lock(hashtextextended(k, 7001)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) x`;
 
-/** What rated sessions $1 were rated with, and their game type now (a change makes the rating stale). */
+/**
+ * What rated sessions $1 were rated with, and their game type and confined tenant now (a change makes
+ * the rating stale: the session now counts in other scopes).
+ */
 export const RATED_INPUTS_SQL = `
-SELECT r.session_id, r.teams, r.ranks, r.game_type, s.game_type AS current_type
+SELECT r.session_id, r.teams, r.ranks, r.game_type, s.game_type AS current_type, r.tenant, CASE WHEN s.confined THEN s.tenant END AS current_tenant
 FROM rated_sessions r JOIN sessions s ON s.id = r.session_id WHERE r.session_id = ANY($1::text[])`;
+
+export interface RatedInputRow {
+  session_id: string;
+  teams: string[][] | null;
+  ranks: number[] | null;
+  game_type: string | null;
+  current_type: string | null;
+  tenant: string | null;
+  current_tenant: string | null;
+}
 
 /** Whether rated sessions' inputs changed since they were rated (rebuild re-rates the stale). $1: JSON [{id, stale}]. */
 export const MARK_RATINGS_STALE_SQL = `
@@ -44,7 +58,7 @@ WHERE s.id = x.id AND s.rating_stale IS DISTINCT FROM x.stale`;
 /** Records the rating input once; no row back means the session was rated already. */
 export const INSERT_RATED_SQL = `
 WITH r AS (
-  INSERT INTO rated_sessions (session_id, game_type, teams, ranks, skipped) VALUES ($1, $2, $3::jsonb, $4::jsonb, $5)
+  INSERT INTO rated_sessions (session_id, game_type, tenant, teams, ranks, skipped) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6)
   ON CONFLICT (session_id) DO NOTHING RETURNING session_id, ord)
 UPDATE sessions s SET rated_at = now() FROM r WHERE s.id = r.session_id RETURNING r.ord`;
 
@@ -81,7 +95,7 @@ SELECT scope, metric, bucket, n FROM moves ORDER BY scope, metric, bucket
 ON CONFLICT (scope, metric, bucket) DO UPDATE SET n = b.n + excluded.n`;
 
 /** Every rated session's input in rating order (verify and rebuild replay them). */
-export const RATED_HISTORY_SQL = `SELECT session_id, game_type, teams, ranks FROM rated_sessions WHERE teams IS NOT NULL ORDER BY ord`;
+export const RATED_HISTORY_SQL = `SELECT session_id, game_type, tenant, teams, ranks FROM rated_sessions WHERE teams IS NOT NULL ORDER BY ord`;
 
 /** Stored ratings (verify compares them with the replay). */
 export const STORED_RATINGS_SQL = `SELECT player_id, scope, mu, sigma, rating, rated_games FROM player_stats WHERE rated_games > 0 OR rating IS NOT NULL`;

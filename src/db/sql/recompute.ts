@@ -25,7 +25,7 @@ FROM ${FAMILY_TABLES[f].table} e WHERE e.session_id = ANY($1::text[])`,
 
 /** $1: session ids. Result: the stored rows verify compares with the recomputation. */
 export const STORED_SESSIONS_SQL = `
-SELECT id, game_type, tenant, status, end_seq, end_id, end_type, ${utc('ended_at')} AS ended_at, winners, final_scores, result, end_reason,
+SELECT id, game_type, tenant, confined, status, end_seq, end_id, end_type, ${utc('ended_at')} AS ended_at, winners, final_scores, result, end_reason,
   ${utc('started_at')} AS started_at, ${utc('created_at')} AS created_at
 FROM sessions WHERE id = ANY($1::text[])`;
 export const STORED_PARTICIPANTS_SQL = `
@@ -38,7 +38,7 @@ export const LOCK_SESSION_IDS_SQL = `SELECT id FROM sessions WHERE id = ANY($1::
 
 /** Rebuild: a session's fields as its events say. $1: JSON array of rows (see rebuild.ts). */
 export const REWRITE_SESSIONS_SQL = `
-UPDATE sessions s SET tenant = x.tenant, game_type = x.game_type, name = x.name, created_by = x.created_by, created_at = x.created_at,
+UPDATE sessions s SET tenant = x.tenant, confined = x.confined, game_type = x.game_type, name = x.name, created_by = x.created_by, created_at = x.created_at,
   created_seq = x.created_seq, created_id = x.created_id, started_at = x.started_at, started_seq = x.started_seq, started_id = x.started_id,
   settings = x.settings, settings_seq = x.settings_seq, settings_id = x.settings_id, idle_timeout_s = x.idle_timeout_s,
   end_seq = x.end_seq, end_id = x.end_id, end_type = x.end_type, status = x.status,
@@ -46,7 +46,7 @@ UPDATE sessions s SET tenant = x.tenant, game_type = x.game_type, name = x.name,
   end_reason = CASE WHEN x.end_seq IS NULL AND s.idle_at IS NOT NULL THEN s.end_reason ELSE x.end_reason END,
   winners = x.winners, final_scores = x.final_scores, result = x.result,
   final_at = CASE WHEN x.end_seq IS NOT NULL AND s.applied_seq >= x.end_seq THEN coalesce(s.final_at, now()) END
-FROM json_to_recordset($1::json) AS x(id text, tenant text, game_type text, name text, created_by text, created_at timestamptz,
+FROM json_to_recordset($1::json) AS x(id text, tenant text, confined boolean, game_type text, name text, created_by text, created_at timestamptz,
   created_seq bigint, created_id uuid, started_at timestamptz, started_seq bigint, started_id uuid, settings jsonb, settings_seq bigint,
   settings_id uuid, idle_timeout_s int, end_seq bigint, end_id uuid, end_type text, status text, ended_at timestamptz, winners jsonb,
   final_scores jsonb, result text, end_reason text)

@@ -16,7 +16,7 @@ SELECT id, at, at FROM json_to_recordset($1::json) AS x(id text, at timestamptz)
 ON CONFLICT (id) DO NOTHING`;
 
 /** The columns a merge reads (everything but the large jsonb values it only ever replaces). */
-const LOCKED_COLUMNS = `id, game_type, status, created_seq, created_id, started_seq, started_id, settings_seq, settings_id,
+const LOCKED_COLUMNS = `id, game_type, tenant, confined, status, created_seq, created_id, started_seq, started_id, settings_seq, settings_id,
   end_seq, end_id, end_type, last_seq, event_count, applied_seq, lost_seqs, state_seq, last_turn_seq, last_doc_seq, turns_waiting,
   snapshot_turn, gap_since IS NOT NULL AS gap_open, extract(epoch FROM now() - gap_since)::float8 AS gap_age_s,
   final_at IS NOT NULL AS final, rated_at IS NOT NULL AS rated, idle_at IS NOT NULL AS idle, seq_conflicts, ahead_seqs`;
@@ -24,6 +24,8 @@ const LOCKED_COLUMNS = `id, game_type, status, created_seq, created_id, started_
 export interface LockedSession {
   id: string;
   game_type: string | null;
+  tenant: string | null;
+  confined: boolean;
   status: string;
   created_seq: string | null;
   created_id: string | null;
@@ -72,6 +74,7 @@ export interface SessionWrite {
   touched: boolean;
   set_created: boolean;
   tenant: string | null;
+  confined: boolean;
   game_type: string | null;
   name: string | null;
   created_by: string | null;
@@ -122,7 +125,7 @@ const g = (flag: string, cols: string[]) => cols.map((c) => `${c} = CASE WHEN x.
 /** $1: JSON array of SessionWrite. Result: none. */
 export const UPDATE_SESSIONS_SQL = `
 UPDATE sessions s SET
-  ${g('set_created', ['tenant', 'game_type', 'name', 'created_by', 'created_at', 'created_seq', 'created_id'])},
+  ${g('set_created', ['tenant', 'confined', 'game_type', 'name', 'created_by', 'created_at', 'created_seq', 'created_id'])},
   ${g('set_started', ['started_at', 'started_seq', 'started_id'])},
   ${g('set_settings', ['settings', 'settings_seq', 'settings_id', 'idle_timeout_s'])},
   ${g('set_end', ['end_seq', 'end_id', 'end_type', 'ended_at', 'winners', 'final_scores', 'result', 'end_reason'])},
@@ -146,7 +149,7 @@ UPDATE sessions s SET
   final_at = CASE WHEN x.final THEN coalesce(s.final_at, now()) END,
   rating_stale = s.rating_stale OR x.rating_stale,
   updated_at = CASE WHEN x.touched THEN now() ELSE s.updated_at END
-FROM json_to_recordset($1::json) AS x(id text, touched boolean, set_created boolean, tenant text, game_type text, name text,
+FROM json_to_recordset($1::json) AS x(id text, touched boolean, set_created boolean, tenant text, confined boolean, game_type text, name text,
   created_by text, created_at timestamptz, created_seq bigint, created_id uuid, set_started boolean, started_at timestamptz,
   started_seq bigint, started_id uuid, set_settings boolean, settings jsonb, settings_seq bigint, settings_id uuid,
   idle_timeout_s int, set_end boolean, end_seq bigint, end_id uuid, end_type text, ended_at timestamptz, winners jsonb,
@@ -168,5 +171,8 @@ export const WATERMARKS_SQL = `SELECT id, applied_seq, lost_seqs FROM sessions W
 /** $1 session id. Result: its tenant (the API's tenant-restricted keys check it). */
 export const SESSION_TENANT_SQL = `SELECT tenant FROM sessions WHERE id = $1`;
 
-/** $1 session ids. Result: id, tenant of those that exist (a tenant-restricted key's ingest checks them). */
-export const SESSION_TENANTS_SQL = `SELECT id, tenant FROM sessions WHERE id = ANY($1::text[])`;
+/**
+ * $1 session ids. Result: id, tenant, confined, created (whether a session.created is stored) of those
+ * that exist (a tenant-restricted key's ingest checks them).
+ */
+export const SESSION_TENANTS_SQL = `SELECT id, tenant, confined, created_seq IS NOT NULL AS created FROM sessions WHERE id = ANY($1::text[])`;

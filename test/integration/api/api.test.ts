@@ -151,11 +151,14 @@ describe('HTTP API', () => {
     await call('GET', `/v1/sessions/${theirs}/wait?seq=3`, keys.read);
     await call('GET', `/v1/sessions/${mine}/wait?seq=3`, keys.read);
     expect((await call('GET', `/v1/sessions/${mine}/recover`, keys.tenantA)).status).toBe(200);
-    expect(await call('GET', `/v1/sessions/${theirs}/recover`, keys.tenantA)).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
-    expect((await call('GET', '/v1/leaderboard', keys.tenantA)).status).toBe(403);
+    // Another tenant's session is no session at all to it (docs/http.md, "Tenants").
+    expect(await call('GET', `/v1/sessions/${theirs}/recover`, keys.tenantA)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    // Its board is its tenant's.
+    expect((await call('GET', '/v1/leaderboard', keys.tenantA)).body).toMatchObject({ scope: 'tenant:guild-a' });
     expect((await call('POST', '/v1/events', keys.tenantA, [])).status).toBe(403);
 
-    // An ingest key of guild-a publishes guild-a's sessions and queue only, event by event.
+    // An ingest key of guild-a publishes the sessions it created and guild-a's queue only, event by event:
+    // not `mine`, which the deployment's own key created for guild-a.
     const fresh = `api-a2-${uuidv7()}`;
     const verdicts = async (events: Record<string, unknown>[]) =>
       (await call('POST', '/v1/events', keys.tenantAIngest, events)).body.results.map((r: { status: string; field?: string }) => r.field ?? r.status);
@@ -169,7 +172,7 @@ describe('HTTP API', () => {
       { type: 'move', sessionId: `api-unknown-${uuidv7()}`, data: { action: 'x' } },
       { type: 'queue.entered', player: 'p9', data: { tenant: 'guild-b' } },
       { type: 'queue.entered', player: 'p9', data: { tenant: 'guild-a' } },
-    ])).toEqual(['accepted', 'accepted', 'sessionId', 'accepted', 'data.tenant', 'sessionId', 'sessionId', 'data.tenant', 'accepted']);
+    ])).toEqual(['accepted', 'accepted', 'sessionId', 'sessionId', 'data.tenant', 'sessionId', 'sessionId', 'data.tenant', 'accepted']);
     // The session it just created is its own at once, before the worker has stored it.
     expect(await verdicts([{ type: 'move', sessionId: fresh, data: { action: 'again' } }])).toEqual(['accepted']);
     await waitFor('the tenant\'s session', async () => (await call('GET', `/v1/sessions/${fresh}/wait?seq=3`, keys.tenantAIngest)).status === 200);
@@ -347,7 +350,7 @@ describe('HTTP API', () => {
     const pa = await call('GET', `/v1/players/${p1}/agents`, keys.read);
     expect(pa.body.agents.find((a: any) => a.model === 'gpt-x')).toEqual({ playerId: p1, model: 'gpt-x', provider: 'openai', ...usage(of(calls, p1, 'gpt-x')) });
     expect(await call('GET', '/v1/sessions/none/agents', keys.read)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
-    expect((await call('GET', `/v1/sessions/${s1}/agents`, keys.tenantA)).status).toBe(403);
+    expect((await call('GET', `/v1/sessions/${s1}/agents`, keys.tenantA)).status).toBe(404);
     expect((await call('GET', `/v1/players/nobody-${u}/agents`, keys.read)).status).toBe(404);
     expect((await call('GET', `/v1/players/${p1}/agents`, keys.tenantA)).status).toBe(403);
 
@@ -465,8 +468,8 @@ describe('HTTP API', () => {
     expect((await call('GET', `/v1/sessions/${id}/recover`, keys.read)).body.documents).toBeUndefined();
 
     // guild-a's key sees none of guild-b's documents, and no player's across tenants.
-    expect(await call('GET', `/v1/sessions/${id}/documents/chunks`, keys.tenantA)).toMatchObject({ status: 403 });
-    expect(await call('GET', `/v1/sessions/${id}/documents/chunks/0:0`, keys.tenantA)).toMatchObject({ status: 403 });
+    expect(await call('GET', `/v1/sessions/${id}/documents/chunks`, keys.tenantA)).toMatchObject({ status: 404 });
+    expect(await call('GET', `/v1/sessions/${id}/documents/chunks/0:0`, keys.tenantA)).toMatchObject({ status: 404 });
     expect(await call('GET', '/v1/players/ann/documents', keys.tenantA)).toMatchObject({ status: 403 });
   });
 
