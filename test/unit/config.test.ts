@@ -27,6 +27,13 @@ describe('config', () => {
     ['GP_MAX_JOB_BYTES', 'big'],
     // Below what the SDK can put in one job (4 MiB of events plus the largest event).
     ['GP_MAX_JOB_BYTES', String(4 * 1024 * 1024)],
+    // Trusting every proxy would let any client name its own address.
+    ['GP_API_TRUST_PROXY', 'true'],
+    ['GP_API_TRUST_PROXY', '*'],
+    ['GP_API_TRUST_PROXY', '2'],
+    ['GP_API_TRUST_PROXY', '10.0.0.0/33'],
+    ['GP_API_TRUST_PROXY', '10.0.0.5,proxy.local'],
+    ['GP_API_AUTH_FAILURE_WINDOW_S', '0'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     let err: unknown;
     try {
@@ -47,6 +54,14 @@ describe('config', () => {
     const big = loadConfig({ GP_MAX_EVENT_BYTES: String(8 * 1024 * 1024), GP_MAX_DOCUMENT_BYTES: String(16 * 1024 * 1024) });
     expect(big.maxJobBytes).toBe(28 * 1024 * 1024);
     expect(() => loadConfig({ GP_MAX_EVENT_BYTES: String(8 * 1024 * 1024), GP_MAX_JOB_BYTES: String(12 * 1024 * 1024) })).toThrow(/^GP_MAX_JOB_BYTES must be between/);
+  });
+
+  it('takes trusted proxies as addresses, CIDR ranges and range names; none by default', () => {
+    expect(loadConfig({}).apiTrustProxy).toBeNull();
+    expect(loadConfig({ GP_API_TRUST_PROXY: 'false' }).apiTrustProxy).toBeNull();
+    expect(loadConfig({ GP_API_TRUST_PROXY: ' 10.0.0.5, 10.1.0.0/16,fd00::/8,loopback ' }).apiTrustProxy).toEqual(['10.0.0.5', '10.1.0.0/16', 'fd00::/8', 'loopback']);
+    expect(loadConfig({}).apiAuthFailureLimit).toBe(20);
+    expect(loadConfig({ GP_API_AUTH_FAILURE_LIMIT: '0' }).apiAuthFailureLimit).toBe(0);
   });
 
   it('redacts passwords for display', () => {
