@@ -2,7 +2,7 @@
  * The only module that reads `process.env`. Values are parsed and checked once; errors name the
  * variable. Everything else receives the frozen Config object.
  */
-import { DEFAULT_LIMITS, DEFAULT_MAX_STATE_BYTES, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, MAX_JOB_EVENT_BYTES, type Limits } from './contract/limits.ts';
+import { DEFAULT_LIMITS, DEFAULT_MAX_STATE_BYTES, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, MAX_JOB_EVENT_BYTES, largestEventBytes, type Limits } from './contract/limits.ts';
 import { CUSTOM_TYPE_MODES, type CustomTypeMode } from './contract/custom-types.ts';
 import { isIP } from 'node:net';
 import { ConfigError } from './errors.ts';
@@ -150,7 +150,10 @@ export interface Config {
   /** GP_API_PORT / GP_API_HOST: where `game-persist serve` listens (default loopback only). */
   apiPort: number;
   apiHost: string;
-  /** GP_API_BODY_LIMIT: largest request body in bytes (a batch of events). */
+  /**
+   * GP_API_BODY_LIMIT: largest body of POST /v1/events in bytes (a batch of events); the other routes
+   * take at most 1 MiB of it. @defaultValue 8 MiB, or twice the largest event if that is more
+   */
   apiBodyLimit: number;
   /** GP_API_RATE_LIMIT: requests per minute per API key (a key's own limit overrides it); 0 = none. */
   apiRateLimit: number;
@@ -268,9 +271,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxStringLength: int(env, 'GP_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 16, 16 * 1024 * 1024),
     maxKeyLength: DEFAULT_LIMITS.maxKeyLength,
     maxDocumentBytes: int(env, 'GP_MAX_DOCUMENT_BYTES', DEFAULT_LIMITS.maxDocumentBytes, 16, 16 * 1024 * 1024),
+    maxAgentTextBytes: int(env, 'GP_MAX_AGENT_TEXT_BYTES', DEFAULT_LIMITS.maxAgentTextBytes, 1024, 32 * 1024 * 1024),
   });
   // A job the SDK builds holds at most MAX_JOB_EVENT_BYTES of events plus the one that crossed it.
-  const minJobBytes = MAX_JOB_EVENT_BYTES + limits.maxEventBytes + limits.maxDocumentBytes;
+  const minJobBytes = MAX_JOB_EVENT_BYTES + largestEventBytes(limits);
   return Object.freeze({
     databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/game_persist', pgUrl('DATABASE_URL')),
     redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
@@ -314,7 +318,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     boardHost: str(env, 'GP_BOARD_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     apiPort: int(env, 'GP_API_PORT', 8080, 0, 65_535),
     apiHost: str(env, 'GP_API_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
-    apiBodyLimit: int(env, 'GP_API_BODY_LIMIT', 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    // Room for the largest event twice over (its JSON escapes are not in its measured size), at least 8 MiB.
+    apiBodyLimit: int(env, 'GP_API_BODY_LIMIT', Math.max(8 * 1024 * 1024, 2 * largestEventBytes(limits)), 1024, 1024 * 1024 * 1024),
     apiRateLimit: int(env, 'GP_API_RATE_LIMIT', 6000, 0, 100_000_000),
     apiAuthFailureLimit: int(env, 'GP_API_AUTH_FAILURE_LIMIT', 20, 0, 1_000_000),
     apiAuthFailureWindowS: int(env, 'GP_API_AUTH_FAILURE_WINDOW_S', 60, 1, 86_400),

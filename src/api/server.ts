@@ -74,6 +74,9 @@ export interface ApiDeps {
   logger?: Logger;
 }
 
+/** Largest body of the routes other than POST /v1/events (at most GP_API_BODY_LIMIT). */
+const OTHER_BODY_LIMIT = 1024 * 1024;
+
 /** A bearer token or an `x-api-key` header. */
 function presentedKey(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
@@ -125,6 +128,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   }) as unknown as FastifyInstance;
   app.decorateRequest('apiKey', null);
+  // GP_API_BODY_LIMIT is sized for POST /v1/events (an agent.log may carry megabytes of prompt); every
+  // other route's body is a small JSON document (a game type's schema is at most 64 KiB).
+  app.addHook('onRoute', (route) => {
+    if (route.url !== '/v1/events' && route.bodyLimit === undefined) route.bodyLimit = Math.min(cfg.apiBodyLimit, OTHER_BODY_LIMIT);
+  });
   // POST /v1/events also takes NDJSON (one event per line), what log shippers and line-oriented
   // producers write; it becomes the same array, under the same body limit.
   app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_req, body, done) => {
@@ -180,7 +188,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // is reached: the same 503 as the producer's, not a 500 naming a script hash.
     else if (classifyRedisError(e) === 'oom') [status, code, message] = [503, 'unavailable', REDIS_OUT_OF_MEMORY_MESSAGE];
     else if (e.validation) [status, code, message] = [400, 'bad_request', e.message];
-    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') [status, code, message] = [413, 'body_too_large', `request body over ${cfg.apiBodyLimit} bytes`];
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') [status, code, message] = [413, 'body_too_large', `request body over ${req.routeOptions.bodyLimit ?? cfg.apiBodyLimit} bytes`];
     else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') [status, code, message] = [415, 'unsupported_media_type', e.message];
     else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) [status, code, message] = [e.statusCode, 'bad_request', e.message];
     else if (e instanceof GamePersistError) [status, code, message] = [500, e.code, e.message];

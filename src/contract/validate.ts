@@ -156,7 +156,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
 
   const data = raw.data;
   if (!isPlainObject(data)) throw bad(raw, 'data', 'must be a JSON object');
-  const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; check(v: unknown): string | null; normalize?(v: unknown): unknown }>;
+  const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; longText?: boolean; check(v: unknown): string | null; normalize?(v: unknown): unknown }>;
   if (!custom) for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k.length > 64 ? `${k.slice(0, 64)}…` : k}`, `is not a field of ${type} (use meta for game-specific data)`);
   const clone = opts.clone ?? false;
   // Values stored in another form than sent (an alias, an integer team); the caller's object is never changed when cloning.
@@ -196,13 +196,26 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   // A document may be larger than an event: a doc.put is allowed the document limit on top.
   const maxBytes = def.family === 'doc' ? limits.maxEventBytes + limits.maxDocumentBytes : limits.maxEventBytes;
   if (maxBytes !== limits.maxEventBytes) w.limits = { ...limits, maxEventBytes: maxBytes };
-  // Top-level typed string fields carry their own length limits (an LLM prompt may exceed
-  // maxStringLength); everything else, free-form JSON included, is held to the walk's limits.
+  // Top-level typed string fields carry their own length limits, and an agent.log's texts a byte
+  // limit of their own; everything else, free-form JSON included, is held to the walk's limits.
   const checked: Record<string, unknown> = w.clone ? {} : data;
   w.bytes += 2;
+  // Bytes of an agent.log's long texts: counted in the event's measured size, not held to its limit.
+  let texts = 0;
   for (const k in data) {
     const v = normalized !== null && Object.hasOwn(normalized, k) ? normalized[k] : data[k];
     if (v === undefined) continue;
+    if (!custom && shape[k].longText === true) {
+      // A prompt, response or thinking text (a string: its field checked that): its own byte limit.
+      const text = v as string;
+      const reason = stringProblem(text);
+      if (reason) throw bad(raw, `data.${k}`, reason);
+      const n = Buffer.byteLength(text);
+      if (n > limits.maxAgentTextBytes) throw bad(raw, `data.${k}`, `is ${n} bytes of UTF-8, more than the ${limits.maxAgentTextBytes}-byte limit of an agent text`);
+      texts += n + k.length + 6;
+      if (w.clone) setOwn(checked, k, text);
+      continue;
+    }
     if (custom) {
       // Keys of a game's data are checked like any free-form key.
       if (k.length > limits.maxKeyLength) throw bad(raw, `data.${k.slice(0, 40)}…`, `key is longer than ${limits.maxKeyLength} characters`);
@@ -222,7 +235,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
     if (problem) throw bad(raw, problem.field, problem.reason);
   }
 
-  return { id: id.toLowerCase(), type, family: def.family, sessionId, seq, at, player, data: checked, bytes: w.bytes };
+  return { id: id.toLowerCase(), type, family: def.family, sessionId, seq, at, player, data: checked, bytes: w.bytes + texts };
 }
 
 interface Walk {

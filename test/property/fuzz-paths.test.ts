@@ -25,7 +25,7 @@ import { buildApi } from '../../src/api/server.ts';
 import { createApiKey } from '../../src/api/keys.ts';
 import { isPlainObject } from '../../src/contract/fields.ts';
 import { uuidv7 } from '../../src/contract/ids.ts';
-import { EVENT_JOB_NAME } from '../../src/contract/limits.ts';
+import { DEFAULT_LIMITS, EVENT_JOB_NAME } from '../../src/contract/limits.ts';
 import { isUuid } from '../../src/contract/validate.ts';
 import { EVENT_TABLES } from '../../src/db/families.ts';
 import { ContractError } from '../../src/errors.ts';
@@ -91,7 +91,8 @@ const EDGES: (() => unknown)[] = [
   () => ({ id: uuidv7(), type: 'move', seq: 1, at: at(), data: { action: 'a' } }),
   () => ({ id: uuidv7(), type: 'nope', sessionId: SID, seq: 1, at: at(), data: {} }),
   () => ({ id: uuidv7(), type: 'x.fuzz.thing', sessionId: SID, seq: 1, at: at(), data: { free: [1, 'two', null] } }),
-  () => ({ id: uuidv7(), type: 'agent.log', sessionId: SID, seq: 1, at: at(), data: { model: 'm', prompt: 'p'.repeat(40_000) } }),
+  () => ({ id: uuidv7(), type: 'agent.log', sessionId: SID, seq: 1, at: at(), data: { model: 'm', prompt: 'p'.repeat(40_000), thinking: 'é'.repeat(20_000) } }),
+  () => ({ id: uuidv7(), type: 'agent.log', sessionId: SID, seq: 1, at: at(), data: { model: 'm', response: 'r'.repeat(DEFAULT_LIMITS.maxAgentTextBytes + 1) } }),
   () => ({ id: uuidv7(), type: 'move', sessionId: SID, seq: 1, at: at(), v: 2, data: { action: 'a' } }),
 ];
 function deep(n: number): unknown {
