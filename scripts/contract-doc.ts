@@ -9,7 +9,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType, type ValidEvent } from '../src/contract/index.ts';
+import { DEFAULT_LIMITS, EVENT_TYPES, EVENT_TYPE_NAMES, type EventType, type ValidEvent } from '../src/contract/index.ts';
 import { FAMILY_TABLES, insertedColumns } from '../src/db/families.ts';
 
 export const DOC_PATH = fileURLToPath(new URL('../docs/contract.md', import.meta.url));
@@ -19,6 +19,7 @@ const END = '<!-- END GENERATED: event types -->';
 interface FieldSpec {
   optional: boolean;
   nullable: boolean;
+  longText?: boolean;
   schema(): Record<string, unknown>;
 }
 type Schema = Record<string, any>;
@@ -158,7 +159,8 @@ export function generate(): string {
     out.push('| field | type | required | limits | stored in |', '|---|---|---|---|---|');
     for (const [k, f] of Object.entries(shape)) {
       const s = f.schema() as Schema;
-      const { type: ty, limits } = describeType(s);
+      // A long text's limit is in bytes (configurable), which its schema's maxLength only bounds.
+      const { type: ty, limits } = f.longText ? { type: 'string', limits: `≤ ${DEFAULT_LIMITS.maxAgentTextBytes} bytes (1 MiB) by default` } : describeType(s);
       const desc = (s.description as string | undefined) ?? (s.anyOf?.[0]?.description as string | undefined);
       const req = f.optional ? 'no' : f.nullable ? 'yes (null allowed)' : 'yes';
       out.push(`| ${code(k)} | ${ty} | ${req} | ${[limits, desc].filter(Boolean).join('. ')} | ${byField.get(k) ?? '—'} |`);

@@ -2,8 +2,9 @@
  * The only module that reads `process.env`. Values are parsed and checked once; errors name the
  * variable. Everything else receives the frozen Config object.
  */
-import { DEFAULT_LIMITS, DEFAULT_MAX_STATE_BYTES, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, MAX_JOB_EVENT_BYTES, type Limits } from './contract/limits.ts';
+import { DEFAULT_LIMITS, DEFAULT_MAX_STATE_BYTES, DEFAULT_QUEUE_NAME, DEFAULT_QUEUE_PREFIX, MAX_JOB_EVENT_BYTES, largestEventBytes, type Limits } from './contract/limits.ts';
 import { CUSTOM_TYPE_MODES, type CustomTypeMode } from './contract/custom-types.ts';
+import { isIP } from 'node:net';
 import { ConfigError } from './errors.ts';
 import { sslModeOf } from './db/tls.ts';
 import { RETENTION_CLASSES, RETENTION_ENV, type RetentionClass } from './db/retention.ts';
@@ -153,10 +154,26 @@ export interface Config {
   /** GP_API_PORT / GP_API_HOST: where `game-persist serve` listens (default loopback only). */
   apiPort: number;
   apiHost: string;
-  /** GP_API_BODY_LIMIT: largest request body in bytes (a batch of events). */
+  /**
+   * GP_API_BODY_LIMIT: largest body of POST /v1/events in bytes (a batch of events); the other routes
+   * take at most 1 MiB of it. @defaultValue 8 MiB, or twice the largest event if that is more
+   */
   apiBodyLimit: number;
   /** GP_API_RATE_LIMIT: requests per minute per API key (a key's own limit overrides it); 0 = none. */
   apiRateLimit: number;
+  /**
+   * GP_API_AUTH_FAILURE_LIMIT / GP_API_AUTH_FAILURE_WINDOW_S: failed authentications (401) one client
+   * address may have in a window; past the limit its requests get 429 without a key lookup until the
+   * window ends. 0 = no limit. @defaultValue 20, 60
+   */
+  apiAuthFailureLimit: number;
+  apiAuthFailureWindowS: number;
+  /**
+   * GP_API_TRUST_PROXY: the reverse proxies (addresses or CIDR ranges, comma-separated; `loopback`,
+   * `linklocal`, `uniquelocal`) whose `X-Forwarded-For` names the client. null = none: the client is
+   * the connection's peer address. @defaultValue null
+   */
+  apiTrustProxy: readonly string[] | null;
   /** GP_API_TLS_CERT / GP_API_TLS_KEY: PEM files; both set = HTTPS. */
   apiTlsCert: string | null;
   apiTlsKey: string | null;
@@ -265,9 +282,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxStringLength: int(env, 'GP_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 16, 16 * 1024 * 1024),
     maxKeyLength: DEFAULT_LIMITS.maxKeyLength,
     maxDocumentBytes: int(env, 'GP_MAX_DOCUMENT_BYTES', DEFAULT_LIMITS.maxDocumentBytes, 16, 16 * 1024 * 1024),
+    maxAgentTextBytes: int(env, 'GP_MAX_AGENT_TEXT_BYTES', DEFAULT_LIMITS.maxAgentTextBytes, 1024, 32 * 1024 * 1024),
   });
   // A job the SDK builds holds at most MAX_JOB_EVENT_BYTES of events plus the one that crossed it.
-  const minJobBytes = MAX_JOB_EVENT_BYTES + limits.maxEventBytes + limits.maxDocumentBytes;
+  const minJobBytes = MAX_JOB_EVENT_BYTES + largestEventBytes(limits);
   return Object.freeze({
     databaseUrl: str(env, 'DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/game_persist', pgUrl('DATABASE_URL')),
     redisUrl: str(env, 'REDIS_URL', 'redis://127.0.0.1:6379', url(['redis:', 'rediss:'])),
@@ -311,8 +329,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     boardHost: str(env, 'GP_BOARD_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     apiPort: int(env, 'GP_API_PORT', 8080, 0, 65_535),
     apiHost: str(env, 'GP_API_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
-    apiBodyLimit: int(env, 'GP_API_BODY_LIMIT', 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+    // Room for the largest event twice over (its JSON escapes are not in its measured size), at least 8 MiB.
+    apiBodyLimit: int(env, 'GP_API_BODY_LIMIT', Math.max(8 * 1024 * 1024, 2 * largestEventBytes(limits)), 1024, 1024 * 1024 * 1024),
     apiRateLimit: int(env, 'GP_API_RATE_LIMIT', 6000, 0, 100_000_000),
+    apiAuthFailureLimit: int(env, 'GP_API_AUTH_FAILURE_LIMIT', 20, 0, 1_000_000),
+    apiAuthFailureWindowS: int(env, 'GP_API_AUTH_FAILURE_WINDOW_S', 60, 1, 86_400),
+    apiTrustProxy: trustProxy(env, 'GP_API_TRUST_PROXY'),
     apiTlsCert: env.GP_API_TLS_CERT || null,
     apiTlsKey: env.GP_API_TLS_KEY || null,
     apiCorsOrigin: env.GP_API_CORS_ORIGIN ? str(env, 'GP_API_CORS_ORIGIN', '', url(['http:', 'https:'])) : null,
@@ -327,6 +349,28 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     erasureKey: env.GP_ERASURE_KEY ? str(env, 'GP_ERASURE_KEY', '', (v) => (/^[\x21-\x7e]{32,512}$/.test(v) ? null : 'must be 32-512 printable ASCII characters without spaces')) : null,
     logLevel,
   });
+}
+
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * Trusted proxies: addresses, CIDR ranges or proxy-addr's range names. Never "all" (`true`, `*`): any
+ * client could then name its own address in X-Forwarded-For and shed its failed-authentication count.
+ */
+function trustProxy(env: Env, name: string): readonly string[] | null {
+  const raw = env[name]?.trim();
+  if (!raw || /^(false|no|off|0)$/i.test(raw)) return null;
+  const out: string[] = [];
+  for (const part of raw.split(',')) {
+    const v = part.trim();
+    const [addr, bits, extra] = v.split('/');
+    const family = isIP(addr ?? '');
+    const okBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!(PROXY_RANGES.has(v) || (family !== 0 && okBits && extra === undefined)))
+      throw new ConfigError(name, `must be proxy addresses or CIDR ranges separated by commas (e.g. 10.0.0.5,10.1.0.0/16, or loopback), got "${v.slice(0, 80)}"; trusting every proxy would let clients choose their own address`);
+    out.push(v);
+  }
+  return Object.freeze(out);
 }
 
 /** `gameType=seconds,...` (seconds 0 = never). */

@@ -87,31 +87,60 @@ export async function revokeApiKey(orm: MikroORM, idOrKey: string): Promise<bool
 /** How long a server trusts what it read about a key (a revocation takes effect within this). */
 export const KEY_CACHE_MS = 5000;
 
+type Cached = { at: number; row: { info: ApiKeyInfo; hash: Buffer } | null };
+
+/**
+ * Called before a key is read from PostgreSQL (not for a cached or an already-running read); throws
+ * to refuse the read, or returns what to call once the read is over. The API's failed-authentication
+ * throttle (./rate-limits.ts) bounds reads per client address with it.
+ */
+export type AdmitLookup = () => () => void;
+
 /** Checks presented keys against PostgreSQL, remembering each key's row for KEY_CACHE_MS. */
 export class KeyVerifier {
   readonly #orm: MikroORM;
-  readonly #cache = new Map<string, { at: number; row: { info: ApiKeyInfo; hash: Buffer } | null }>();
-  constructor(orm: MikroORM) {
+  readonly #onLookup: () => void;
+  readonly #cache = new Map<string, Cached>();
+  /** Reads in progress by key id: concurrent requests with one uncached key share one read. */
+  readonly #reading = new Map<string, Promise<Cached>>();
+  /** @param onLookup counts each read of `api_keys` (a metric). */
+  constructor(orm: MikroORM, opts: { onLookup?: () => void } = {}) {
     this.#orm = orm;
+    this.#onLookup = opts.onLookup ?? (() => {});
   }
 
   /** The key's info, or an ApiError 401 (missing, malformed, unknown, wrong secret or revoked). */
-  async verify(presented: string | undefined): Promise<ApiKeyInfo> {
+  async verify(presented: string | undefined, admit?: AdmitLookup): Promise<ApiKeyInfo> {
     if (!presented) throw new ApiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer gpk_…');
     const m = KEY_RE.exec(presented);
     if (!m) throw new ApiError(401, 'unauthorized', 'malformed API key');
     const id = m[1]!;
     let hit = this.#cache.get(id);
-    if (!hit || Date.now() - hit.at > KEY_CACHE_MS) {
-      const [r] = await query(this.#orm.em.fork(), API_KEY_SQL, [id]);
-      hit = { at: Date.now(), row: r ? { info: toInfo(r), hash: Buffer.from(r.secret_hash as string, 'hex') } : null };
-      if (this.#cache.size > 10_000) this.#cache.clear();
-      this.#cache.set(id, hit);
-    }
+    if (!hit || Date.now() - hit.at > KEY_CACHE_MS) hit = await (this.#reading.get(id) ?? this.#read(id, admit));
     // Compare even for an unknown id, so the timing says nothing about which ids exist.
     const expected = hit.row?.hash ?? Buffer.alloc(32);
     const ok = timingSafeEqual(sha256(m[2]!), expected) && hit.row !== null;
     if (!ok || hit.row!.info.revokedAt) throw new ApiError(401, 'unauthorized', 'unknown or revoked API key');
     return hit.row!.info;
+  }
+
+  #read(id: string, admit: AdmitLookup | undefined): Promise<Cached> {
+    const done = admit?.() ?? null;
+    // `finally` runs on a later tick: the read is in the map before it can leave it.
+    const reading = this.#lookup(id).finally(() => {
+      this.#reading.delete(id);
+      done?.();
+    });
+    this.#reading.set(id, reading);
+    return reading;
+  }
+
+  async #lookup(id: string): Promise<Cached> {
+    this.#onLookup();
+    const [r] = await query(this.#orm.em.fork(), API_KEY_SQL, [id]);
+    const hit: Cached = { at: Date.now(), row: r ? { info: toInfo(r), hash: Buffer.from(r.secret_hash as string, 'hex') } : null };
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(id, hit);
+    return hit;
   }
 }

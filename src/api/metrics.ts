@@ -1,6 +1,6 @@
 /**
  * Metrics of the HTTP API (`GET /metrics` on the API's port): requests and their latency by route
- * template, method and status class, and events by verdict. Labels are route templates such as
+ * template, method and status class, events by verdict, key lookups and failed authentications. Labels are route templates such as
  * `/v1/sessions/:id/recover`, never the ids in the URL.
  */
 import client from 'prom-client';
@@ -20,6 +20,9 @@ export function apiMetrics(app: FastifyInstance, version: string) {
     registers: [registry],
   });
   const events = new client.Counter({ name: METRIC.httpEvents, help: 'Events posted to the HTTP API by verdict (accepted, rejected)', labelNames: ['verdict'], registers: [registry] });
+  const keyLookups = new client.Counter({ name: METRIC.httpKeyLookups, help: 'API key reads from PostgreSQL (api_keys; a key not in the 5-second cache)', registers: [registry] });
+  const authFailures = new client.Counter({ name: METRIC.httpAuthFailures, help: 'Requests refused 401: no key, or a key malformed, unknown, wrong or revoked', registers: [registry] });
+  const authThrottled = new client.Counter({ name: METRIC.httpAuthThrottled, help: 'Requests refused 429 without a key lookup: their address failed authentication too often', registers: [registry] });
   new client.Gauge({ name: METRIC.buildInfo, help: 'game-persist version', labelNames: ['version', 'process'], registers: [registry] }).set({ version, process: 'api' }, 1);
   client.collectDefaultMetrics({ register: registry, prefix: 'gp_api_' });
 
@@ -31,6 +34,9 @@ export function apiMetrics(app: FastifyInstance, version: string) {
   });
   return {
     registry,
+    keyLookup: () => keyLookups.inc(),
+    authFailed: () => authFailures.inc(),
+    authThrottled: () => authThrottled.inc(),
     events: (accepted: number, rejected: number) => {
       if (accepted) events.inc({ verdict: 'accepted' }, accepted);
       if (rejected) events.inc({ verdict: 'rejected' }, rejected);

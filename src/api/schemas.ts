@@ -33,7 +33,9 @@ export const ingestBody = {
   type: 'array',
   maxItems: MAX_EVENTS_PER_REQUEST,
   description: 'Events in the wire form of docs/contract.md: { type, sessionId, player?, id?, seq?, at?, data }',
-  items: { type: 'object' },
+  // Anything: an item that is not an event object gets its own verdict (field `event`), as a worker
+  // dead-letters such an item of a job alone, instead of the whole request failing.
+  items: { description: 'an event object' },
 } as const;
 
 export const ingestResponse = {

@@ -13,7 +13,6 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
-import rateLimit from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Config } from '../config.ts';
@@ -33,6 +32,7 @@ import { KeyVerifier, TENANT_ADMIN, type ApiKeyInfo, type Scope } from './keys.t
 import { Idempotency } from './idempotency.ts';
 import { pgApiStore, redisApiStore, type ApiStore } from './store.ts';
 import { apiMetrics } from './metrics.ts';
+import { rateLimits } from './rate-limits.ts';
 import type { ApiContext } from './context.ts';
 import { eventRoutes } from './routes/events.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -74,6 +74,9 @@ export interface ApiDeps {
   logger?: Logger;
 }
 
+/** Largest body of the routes other than POST /v1/events (at most GP_API_BODY_LIMIT). */
+const OTHER_BODY_LIMIT = 1024 * 1024;
+
 /** A bearer token or an `x-api-key` header. */
 function presentedKey(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
@@ -97,7 +100,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Short-lived records on the primary, through the ORM's pool.
   const store: ApiStore = redis ? redisApiStore(redis) : pgApiStore({ query: async (text, values) => ({ rows: await query(orm.em.fork(), text, values) }) });
   const producer = deps.producer ?? createProducer({ ...producerOptions(cfg), sequenceSeed: pgSequenceSeed(reader), customTypes: types });
-  const keys = new KeyVerifier(orm);
   const idempotency = new Idempotency(store, cfg.queuePrefix);
 
   const app = Fastify({
@@ -111,6 +113,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'ignore',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     return503OnClosing: true,
+    // The client's address (failed-authentication throttle, logs): the peer, or with GP_API_TRUST_PROXY
+    // what those proxies say in X-Forwarded-For; never every proxy (any client could name itself).
+    ...(cfg.apiTrustProxy ? { trustProxy: [...cfg.apiTrustProxy] } : {}),
     // Ids in paths may be 128 characters (the contract's limit; each route's schema holds them to it):
     // the router's default of 100 answered 414 to valid ones.
     routerOptions: { maxParamLength: 1024 },
@@ -123,6 +128,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   }) as unknown as FastifyInstance;
   app.decorateRequest('apiKey', null);
+  // GP_API_BODY_LIMIT is sized for POST /v1/events (an agent.log may carry megabytes of prompt); every
+  // other route's body is a small JSON document (a game type's schema is at most 64 KiB).
+  app.addHook('onRoute', (route) => {
+    if (route.url !== '/v1/events' && route.bodyLimit === undefined) route.bodyLimit = Math.min(cfg.apiBodyLimit, OTHER_BODY_LIMIT);
+  });
   // POST /v1/events also takes NDJSON (one event per line), what log shippers and line-oriented
   // producers write; it becomes the same array, under the same body limit.
   app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_req, body, done) => {
@@ -141,6 +151,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     done(null, events);
   });
 
+  const metrics = apiMetrics(app, VERSION);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -150,29 +161,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
 
-  app.addHook('onRequest', async (req) => {
+  // Failed authentications are throttled per client address before any key lookup, then the key's
+  // own limit is counted (./rate-limits.ts); both before the body is read.
+  const limits = await rateLimits(app, cfg, redis, metrics);
+  const keys = new KeyVerifier(orm, { onLookup: metrics.keyLookup });
+  app.addHook('onRequest', async (req, reply) => {
     const scope = req.routeOptions.config?.scope;
     if (!scope) return;
-    const key = await keys.verify(presentedKey(req));
+    const presented = presentedKey(req);
+    const key = await limits.authenticate(req, reply, (admit) => keys.verify(presented, admit));
     if (key.tenant !== null && key.scopes.includes('admin')) throw new ApiError(403, 'forbidden', `${TENANT_ADMIN}; revoke this key (game-persist keys revoke ${key.id})`);
     if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) throw new ApiError(403, 'forbidden', `this key lacks the "${scope}" scope`);
     req.apiKey = key;
+    await limits.perKey(req, reply);
   });
-
-  if (cfg.apiRateLimit > 0) {
-    await app.register(rateLimit, {
-      global: true,
-      hook: 'preHandler',
-      // Without Redis (GP_QUEUE_BACKEND=postgres) the plugin's in-memory store: limits per process.
-      ...(redis ? { redis } : {}),
-      nameSpace: `${cfg.queuePrefix}:api-rate:`,
-      timeWindow: 60_000,
-      max: (req) => req.apiKey?.rateLimit ?? cfg.apiRateLimit,
-      keyGenerator: (req) => req.apiKey?.id ?? req.ip,
-      allowList: (req) => !req.routeOptions.config?.scope,
-      errorResponseBuilder: (_req, ctx) => new ApiError(429, 'rate_limited', `rate limit of ${ctx.max} requests per minute reached; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
-    });
-  }
 
   app.setErrorHandler((err: unknown, req, reply) => {
     const e = err as Error & { statusCode?: number; code?: string; validation?: unknown };
@@ -187,7 +189,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // is reached: the same 503 as the producer's, not a 500 naming a script hash.
     else if (classifyRedisError(e) === 'oom') [status, code, message] = [503, 'unavailable', REDIS_OUT_OF_MEMORY_MESSAGE];
     else if (e.validation) [status, code, message] = [400, 'bad_request', e.message];
-    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') [status, code, message] = [413, 'body_too_large', `request body over ${cfg.apiBodyLimit} bytes`];
+    else if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') [status, code, message] = [413, 'body_too_large', `request body over ${req.routeOptions.bodyLimit ?? cfg.apiBodyLimit} bytes`];
     else if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') [status, code, message] = [415, 'unsupported_media_type', e.message];
     else if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) [status, code, message] = [e.statusCode, 'bad_request', e.message];
     else if (e instanceof GamePersistError) [status, code, message] = [500, e.code, e.message];
@@ -197,7 +199,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     // A 5xx may carry a driver's text: never a connection string's password.
     message = redactSecrets(message);
     if (status >= 500) req.log.error({ err: errorMessage(e), code: e.code }, 'request failed');
-    if (status === 429) reply.header('retry-after', '60');
+    // Every 429 and every 503 of ours says when to try again (a limit's own window when it set one);
+    // the 503 Fastify answers itself while the server shuts down has none: another replica can answer.
+    if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '60');
+    // A full Redis needs the workers to drain it: a longer pause than a store that is briefly away.
+    const full = classifyRedisError(e) === 'oom' || (e instanceof EnqueueError && e.reason === 'redis_out_of_memory');
+    if (status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', full ? '5' : '1');
     return reply.status(status).send({ error: { code, message } });
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
@@ -219,7 +226,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
   }
 
-  const metrics = apiMetrics(app, VERSION);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     // In-process counters only (no database), so no cache; with GP_METRICS_TOKEN the scraper's token, not an API key.

@@ -4,8 +4,11 @@
  * worker routing) is derived from this table.
  */
 import { f, type Infer, type Shape } from './fields.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 
 const SHORT = 64;
+/** What prompt, response and thinking share (their limit is configurable: GP_MAX_AGENT_TEXT_BYTES). */
+const AGENT_TEXT = 'At most GP_MAX_AGENT_TEXT_BYTES bytes of UTF-8, not counted in the event size.';
 const meta = f.object({ optional: true, description: 'Free-form game-specific JSON, stored as jsonb.' });
 /** Stored as PostgreSQL int4. */
 const INT4 = 2_147_483_647;
@@ -186,8 +189,9 @@ export const EVENT_TYPES = {
       provider: f.str({ max: SHORT, optional: true }),
       agent: f.str({ max: 128, optional: true }),
       turn,
-      prompt: f.str({ max: 32_768, optional: true }),
-      response: f.str({ max: 32_768, optional: true }),
+      prompt: f.text({ maxBytes: DEFAULT_LIMITS.maxAgentTextBytes, optional: true, description: AGENT_TEXT }),
+      response: f.text({ maxBytes: DEFAULT_LIMITS.maxAgentTextBytes, optional: true, description: AGENT_TEXT }),
+      thinking: f.text({ maxBytes: DEFAULT_LIMITS.maxAgentTextBytes, optional: true, description: `A thinking model's reasoning text. ${AGENT_TEXT}` }),
       promptChars: count,
       responseChars: count,
       promptTokens: count,

@@ -12,6 +12,11 @@ export interface Field<T = unknown> {
   readonly nullable: boolean;
   /** A string field with its own length limit, exempt from the free-form maxStringLength. */
   readonly ownLength?: boolean;
+  /**
+   * A long text (an LLM prompt): held to Limits.maxAgentTextBytes in UTF-8 bytes, and neither to
+   * maxStringLength nor to the event's size.
+   */
+  readonly longText?: boolean;
   /** Returns a reason (e.g. "must be an integer") or null. Depth and string hygiene are checked elsewhere. */
   check(value: unknown): Check;
   /** The stored form of an accepted value (an alias resolved, an integer id made text); absent: as sent. */
@@ -87,6 +92,15 @@ export const f = {
               : null,
       { type: 'string', maxLength: opts.max, ...(min ? { minLength: min } : {}) },
     ), { ownLength: true }) as Field<string> & O;
+  },
+  /**
+   * A long text: any string, held by the validator to Limits.maxAgentTextBytes (UTF-8), which the
+   * schema's maxLength (characters, at most one per byte) can only bound from above.
+   */
+  text<const O extends Base & { maxBytes: number }>(opts: O) {
+    return Object.assign(field<string>(opts, (v) => (typeof v !== 'string' ? 'must be a string' : null), { type: 'string', maxLength: opts.maxBytes }), {
+      longText: true,
+    }) as Field<string> & O;
   },
   int<const O extends Base & { min?: number; max?: number }>(opts: O = {} as O) {
     const min = opts.min ?? -Number.MAX_SAFE_INTEGER;

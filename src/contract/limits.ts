@@ -16,6 +16,12 @@ export interface Limits {
    * maxEventBytes by up to this much. @defaultValue 262144
    */
   maxDocumentBytes: number;
+  /**
+   * Largest `agent.log` `prompt`, `response` and `thinking`, each: the UTF-8 bytes of the text. These
+   * three are not counted in maxEventBytes (a 4X game's prompt carries its whole state) nor held to
+   * maxStringLength; the rest of the event is. @defaultValue 1048576
+   */
+  maxAgentTextBytes: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -24,7 +30,19 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxStringLength: 16 * 1024,
   maxKeyLength: 256,
   maxDocumentBytes: 256 * 1024,
+  maxAgentTextBytes: 1024 * 1024,
 });
+
+/** The `agent.log` fields held to maxAgentTextBytes each instead of the event's size. */
+export const AGENT_TEXT_FIELDS = ['prompt', 'response', 'thinking'] as const;
+
+/**
+ * The largest event the limits allow, by its measured bytes: a doc.put with its document, or an
+ * agent.log with its three texts. The SDK sends such an event alone in a job.
+ */
+export function largestEventBytes(l: Limits): number {
+  return l.maxEventBytes + Math.max(l.maxDocumentBytes, AGENT_TEXT_FIELDS.length * l.maxAgentTextBytes);
+}
 
 /** Largest live session state by default (GP_MAX_STATE_BYTES): the JSON text's UTF-8 bytes. */
 export const DEFAULT_MAX_STATE_BYTES = 1024 * 1024;

@@ -12,7 +12,34 @@ import { setOwn } from './merge-patch.ts';
 
 /** Hot path: a plain function, so validating an event allocates no closures. */
 function bad(raw: Record<string, unknown>, field: string, reason: string): ContractError {
-  return new ContractError(field, reason, raw);
+  return new ContractError(fieldName(field), reason, raw);
+}
+
+/** Longest field name a refusal carries (a dead letter's `field` column keeps as much). */
+const MAX_FIELD_NAME = 200;
+
+/**
+ * A field path as every way in reports it: a key's \u0000 and lone surrogates written as escapes (a
+ * dead letter's text column could not hold them, and a log line should not), cut to MAX_FIELD_NAME.
+ * Only refusals pay for it.
+ */
+function fieldName(f: string): string {
+  if (f.includes('\u0000') || !f.isWellFormed()) {
+    let out = '';
+    for (let i = 0; i < f.length; i++) {
+      const c = f.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff && (f.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+        out += f.slice(i, i + 2);
+        i++;
+      } else if (c === 0 || (c >= 0xd800 && c <= 0xdfff)) out += `\\u${c.toString(16).padStart(4, '0')}`;
+      else out += f[i];
+    }
+    f = out;
+  }
+  if (f.length <= MAX_FIELD_NAME) return f;
+  // Cut before the ellipsis, never between the two halves of a surrogate pair.
+  const end = (f.charCodeAt(MAX_FIELD_NAME - 2) & 0xfc00) === 0xd800 ? MAX_FIELD_NAME - 2 : MAX_FIELD_NAME - 1;
+  return `${f.slice(0, end)}…`;
 }
 
 /** 8-4-4-4-12 hex digits; a char-code loop is several times faster than the equivalent RegExp. */
@@ -36,8 +63,23 @@ export function isEventType(t: unknown): t is EventType {
 /** Events of one burst usually share a timestamp: remember the last one that parsed. */
 let lastGoodAt: unknown = null;
 
+/**
+ * What a publishing path fills in that the event left out (absent or null): its id and time. The SDK's
+ * `emit` and the HTTP API have one (a fresh UUIDv7, now); a worker has none, so a raw job must carry both.
+ */
+export interface EnvelopeDefaults {
+  id(): string;
+  /** An RFC 3339 timestamp. */
+  at(): string;
+}
+
 export interface ValidateOptions {
   limits?: Limits;
+  /**
+   * Fill an absent or null `id` and `at`, and take a JavaScript `Date` as `at` (SDK only). The event is
+   * otherwise checked as sent, every key of it: the same verdict as a worker's on the same event.
+   */
+  defaults?: EnvelopeDefaults;
   /** Return a deep copy of `data`, so later mutation by the caller cannot change a queued event (SDK). */
   clone?: boolean;
   /** Accept a session event without `seq`; the SDK assigns it at flush. */
@@ -68,7 +110,11 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   // The field names the key as sent, cut short (a key may be megabytes long) and quoted when empty.
   for (const k in raw) if (!ENVELOPE_KEYS.has(k)) throw bad(raw, k === '' ? '""' : k.length > 64 ? `${k.slice(0, 64)}…` : k, 'is not an envelope field (put it in data)');
   if (raw.v !== undefined && raw.v !== 1) throw bad(raw, 'v', 'must be 1 (this worker speaks contract v1)');
-  if (!isUuid(raw.id)) throw bad(raw, 'id', 'must be a UUID (v7 recommended)');
+  const defaults = opts.defaults;
+  // Read into locals, never written back: the caller's object is not changed (and no object is made).
+  let id = raw.id;
+  if (defaults && (id === undefined || id === null)) id = defaults.id();
+  if (!isUuid(id)) throw bad(raw, 'id', 'must be a UUID (v7 recommended)');
   const custom = !isEventType(raw.type);
   if (custom && !isCustomType(raw.type))
     throw bad(raw, 'type', `must be one of ${Object.keys(EVENT_TYPES).join(', ')}, or a game's own x.<game>.<name> (lower-case letters, digits, _ and -)`);
@@ -76,9 +122,14 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
   const def: { family: Family; data: object; needsSession?: boolean; rule?: (d: Record<string, unknown>) => [string, string] | null } = custom
     ? CUSTOM_DEF
     : EVENT_TYPES[raw.type as EventType];
-  if ((typeof raw.at !== 'string' || raw.at !== lastGoodAt) && !isTimestamp(raw.at)) throw bad(raw, 'at', 'must be an RFC 3339 timestamp with a time zone');
+  let rawAt = raw.at;
+  if (defaults) {
+    if (rawAt === undefined || rawAt === null) rawAt = defaults.at();
+    else if (rawAt instanceof Date && !Number.isNaN(rawAt.getTime())) rawAt = rawAt.toISOString();
+  }
+  if ((typeof rawAt !== 'string' || rawAt !== lastGoodAt) && !isTimestamp(rawAt)) throw bad(raw, 'at', 'must be an RFC 3339 timestamp with a time zone');
 
-  const at = raw.at as string;
+  const at = rawAt as string;
   lastGoodAt = at;
   const needsSession = !('needsSession' in def) || def.needsSession !== false;
   let sessionId: string | null = null;
@@ -105,7 +156,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
 
   const data = raw.data;
   if (!isPlainObject(data)) throw bad(raw, 'data', 'must be a JSON object');
-  const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; check(v: unknown): string | null; normalize?(v: unknown): unknown }>;
+  const shape = def.data as Record<string, { optional: boolean; ownLength?: boolean; longText?: boolean; check(v: unknown): string | null; normalize?(v: unknown): unknown }>;
   if (!custom) for (const k in data) if (!Object.hasOwn(shape, k)) throw bad(raw, `data.${k.length > 64 ? `${k.slice(0, 64)}…` : k}`, `is not a field of ${type} (use meta for game-specific data)`);
   const clone = opts.clone ?? false;
   // Values stored in another form than sent (an alias, an integer team); the caller's object is never changed when cloning.
@@ -140,18 +191,31 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
     limits,
     clone,
     raw,
-    bytes: 64 + raw.id.length + type.length + (sessionId?.length ?? 0) + (player?.length ?? 0) + at.length,
+    bytes: 64 + id.length + type.length + (sessionId?.length ?? 0) + (player?.length ?? 0) + at.length,
   };
   // A document may be larger than an event: a doc.put is allowed the document limit on top.
   const maxBytes = def.family === 'doc' ? limits.maxEventBytes + limits.maxDocumentBytes : limits.maxEventBytes;
   if (maxBytes !== limits.maxEventBytes) w.limits = { ...limits, maxEventBytes: maxBytes };
-  // Top-level typed string fields carry their own length limits (an LLM prompt may exceed
-  // maxStringLength); everything else, free-form JSON included, is held to the walk's limits.
+  // Top-level typed string fields carry their own length limits, and an agent.log's texts a byte
+  // limit of their own; everything else, free-form JSON included, is held to the walk's limits.
   const checked: Record<string, unknown> = w.clone ? {} : data;
   w.bytes += 2;
+  // Bytes of an agent.log's long texts: counted in the event's measured size, not held to its limit.
+  let texts = 0;
   for (const k in data) {
     const v = normalized !== null && Object.hasOwn(normalized, k) ? normalized[k] : data[k];
     if (v === undefined) continue;
+    if (!custom && shape[k].longText === true) {
+      // A prompt, response or thinking text (a string: its field checked that): its own byte limit.
+      const text = v as string;
+      const reason = stringProblem(text);
+      if (reason) throw bad(raw, `data.${k}`, reason);
+      const n = Buffer.byteLength(text);
+      if (n > limits.maxAgentTextBytes) throw bad(raw, `data.${k}`, `is ${n} bytes of UTF-8, more than the ${limits.maxAgentTextBytes}-byte limit of an agent text`);
+      texts += n + k.length + 6;
+      if (w.clone) setOwn(checked, k, text);
+      continue;
+    }
     if (custom) {
       // Keys of a game's data are checked like any free-form key.
       if (k.length > limits.maxKeyLength) throw bad(raw, `data.${k.slice(0, 40)}…`, `key is longer than ${limits.maxKeyLength} characters`);
@@ -171,7 +235,7 @@ export function validateEvent(raw: unknown, opts: ValidateOptions = {}): Checked
     if (problem) throw bad(raw, problem.field, problem.reason);
   }
 
-  return { id: raw.id.toLowerCase(), type, family: def.family, sessionId, seq, at, player, data: checked, bytes: w.bytes };
+  return { id: id.toLowerCase(), type, family: def.family, sessionId, seq, at, player, data: checked, bytes: w.bytes + texts };
 }
 
 interface Walk {

@@ -200,6 +200,9 @@ const DECLARED: Record<Family, Entry> = {
       field('turn', 'int', 'turn'),
       field('prompt', 'text', 'prompt'),
       field('response', 'text', 'response'),
+      // The three texts may be megabytes (GP_MAX_AGENT_TEXT_BYTES each); TOAST stores them compressed
+      // (pglz, PostgreSQL's default: 7x on a 4X game's prompts, lz4 5x; bench/agent-text.ts).
+      field('thinking', 'text', 'thinking'),
       // Sizes are kept even when the texts are not sent; when they are, their length is the default.
       field('prompt_chars', 'int', 'promptChars', { get: (_e, d) => d.promptChars ?? (typeof d.prompt === 'string' ? d.prompt.length : null) }),
       field('response_chars', 'int', 'responseChars', { get: (_e, d) => d.responseChars ?? (typeof d.response === 'string' ? d.response.length : null) }),

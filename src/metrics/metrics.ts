@@ -56,6 +56,9 @@ export const METRIC = {
   httpRequests: 'gp_http_requests_total',
   httpSeconds: 'gp_http_request_duration_seconds',
   httpEvents: 'gp_http_events_total',
+  httpKeyLookups: 'gp_http_key_lookups_total',
+  httpAuthFailures: 'gp_http_auth_failures_total',
+  httpAuthThrottled: 'gp_http_auth_throttled_total',
 } as const;
 
 const TYPES = new Set<string>(EVENT_TYPE_NAMES);

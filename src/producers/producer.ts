@@ -23,7 +23,7 @@ import {
   MAX_JOB_EVENT_BYTES,
   type Limits,
 } from '../contract/limits.ts';
-import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
+import { validateEvent, type CheckedEvent, type EnvelopeDefaults } from '../contract/validate.ts';
 import { BackpressureError, ClosedError, ContractError, EnqueueError, NotReadyError, errorMessage, type EnqueueReason } from '../errors.ts';
 import { isPostgresUrl, openQueue, type EventsQueue, type QueueTarget } from '../queue/backend.ts';
 import { pgConnectionOptions } from '../db/tls.ts';
@@ -100,6 +100,8 @@ interface Pending {
 const READY_RETRY_MS = 100;
 
 const ENVELOPE_INPUT = new Set(['sessionId', 'player', 'id', 'seq', 'at']);
+/** What emit fills in when an event has none: a fresh UUIDv7 and now. */
+const ENVELOPE_DEFAULTS: EnvelopeDefaults = { id: () => uuidv7(), at: () => nowIso() };
 /** Join-queue events belong to a tenant, not to a session's sequence: the SDK never numbers them. */
 const UNSEQUENCED = new Set(Object.entries(EVENT_TYPES).flatMap(([t, d]) => (d.family === 'queue' ? [t] : [])));
 
@@ -234,19 +236,15 @@ export class Producer {
   }, opts: EmitOptions = {}): Promise<Emitted> {
     try {
       if (this.#closed) throw new ClosedError('producer');
-      const at = event.at instanceof Date ? event.at.toISOString() : (event.at ?? nowIso());
-      const checked = validateEvent(
-        {
-          id: event.id ?? uuidv7(),
-          type: event.type,
-          sessionId: event.sessionId ?? undefined,
-          seq: event.seq ?? undefined,
-          at,
-          player: event.player ?? undefined,
-          data: event.data,
-        },
-        { limits: this.#limits, clone: !opts.owned, seqAssignedLater: true, customTypes: this.#customTypes },
-      );
+      // The event as given, every key of it: an unknown envelope key (`__proto__` included, an own key
+      // when it came from JSON.parse) is refused here as a worker refuses it, not dropped on the way.
+      const checked = validateEvent(event, {
+        limits: this.#limits,
+        clone: !opts.owned,
+        seqAssignedLater: true,
+        customTypes: this.#customTypes,
+        defaults: ENVELOPE_DEFAULTS,
+      });
       return this.#accept(checked);
     } catch (e) {
       return Promise.reject(e);

@@ -24,7 +24,7 @@ let redis: Redis;
 let key = '';
 
 beforeAll(async () => {
-  const cfg = testConfig(ctx.fx.db.url, ctx.prefix, { GP_API_RATE_LIMIT: '0', GP_API_BODY_LIMIT: String(256 * 1024) });
+  const cfg = testConfig(ctx.fx.db.url, ctx.prefix, { GP_API_RATE_LIMIT: '0', GP_API_AUTH_FAILURE_LIMIT: '0', GP_API_BODY_LIMIT: String(256 * 1024) });
   redis = new Redis(REDIS_URL);
   app = await buildApi({ cfg, orm: ctx.fx.orm, redis });
   base = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -34,7 +34,7 @@ function check(raw: unknown, opts: { clone: boolean; seqAssignedLater: boolean }
   const again = validateEvent(JSON.parse(text), opts);
   expect(canonicalize(again.data)).toBe(canonicalize(ev.data));
   expect([again.id, again.type, again.sessionId, again.seq, again.player]).toEqual([ev.id, ev.type, ev.sessionId, ev.seq, ev.player]);
-  const max = DEFAULT_LIMITS.maxEventBytes + (ev.family === 'doc' ? DEFAULT_LIMITS.maxDocumentBytes : 0);
+  const max = DEFAULT_LIMITS.maxEventBytes + (ev.family === 'doc' ? DEFAULT_LIMITS.maxDocumentBytes : ev.family === 'agent' ? 3 * DEFAULT_LIMITS.maxAgentTextBytes : 0);
   expect(ev.bytes).toBeLessThanOrEqual(max);
   // The measured size leaves escapes out (documented): at most 6 bytes of JSON per counted byte.
   expect(Buffer.byteLength(text)).toBeLessThanOrEqual(6 * max + 1024);

@@ -30,6 +30,13 @@ describe('config', () => {
     ['GP_ERASURE_KEY', 'too-short-a-key'],
     ['GP_ERASURE_KEY', 'a key with spaces in it that is long enough'],
     ['GP_RETAIN_IDLE_DAYS', '-1'],
+    // Trusting every proxy would let any client name its own address.
+    ['GP_API_TRUST_PROXY', 'true'],
+    ['GP_API_TRUST_PROXY', '*'],
+    ['GP_API_TRUST_PROXY', '2'],
+    ['GP_API_TRUST_PROXY', '10.0.0.0/33'],
+    ['GP_API_TRUST_PROXY', '10.0.0.5,proxy.local'],
+    ['GP_API_AUTH_FAILURE_WINDOW_S', '0'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     let err: unknown;
     try {
@@ -60,6 +67,14 @@ describe('config', () => {
   it('reads the erasure key from the environment only, absent by default', () => {
     expect(loadConfig({}).erasureKey).toBeNull();
     expect(loadConfig({ GP_ERASURE_KEY: 'k'.repeat(32) }).erasureKey).toBe('k'.repeat(32));
+  });
+
+  it('takes trusted proxies as addresses, CIDR ranges and range names; none by default', () => {
+    expect(loadConfig({}).apiTrustProxy).toBeNull();
+    expect(loadConfig({ GP_API_TRUST_PROXY: 'false' }).apiTrustProxy).toBeNull();
+    expect(loadConfig({ GP_API_TRUST_PROXY: ' 10.0.0.5, 10.1.0.0/16,fd00::/8,loopback ' }).apiTrustProxy).toEqual(['10.0.0.5', '10.1.0.0/16', 'fd00::/8', 'loopback']);
+    expect(loadConfig({}).apiAuthFailureLimit).toBe(20);
+    expect(loadConfig({ GP_API_AUTH_FAILURE_LIMIT: '0' }).apiAuthFailureLimit).toBe(0);
   });
 
   it('redacts passwords for display', () => {

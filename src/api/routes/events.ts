@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { ApiError, ContractError, errorMessage } from '../../errors.ts';
 import type { Emitted, Producer } from '../../producers/producer.ts';
 import { tenantVerdicts } from '../tenant-ingest.ts';
+import { fingerprintBody } from '../idempotency.ts';
 import { MAX_EVENTS_PER_REQUEST, ingestBody, ingestResponse, errorBody } from '../schemas.ts';
 import type { ApiContext } from '../context.ts';
 
@@ -13,6 +14,8 @@ export function eventRoutes(app: FastifyInstance, { cfg, reader, producer, types
     '/v1/events',
     {
       config: { scope: 'ingest' },
+      // The Idempotency-Key fingerprint: the body's bytes hashed as they are read (../idempotency.ts).
+      preParsing: fingerprintBody,
       schema: {
         summary: 'Publish a batch of events',
         consumes: ['application/json', 'application/x-ndjson'],

@@ -80,8 +80,8 @@ export const BLANK_SQL: readonly (readonly [label: string, sql: string])[] = [
   ['chat_messages.text', `UPDATE chat_messages SET text = '', data = NULL WHERE player_id = $1 AND session_id = ANY($2::text[]) AND (text <> '' OR data IS NOT NULL) RETURNING 1`],
   [
     'agent_logs.prompt',
-    `UPDATE agent_logs SET prompt = NULL, response = NULL, data = NULL
-     WHERE player_id = $1 AND session_id = ANY($2::text[]) AND (prompt IS NOT NULL OR response IS NOT NULL OR data IS NOT NULL) RETURNING 1`,
+    `UPDATE agent_logs SET prompt = NULL, response = NULL, thinking = NULL, data = NULL
+     WHERE player_id = $1 AND session_id = ANY($2::text[]) AND (prompt IS NOT NULL OR response IS NOT NULL OR thinking IS NOT NULL OR data IS NOT NULL) RETURNING 1`,
   ],
   ['task_logs.description', `UPDATE task_logs SET description = NULL, data = NULL WHERE player_id = $1 AND session_id = ANY($2::text[]) AND (description IS NOT NULL OR data IS NOT NULL) RETURNING 1`],
   ['votes.data', `UPDATE votes SET data = NULL WHERE player_id = $1 AND session_id = ANY($2::text[]) AND data IS NOT NULL RETURNING 1`],

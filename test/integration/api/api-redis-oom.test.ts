@@ -42,7 +42,7 @@ it('answers 503 naming maxmemory when Redis is full, and accepts again once it i
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify([{ type: 'session.created', sessionId: uniqueName('s'), data: { gameType: 'chaos' } }]),
     });
-    return { status: res.status, text: await res.text() };
+    return { status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') };
   };
   expect((await post()).status).toBe(200);
   // Full: more used than allowed (a 2 MB key over a 1 MB limit).
@@ -54,6 +54,8 @@ it('answers 503 naming maxmemory when Redis is full, and accepts again once it i
   expect(body.error.code).toBe('unavailable');
   expect(body.error.message).toMatch(/out of memory.*maxmemory/);
   expect(body.error.message).not.toMatch(/[0-9a-f]{40}/);
+  // Retry later, after the workers have drained some memory (issue 19: every 503 says when).
+  expect(full.retryAfter).toBe('5');
   // Memory freed: accepted again, nothing to restart.
   await srv.client.config('SET', 'maxmemory', '64mb');
   await srv.client.del('filler');
