@@ -196,8 +196,9 @@ export async function queueSchemaState(databaseUrl: string, prefix: string): Pro
  * Redis: every key under the prefix). For tests, benchmarks and tearing down a tenant's queue.
  */
 export async function dropPostgresQueue(databaseUrl: string, prefix: string): Promise<void> {
+  const pg = pgDriver();
   await withClient(databaseUrl, async (c) => {
-    await c.query(`DROP SCHEMA IF EXISTS ${c.escapeIdentifier(queueSchema(prefix))} CASCADE`);
+    await c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(queueSchema(prefix))} CASCADE`);
     await c.query(DELETE_PREFIX_COUNTERS_SQL, [prefix]);
     await c.query(DELETE_PREFIX_RECORDS_SQL, [`${prefix.replace(/[\\%_]/g, '\\$&')}:%`]);
   });
