@@ -31,6 +31,8 @@ export interface EmbeddedPostgresOptions {
   database: string;
   /** Server log lines (startup, errors); dropped when absent. */
   onLog?: (line: string) => void;
+  /** Where clusters go as root when `dir` is out of the `postgres` user's reach. @defaultValue ROOT_CLUSTERS_DIR */
+  clustersDir?: string;
 }
 
 export interface EmbeddedPostgres {
@@ -101,14 +103,14 @@ function reachableByOthers(path: string): boolean {
 /**
  * Where the cluster (and, when needed, the copy of the binaries) lives: the folder itself, unless we
  * are root and the server's user could not reach it. Then a folder of its own under
- * ROOT_CLUSTERS_DIR, named after the folder (its name and a hash of its path: each checkout keeps
+ * ROOT_CLUSTERS_DIR (`clustersDir`), named after the folder (its name and a hash of its path: each checkout keeps
  * its own cluster, found again on the next start), mode 0711 like the folder. If that cannot be made,
  * one line says what to do instead.
  */
-function serverHome(dir: string, asRoot: boolean): string {
+function serverHome(dir: string, asRoot: boolean, clustersDir: string): string {
   if (!asRoot || reachableByOthers(dir)) return dir;
   const name = `${basename(dir).replace(/[^A-Za-z0-9_-]/g, '') || 'data'}-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`;
-  const home = join(ROOT_CLUSTERS_DIR, name);
+  const home = join(clustersDir, name);
   const instead = `set GP_EMBEDDED_DIR (or --data-dir) to a folder that the ${USER} user can reach (every folder above it o+x), e.g. /srv/game-persist`;
   try {
     mkdirSync(home, { recursive: true, mode: 0o711 });
@@ -218,7 +220,7 @@ async function startLocked(dir: string, o: EmbeddedPostgresOptions): Promise<Emb
   // PostgreSQL refuses to run as root: as root it runs as the `postgres` system user, which must own
   // the cluster and reach the binaries (see serverHome and serverCopy).
   const asRoot = process.getuid?.() === 0;
-  const home = serverHome(dir, asRoot);
+  const home = serverHome(dir, asRoot, o.clustersDir ?? ROOT_CLUSTERS_DIR);
   const pgdata = join(home, 'pgdata');
   const passwordFile = join(dir, 'password');
   const fresh = !existsSync(join(pgdata, 'PG_VERSION'));

@@ -6,15 +6,16 @@
  * folder. PostgreSQL refuses to run as root and runs as `postgres`; `keys create --embedded` (the same
  * start path as `npm start` when nothing answers on 5432/6379: --embedded forces it though PostgreSQL
  * and Redis run on this machine) must start the embedded server, migrate it, store a key and exit 0,
- * and a second command must find the key. Runs only as root (CI does).
+ * and a second command must find the key. Where no folder the `postgres` user can reach can be made,
+ * the start stops with one line saying what to do. Runs only as root (CI does).
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT_CLUSTERS_DIR } from '../../../src/embedded/postgres.ts';
+import { ROOT_CLUSTERS_DIR, startEmbeddedPostgres } from '../../../src/embedded/postgres.ts';
 import { childEnv } from '../../helpers/env.ts';
 import { freePort } from '../../helpers/redis-server.ts';
 
@@ -86,5 +87,12 @@ describe.skipIf(!asRoot)('zero-service mode as root', () => {
     const listed = await cli(['keys', 'list', '--embedded', '--json'], checkout, env);
     expect(listed.code, listed.stderr).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'root-test' })]));
+  });
+
+  it('stops with one line saying to set GP_EMBEDDED_DIR when no folder the postgres user can reach can be made', async () => {
+    const notAFolder = join(outer, 'not-a-folder');
+    writeFileSync(notAFolder, '');
+    const start = startEmbeddedPostgres({ dir: join(checkout, '.elsewhere'), port: await freePort(), database: 'gp', clustersDir: notAFolder });
+    await expect(start).rejects.toMatchObject({ code: 'embedded_postgres', message: expect.stringMatching(/^[^\n]*cannot enter [^\n]*: set GP_EMBEDDED_DIR \(or --data-dir\) to a folder that the postgres user can reach[^\n]*$/) });
   });
 });
