@@ -25,7 +25,7 @@ import { JOBS_SCHEMA } from '../src/jobs/boss.ts';
 import { openOrm } from '../src/db/orm.ts';
 import { createProducer, type Producer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
-import type { QueueBackend } from '../src/config.ts';
+import type { QueueBackend } from '../src/queue/backend-names.ts';
 import { dropPostgresQueue, migrateQueueSchema } from '../src/queue/backend.ts';
 
 const { values: args } = parseArgs({

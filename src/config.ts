@@ -8,9 +8,7 @@ import { isIP } from 'node:net';
 import { ConfigError } from './errors.ts';
 import { sslModeOf } from './db/tls.ts';
 import { RETENTION_CLASSES, RETENTION_ENV, type RetentionClass } from './db/retention.ts';
-
-export const QUEUE_BACKENDS = ['redis', 'postgres'] as const;
-export type QueueBackend = (typeof QUEUE_BACKENDS)[number];
+import { QUEUE_BACKENDS, type QueueBackend } from './queue/backend-names.ts';
 
 export interface Config {
   /** PostgreSQL URL. @defaultValue postgres://postgres@127.0.0.1:5432/game_persist */

@@ -26,7 +26,7 @@ import { createReader, ormReader, type Reader } from '../db/reader.ts';
 import { query } from '../db/query.ts';
 import { sqlState } from '../workers/db-errors.ts';
 import { VERSION } from '../version.ts';
-import { REDIS_OUT_OF_MEMORY_MESSAGE, classifyRedisError } from '../redis.ts';
+import { REDIS_OUT_OF_MEMORY_MESSAGE, classifyRedisError } from '../redis-errors.ts';
 import { bearerOk } from '../metrics/http.ts';
 import { KeyVerifier, TENANT_ADMIN, type ApiKeyInfo, type Scope } from './keys.ts';
 import { Idempotency } from './idempotency.ts';

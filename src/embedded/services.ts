@@ -7,7 +7,7 @@
  */
 import { connect } from 'node:net';
 import { ConfigError } from '../errors.ts';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './postgres.ts';
+import type { EmbeddedPostgres } from './postgres.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -68,9 +68,11 @@ export async function chooseServices(env: Env, mode: 'auto' | 'embedded', opts: 
   let embedded: EmbeddedPostgres | null = null;
   if (needPostgres) {
     const s = embeddedSettings(env, opts.dataDir);
+    // Loaded only now: the embedded server (and its optional npm package) is for zero-service mode alone.
+    const { startEmbeddedPostgres } = await import('./postgres.ts');
     embedded = await startEmbeddedPostgres({ dir: s.dir, port: s.port, database: 'game_persist', onLog: opts.onLog });
     out.DATABASE_URL = embedded.url;
-    notes.push(`embedded PostgreSQL ${embedded.started ? 'started' : 'already running'} on 127.0.0.1:${embedded.port}, data in ${s.dir}`);
+    notes.push(`embedded PostgreSQL ${embedded.started ? 'started' : 'already running'} on 127.0.0.1:${embedded.port}, data in ${embedded.dataDir}`);
   }
   if (pgQueues) out.GP_QUEUE_BACKEND = 'postgres';
   const merged: Record<string, string> = {};

@@ -1,9 +1,9 @@
 /** The producer's options and counters (the SDK's configuration surface, documented per option). */
 import type { Redis } from 'ioredis';
-import type { CustomTypeCheck } from '../contract/custom-types.ts';
+import type { CustomTypeCheck } from '../contract/custom-check.ts';
 import type { Limits } from '../contract/limits.ts';
-import type { Config } from '../config.ts';
 import { queueConnection } from '../queue/backend.ts';
+import type { QueueBackend } from '../queue/backend-names.ts';
 import type { SequenceReseed, SequenceSeed } from './sequences.ts';
 
 export interface ProducerOptions {
@@ -89,12 +89,24 @@ export interface ProducerStats {
 }
 
 /**
+ * What `producerOptions` reads of a deployment's settings: a loaded `Config` (from `game-persist`) has
+ * all of it. Stated here rather than picked from Config so that the SDK does not depend on the
+ * server's configuration module.
+ */
+export interface DeploymentQueue {
+  queueBackend: QueueBackend;
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  queueName: string;
+  limits: Limits;
+}
+
+/**
  * The options that place a producer on a deployment's queue, from its loaded Config: the connection
  * for GP_QUEUE_BACKEND (REDIS_URL, or DATABASE_URL with the PostgreSQL backend), GP_QUEUE_PREFIX,
  * GP_QUEUE_NAME and the contract limits. `createProducer({ ...producerOptions(loadConfig()), sequenceSeed })`.
  */
-export function producerOptions(
-  cfg: Pick<Config, 'queueBackend' | 'databaseUrl' | 'redisUrl' | 'queuePrefix' | 'queueName' | 'limits'>,
-): Required<Pick<ProducerOptions, 'connection' | 'prefix' | 'queueName' | 'limits'>> {
+export function producerOptions(cfg: DeploymentQueue): Required<Pick<ProducerOptions, 'connection' | 'prefix' | 'queueName' | 'limits'>> {
   return { connection: queueConnection(cfg), prefix: cfg.queuePrefix, queueName: cfg.queueName, limits: cfg.limits };
 }

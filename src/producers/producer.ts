@@ -8,8 +8,7 @@
  * bounded waits, plain error messages).
  */
 import type { Redis } from 'ioredis';
-import pg from 'pg';
-import type { CustomTypeCheck } from '../contract/custom-types.ts';
+import type { CustomTypeCheck } from '../contract/custom-check.ts';
 import { EVENT_TYPES, type CustomType, type EventData, type EventType } from '../contract/events.ts';
 import { idReason, isId } from '../contract/fields.ts';
 import { uuidv7 } from '../contract/ids.ts';
@@ -27,6 +26,7 @@ import { validateEvent, type CheckedEvent, type EnvelopeDefaults } from '../cont
 import { BackpressureError, ClosedError, ContractError, EnqueueError, NotReadyError, errorMessage, type EnqueueReason } from '../errors.ts';
 import { isPostgresUrl, openQueue, type EventsQueue, type QueueTarget } from '../queue/backend.ts';
 import { pgConnectionOptions } from '../db/tls.ts';
+import { pgDriver } from '../db/pg-driver.ts';
 import { redisClient } from '../redis.ts';
 import type { ProducerOptions, ProducerStats } from './options.ts';
 import type { Gate } from './gate.ts';
@@ -143,7 +143,7 @@ export class Producer {
       // may commit asynchronously: the job add that follows it commits synchronously, and WAL is
       // flushed in order, so a draw can only be lost together with jobs that were never acknowledged;
       // and a lost draw is what the floor rule (./sequences.ts) already covers.
-      const pool = new pg.Pool({
+      const pool = new (pgDriver().Pool)({
         ...pgConnectionOptions(opts.connection, 'the producer connection'),
         max: 2,
         connectionTimeoutMillis: this.#readyTimeoutMs,

@@ -23,12 +23,13 @@ import {
   type WorkerOptions,
 } from 'bullmq';
 import type { Redis } from 'ioredis';
-import pg from 'pg';
-import type { Config, QueueBackend } from '../config.ts';
+import type pg from 'pg';
+import { pgDriver } from '../db/pg-driver.ts';
 import { DELETE_PREFIX_COUNTERS_SQL } from '../db/sql/sequence-counters.ts';
 import { DELETE_PREFIX_RECORDS_SQL } from '../db/sql/api-records.ts';
 import { pgConnectionOptions } from '../db/tls.ts';
 import { boundedJobClass, boundedJsonbTypes } from './job-size.ts';
+import type { QueueBackend } from './backend-names.ts';
 
 /** An ioredis client, a `redis://` URL, or a `postgres://` URL (the PostgreSQL backend). */
 export type QueueConnection = Redis | string;
@@ -55,7 +56,7 @@ export function backendOf(connection: QueueConnection): QueueBackend {
  * The connection producers and workers of a deployment use: DATABASE_URL with the PostgreSQL backend,
  * REDIS_URL otherwise.
  */
-export function queueConnection(cfg: Pick<Config, 'queueBackend' | 'databaseUrl' | 'redisUrl'>): string {
+export function queueConnection(cfg: { queueBackend: QueueBackend; databaseUrl: string; redisUrl: string }): string {
   return cfg.queueBackend === 'postgres' ? cfg.databaseUrl : cfg.redisUrl;
 }
 
@@ -150,7 +151,7 @@ function boundedWorkerClass(maxJobBytes: number) {
 }
 
 async function withClient<T>(databaseUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ ...pgConnectionOptions(databaseUrl), application_name: 'game-persist:queue-schema', connectionTimeoutMillis: 10_000 });
+  const c = new (pgDriver().Client)({ ...pgConnectionOptions(databaseUrl), application_name: 'game-persist:queue-schema', connectionTimeoutMillis: 10_000 });
   await c.connect();
   try {
     return await fn(c);
@@ -195,6 +196,7 @@ export async function queueSchemaState(databaseUrl: string, prefix: string): Pro
  * Redis: every key under the prefix). For tests, benchmarks and tearing down a tenant's queue.
  */
 export async function dropPostgresQueue(databaseUrl: string, prefix: string): Promise<void> {
+  const pg = pgDriver();
   await withClient(databaseUrl, async (c) => {
     await c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(queueSchema(prefix))} CASCADE`);
     await c.query(DELETE_PREFIX_COUNTERS_SQL, [prefix]);

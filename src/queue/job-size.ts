@@ -15,7 +15,7 @@
  * retried.
  */
 import { Job, type JobJson } from 'bullmq';
-import pg from 'pg';
+import { pgDriver } from '../db/pg-driver.ts';
 
 /** The key that marks a job's data as replaced (no producer sends it: it is not a contract field). */
 export const OVERSIZE_MARK = '__gpOversizeJob';
@@ -74,7 +74,7 @@ export function boundedJsonbTypes(maxBytes: number) {
   return {
     getTypeParser(oid: number, format?: 'text' | 'binary') {
       if ((oid === JSONB_OID || oid === JSON_OID) && format !== 'binary') return (text: string) => oversizeJob(text, maxBytes) ?? JSON.parse(text);
-      return pg.types.getTypeParser(oid, format as 'text');
+      return pgDriver().types.getTypeParser(oid, format as 'text');
     },
   };
 }

@@ -11,7 +11,7 @@
  */
 import type { Job } from 'bullmq';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CustomTypeCheck } from '../contract/custom-types.ts';
+import type { CustomTypeCheck } from '../contract/custom-check.ts';
 import type { Limits } from '../contract/limits.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
 import type { CheckedEvent } from '../contract/validate.ts';

@@ -4,7 +4,7 @@
  * becomes a dead letter naming the field; the valid events beside it go on.
  */
 import { isPlainObject } from '../contract/fields.ts';
-import type { CustomTypeCheck } from '../contract/custom-types.ts';
+import type { CustomTypeCheck } from '../contract/custom-check.ts';
 import { MAX_EVENTS_PER_JOB, MAX_JOB_EVENT_BYTES, type Limits } from '../contract/limits.ts';
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';

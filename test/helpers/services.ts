@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { openOrm, type MikroORM } from '../../src/db/orm.ts';
 import { query } from '../../src/db/query.ts';
 import { deletePrefix } from '../../src/redis.ts';
-import type { QueueBackend } from '../../src/config.ts';
+import type { QueueBackend } from '../../src/queue/backend-names.ts';
 import { dropPostgresQueue, migrateQueueSchema } from '../../src/queue/backend.ts';
 import { REDIS_URL, adminQuery, databaseUrl } from './env.ts';
 

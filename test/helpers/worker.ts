@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { Config, QueueBackend } from '../../src/config.ts';
+import type { Config } from '../../src/config.ts';
+import type { QueueBackend } from '../../src/queue/backend-names.ts';
 import { openQueue, type EventsQueue } from '../../src/queue/backend.ts';
 import type { MikroORM } from '../../src/db/orm.ts';
 import { createLogger } from '../../src/log.ts';

@@ -7,7 +7,7 @@
 import { ErrorCode } from 'bullmq';
 import pg from 'pg';
 import { expect, it } from 'vitest';
-import { classifyRedisError } from '../../src/redis.ts';
+import { classifyRedisError } from '../../src/redis-errors.ts';
 
 const finishedError = (code: ErrorCode, message: string) => Object.assign(new Error(message), { code });
 

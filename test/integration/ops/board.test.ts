@@ -55,7 +55,14 @@ describe('board', () => {
     expect((await fetch(url, { headers: auth('admin', 'wrong password!!') })).status).toBe(401);
     const page = await fetch(url, { headers: auth('admin', 'correct horse battery') });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('game-persist');
+    const html = await page.text();
+    expect(html).toContain('game-persist');
+    // The UI's own script, served by the Fastify adapter's static route, behind the same auth.
+    const script = /src="(static\/js\/main\.[^"]+\.js)"/.exec(html)![1]!;
+    expect((await fetch(`${url}${script}`)).status).toBe(401);
+    const js = await fetch(`${url}${script}`, { headers: auth('admin', 'correct horse battery') });
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
     const api = await fetch(`${url}api/queues?activeQueue=events&status=waiting`, { headers: auth('admin', 'correct horse battery') });
     expect(api.status).toBe(200);
     const body = (await api.json()) as { queues: { name: string; readOnlyMode: boolean; counts: { waiting: number } }[] };
