@@ -15,7 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../../src/api/server.ts';
 import { createApiKey } from '../../../src/api/keys.ts';
-import type { QueueBackend } from '../../../src/config.ts';
+import type { QueueBackend } from '../../../src/queue/backend-names.ts';
 import { REDIS_URL, backendEnv, testConfig } from '../../helpers/services.ts';
 import { dbFixture } from '../../helpers/worker.ts';
 

@@ -13,7 +13,7 @@ import { buildApi } from '../../../src/api/server.ts';
 import { createApiKey } from '../../../src/api/keys.ts';
 import { pgApiStore, redisApiStore, type ApiStore } from '../../../src/api/store.ts';
 import { uuidv7 } from '../../../src/contract/ids.ts';
-import type { QueueBackend } from '../../../src/config.ts';
+import type { QueueBackend } from '../../../src/queue/backend-names.ts';
 import { query } from '../../../src/db/query.ts';
 import { REDIS_URL, BACKENDS, backendEnv, rows, testConfig, waitFor } from '../../helpers/services.ts';
 import { workerFixture } from '../../helpers/worker.ts';

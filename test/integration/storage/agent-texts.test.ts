@@ -14,7 +14,7 @@ import { buildApi } from '../../../src/api/server.ts';
 import { createApiKey } from '../../../src/api/keys.ts';
 import { uuidv7 } from '../../../src/contract/ids.ts';
 import { DEFAULT_LIMITS, EVENT_JOB_NAME } from '../../../src/contract/limits.ts';
-import type { QueueBackend } from '../../../src/config.ts';
+import type { QueueBackend } from '../../../src/queue/backend-names.ts';
 import { createProducer, type Producer } from '../../../src/producers/index.ts';
 import { recoverSession, replay } from '../../../src/recovery/recover.ts';
 import { waitPersisted } from '../../../src/recovery/wait.ts';
