@@ -8,11 +8,14 @@ import { tenantVerdicts } from '../tenant-ingest.ts';
 import { MAX_EVENTS_PER_REQUEST, ingestBody, ingestResponse, errorBody } from '../schemas.ts';
 import type { ApiContext } from '../context.ts';
 
-export function eventRoutes(app: FastifyInstance, { cfg, reader, producer, types, store, idempotency, metrics }: ApiContext): void {
+export function eventRoutes(app: FastifyInstance, { cfg, reader, producer, types, store, idempotency, metrics, readiness }: ApiContext): void {
   app.post(
     '/v1/events',
     {
       config: { scope: 'ingest' },
+      // After the key check, before the rate limit and the body: a request that comes while the API is
+      // still starting waits for the queue's store (GP_API_READY_WAIT_MS) instead of failing.
+      onRequest: readiness.gate,
       schema: {
         summary: 'Publish a batch of events',
         consumes: ['application/json', 'application/x-ndjson'],

@@ -147,7 +147,7 @@ describe('the PostgreSQL queue backend without Redis', () => {
     const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
     const readyBody = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
     expect(ready.status, JSON.stringify(readyBody)).toBe(200);
-    expect(readyBody.checks.map((c) => c.name)).toEqual(['queue', 'postgres', 'migrations', 'draining']);
+    expect(readyBody.checks.map((c) => c.name)).toEqual(['queue', 'postgres', 'migrations', 'started', 'draining']);
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^gp_queue_jobs\{state="waiting"\} \d+$/m);
     expect(metrics).not.toContain('gp_redis_up');
