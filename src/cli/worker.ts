@@ -13,9 +13,10 @@ import { intFlag, type Flags } from './args.ts';
  * stays bounded and predictable: V8 otherwise lets a busy heap grow toward its multi-GB default.
  *
  * Exit codes: 0 after a drain, or after a signal that came during the start (nothing was consumed);
- * 1 when the start failed (one log line, `worker did not start: …`, names the cause: a port in use,
- * pending migrations, an unreachable PostgreSQL), when the ingest thread died, or when the drain passed
- * GP_SHUTDOWN_TIMEOUT_MS. A failed start closes what it had opened and consumes nothing.
+ * 1 when the start failed (it throws, and the command line prints one line naming the cause, e.g.
+ * `game-persist worker: did not start: GP_METRICS_PORT 9464 is already in use … [metrics_port_in_use]`),
+ * when the ingest thread died, or when the drain passed GP_SHUTDOWN_TIMEOUT_MS. A failed start closes
+ * what it had opened and consumes nothing; the thread is ended.
  */
 export async function runWorker(base: Readonly<Config>, flags: Flags): Promise<number> {
   const cfg: Readonly<Config> = Object.freeze({
@@ -60,7 +61,7 @@ async function runInThread(cfg: Readonly<Config>, stop: Promise<void>, log: Logg
     thread.once('error', (e) => resolve({ kind: 'died', message: errorMessage(e) }));
     void exited.then((code) => resolve({ kind: 'died', message: `the ingest thread exited (code ${code}) unasked` }));
   });
-  /** The thread's end as an exit code; the thread is made to end (terminated past the grace). */
+  /** The thread's end as an exit code, or thrown; the thread is made to end first (terminated past the grace). */
   const settle = async (end: ThreadEnd): Promise<number> => {
     const startedYet = hasStarted;
     await Promise.race([exited, new Promise((r) => setTimeout(r, THREAD_EXIT_GRACE_MS).unref())]);
@@ -69,10 +70,8 @@ async function runInThread(cfg: Readonly<Config>, stop: Promise<void>, log: Logg
       if (!startedYet) log.info('worker stopped during its start: nothing was consumed');
       return 0;
     }
-    if (end.kind === 'failed' && end.code === 'drain_failed') log.error({ code: end.code, err: end.message }, 'drain failed');
-    else if (end.kind === 'failed') log.error({ code: end.code }, `worker did not start: ${end.message}`);
-    else log.error({ err: end.message }, startedYet ? 'the ingest thread died' : 'worker did not start: the ingest thread died');
-    return 1;
+    if (end.kind === 'failed') throw new GamePersistError(end.code, startedYet || end.code === 'drain_failed' ? end.message : `did not start: ${end.message}`);
+    throw new GamePersistError('thread_died', startedYet ? `the ingest thread died: ${end.message}` : `did not start: the ingest thread died: ${end.message}`);
   };
 
   const first = await Promise.race([started, ended, stop.then(() => 'signal' as const)]);
@@ -104,17 +103,19 @@ async function runOnMainThread(cfg: Readonly<Config>, stop: Promise<void>, log: 
       log.info('worker stopped during its start: nothing was consumed');
       return 0;
     }
-    log.error({ code: e instanceof GamePersistError ? e.code : 'start_failed' }, `worker did not start: ${errorMessage(e)}`);
-    return 1;
+    throw new GamePersistError(e instanceof GamePersistError ? e.code : 'start_failed', `did not start: ${errorMessage(e)}`, { cause: e });
   }
   await stop;
   if (await drainWithin(() => handle.close(), cfg.shutdownTimeoutMs, log, () => step)) return 0;
   process.exit(1); // a hung connection may hold the loop open: the deadline is a hard one
 }
 
-/** Exits with the code set by then if something still holds the event loop open in a few seconds. */
+/**
+ * Exits with the code set by then if something still holds the event loop open a few seconds on (time
+ * enough for the command line to stop an embedded PostgreSQL it started).
+ */
 function exitSoon(): void {
-  setTimeout(() => process.exit(), THREAD_EXIT_GRACE_MS).unref();
+  setTimeout(() => process.exit(), 5000).unref();
 }
 
 function untilSignal(log: ReturnType<typeof createLogger>): Promise<void> {

@@ -51,7 +51,7 @@ export function readinessChecks(src: ReadinessSources): () => Promise<ReadyCheck
         return pending.length ? `${pending.length} pending` : null;
       }),
       // Bound before the worker consumes (a port conflict stops the start before any job is taken), so
-      // the endpoint answers while the rest starts: not ready until the worker consumes.
+      // the endpoint answers while pg-boss and the queue worker start: not ready until it consumes.
       check('started', async () => (phase() === 'starting' ? 'still starting' : null)),
       check('draining', async () => (phase() === 'draining' ? 'draining' : null)),
     ]);

@@ -4,7 +4,9 @@
  *
  * Its start opens everything before it takes a single job: connections, the start-up checks, the
  * metrics and health endpoints (a port another process holds stops the start here), pg-boss, the
- * stat folding and the failed-job sweep; consuming comes last, then `worker started`. A start that fails,
+ * stat folding and the failed-job sweep; consuming comes last, then `worker started`. The metrics
+ * queue is opened after the checks: a BullMQ object on a Redis that may evict keys would print its
+ * own warning beside our refusal. A start that fails,
  * or is stopped by a signal (`deps.signal`), closes what it had opened (./start-stack.ts) and throws.
  */
 import type { Job } from 'bullmq';
@@ -144,6 +146,7 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
   const redisErrors = new RedisErrorReporter(log);
   stack.opened('the error reporter', () => redisErrors.close());
   redis?.on('error', redisErrors.listener('redis'));
+  if (!deps.skipChecks) await stack.step(() => preflight(cfg, orm, redis));
   // Also reads the failed set for the exhausted-jobs sweep: bounded like the Worker's fetches.
   const metricsQueue = openQueue(target, {}, { max: 1, applicationName: 'game-persist:worker-metrics' }, cfg.maxJobBytes);
   metricsQueue.on('error', redisErrors.listener('queue'));
@@ -151,8 +154,8 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
   // pg-boss's figures join once it runs (the gauges read these fields at scrape time).
   const sources: MetricSources = { orm, redis, queue: metricsQueue, boss: null, bossQueues: PGBOSS_QUEUES, draining: () => phase === 'draining', version: VERSION };
   const metrics: Metrics = createMetrics(sources);
-  // The endpoints first: a port another process holds (a second worker on the host) ends the start
-  // before anything waits on Redis or takes a job, and /healthz answers while the rest starts.
+  // The endpoints before pg-boss and the queue worker: a port another process holds (a second worker
+  // on the host) ends the start before it takes any job; /readyz answers 503 until it consumes.
   const http =
     deps.metricsPort !== undefined
       ? await bindMetricsServer(cfg, deps.metricsPort, metrics, readinessChecks({ orm, redis, queue: metricsQueue, redisErrors, phase: () => phase }), log)
@@ -161,7 +164,6 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
     stack.opened('the metrics server', () => http.close());
     log.info({ port: http.port, host: cfg.metricsHost, token: cfg.metricsToken !== null }, 'metrics and health endpoints listening');
   }
-  if (!deps.skipChecks) await stack.step(() => preflight(cfg, orm, redis));
 
   const types = await stack.step(
     () =>
