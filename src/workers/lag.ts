@@ -1,9 +1,10 @@
 /**
  * Latencies of committed events, kept as log-scale histograms (about 4% resolution from 0.1 ms to
- * ~10 h; anything longer lands in the last bucket, its maximum kept) so percentiles cost no per-event
- * memory. The worker keeps two (WorkerStats): `lag`, enqueue to commit (the job's enqueue time, BullMQ's
- * `job.timestamp`, to the commit that stored its events), and `eventAge`, the event's own `at` to the
- * commit (days for an imported or backfilled session: never a measure of the pipeline).
+ * ~10 h; anything longer lands in the last bucket, whose quantiles are answered with the maximum) so
+ * percentiles cost no per-event memory. The worker keeps two (WorkerStats): `lag`, enqueue to commit
+ * (the job's enqueue time, BullMQ's `job.timestamp`, to the commit that stored its events), and
+ * `eventAge`, the event's own `at` to the commit (days for an imported or backfilled session: never a
+ * measure of the pipeline).
  *
  * Both subtract a time another process stamped (the producer's clock) from this worker's clock, so
  * clock skew between them shifts both: a negative difference (the producer's clock ahead) counts as 0.
@@ -33,12 +34,12 @@ export class LagHistogram {
     if (ms > this.maxMs) this.maxMs = ms;
   }
 
-  /** Upper bound of the bucket holding the q-quantile (0..1), in ms. */
+  /** Upper bound of the bucket holding the q-quantile (0..1), in ms; in the last bucket (~10 h and more), the maximum. */
   quantile(q: number): number {
     if (!this.count) return 0;
     const target = q * this.count;
     let seen = 0;
-    for (let i = 0; i <= BUCKETS; i++) {
+    for (let i = 0; i < BUCKETS; i++) {
       seen += this.#counts[i];
       if (seen >= target) return Math.min(this.maxMs, MIN_MS * BASE ** (i + 1));
     }

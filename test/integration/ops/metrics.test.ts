@@ -187,5 +187,17 @@ describe('the ingest lag of a session imported days after it was played', () => 
     expect(sample(text, `${METRIC.eventAge}_bucket`, 'le="86400"')).toBe(0);
     expect(sample(text, `${METRIC.eventAge}_bucket`, 'le="604800"')).toBe(10);
     expect(importing.stats.eventAge.maxMs).toBeGreaterThan(threeDays - 60_000);
+
+    // A producer whose clock runs an hour ahead of the worker's: its job looks enqueued in the future,
+    // and counts as 0 s of lag, never as negative.
+    const sumBefore = importing.stats.lag.sumMs;
+    const q2 = plainQueue(importPrefix);
+    try {
+      await q2.add('events', { v: 1, events: [{ id: uuidv7(), type: 'move', sessionId: 'imported-1', seq: 11, at: new Date().toISOString(), player: 'a', data: { action: 'play' } }] }, { timestamp: Date.now() + 3_600_000 });
+    } finally {
+      await q2.close();
+    }
+    await waitFor('recorded', () => importing!.stats.lag.count === 11);
+    expect(importing.stats.lag.sumMs).toBe(sumBefore);
   });
 });
