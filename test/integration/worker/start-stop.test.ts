@@ -132,7 +132,8 @@ describe.each(MODES)('worker in %s', (_mode, mode) => {
     const hung = await silentServer();
     try {
       const w = spawnCli(['worker'], env(newPrefix(), { DATABASE_URL: `postgres://postgres@127.0.0.1:${hung.port}/nothing` }));
-      await waitFor('the worker connecting', () => hung.accepted() > 0, 30_000);
+      await waitFor('the worker connecting', () => hung.accepted() > 0 || w.child.exitCode !== null, 60_000);
+      expect(w.child.exitCode, JSON.stringify(w.logs)).toBe(null);
       w.child.kill('SIGTERM');
       const code = await exitWithin(w, 15_000);
       expect({ code, started: w.logs.some((l) => l.msg === 'worker started') }).toEqual({ code: 0, started: false });
