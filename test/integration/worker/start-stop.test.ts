@@ -88,18 +88,18 @@ async function silentServer(): Promise<{ server: Server; port: number; accepted:
 describe.each(MODES)('worker in %s', (_mode, mode) => {
   const env = (prefix: string, extra: Record<string, string> = {}) => testEnv(fx.db.url, prefix, { GP_LOCK_MS: '2000', GP_LOG_LEVEL: 'info', GP_JOBS: 'false', ...mode.env, ...extra });
 
-  it('exits 1 within seconds when its metrics port is taken, naming the port, and takes no job', async () => {
+  it('exits 1 within seconds when its metrics port is taken, naming the port, and takes no job', { timeout: 180_000 }, async () => {
     const n = 2000;
     const prefix = newPrefix();
     const tag = `port-${mode.tag}`;
     await load(prefix, tag, n);
     const holder = await silentServer();
     try {
-      const t0 = performance.now();
+      // Within a minute of its spawn (a process start on a loaded 2-core host takes seconds); on the
+      // code before the fix it never exited.
       const b = spawnCli(['worker'], env(prefix, { GP_METRICS_PORT: String(holder.port) }));
-      const code = await exitWithin(b, 30_000);
+      const code = await exitWithin(b, 60_000);
       expect({ code, started: b.logs.some((l) => l.msg === 'worker started') }).toEqual({ code: 1, started: false });
-      expect(performance.now() - t0).toBeLessThan(30_000);
       // One line says why (the command line's error line, printed whatever GP_LOG_LEVEL), nothing else failed.
       expect(b.logs.filter((l) => l.level >= 50)).toEqual([]);
       const said = b.logs.filter((l) => String(l.msg).startsWith('game-persist worker:'));
@@ -118,17 +118,17 @@ describe.each(MODES)('worker in %s', (_mode, mode) => {
     await assertExactlyOnce(tag, n);
   });
 
-  it('exits 0 promptly on SIGTERM while its start waits on a Redis that is not listening, having consumed nothing', async () => {
+  it('exits 0 promptly on SIGTERM while its start waits on a Redis that is not listening, having consumed nothing', { timeout: 180_000 }, async () => {
     const prefix = newPrefix();
     const w = spawnCli(['worker'], env(prefix, { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }));
-    await w.waitForLog('redis connection error');
+    await w.waitForLog('redis connection error', 60_000);
     w.child.kill('SIGTERM');
     const code = await exitWithin(w, 15_000);
     expect({ code, started: w.logs.some((l) => l.msg === 'worker started') }).toEqual({ code: 0, started: false });
     expect(w.logs.map((l) => l.msg)).toContain('worker stopped during its start: nothing was consumed');
   });
 
-  it('exits 0 promptly on SIGTERM while its start waits on a PostgreSQL that never answers', async () => {
+  it('exits 0 promptly on SIGTERM while its start waits on a PostgreSQL that never answers', { timeout: 180_000 }, async () => {
     const hung = await silentServer();
     try {
       const w = spawnCli(['worker'], env(newPrefix(), { DATABASE_URL: `postgres://postgres@127.0.0.1:${hung.port}/nothing` }));
@@ -142,13 +142,13 @@ describe.each(MODES)('worker in %s', (_mode, mode) => {
     }
   });
 
-  it('still drains on SIGTERM once it runs: the batch in hand is finished and acknowledged', async () => {
+  it('still drains on SIGTERM once it runs: the batch in hand is finished and acknowledged', { timeout: 180_000 }, async () => {
     const n = 20_000;
     const prefix = newPrefix();
     const tag = `drain-${mode.tag}`;
     await load(prefix, tag, n);
     const w = spawnCli(['worker'], env(prefix, { GP_BATCH_ROWS: '1000' }));
-    await w.waitForLog('worker started');
+    await w.waitForLog('worker started', 60_000);
     await waitFor('some rows committed', async () => (await count(fx.orm, 'moves', 'session_id like $1', [`${tag}-%`])) > 1000);
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
@@ -160,16 +160,16 @@ describe.each(MODES)('worker in %s', (_mode, mode) => {
   });
 });
 
-it('a second worker with the same GP_METRICS_PORT as a running one exits 1 and every event is stored once, by the first', async () => {
+it('a second worker with the same GP_METRICS_PORT as a running one exits 1 and every event is stored once, by the first', { timeout: 180_000 }, async () => {
   const n = 10_000;
   const prefix = newPrefix();
   const port = await freePort();
   const env = testEnv(fx.db.url, prefix, { GP_LOCK_MS: '2000', GP_LOG_LEVEL: 'info', GP_JOBS: 'false', GP_METRICS_PORT: String(port) });
   const a = spawnCli(['worker'], env);
-  await a.waitForLog('worker started');
+  await a.waitForLog('worker started', 60_000);
   await load(prefix, 'pair', n);
   const b = spawnCli(['worker'], env);
-  const code = await exitWithin(b, 30_000);
+  const code = await exitWithin(b, 60_000);
   expect({ code, started: b.logs.some((l) => l.msg === 'worker started') }).toEqual({ code: 1, started: false });
   await waitFor('every event stored', async () => (await count(fx.orm, 'moves', 'session_id like $1', ['pair-%'])) === n, 60_000);
   await waitFor('queue drained', async () => {
