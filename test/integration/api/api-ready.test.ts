@@ -38,13 +38,13 @@ function post(base: string, key: string, sessionId: string): Promise<Response> {
 }
 
 describe('serve whose Redis comes up after it', () => {
-  it('is not ready until Redis answers, and a POST sent meanwhile waits and is accepted', async () => {
+  it('is not ready until Redis answers, and a POST sent meanwhile waits and is accepted', { timeout: 180_000 }, async () => {
     const port = await freePort();
     const env = testEnv(ctx.fx.db.url, ctx.prefix, { REDIS_URL: `redis://127.0.0.1:${port}`, GP_API_PORT: '0', GP_LOG_LEVEL: 'info', GP_API_READY_WAIT_MS: '60000' });
     const key = await ingestKey(env);
     const server = spawnCli(['serve'], env);
     try {
-      const base = (await server.waitForLog('api listening')).address as string;
+      const base = (await server.waitForLog('api listening', 60_000)).address as string;
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
       const before = await readyz(base);
       expect(before).toEqual({ status: 503, body: { ready: false, checks: [{ name: 'redis', ok: false }, { name: 'postgres', ok: true }] } });
@@ -69,13 +69,13 @@ describe('serve whose Redis comes up after it', () => {
     }
   });
 
-  it('answers 503 unavailable once the wait passes GP_API_READY_WAIT_MS', async () => {
+  it('answers 503 unavailable once the wait passes GP_API_READY_WAIT_MS', { timeout: 180_000 }, async () => {
     const port = await freePort();
     const env = testEnv(ctx.fx.db.url, ctx.prefix, { REDIS_URL: `redis://127.0.0.1:${port}`, GP_API_PORT: '0', GP_LOG_LEVEL: 'info', GP_API_READY_WAIT_MS: '1000' });
     const key = await ingestKey(env);
     const server = spawnCli(['serve'], env);
     try {
-      const base = (await server.waitForLog('api listening')).address as string;
+      const base = (await server.waitForLog('api listening', 60_000)).address as string;
       const t0 = performance.now();
       const res = await post(base, key, 'never-redis-1');
       const waited = performance.now() - t0;
@@ -93,11 +93,11 @@ describe('serve whose Redis comes up after it', () => {
 
 describe('serve on the PostgreSQL queue backend', () => {
   const pg = dbFixture('postgres');
-  it('is ready through its queue and PostgreSQL checks', async () => {
+  it('is ready through its queue and PostgreSQL checks', { timeout: 180_000 }, async () => {
     const env = testEnv(pg.fx.db.url, pg.prefix, { ...backendEnv('postgres'), GP_API_PORT: '0', GP_LOG_LEVEL: 'info' });
     const server = spawnCli(['serve'], env);
     try {
-      const base = (await server.waitForLog('api ready')).address as string;
+      const base = (await server.waitForLog('api ready', 60_000)).address as string;
       expect(await readyz(base)).toEqual({ status: 200, body: { ready: true, checks: [{ name: 'queue', ok: true }, { name: 'postgres', ok: true }] } });
     } finally {
       server.child.kill('SIGTERM');
