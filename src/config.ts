@@ -177,6 +177,12 @@ export interface Config {
   apiTlsKey: string | null;
   /** GP_API_CORS_ORIGIN: an origin allowed to call the API from a browser; null = CORS off. */
   apiCorsOrigin: string | null;
+  /**
+   * GP_API_READY_WAIT_MS: how long a POST /v1/events that comes while `serve` is still starting (its
+   * queue's store not reachable yet) waits for it before answering 503 `unavailable`. Below the
+   * clients' request timeout (the Python client's is 10 s). @defaultValue 5000
+   */
+  apiReadyWaitMs: number;
   /** GP_STATS_FOLD_MS: how often a worker folds pending stat deltas into player_stats (the boards' lag). */
   statsFoldMs: number;
   /** GP_RATING_DELAY_S: a finished session is rated this long after it ended (late outcomes land first). */
@@ -336,6 +342,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     apiTlsCert: env.GP_API_TLS_CERT || null,
     apiTlsKey: env.GP_API_TLS_KEY || null,
     apiCorsOrigin: env.GP_API_CORS_ORIGIN ? str(env, 'GP_API_CORS_ORIGIN', '', url(['http:', 'https:'])) : null,
+    apiReadyWaitMs: int(env, 'GP_API_READY_WAIT_MS', 5000, 0, 600_000),
     metricsHost: str(env, 'GP_METRICS_HOST', '127.0.0.1', (v) => (/^[\w.:-]{1,255}$/.test(v) ? null : 'must be a host name or IP address')),
     metricsToken: env.GP_METRICS_TOKEN ? str(env, 'GP_METRICS_TOKEN', '', (v) => (/^[\x21-\x7e]{16,256}$/.test(v) ? null : 'must be 16-256 printable characters without spaces')) : null,
     metricsCacheMs: int(env, 'GP_METRICS_CACHE_MS', 5000, 0, 3_600_000),

@@ -103,6 +103,16 @@ export class PreconditionError extends GamePersistError {
   }
 }
 
+/**
+ * A start (the worker's) was stopped by SIGTERM/SIGINT before it finished. What it had opened is closed
+ * again; nothing was consumed. Not a failure: the process exits 0.
+ */
+export class StartStoppedError extends GamePersistError {
+  constructor() {
+    super('start_stopped', 'stopped by a signal before the start finished');
+  }
+}
+
 /** An analytics request that cannot be answered as asked (unknown metric, bad period). */
 export class AnalyticsError extends GamePersistError {
   constructor(message: string) {

@@ -11,6 +11,7 @@ import type { Reader } from '../db/reader.ts';
 import type { ApiStore } from './store.ts';
 import type { Idempotency } from './idempotency.ts';
 import type { ApiMetrics } from './metrics.ts';
+import type { ApiReadiness } from './readiness.ts';
 
 export interface ApiContext {
   cfg: Readonly<Config>;
@@ -26,4 +27,6 @@ export interface ApiContext {
   /** The Redis queue backend's client; undefined with GP_QUEUE_BACKEND=postgres. */
   redis: Redis | undefined;
   metrics: ApiMetrics;
+  /** Whether ingest can go through yet (start-up); its gate holds POST /v1/events until then. */
+  readiness: ApiReadiness;
 }

@@ -6,7 +6,7 @@
  * are Idempotency-Key records and tenant claims (./store.ts), and rate limits are counted in each
  * process's memory (a client spread over N replicas gets up to N times its limit).
  *
- * Every route but /healthz and /openapi.json needs an API key (`Authorization: Bearer gpk_…`) with the
+ * Every route but /healthz, /readyz (./readiness.ts) and /openapi.json needs an API key (`Authorization: Bearer gpk_…`) with the
  * route's scope; a tenant-restricted key sees only its tenant's sessions. Every error is a JSON body
  * `{ "error": { "code", "message" } }` with a stable code (docs/http.md).
  */
@@ -33,6 +33,7 @@ import { Idempotency } from './idempotency.ts';
 import { pgApiStore, redisApiStore, type ApiStore } from './store.ts';
 import { apiMetrics } from './metrics.ts';
 import { rateLimits } from './rate-limits.ts';
+import { apiReadiness } from './readiness.ts';
 import type { ApiContext } from './context.ts';
 import { eventRoutes } from './routes/events.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -72,6 +73,8 @@ export interface ApiDeps {
   reader?: Reader;
   /** Request and error logs (pino, stderr); none when absent. Authorization headers are never logged. */
   logger?: Logger;
+  /** Called once the API can ingest (./readiness.ts): `serve` logs `api ready`. */
+  onReady?: () => void;
 }
 
 /** Largest body of the routes other than POST /v1/events (at most GP_API_BODY_LIMIT). */
@@ -100,6 +103,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Short-lived records on the primary, through the ORM's pool.
   const store: ApiStore = redis ? redisApiStore(redis) : pgApiStore({ query: async (text, values) => ({ rows: await query(orm.em.fork(), text, values) }) });
   const producer = deps.producer ?? createProducer({ ...producerOptions(cfg), sequenceSeed: pgSequenceSeed(reader), customTypes: types });
+  // Requests wait for the queue's store at start (GET /readyz; a keyed request up to GP_API_READY_WAIT_MS).
+  const readiness = apiReadiness({ producer, redis, orm, waitMs: cfg.apiReadyWaitMs, log: deps.logger, onReady: deps.onReady });
   const idempotency = new Idempotency(store, cfg.queuePrefix);
 
   const app = Fastify({
@@ -168,6 +173,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     const scope = req.routeOptions.config?.scope;
     if (!scope) return;
+    // While the API is still starting, a keyed request waits for its stores (GP_API_READY_WAIT_MS)
+    // instead of failing: the failed-authentication count and the rate limits below already need Redis.
+    await readiness.gate(req, reply);
     const presented = presentedKey(req);
     const key = await limits.authenticate(req, reply, (admit) => keys.verify(presented, admit));
     if (key.tenant !== null && key.scopes.includes('admin')) throw new ApiError(403, 'forbidden', `${TENANT_ADMIN}; revoke this key (game-persist keys revoke ${key.id})`);
@@ -227,6 +235,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   }
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { hide: true } }, readiness.readyz);
   app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
     // In-process counters only (no database), so no cache; with GP_METRICS_TOKEN the scraper's token, not an API key.
     if (cfg.metricsToken && !bearerOk(req.headers.authorization, cfg.metricsToken)) throw new ApiError(401, 'unauthorized', 'a bearer token is required (GP_METRICS_TOKEN)');
@@ -234,7 +243,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const ctx: ApiContext = { cfg, orm, reader, producer, types, store, idempotency, redis, metrics };
+  const ctx: ApiContext = { cfg, orm, reader, producer, types, store, idempotency, redis, metrics, readiness };
   eventRoutes(app, ctx);
   sessionRoutes(app, ctx);
   playerRoutes(app, ctx);
@@ -244,6 +253,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   typeRoutes(app, ctx);
 
   app.addHook('onClose', async () => {
+    readiness.close();
     if (!deps.types) types.stop();
     if (!deps.producer) await producer.close();
     await ownReader?.close();

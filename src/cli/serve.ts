@@ -7,6 +7,7 @@ import { openOrm } from '../db/orm.ts';
 import { pendingMigrations } from '../db/migrate.ts';
 import { PreconditionError } from '../errors.ts';
 import { apiRedis } from '../redis.ts';
+import { RedisErrorReporter } from '../redis-errors.ts';
 import { createLogger } from '../log.ts';
 import { buildApi } from '../api/server.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/keys.ts';
@@ -17,16 +18,25 @@ export async function runServe(cfg: Readonly<Config>): Promise<number> {
   const orm = await openOrm({ databaseUrl: cfg.databaseUrl, poolMax: cfg.dbPoolMax });
   // The Redis queue backend's client for rate limits, idempotency and tenant claims; none on PostgreSQL.
   const redis = cfg.queueBackend === 'redis' ? apiRedis(cfg.redisUrl) : undefined;
+  const log = createLogger(cfg.logLevel, 'game-persist:api');
+  // Connection errors (Redis down at start, an outage) are logged folded, not printed raw by ioredis.
+  const redisErrors = new RedisErrorReporter(log);
+  redis?.on('error', redisErrors.listener('redis'));
   try {
     const pending = await pendingMigrations(orm);
     if (pending.length) throw new PreconditionError('migrations_pending', `${pending.length} migration(s) not applied; run \`game-persist migrate\` first`);
-    const log = createLogger(cfg.logLevel, 'game-persist:api');
+    let onReady!: () => void;
+    const ready = new Promise<void>((resolve) => (onReady = resolve));
     // Fastify logs every request at info: only at GP_LOG_LEVEL=debug (ingest runs hundreds a second).
-    const app = await buildApi({ cfg, orm, redis, logger: log.child({}, { level: cfg.logLevel === 'debug' ? 'debug' : cfg.logLevel === 'silent' ? 'silent' : 'warn' }) });
+    const app = await buildApi({ cfg, orm, redis, onReady, logger: log.child({}, { level: cfg.logLevel === 'debug' ? 'debug' : cfg.logLevel === 'silent' ? 'silent' : 'warn' }) });
     try {
+      // `api listening`: the port is bound (/healthz answers; /readyz says whether ingest can go through).
+      // `api ready`: the queue's store and PostgreSQL answered; a POST before that waits up to
+      // GP_API_READY_WAIT_MS for it.
       const address = await app.listen({ port: cfg.apiPort, host: cfg.apiHost });
       console.log(esc`api listening on ${address}`);
       log.info({ address }, 'api listening');
+      void ready.then(() => log.info({ address }, 'api ready'));
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
@@ -37,6 +47,7 @@ export async function runServe(cfg: Readonly<Config>): Promise<number> {
     return 0;
   } finally {
     await redis?.quit().catch(() => redis.disconnect());
+    redisErrors.close();
     await orm.close();
   }
 }

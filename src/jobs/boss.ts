@@ -152,7 +152,11 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
   });
 }
 
-export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock): Promise<Jobs> {
+/**
+ * Starts pg-boss and this worker's handlers and schedules. `onStart` is given the stop function as soon
+ * as pg-boss runs, so that a start failing after that (a schedule refused) stops it again.
+ */
+export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock, onStart?: (stop: () => Promise<void>) => void): Promise<Jobs> {
   // pg-boss expires a dead worker's active jobs in its per-queue monitor pass, which runs at most every
   // monitorIntervalSeconds (default 60): a SIGKILLed worker's snapshot jobs came back 53-70 s later.
   // `migrate: false`: the schema and the queues are `game-persist migrate`'s (./install.ts), so a worker
@@ -164,7 +168,15 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   // and runs again, as after a crash, so such an error is a warning, not an alert.
   let stopping = false;
   boss.on('error', (e: unknown) => (stopping ? log.warn({ err: errorMessage(e) }, 'pg-boss error while stopping') : log.error({ err: errorMessage(e) }, 'pg-boss error')));
+  // The erasure poller, once started (below): stopped before pg-boss, since it writes through the ORM.
+  let erasures: { stop(): Promise<void> } | null = null;
+  const stop = async () => {
+    stopping = true;
+    await erasures?.stop();
+    await boss.stop({ graceful: true, timeout: 10_000 });
+  };
   await boss.start();
+  onStart?.(stop);
   const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
 
   // Snapshots fall due at ingest speed (every N turns of every session): keep fetching while batches
@@ -246,7 +258,7 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   });
 
   // Erasures asked for through the API (src/ops/erasure-requests.ts): every replica polls, each request runs once.
-  const erasures = pollErasureRequests(orm, cfg, log);
+  erasures = pollErasureRequests(orm, cfg, log);
 
   return {
     boss,
@@ -254,10 +266,6 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     retained,
     snapshots,
     ratings,
-    async stop() {
-      stopping = true;
-      await erasures.stop();
-      await boss.stop({ graceful: true, timeout: 10_000 });
-    },
+    stop,
   };
 }

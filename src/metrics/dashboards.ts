@@ -45,7 +45,7 @@ export const PIPELINE: Dashboard = {
   panels: [
     { title: 'Workers up', kind: 'stat', targets: [t(`sum(up{job="game-persist"})`, 'workers')] },
     { title: 'Events ingested / s', kind: 'stat', unit: 'ops', targets: [t(`sum(rate(${M.eventsIngested}[${RATE}]))`, 'events/s')] },
-    { title: 'Ingest lag p99', kind: 'stat', unit: 's', targets: [t(`histogram_quantile(0.99, sum by (le) (rate(${M.lag}_bucket[${RATE}])))`, 'p99')] },
+    { title: 'Ingest lag p99 (enqueue to commit)', kind: 'stat', unit: 's', targets: [t(`histogram_quantile(0.99, sum by (le) (rate(${M.lag}_bucket[${RATE}])))`, 'p99')] },
     { title: 'Queue waiting', kind: 'stat', targets: [t(`max(${M.queueJobs}{state="waiting"})`, 'waiting')] },
     {
       title: 'Throughput by event type',
@@ -54,12 +54,23 @@ export const PIPELINE: Dashboard = {
       targets: [t(`sum by (type) (rate(${M.eventsIngested}[${RATE}]))`, '{{type}}')],
     },
     {
-      title: 'Emit-to-commit lag',
+      title: 'Enqueue-to-commit lag',
       kind: 'timeseries',
       unit: 's',
+      description: "From each job's enqueue to the commit of its events: what the pipeline adds (queue wait, batching, the write).",
       targets: [
         t(`histogram_quantile(0.5, sum by (le) (rate(${M.lag}_bucket[${RATE}])))`, 'p50'),
         t(`histogram_quantile(0.99, sum by (le) (rate(${M.lag}_bucket[${RATE}])))`, 'p99'),
+      ],
+    },
+    {
+      title: 'Event age at commit',
+      kind: 'timeseries',
+      unit: 's',
+      description: "From each event's own `at` to its commit: the lag plus what game servers buffered before enqueueing; days for imported or backfilled sessions (no alert).",
+      targets: [
+        t(`histogram_quantile(0.5, sum by (le) (rate(${M.eventAge}_bucket[${RATE}])))`, 'p50'),
+        t(`histogram_quantile(0.99, sum by (le) (rate(${M.eventAge}_bucket[${RATE}])))`, 'p99'),
       ],
     },
     { title: 'Queue depth by state', kind: 'timeseries', targets: [t(`max by (state) (${M.queueJobs})`, '{{state}}')] },

@@ -28,6 +28,7 @@ export const METRIC = {
   batchRetries: 'gp_batch_retries_total',
   batchFailures: 'gp_batch_failures_total',
   lag: 'gp_ingest_lag_seconds',
+  eventAge: 'gp_event_age_seconds',
   turnsFolded: 'gp_turns_folded_total',
   stateRefolds: 'gp_state_refolds_total',
   seqConflicts: 'gp_seq_conflicts_total',
@@ -100,7 +101,20 @@ export function createMetrics(src: MetricSources) {
   const batchSeconds = new client.Histogram({ name: METRIC.batchSeconds, help: 'Time to write one batch (its transactions, retries included).', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
   const batchRetries = new client.Counter({ name: METRIC.batchRetries, help: 'Transient write failures retried.', registers: r });
   const batchFailures = new client.Counter({ name: METRIC.batchFailures, help: 'Batches given back to the queue after the retries ran out.', registers: r });
-  const lag = new client.Histogram({ name: METRIC.lag, help: "Time from an event's `at` to the commit that stored it.", buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: r });
+  // Enqueue to commit: what the pipeline adds (queue wait, batching, the write). Measured from the job's
+  // enqueue time, never from the event's `at`, which a game server may set days back (an import).
+  const lag = new client.Histogram({
+    name: METRIC.lag,
+    help: "Time from a job's enqueue (the producer's clock) to the commit that stored its events; one observation per event stored, never negative.",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: r,
+  });
+  const eventAge = new client.Histogram({
+    name: METRIC.eventAge,
+    help: "Time from an event's own `at` to the commit that stored it (days for imported or backfilled sessions; includes what the game server buffered before enqueueing); never negative.",
+    buckets: [0.1, 1, 10, 60, 600, 3600, 6 * 3600, 86_400, 7 * 86_400, 30 * 86_400],
+    registers: r,
+  });
   const turnsFolded = new client.Counter({ name: METRIC.turnsFolded, help: 'Turn results folded into live session states.', registers: r });
   const stateRefolds = new client.Counter({
     name: METRIC.stateRefolds,
@@ -272,5 +286,5 @@ export function createMetrics(src: MetricSources) {
     },
   });
 
-  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, turnsFolded, stateRefolds, seqConflicts, documentWrites, jobsExhausted, statesTooLarge };
+  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, eventAge, turnsFolded, stateRefolds, seqConflicts, documentWrites, jobsExhausted, statesTooLarge };
 }

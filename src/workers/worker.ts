@@ -1,19 +1,25 @@
 /**
  * The ingest worker: consumes the events queue with many jobs in flight, gathers their events into
  * write batches, and acknowledges each job only after its events are committed.
+ *
+ * Its start opens everything before it takes a single job: connections, the start-up checks, the
+ * metrics and health endpoints (a port another process holds stops the start here), pg-boss, the
+ * stat folding and the failed-job sweep; consuming comes last, then `worker started`. The metrics
+ * queue is opened after the checks: a BullMQ object on a Redis that may evict keys would print its
+ * own warning beside our refusal. A start that fails,
+ * or is stopped by a signal (`deps.signal`), closes what it had opened (./start-stack.ts) and throws.
  */
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Clock } from '../clock.ts';
 import { openOrm, type MikroORM } from '../db/orm.ts';
-import { pendingMigrations } from '../db/migrate.ts';
-import { query } from '../db/query.ts';
-import { PreconditionError, coerceError, errorMessage } from '../errors.ts';
+import { StartStoppedError, coerceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { evictionPolicy, workerRedis } from '../redis.ts';
-import { RedisErrorReporter, outOfMemoryDetail } from '../redis-errors.ts';
-import { openQueue, openWorker, queueSchemaState, type QueueTarget } from '../queue/backend.ts';
+import { workerRedis } from '../redis.ts';
+import { RedisErrorReporter } from '../redis-errors.ts';
+import { openQueue, openWorker, type QueueTarget } from '../queue/backend.ts';
+import type { ValidEvent } from '../contract/events.ts';
 import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
 import { FailedJobsSweeper, isLastAttempt, lastAttempt, type ExhaustedContext } from './exhausted.ts';
@@ -21,18 +27,23 @@ import { TypeRegistry } from '../db/event-types.ts';
 import { ormReader } from '../db/reader.ts';
 import { writeBatch, type WriteResult, type WriterOptions } from './write-batch.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
-import { LagHistogram } from './lag.ts';
+import { LagHistogram, elapsedMs } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
 import { classifyDbError, describeDbError, sqlState } from './db-errors.ts';
-import { aggregateOptions, foldStatDeltas } from '../aggregates/write.ts';
-import { createMetrics, typeLabel, type Metrics } from '../metrics/metrics.ts';
-import { logCheckChanges, startMetricsServer, type ReadyCheck } from '../metrics/http.ts';
+import { aggregateOptions } from '../aggregates/write.ts';
+import { createMetrics, typeLabel, type Metrics, type MetricSources } from '../metrics/metrics.ts';
 import { VERSION } from '../version.ts';
 import { PGBOSS_QUEUES } from '../jobs/boss.ts';
+import { StartStack } from './start-stack.ts';
+import { preflight } from './preflight.ts';
+import { startFolding } from './folding.ts';
+import { bindMetricsServer, readinessChecks, type WorkerPhase } from './readiness.ts';
 
 export interface WorkerStats {
-  /** Emit-to-commit lag of committed events (their `at` to the commit). */
+  /** Enqueue-to-commit lag of committed events: their job's enqueue time (`job.timestamp`) to the commit. */
   lag: LagHistogram;
+  /** Event-time age of committed events: their `at` to the commit (days for an imported session). */
+  eventAge: LagHistogram;
   jobs: number;
   events: number;
   inserted: number;
@@ -75,55 +86,100 @@ export interface WorkerDeps {
   /** Told each step of a drain as it starts (the `worker` command names the one a drain hung in). */
   onDrainStep?: (step: string) => void;
   /**
+   * Stops the start: once it fires, startWorker closes what it opened and throws StartStoppedError
+   * (within GP_SHUTDOWN_TIMEOUT_MS, even while it waits on a PostgreSQL or Redis that does not answer).
+   * After startWorker returned, stop the worker with `close()`.
+   */
+  signal?: AbortSignal;
+  /**
    * Called after each batch is committed and before its jobs are acknowledged: the window in which a
    * crash leaves stored events to be delivered again. The chaos suite kills the process here.
    */
   afterCommit?: (events: number) => void;
 }
 
+/** A job enqueued this much ahead of this worker's clock means the clocks disagree (logged, at most every 10 minutes). */
+const SKEW_WARN_MS = 5000;
+const SKEW_WARN_EVERY_MS = 10 * 60_000;
+
+/**
+ * Starts a worker. A start that fails closes what it had opened and rethrows (a port in use is a
+ * PreconditionError `metrics_port_in_use`); one stopped by `deps.signal` throws StartStoppedError.
+ */
 export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Promise<WorkerHandle> {
+  const stack = new StartStack(deps.signal);
+  try {
+    return await start(cfg, deps, stack);
+  } catch (e) {
+    await stack.unwind(deps.log, cfg.shutdownTimeoutMs);
+    throw stack.stopped ? new StartStoppedError() : e;
+  }
+}
+
+async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack): Promise<WorkerHandle> {
   const { log } = deps;
+  let phase: WorkerPhase = 'starting';
   // Session limits on the write pool: a frozen replica's transaction is ended by PostgreSQL and a batch
   // waiting on its row locks gives up and retries, so one stalled process cannot stall every replica.
   const orm =
     deps.orm ??
-    (await openOrm({
-      databaseUrl: cfg.databaseUrl,
-      poolMax: cfg.dbPoolMax,
-      applicationName: 'game-persist:worker',
-      sessionLimits: { idleInTransactionTimeoutMs: cfg.dbIdleInTransactionTimeoutMs, lockTimeoutMs: cfg.dbLockTimeoutMs, statementTimeoutMs: cfg.dbStatementTimeoutMs },
-    }));
+    (await stack.step(
+      () =>
+        openOrm({
+          databaseUrl: cfg.databaseUrl,
+          poolMax: cfg.dbPoolMax,
+          applicationName: 'game-persist:worker',
+          sessionLimits: { idleInTransactionTimeoutMs: cfg.dbIdleInTransactionTimeoutMs, lockTimeoutMs: cfg.dbLockTimeoutMs, statementTimeoutMs: cfg.dbStatementTimeoutMs },
+        }),
+      (late) => late.close(),
+    ));
+  if (!deps.orm) stack.opened('the database pool', () => orm.close());
   // The queue: on Redis, one client for the Worker and the metrics Queue (blocking commands need
   // maxRetriesPerRequest: null); on PostgreSQL (GP_QUEUE_BACKEND=postgres) no Redis client at all, and
   // each BullMQ object opens its own pool on DATABASE_URL.
   const redis: Redis | null = cfg.queueBackend === 'redis' ? workerRedis(cfg.redisUrl) : null;
+  // Not quit(): a client that never connected would queue the QUIT until Redis answers.
+  if (redis) stack.opened('the Redis connection', () => redis.disconnect());
   const target: QueueTarget = { connection: redis ?? cfg.databaseUrl, prefix: cfg.queuePrefix, queueName: cfg.queueName };
   // Every Redis client and BullMQ object below reports here: logged through pino (an `error` event
   // without a listener makes BullMQ print a raw stack trace), repeats folded, OOM kept for readiness.
   // BullMQ's lock-race codes are the same on both backends; OOM is a Redis reply only.
   const redisErrors = new RedisErrorReporter(log);
+  stack.opened('the error reporter', () => redisErrors.close());
   redis?.on('error', redisErrors.listener('redis'));
-  try {
-    if (!deps.skipChecks) await preflight(cfg, orm, redis);
-  } catch (e) {
-    redis?.disconnect();
-    if (!deps.orm) await orm.close();
-    throw e;
-  }
-
-  const types = await new TypeRegistry(ormReader(orm), cfg.customTypes, cfg.contractRefreshS * 1000).start((e) =>
-    log.warn({ err: describeDbError(e) }, 'could not re-read the registered game types; keeping the last ones'),
-  );
-  const jobs = cfg.jobs ? await startJobs(cfg, orm, log, deps.clock) : null;
-  const stats: WorkerStats = { lag: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, jobsExhausted: 0, byType: {} };
-  const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
-  let draining = false;
+  if (!deps.skipChecks) await stack.step(() => preflight(cfg, orm, redis));
   // Also reads the failed set for the exhausted-jobs sweep: bounded like the Worker's fetches.
   const metricsQueue = openQueue(target, {}, { max: 1, applicationName: 'game-persist:worker-metrics' }, cfg.maxJobBytes);
   metricsQueue.on('error', redisErrors.listener('queue'));
-  const metrics: Metrics = createMetrics({
-    orm, redis, queue: metricsQueue, boss: jobs?.boss ?? null, bossQueues: PGBOSS_QUEUES, snapshots: jobs?.stats, retention: jobs?.retained, draining: () => draining, version: VERSION,
-  });
+  stack.opened('the metrics queue', () => metricsQueue.close());
+  // pg-boss's figures join once it runs (the gauges read these fields at scrape time).
+  const sources: MetricSources = { orm, redis, queue: metricsQueue, boss: null, bossQueues: PGBOSS_QUEUES, draining: () => phase === 'draining', version: VERSION };
+  const metrics: Metrics = createMetrics(sources);
+  // The endpoints before pg-boss and the queue worker: a port another process holds (a second worker
+  // on the host) ends the start before it takes any job; /readyz answers 503 until it consumes.
+  const http =
+    deps.metricsPort !== undefined
+      ? await bindMetricsServer(cfg, deps.metricsPort, metrics, readinessChecks({ orm, redis, queue: metricsQueue, redisErrors, phase: () => phase }), log)
+      : null;
+  if (http) {
+    stack.opened('the metrics server', () => http.close());
+    log.info({ port: http.port, host: cfg.metricsHost, token: cfg.metricsToken !== null }, 'metrics and health endpoints listening');
+  }
+
+  const types = await stack.step(
+    () =>
+      new TypeRegistry(ormReader(orm), cfg.customTypes, cfg.contractRefreshS * 1000).start((e) =>
+        log.warn({ err: describeDbError(e) }, 'could not re-read the registered game types; keeping the last ones'),
+      ),
+    (late) => late.stop(),
+  );
+  stack.opened('the game types', () => types.stop());
+  const jobs = cfg.jobs ? await stack.step(() => startJobs(cfg, orm, log, deps.clock, (stop) => stack.opened('pg-boss', stop))) : null;
+  if (jobs) Object.assign(sources, { boss: jobs.boss, snapshots: jobs.stats, retention: jobs.retained });
+  const stats: WorkerStats = {
+    lag: new LagHistogram(), eventAge: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, jobsExhausted: 0, byType: {},
+  };
+  const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
   const writerOpts: WriterOptions = {
     retries: cfg.writeRetries,
     queue: cfg.queueName,
@@ -136,13 +192,28 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     aggregates,
     ratings: jobs?.ratings ?? undefined,
   };
+  // When each event's job was enqueued (BullMQ's job.timestamp, the producer's clock), for the lag.
+  const enqueuedAt = new WeakMap<ValidEvent, number>();
+  let skewWarnedAt = -Infinity;
   /** Metrics and stats of a committed write (a batch, or a job written alone on its last attempt). */
   const record = (r: WriteResult, events: readonly unknown[], deadLetters: readonly DeadLetterRow[], t0: number) => {
     const now = Date.now();
+    let ahead = 0;
     for (const e of r.committed) {
-      const ms = now - Date.parse(e.at);
-      stats.lag.observe(ms);
-      metrics.lag.observe(ms / 1000);
+      const enqueued = enqueuedAt.get(e);
+      if (enqueued !== undefined) {
+        const ms = elapsedMs(now, enqueued);
+        stats.lag.observe(ms);
+        metrics.lag.observe(ms / 1000);
+        if (enqueued - now > ahead) ahead = enqueued - now;
+      }
+      const age = elapsedMs(now, Date.parse(e.at));
+      stats.eventAge.observe(age);
+      metrics.eventAge.observe(age / 1000);
+    }
+    if (ahead > SKEW_WARN_MS && now - skewWarnedAt > SKEW_WARN_EVERY_MS) {
+      skewWarnedAt = now;
+      log.warn({ aheadMs: Math.round(ahead) }, "jobs were enqueued at a time still ahead of this worker's clock: a producer's clock and this worker's disagree (sync them, e.g. NTP); gp_ingest_lag_seconds counts such jobs as 0 s");
     }
     metrics.batchRows.observe(events.length);
     metrics.batchSeconds.observe((performance.now() - t0) / 1000);
@@ -204,6 +275,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
       parsed = parseJob(job.data, cfg.limits, cfg.queueName, job.id ?? null, types);
     stats.jobs++;
     stats.events += parsed.events.length;
+    if (Number.isFinite(job.timestamp)) for (const e of parsed.events) enqueuedAt.set(e, job.timestamp);
     if (!parsed.events.length && !parsed.deadLetters.length) return;
     try {
       await batcher.add(parsed.events, parsed.deadLetters);
@@ -236,6 +308,8 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     target,
     processor,
     {
+      // Consuming starts last (worker.run() below), once everything else of the start is up.
+      autorun: false,
       concurrency: cfg.concurrency,
       lockDuration: cfg.lockMs,
       stalledInterval: Math.max(1000, Math.floor(cfg.lockMs / 2)),
@@ -259,50 +333,25 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     log.warn({ job: job?.id, err: e.message, attempts: job?.attemptsMade }, 'job failed');
     if (job && job.attemptsMade >= Math.max(1, job.opts.attempts ?? 1)) void sweeper.sweep();
   });
-  await worker.waitUntilReady();
-  log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, backend: cfg.queueBackend, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs }, 'worker started');
+  // Nothing was fetched yet: closing hands back nothing. Should the start fail once jobs are in hand
+  // anyway, close() lets them finish (commit and acknowledge) before it resolves.
+  stack.opened('the queue worker', async () => {
+    batcher.drain();
+    await worker.close();
+    await batcher.idle();
+  });
+  await stack.step(() => worker.waitUntilReady());
 
   const folder = aggregates ? startFolding(orm, cfg, log) : null;
+  if (folder) stack.opened('stat folding', () => folder.stop());
   sweeper.start(60_000);
+  stack.opened('the failed-job sweep', () => sweeper.stop());
 
-  const ready = async (): Promise<ReadyCheck[]> => {
-    const check = async (name: string, fn: () => Promise<string | null>): Promise<ReadyCheck> => {
-      try {
-        const problem = await Promise.race([fn(), new Promise<string>((r) => setTimeout(() => r('timed out'), 2000).unref())]);
-        return problem ? { name, ok: false, detail: problem } : { name, ok: true };
-      } catch (e) {
-        return { name, ok: false, detail: e instanceof Error ? e.message : String(e) };
-      }
-    };
-    return Promise.all([
-      redis
-        ? // PING still answers when Redis is full; the refused fetches tell.
-          check('redis', async () => ((await redis.ping()) !== 'PONG' ? 'no PONG' : redisErrors.outOfMemory() ? outOfMemoryDetail(redis) : null))
-        : // The PostgreSQL backend's queue answers through its own pool and schema.
-          check('queue', async () => (await metricsQueue.getJobCounts('waiting'), null)),
-      check('postgres', async () => (await query(orm.em.fork(), 'SELECT 1'), null)),
-      check('migrations', async () => {
-        const pending = await pendingMigrations(orm);
-        return pending.length ? `${pending.length} pending` : null;
-      }),
-      check('draining', async () => (draining ? 'draining' : null)),
-    ]);
-  };
-  const http =
-    deps.metricsPort !== undefined
-      ? await startMetricsServer({
-          port: deps.metricsPort,
-          host: cfg.metricsHost,
-          registry: metrics.registry,
-          ready,
-          token: cfg.metricsToken,
-          cacheMs: cfg.metricsCacheMs,
-          // Why a check fails is for the operator's log, not for whoever can reach the port.
-          onChecks: logCheckChanges(log),
-          onError: (e, what) => log.error({ err: errorMessage(e) }, `${what} endpoint failed`),
-        })
-      : null;
-  if (http) log.info({ port: http.port, host: cfg.metricsHost, token: cfg.metricsToken !== null }, 'metrics and health endpoints listening');
+  // Everything is up: consume (as BullMQ's autorun does, a failure of the loop is the worker's error).
+  stack.check();
+  phase = 'consuming';
+  worker.run().catch((e: unknown) => worker.emit('error', coerceError(e)));
+  log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, backend: cfg.queueBackend, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs, metricsPort: http?.port ?? null }, 'worker started');
 
   let closing: Promise<void> | null = null;
   return {
@@ -319,7 +368,7 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
       };
       closing ??= (async () => {
         log.info('worker draining');
-        draining = true;
+        phase = 'draining';
         batcher.drain();
         await step('closing the queue worker (its jobs in hand finish)', () => worker.close());
         await step('committing the last batch', () => batcher.idle());
@@ -332,73 +381,12 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
         await step('closing the Redis connection', () => redis?.quit().catch(() => redis.disconnect()));
         redisErrors.close();
         if (!deps.orm) await step('closing the database pool', () => orm.close());
-        log.info({ ...stats, byType: undefined, lag: stats.lag.summary(), snapshots: jobs?.stats.snapshots ?? 0, snapshotJobs: jobs?.stats.snapshotJobs ?? 0 }, 'worker stopped');
+        log.info(
+          { ...stats, byType: undefined, lag: stats.lag.summary(), eventAge: stats.eventAge.summary(), snapshots: jobs?.stats.snapshots ?? 0, snapshotJobs: jobs?.stats.snapshotJobs ?? 0 },
+          'worker stopped',
+        );
       })();
       return closing;
     },
   };
-}
-
-/**
- * Drains within `ms`: true when `close` finished, false when the deadline came first (logged with the
- * step the drain was in, `step()`). The caller exits either way: a job this process did not acknowledge
- * is redelivered after GP_LOCK_MS and deduplicated, so a hard deadline below the orchestrator's grace
- * period loses nothing, while a drain hung on a dead connection would be SIGKILLed there anyway.
- */
-export async function drainWithin(close: () => Promise<void>, ms: number, log: Logger, step: () => string | null): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    if (await Promise.race([close().then(() => true as const), late])) return true;
-    log.error({ step: step(), timeoutMs: ms }, 'drain did not finish within GP_SHUTDOWN_TIMEOUT_MS: exiting; jobs not acknowledged are redelivered after GP_LOCK_MS');
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/**
- * Folds pending stat deltas into player_stats every GP_STATS_FOLD_MS (every replica does; folds take
- * disjoint deltas), and once more when stopping so a drained worker leaves none of its own behind.
- */
-function startFolding(orm: MikroORM, cfg: Readonly<Config>, log: Logger) {
-  let running: Promise<void> | null = null;
-  const fold = () =>
-    (running ??= foldStatDeltas(orm, cfg.winRateMinGames, { timeZone: cfg.statsTimeZone })
-      .then(() => undefined)
-      .catch((e) => log.warn({ err: describeDbError(e) }, 'folding stat deltas failed; retrying next tick'))
-      .finally(() => (running = null)));
-  const timer = setInterval(fold, cfg.statsFoldMs);
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-      await fold();
-    },
-  };
-}
-
-/**
- * Refuses to start on a database without our migrations, or a Redis that may evict jobs, or (PostgreSQL
- * backend) a queue schema that `game-persist migrate` has not created or brought up to this BullMQ's
- * version: the worker creates no schema itself (it needs no DDL rights). PostgreSQL evicts nothing.
- */
-async function preflight(cfg: Readonly<Config>, orm: MikroORM, redis: Redis | null): Promise<void> {
-  const pending = await pendingMigrations(orm);
-  if (pending.length) throw new PreconditionError('migrations_pending', `${pending.length} migration(s) not applied; run \`game-persist migrate\` first`);
-  if (!redis) {
-    const q = await queueSchemaState(cfg.databaseUrl, cfg.queuePrefix);
-    if (q.version < q.latest)
-      throw new PreconditionError(
-        'queue_schema_pending',
-        `the PostgreSQL queue schema ${q.schema} is ${q.version ? `at version ${q.version}, this BullMQ needs ${q.latest}` : 'missing'}; run \`game-persist migrate\` (with GP_QUEUE_BACKEND=postgres) first`,
-      );
-    return;
-  }
-  const policy = await evictionPolicy(redis);
-  if (policy !== 'noeviction' && !cfg.allowEviction)
-    throw new PreconditionError(
-      'redis_eviction',
-      `Redis maxmemory-policy is "${policy}": queued jobs could be evicted and lost. Set it to noeviction, or GP_ALLOW_EVICTION=true to accept the risk`,
-    );
 }

@@ -1,7 +1,8 @@
 /**
  * The deployment files agree with each other and with the code: Kubernetes objects (kustomization
  * resources exist, KEDA scales the worker Deployment on an exported metric, probes hit /readyz (with
- * the metrics token when set) and /healthz on the metrics port), Grafana provisioning (the datasource uids the dashboards use, the
+ * the metrics token when set) and /healthz on the metrics port; the API's readiness is its /readyz, in
+ * Kubernetes and compose), Grafana provisioning (the datasource uids the dashboards use, the
  * dashboards path compose mounts), and compose's Prometheus mount. No engine or cluster runs here, so
  * this is what can be checked of them besides `docker-compose config` and promtool.
  */
@@ -181,5 +182,10 @@ describe('deployment files', () => {
     const api = pods.find((o) => o.metadata.name === 'game-persist-api');
     expect(ingressFor('api')).toEqual([api.spec.template.spec.containers[0].ports.find((p: any) => p.name === 'http').containerPort]);
     expect(containers['game-persist-api']!.env.GP_API_PORT).toBe('8080');
+    // The API is ready once it can ingest (its own /readyz); /healthz only says the process answers.
+    expect(containers['game-persist-api']!.c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(containers['game-persist-api']!.c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    const compose = parse(read('docker-compose.yml'), { merge: true });
+    expect(compose.services.api.healthcheck.test.join(' ')).toContain(`127.0.0.1:${compose.services.api.environment.GP_API_PORT}/readyz`);
   });
 });

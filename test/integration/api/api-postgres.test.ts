@@ -143,11 +143,13 @@ describe('the PostgreSQL queue backend without Redis', () => {
     const metricsPort = await new Promise<number>((resolve) => free.listen(0, '127.0.0.1', () => resolve((free.address() as { port: number }).port)));
     await new Promise((r) => free.close(r));
     const worker = spawnCli(['worker'], env({ GP_METRICS_PORT: String(metricsPort), GP_METRICS_HOST: '127.0.0.1', GP_JOBS: 'false' }));
+    // The endpoints answer from early in the start; ready once the worker consumes.
     await worker.waitForLog('metrics and health endpoints listening');
+    await worker.waitForLog('worker started');
     const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
     const readyBody = (await ready.json()) as { checks: { name: string; ok: boolean }[] };
     expect(ready.status, JSON.stringify(readyBody)).toBe(200);
-    expect(readyBody.checks.map((c) => c.name)).toEqual(['queue', 'postgres', 'migrations', 'draining']);
+    expect(readyBody.checks.map((c) => c.name)).toEqual(['queue', 'postgres', 'migrations', 'started', 'draining']);
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^gp_queue_jobs\{state="waiting"\} \d+$/m);
     expect(metrics).not.toContain('gp_redis_up');

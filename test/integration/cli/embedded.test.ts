@@ -30,7 +30,9 @@ describe('--embedded', () => {
     // REDIS_URL points at a closed port: nothing may need Redis in this mode.
     const env = { GP_EMBEDDED_DIR: dir, GP_EMBEDDED_PORT: String(port), REDIS_URL: `redis://127.0.0.1:${await freePort()}`, GP_LOG_LEVEL: 'info', GP_METRICS_PORT: '0', GP_BATCH_MS: '5' };
     const worker = spawnCli(['worker', '--embedded'], env);
-    const api = spawnCli(['serve', '--embedded'], { ...env, GP_API_PORT: '0' });
+    // The POST below may come before the API can enqueue ('api listening' is the bound port): it waits
+    // for the queue (GP_API_READY_WAIT_MS) instead of failing, as it once did under load.
+    const api = spawnCli(['serve', '--embedded'], { ...env, GP_API_PORT: '0', GP_API_READY_WAIT_MS: '30000' });
     try {
       await worker.waitForLog('worker started', 60_000);
       const listening = await api.waitForLog('api listening', 60_000);

@@ -138,6 +138,7 @@ describe('secrets', () => {
     const metricsPort = await closedPort();
     const worker = spawn(['worker'], env({ GP_METRICS_PORT: String(metricsPort), GP_JOBS: 'true' }));
     await worker.waitForLog('metrics and health endpoints listening');
+    await worker.waitForLog('worker started'); // /readyz is 503 until the worker consumes
     const wbase = `http://127.0.0.1:${metricsPort}`;
     expect((await get(`${wbase}/metrics`)).status).toBe(401);
     expect((await get(`${wbase}/readyz`)).status).toBe(401);
