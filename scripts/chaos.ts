@@ -43,7 +43,7 @@ import { MIGRATIONS_TABLE, openOrm } from '../src/db/orm.ts';
 import { createReader } from '../src/db/reader.ts';
 import { FAMILY_TABLES } from '../src/db/families.ts';
 import { EnqueueError } from '../src/errors.ts';
-import { checkLedger, checkStates, classifyLosses, unappliedSessions } from '../src/loadgen/ledger.ts';
+import { checkLedger, checkStates, classifyLosses, lostSeqsOfRun, unappliedSessions, unratedSessions } from '../src/loadgen/ledger.ts';
 import { runLoad } from '../src/loadgen/load.ts';
 import { runPoison } from '../src/loadgen/poison.ts';
 import { dropDatabase } from '../bench/lib.ts';
@@ -63,6 +63,7 @@ const { values: args } = parseArgs({
     backend: { type: 'string' },
     write: { type: 'string' },
     'soak-rate': { type: 'string', default: '2000' },
+    'keep-failed': { type: 'boolean', default: false },
   },
 });
 const EVENTS = args.short ? 6000 : Number(args.events);
@@ -95,6 +96,8 @@ interface WorkerSample {
   lagP99Ms: number;
   jobs: number;
   duplicates: number;
+  /** Seqs the worker gave up as lost, net of late arrivals (logged, and counted in gp_sequence_given_up_total). */
+  lostSeqs: number;
   metricsPort: number | null;
   /** The worker's wall clock (Date.now()) when it reported: a libfaketime worker's is skewed. */
   now: number;
@@ -749,6 +752,7 @@ async function run(s: Scenario): Promise<Row> {
   const run = `chaos-${s.name}`;
   let redis: RedisServer | null = null;
   let proxy: Proxy | null = null;
+  let failed = false;
   try {
     await ensureDatabase(url);
     if (s.standalone) {
@@ -855,12 +859,16 @@ async function run(s: Scenario): Promise<Row> {
         return c;
       },
     };
-    return await runLoaded(s, { orm, url, redisUrl, prefix, run, cluster, workers, samples, notes, infos, empty, counters: () => ({ kills, faults, redelivered, faultLogs, peakRss, peakLag }), setLoading: (v) => (loading = v), endCrashes: () => (crashing = false), stop: () => (stopping = true) });
+    const row = await runLoaded(s, { orm, url, redisUrl, prefix, run, cluster, workers, samples, notes, infos, empty, counters: () => ({ kills, faults, redelivered, faultLogs, peakRss, peakLag }), setLoading: (v) => (loading = v), endCrashes: () => (crashing = false), stop: () => (stopping = true) });
+    failed = !row.passed;
+    return row;
   } finally {
     await proxy?.stop();
     if (redis) await redis.stop();
     else if (!s.standalone) await deletePrefix(REDIS_URL, prefix).catch(() => {});
-    if (!s.standalone) await dropDatabase(admin, name).catch((e) => console.error(`${s.name}: could not drop ${name}: ${String(e)}`));
+    // --keep-failed: a failed scenario's database stays for a post-mortem (on the shared server only; a private cluster goes with the scenario).
+    if (failed && args['keep-failed'] && !ownPg) console.error(`${s.name}: database kept for inspection: ${url}`);
+    else if (!s.standalone) await dropDatabase(admin, name).catch((e) => console.error(`${s.name}: could not drop ${name}: ${String(e)}`));
     await ownPg?.stop();
   }
 }
@@ -926,6 +934,9 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
     const load = await runLoad(producer, { run, sessions, turns: TURNS, seed: 7, ratePerS: s.ratePerS }).finally(() => niced && renice(0));
     x.setLoading(false);
     await producer.close().catch(() => {});
+    const ps = producer.stats;
+    if (ps.issuedReports || ps.issuedReportFailures || ps.reseeded)
+      infos.push(`the producer raised ${ps.reseeded} rolled-back counter(s) and sent ${ps.issuedReports} issued-seq report(s) after Redis restarts (${ps.issuedReportFailures} failed)`);
     // Drained: every ledger event stored (the checker's own question, asked until it holds or 3 minutes
     // passed: then it reports what is missing). Not the sessions' watermarks: a gap given up moves them.
     // In a lossReported scenario, until every event still missing was reported by the gap detection.
@@ -956,12 +967,17 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
     for (const until = performance.now() + 150_000; (await retrying(() => unappliedSessions(reader, run))) > 0 && performance.now() < until; ) await sleep(500);
     const ms = performance.now() - t0;
     if (sampler) clearInterval(sampler);
+    // Then rated: every finished session once it is final and quiet (GP_RATING_DELAY_S, 10 s), held
+    // while jobs that may still bring seqs it gave up wait in the queue; up to two minutes.
+    let unrated: string[] = [];
+    for (const until = performance.now() + 120_000; (unrated = await retrying(() => unratedSessions(reader, run))).length > 0 && performance.now() < until; ) await sleep(500);
+    if (unrated.length) notes.push(`${unrated.length} finished session(s) not rated 2 minutes after the drain (first: ${unrated.slice(0, 3).join(', ')})`);
     const ledger = await retrying(() => checkLedger(reader, load.ledger, run));
     const losses = await retrying(() => classifyLosses(reader, load.ledger, ledger.lost, run));
     const states = await retrying(() => checkStates(reader, load.ledger, run));
     const aggregates = await retrying(() => verifyAggregates(orm, { timeZone: 'UTC', winRateMinGames: loadConfig({}).winRateMinGames }));
     const snaps = await retrying(() => verifySnapshots(orm));
-    const drift = aggregates.drift.length + states.stateDrift.length + states.notFinished.length;
+    const drift = aggregates.drift.length + states.stateDrift.length + states.notFinished.length + unrated.length;
     const row: Row = {
       ...x.empty,
       events: ledger.emitted,
@@ -984,7 +1000,8 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
             // One that hits its drain deadline (GP_SHUTDOWN_TIMEOUT_MS, 25 s) exits 1 and logs the step it
             // hung in; what it held is redelivered, so the ledger still decides the scenario.
             const t = setTimeout(() => (notes.push('a worker did not exit within 35 s of SIGTERM at the end'), c.kill('SIGKILL')), 35_000);
-            c.once('exit', (code) => {
+            // 'close', not 'exit': after its output too, so its last report (written as it exits) is read.
+            c.once('close', (code) => {
               clearTimeout(t);
               if (code === 1) infos.push('a worker hit its drain deadline at the end (its log line names the step)');
               r();
@@ -994,6 +1011,14 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
       ),
     );
     Object.assign(row, countersOf(x));
+    // A loss is reported only where an operator sees it: every seq the sessions count as given up was
+    // logged and counted in gp_sequence_given_up_total by the worker that gave it up (their last reports).
+    if (s.lossReported) {
+      const inDb = await retrying(() => lostSeqsOfRun(reader, run));
+      const counted = [...x.samples.values()].reduce((n, w) => n + (w.lostSeqs ?? 0), 0);
+      if (inDb !== counted) notes.push(`sessions.lost_seqs sums to ${inDb}, but the workers logged and counted ${counted} seqs given up`);
+      else if (inDb) infos.push(`${inDb} seqs given up as lost, each logged and counted by a worker (gp_sequence_given_up_total)`);
+    }
     if (s.soak) {
       row.redisMb = mb(Math.max(0, ...redisMem));
       if (!plateaus(workerMem)) problems.push(`worker memory did not plateau: ${workerMem.map(mb).join(' ')} MB`);
