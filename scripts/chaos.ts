@@ -50,7 +50,7 @@ import { dropDatabase } from '../bench/lib.ts';
 import { verifySnapshots } from '../src/ops/verify-snapshots.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { pgSequenceSeed } from '../src/recovery/sequence-seed.ts';
-import { migrateQueueSchema } from '../src/queue/backend.ts';
+import { migrateQueueSchema, openQueue, type EventsQueue } from '../src/queue/backend.ts';
 import { deletePrefix } from '../src/redis.ts';
 import { freePort, startPostgres, startProxy, startRedis, type PgServer, type Proxy, type RedisServer, type RedisServerOptions } from './chaos-faults.ts';
 
@@ -909,6 +909,11 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
   for (let i = 0; i < cluster.target; i++) cluster.startOne();
   const reader = createReader(url, { max: 4 });
   const producer = createProducer({ connection: s.backend === 'postgres' ? url : redisUrl, prefix, sequenceSeed: pgSequenceSeed(reader) });
+  // The events queue as the workers see it (how many jobs it still holds).
+  const queueRedis = s.backend === 'postgres' ? null : new Redis(redisUrl, { maxRetriesPerRequest: null });
+  queueRedis?.on('error', () => {});
+  const queue = openQueue({ connection: queueRedis ?? url, prefix, queueName: 'events' }, {}, { max: 1 });
+  queue.on('error', () => {});
   await s.setup?.(cluster);
   const stopFault = s.fault?.(cluster) ?? (() => {});
   // The soak's memory series: Redis used_memory and the workers' summed RSS every 2 s.
@@ -939,11 +944,16 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
       infos.push(`the producer raised ${ps.reseeded} rolled-back counter(s) and sent ${ps.issuedReports} issued-seq report(s) after Redis restarts (${ps.issuedReportFailures} failed)`);
     // Drained: every ledger event stored (the checker's own question, asked until it holds or 3 minutes
     // passed: then it reports what is missing). Not the sessions' watermarks: a gap given up moves them.
-    // In a lossReported scenario, until every event still missing was reported by the gap detection.
-    // The fault goes on while the workers drain: emitting can end long before they do.
+    // In a lossReported scenario, until every event still missing was reported by the gap detection
+    // and the queue holds no job any more: a gap given up after 5 s does not make an event lost while
+    // its job is still queued or in a worker's hands (it counts back when it lands), so the ledger is
+    // not classified before then. The fault goes on while the workers drain: emitting can end long
+    // before they do.
     const missing = async () => {
       const lost = (await checkLedger(reader, load.ledger, run)).lost;
-      return s.lossReported ? (await classifyLosses(reader, load.ledger, lost, run)).unreported.length : lost.length;
+      if (!s.lossReported) return lost.length;
+      const silent = (await classifyLosses(reader, load.ledger, lost, run)).unreported.length;
+      return silent || (await queuedJobs(queue));
     };
     for (let until = performance.now() + 180_000, faultOver = false; ; ) {
       if ((await retrying(missing)) === 0 || performance.now() > until) break;
@@ -1045,8 +1055,20 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
     x.stop();
     for (const c of workers) c.kill('SIGKILL');
     await producer.close().catch(() => {});
+    await queue.close().catch(() => {});
+    queueRedis?.disconnect();
     await reader.close();
     await orm.close();
+  }
+}
+
+/** Jobs the events queue still holds (waiting, active, delayed, prioritized); 1 when it does not answer (a restart under way). */
+async function queuedJobs(queue: EventsQueue): Promise<number> {
+  try {
+    const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    return Object.values(c).reduce((n, x) => n + x, 0);
+  } catch {
+    return 1;
   }
 }
 
