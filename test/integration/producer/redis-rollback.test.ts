@@ -92,3 +92,32 @@ it('counts events a rolled-back Redis lost after acknowledging them as lost, eve
   expect(await srv.client.get(`${ctx.prefix}:seq:${a}`)).toBe('7');
   expect(await srv.client.get(`${ctx.prefix}:seq:${b}`)).toBe('3');
 });
+
+it('sends no report when the connection drops and comes back to the same server (nothing was lost)', { timeout: 60_000 }, async () => {
+  const same = await startRedisServer();
+  const p = createProducer({ connection: same.url, prefix: uniqueName('q') });
+  try {
+    const sid = uniqueName('s');
+    await p.emit({ type: 'session.created', sessionId: sid, data: { gameType: 'chaos' } } as never);
+    const ids = async () => new Set(String(await same.client.client('LIST', 'TYPE', 'normal')).split('\n').map((l) => /^id=(\d+)/.exec(l)?.[1]).filter(Boolean));
+    const before = await ids();
+    // Every connection but the test's own is cut (a network blip); the producer reconnects by itself.
+    await same.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    let sent = false;
+    for (let i = 0; i < 40 && !sent; i++) {
+      sent = await p.emit({ type: 'move', sessionId: sid, player: 'p1', data: { action: 'play' } } as never).then(
+        () => true,
+        () => false,
+      );
+      if (!sent) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(sent).toBe(true);
+    // It did reconnect: a connection the server did not have before.
+    expect([...(await ids())].some((id) => !before.has(id))).toBe(true);
+    await p.close();
+    expect({ reports: p.stats.issuedReports, failures: p.stats.issuedReportFailures }).toEqual({ reports: 0, failures: 0 });
+  } finally {
+    await p.close().catch(() => {});
+    await same.stop();
+  }
+});
