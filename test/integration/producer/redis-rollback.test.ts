@@ -99,10 +99,10 @@ it('sends no report when the connection drops and comes back to the same server 
   try {
     const sid = uniqueName('s');
     await p.emit({ type: 'session.created', sessionId: sid, data: { gameType: 'chaos' } } as never);
-    const ids = async () => new Set(String(await same.client.client('LIST', 'TYPE', 'normal')).split('\n').map((l) => /^id=(\d+)/.exec(l)?.[1]).filter(Boolean));
+    const ids = async () => new Set(String(await same.client.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n').map((l) => /^id=(\d+)/.exec(l)?.[1]).filter(Boolean));
     const before = await ids();
     // Every connection but the test's own is cut (a network blip); the producer reconnects by itself.
-    await same.client.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await same.client.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     let sent = false;
     for (let i = 0; i < 40 && !sent; i++) {
       sent = await p.emit({ type: 'move', sessionId: sid, player: 'p1', data: { action: 'play' } } as never).then(
