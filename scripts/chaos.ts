@@ -779,6 +779,9 @@ async function run(s: Scenario): Promise<Row> {
       GP_QUEUE_BACKEND: s.backend ?? 'redis',
       GP_LOCK_MS: lockMs(s),
       GP_GAP_TIMEOUT_S: gapTimeoutS(s),
+      // Sessions are rated 2 s after they are final and quiet (10 s by default): the load sends every
+      // outcome before its finish, the drain waits for the ratings, and an early rating is the harder test.
+      GP_RATING_DELAY_S: '2',
       GP_METRICS_PORT: '0',
       GP_METRICS_HOST: '127.0.0.1',
       GP_LOG_LEVEL: 'error',
@@ -1174,6 +1177,7 @@ function reliabilityPage(rows: Row[]): string {
     '  showed their outcome jobs still in the queue, started four or five times and stalled up to three, while the',
     '  session had been rated). In production, still set `GP_GAP_TIMEOUT_S` above the longest backlog the',
     '  queue may hold: the live state and statistics wait for the gap meanwhile.',
+    '- Workers rate a finished session 2 s after it is final and quiet (`GP_RATING_DELAY_S`; 10 s by default).',
     '- Before each scenario the database server settles from the one before: a `CHECKPOINT`, then up to',
     '  60 s until no autovacuum worker runs.',
     '- `redis-aof-everysec` and `redis-kill-always` run a private Redis with an append-only file. A plain',
