@@ -983,7 +983,9 @@ async function runLoaded(s: Scenario, x: Loaded): Promise<Row> {
     // Then rated: every finished session once it is final and quiet (GP_RATING_DELAY_S, 10 s), held
     // while jobs that may still bring seqs it gave up wait in the queue; up to two minutes.
     let unrated: string[] = [];
+    const ratingFrom = performance.now();
     for (const until = performance.now() + 120_000; (unrated = await retrying(() => unratedSessions(reader, run))).length > 0 && performance.now() < until; ) await sleep(500);
+    infos.push(`every finished session rated ${((performance.now() - ratingFrom) / 1000).toFixed(1)} s after the drain`);
     if (unrated.length) notes.push(`${unrated.length} finished session(s) not rated 2 minutes after the drain (first: ${unrated.slice(0, 3).join(', ')})`);
     const ledger = await retrying(() => checkLedger(reader, load.ledger, run));
     const losses = await retrying(() => classifyLosses(reader, load.ledger, ledger.lost, run));
