@@ -235,7 +235,15 @@ export async function startWorker(cfg: Readonly<Config>, deps: WorkerDeps): Prom
     stats.events += parsed.events.length;
     if (parsed.issued.length) {
       // An issued-seq report: in a transaction of its own (rare: after a Redis restart), before the job's events if it has any.
-      const r = await applyIssued(orm, parsed.issued, writerOpts);
+      const r = await applyIssued(orm, parsed.issued, writerOpts).catch((e: unknown) => {
+        // Retried like any job; after the last attempt the report is gone, so say so where it is seen.
+        if (isLastAttempt(job))
+          log.error(
+            { job: job.id, sessions: parsed.issued.length, first: parsed.issued.slice(0, 10), err: describeDbError(e) },
+            'an issued-seq report could not be applied on any attempt: events it names that were lost may stay unreported (check sessions.last_seq against the seqs named)',
+          );
+        throw e;
+      });
       const missing = r.behind.reduce((n, b) => n + b.issued - b.stored, 0);
       if (missing) {
         metrics.seqsIssuedMissing.inc(missing);
