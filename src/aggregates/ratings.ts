@@ -145,7 +145,9 @@ export interface RatingRunOptions {
  * `delayS` seconds (in batches), holding back those the queue horizon says may still get events. Says
  * when the next waiting one will be ready, so the caller can come back then.
  */
-export async function rateFinishedSessions(orm: MikroORM, delayS: number, opts: RatingRunOptions = {}): Promise<RatingRun> {
+export async function rateFinishedSessions(orm: MikroORM, delayS: number, options: RatingRunOptions | number = {}): Promise<RatingRun> {
+  // A number is the limit, as the third argument was before the options.
+  const opts: RatingRunOptions = typeof options === 'number' ? { limit: options } : options;
   const limit = opts.limit ?? 500;
   let rated = 0;
   /** Sessions this run looked at and did not rate: not read again in it (so it always ends). */
