@@ -14,12 +14,13 @@ ORDER BY ended_at LIMIT $2`;
 
 /**
  * Records the events queue's newest job id ($2) as the rating horizon of sessions $1 that have seqs given
- * up as lost and none recorded yet (a gap given up since clears it). Result: id, rating_horizon of every
- * one of them that has one now.
+ * up as lost and none recorded yet (a gap given up since clears it), locking them in id order as batches
+ * do. Result: id, rating_horizon of every one of them that has one now.
  */
 export const SET_RATING_HORIZON_SQL = `
-UPDATE sessions SET rating_horizon = coalesce(rating_horizon, $2::bigint)
-WHERE id = ANY($1::text[]) AND lost_seqs > 0 RETURNING id, rating_horizon`;
+UPDATE sessions s SET rating_horizon = coalesce(s.rating_horizon, $2::bigint)
+FROM (SELECT id FROM sessions WHERE id = ANY($1::text[]) AND lost_seqs > 0 ORDER BY id FOR UPDATE) x
+WHERE s.id = x.id RETURNING s.id, s.rating_horizon`;
 
 /**
  * The session, locked: its participants cannot change while it is rated. $1 session id. A statement of
