@@ -3,8 +3,8 @@
  * (src/loadgen/load.ts) through the SDK into a fresh database while several worker processes consume
  * it and a fault is injected; once the pipeline drained, the checker reports events lost, duplicated
  * or unexpected, aggregates that differ from recomputation (`verify`), sessions whose live state or
- * status differ from re-folding their history in seq order, and snapshots whose hash fails. A scenario
- * passes only with all of these at zero.
+ * status differ from re-folding their history in seq order, finished sessions not rated, and snapshots
+ * whose hash fails. A scenario passes only with all of these at zero.
  *
  * Scenarios (★: also in the short CI run, `--short`): ★`baseline` (no fault), ★`sigkill` (a random
  * worker SIGKILLed every 2 s and replaced), ★`commit-crash` (workers kill themselves after a commit and
@@ -24,7 +24,8 @@
  * passed. Options: --events N per scenario (default 100000), --workers N (default 4), --only a,b,
  * --backend redis|postgres (that backend's scenarios only; default both), --short (the starred
  * scenarios at 6,000 events), --write docs/reliability.md (the page of published figures, regenerated
- * from this run).
+ * from this run), --keep-failed (a failed scenario's database stays on the shared server for a
+ * post-mortem; its URL is printed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
