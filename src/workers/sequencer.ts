@@ -52,7 +52,7 @@ export interface WatermarkInput {
 
 export interface Watermark {
   applied: number;
-  /** Seqs still missing below the highest stored one. */
+  /** Seqs still missing below the highest stored (or reported issued) one. */
   gapOpen: boolean;
   lost: number;
   /** Seqs this transaction gave up as lost (a gap past GP_GAP_TIMEOUT_S), and given-up seqs that arrived after all. */

@@ -58,8 +58,9 @@ export interface LockedSession {
 
 /**
  * A producer's issued-seq report: raises each session's `issued_seq` (never lowers it), creating the
- * row of a session none of whose events was stored (every one lost), in id order like ENSURE_SESSIONS_SQL.
- * Every named row stays locked until commit (ON CONFLICT locks the rows it does not update too). $1: JSON array of {id, seq}. Result: none.
+ * row of a session none of whose events was stored (every one lost), in id order like
+ * ENSURE_SESSIONS_SQL. Every named row stays locked until commit (ON CONFLICT locks the rows it does
+ * not update too). $1: JSON array of {id, seq}. Result: none.
  */
 export const RAISE_ISSUED_SQL = `
 INSERT INTO sessions (id, first_event_at, last_event_at, issued_seq)
