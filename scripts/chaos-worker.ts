@@ -4,7 +4,8 @@
  * with the probability given as its argument (0: never). Every second, and once more when it exits
  * after SIGTERM, it prints one JSON line on stdout for the runner: its RSS, its event-loop delay p99
  * since it started (perf_hooks), the jobs it ran and the events it received again that were already
- * stored (`duplicates`: a redelivered job) and its wall clock (`now`: the clock-skew scenario checks that
+ * stored (`duplicates`: a redelivered job), the seqs it gave up as lost net of late arrivals
+ * (`lostSeqs`: what it logged and counted in gp_sequence_given_up_total) and its wall clock (`now`: the clock-skew scenario checks that
  * libfaketime took). It dies when its stdin (a pipe from the runner) closes. Not a production entry point.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -41,7 +42,7 @@ const handle = await startWorker(cfg, {
 lag.enable();
 const report = () =>
   process.stdout.write(
-    `${JSON.stringify({ rss: process.memoryUsage.rss(), lagP99Ms: lag.percentile(99) / 1e6, jobs: handle.stats.jobs, duplicates: handle.stats.duplicates, metricsPort: handle.metricsPort, now: Date.now() })}\n`,
+    `${JSON.stringify({ rss: process.memoryUsage.rss(), lagP99Ms: lag.percentile(99) / 1e6, jobs: handle.stats.jobs, duplicates: handle.stats.duplicates, lostSeqs: handle.stats.lostSeqs, metricsPort: handle.metricsPort, now: Date.now() })}\n`,
   );
 report();
 const timer = setInterval(report, 1000);

@@ -6,14 +6,23 @@
  * ratings can be replayed for verify and rebuild. Each player is rated in the `all` scope and in the
  * session's game scope, or, for a confined session, in its tenant's all-time and game scopes
  * (src/derive/scopes.ts): a tenant's ratings are its own.
+ *
+ * A rating cannot be taken back (every later rating of its players builds on it), so a session whose
+ * gap was given up is held back while the events queue may still bring the given-up events: a job held
+ * by a crashed worker comes back only when its lock expires, a failed one after its backoff, and the
+ * gap timeout can pass meanwhile (seen in the chaos suite's commit-crash-pg). With a queue horizon
+ * (src/queue/horizon.ts), such a session is rated once every job that existed when the ratings run first
+ * saw it has left the queue; if its events came meanwhile, with them.
  */
 import { rate, rating as newRating, ordinal } from 'openskill';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { transaction, type TxQuery } from '../db/query.ts';
 import { tenantScope } from '../derive/scopes.ts';
+import type { QueueHorizon } from '../queue/horizon.ts';
 import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
 import {
-  INSERT_RATED_SQL, LOCK_RATED_PLAYERS_SQL, LOCK_RATED_SESSION_SQL, LOCK_RATINGS_SQL, RATING_PARTICIPANTS_SQL, UNRATED_SESSIONS_SQL, UPSERT_RATINGS_SQL,
+  INSERT_RATED_SQL, LOCK_RATED_PLAYERS_SQL, LOCK_RATED_SESSION_SQL, LOCK_RATINGS_SQL, RATING_PARTICIPANTS_SQL, SET_RATING_HORIZON_SQL, UNRATED_SESSIONS_SQL,
+  UPSERT_RATINGS_SQL,
 } from '../db/sql/ratings.ts';
 
 const RANK_OF = { win: 1, draw: 2, loss: 3 } as const;
@@ -83,13 +92,21 @@ export const ratingScopes = (gameType: string | null, tenant: string | null = nu
 
 /** Rates one finished session unless it was rated already or is not final yet. Returns whether this call rated it. */
 export async function rateSession(orm: MikroORM, sessionId: string | number): Promise<boolean> {
-  return transaction(orm, (q) => rateSessionTx(q, String(sessionId)));
+  return transaction(orm, (q) => rateSessionTx(q, String(sessionId), null));
 }
 
-async function rateSessionTx(q: TxQuery, sessionId: string): Promise<boolean> {
+/**
+ * `horizonPassed`: with a queue horizon, whether a session with seqs given up may be rated, given its
+ * recorded horizon (checked again under the session's lock: a gap given up meanwhile clears it).
+ */
+async function rateSessionTx(q: TxQuery, sessionId: string, horizonPassed: ((horizon: number | null) => boolean) | null): Promise<boolean> {
   await q(AGGREGATES_SHARED_LOCK_SQL);
-  const [head] = await q<{ game_type: string | null; stat_tenant: string | null; status: string; final: boolean; rated_at: Date | null }>(LOCK_RATED_SESSION_SQL, [sessionId]);
+  const [head] = await q<{ game_type: string | null; stat_tenant: string | null; status: string; final: boolean; rated_at: Date | null; lost_seqs: string; rating_horizon: string | null }>(
+    LOCK_RATED_SESSION_SQL,
+    [sessionId],
+  );
   if (!head || head.status !== 'finished' || !head.final || head.game_type === null || head.rated_at !== null) return false;
+  if (horizonPassed && Number(head.lost_seqs) > 0 && !horizonPassed(head.rating_horizon === null ? null : Number(head.rating_horizon))) return false;
   const input = ratingInput(await q<Participant>(RATING_PARTICIPANTS_SQL, [sessionId]));
   const skipped = typeof input === 'string' ? input : null;
   const scopes = ratingScopes(head.game_type, head.stat_tenant);
@@ -117,21 +134,72 @@ async function rateSessionTx(q: TxQuery, sessionId: string): Promise<boolean> {
 
 export interface RatingRun {
   rated: number;
-  /** Seconds until the next final session has been quiet for the delay (null: none waits). */
+  /** Seconds until the next final session has been quiet for the delay, or a held one is worth checking again (null: none waits). */
   nextDueInS: number | null;
+  /** Sessions with seqs given up that wait for the queue horizon (see the module comment). */
+  held: number;
+}
+
+/** How soon a ratings run comes back for sessions held behind the queue horizon. */
+export const HELD_RECHECK_S = 5;
+
+export interface RatingRunOptions {
+  /** At most this many sessions read at a time. @defaultValue 500 */
+  limit?: number;
+  /**
+   * The events queue's horizon: sessions with seqs given up wait until no job that could bring them is
+   * left. Without it (tools, tests, `rebuild`) they are rated as soon as they are quiet.
+   */
+  horizon?: QueueHorizon;
 }
 
 /**
  * Rates every final, finished session with a known game type none of whose events was written for
- * `delayS` seconds (in batches). Says when the next waiting one will be ready, so the caller can come back then.
+ * `delayS` seconds (in batches), holding back those the queue horizon says may still get events. Says
+ * when the next waiting one will be ready, so the caller can come back then.
  */
-export async function rateFinishedSessions(orm: MikroORM, delayS: number, limit = 500): Promise<RatingRun> {
+export async function rateFinishedSessions(orm: MikroORM, delayS: number, options: RatingRunOptions | number = {}): Promise<RatingRun> {
+  // A number is the limit, as the third argument was before the options.
+  const opts: RatingRunOptions = typeof options === 'number' ? { limit: options } : options;
+  const limit = opts.limit ?? 500;
   let rated = 0;
+  /** Sessions this run looked at and did not rate: not read again in it (so it always ends). */
+  const tried: string[] = [];
+  let held = 0;
+  const waiting: number[] = [];
+  // Read at most once a run, and only when a session needs it.
+  let reading: { newest: number; oldestPending: number | null } | null = null;
   for (;;) {
-    const rows = await transaction(orm, (q) => q<{ id: string; due_in_s: number }>(UNRATED_SESSIONS_SQL, [delayS, limit]));
-    for (const { id } of rows.filter((r) => r.due_in_s <= 0)) if (await rateSession(orm, id)) rated++;
-    const waiting = rows.filter((r) => r.due_in_s > 0).map((r) => r.due_in_s);
-    if (rows.length < limit || rows.every((r) => r.due_in_s > 0)) return { rated, nextDueInS: waiting.length ? Math.min(...waiting) : null };
+    const rows = await transaction(orm, (q) =>
+      q<{ id: string; lost_seqs: string; rating_horizon: string | null; due_in_s: number }>(UNRATED_SESSIONS_SQL, [delayS, limit, tried]),
+    );
+    const due = rows.filter((r) => r.due_in_s <= 0);
+    waiting.push(...rows.filter((r) => r.due_in_s > 0).map((r) => r.due_in_s));
+    let ready = due.map((r) => r.id);
+    const lost = due.filter((r) => Number(r.lost_seqs) > 0);
+    let passed: ((h: number | null) => boolean) | null = null;
+    if (opts.horizon && lost.length) {
+      const now = (reading ??= await opts.horizon.read());
+      passed = (h) => h !== null && (now.oldestPending === null || now.oldestPending > h);
+      const horizons = new Map(
+        (await transaction(orm, (q) => q<{ id: string; rating_horizon: string }>(SET_RATING_HORIZON_SQL, [lost.map((r) => r.id), now.newest]))).map((r) => [r.id, Number(r.rating_horizon)]),
+      );
+      const check = passed;
+      const hold = new Set(lost.filter((r) => !check(horizons.get(r.id) ?? null)).map((r) => r.id));
+      held += hold.size;
+      tried.push(...hold);
+      ready = ready.filter((id) => !hold.has(id));
+    }
+    // With a horizon, a session whose gap was given up after it was read is held too (a later run rates it).
+    const guard = passed ?? (opts.horizon ? () => false : null);
+    for (const id of ready) {
+      if (await transaction(orm, (q) => rateSessionTx(q, id, guard))) rated++;
+      else tried.push(id);
+    }
+    if (rows.length < limit || !due.length) {
+      const next = [...waiting, ...(held ? [HELD_RECHECK_S] : [])];
+      return { rated, nextDueInS: next.length ? Math.min(...next) : null, held };
+    }
   }
 }
 

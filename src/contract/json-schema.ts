@@ -5,7 +5,7 @@
  */
 import { CUSTOM_TYPE_PATTERN, EVENT_TYPES, type EventType } from './events.ts';
 import { MAX_ID_LENGTH } from './fields.ts';
-import { DEFAULT_LIMITS, MAX_EVENTS_PER_JOB } from './limits.ts';
+import { DEFAULT_LIMITS, MAX_EVENTS_PER_JOB, MAX_ISSUED_PER_JOB } from './limits.ts';
 
 const id = { anyOf: [{ type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH }, { type: 'integer' }] };
 /** Envelope ids may also be null, which the worker reads as absent. */
@@ -60,6 +60,17 @@ export function contractJsonSchema(): Record<string, unknown> {
         properties: {
           v: { const: 1 },
           events: { type: 'array', maxItems: MAX_EVENTS_PER_JOB, items: { $ref: '#/$defs/event' } },
+          issued: {
+            type: 'array',
+            maxItems: MAX_ISSUED_PER_JOB,
+            description: 'The highest seq the publisher issued per session (an issued-seq report: seqs up to it that never arrive are given up as lost).',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['sessionId', 'seq'],
+              properties: { sessionId: id, seq: { type: 'integer', minimum: 1 } },
+            },
+          },
         },
       },
       { $ref: '#/$defs/event' },

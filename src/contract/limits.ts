@@ -59,6 +59,14 @@ export const EVENT_JOB_NAME = 'events';
 export const MAX_JOB_EVENT_BYTES = 4 * 1024 * 1024;
 /** Most events one job may carry; larger jobs are refused by the SDK and dead-lettered past this by workers. */
 export const MAX_EVENTS_PER_JOB = 5000;
+/**
+ * BullMQ job name of an issued-seq report (`{ v: 1, events: [], issued: [{ sessionId, seq }] }`): the
+ * highest seq a producer issued per session, sent after the queue's Redis may have rolled back
+ * (docs/contract.md, "Issued-seq reports"). Workers read `issued` from any job; the name is for people.
+ */
+export const ISSUED_JOB_NAME = 'issued';
+/** Most sessions one job's `issued` list may carry; past this a worker dead-letters the rest. */
+export const MAX_ISSUED_PER_JOB = 1000;
 
 /** Redis key holding the last sequence number handed out for a session (SDK and other publishers share it). */
 export function sequenceKey(prefix: string, sessionId: string): string {

@@ -34,6 +34,12 @@ export const Session = defineEntity({
     lastEventAt: p.datetime(),
     /** Highest sequence number stored so far (not necessarily contiguous). */
     lastSeq: p.bigint('number').default(0),
+    /**
+     * Highest sequence number a producer reported issuing (an issued-seq report, sent after its Redis
+     * rolled back): every seq up to it is expected, so one never stored is a gap, given up and counted
+     * in lost_seqs like any other. 0: none reported.
+     */
+    issuedSeq: p.bigint('number').default(0),
     eventCount: p.bigint('number').default(0),
     /** Every seq 1..applied_seq is stored (or given up as lost), and the live state is folded through it. */
     appliedSeq: p.bigint('number').default(0),
@@ -86,6 +92,13 @@ export const Session = defineEntity({
     ratedAt: p.datetime().nullable(),
     /** The session's rating input changed after it was rated (a late outcome): `rebuild` re-rates. */
     ratingStale: p.boolean().default(false),
+    /**
+     * A final, finished session with seqs given up as lost waits to be rated until no job up to this id
+     * is left in the events queue (the newest job id when the ratings run first found it): until then a
+     * job held by a crashed worker, or retried after a failure, may still bring the given-up events.
+     * Cleared when a gap of the session is given up again.
+     */
+    ratingHorizon: p.bigint('number').nullable(),
     updatedAt: p.datetime().defaultRaw('now()'),
   },
   // Every batch updates last_seq/last_event_at/event_count: none of them is indexed, so those updates

@@ -15,6 +15,7 @@ import { pgConnectionOptions } from '../db/tls.ts';
 import { DUE_INTERVAL_SQL, INSERT_IDLE_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
 import { LOCK_STALE_GAPS_SQL, WATERMARKS_SQL, type LockedSession } from '../db/sql/sessions.ts';
 import { advanceSessions } from '../workers/advance.ts';
+import { gaveUpMessage } from '../workers/sequencer.ts';
 import { ABANDON_IDLE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
 import { deletedCounts, runRetention } from '../ops/retention.ts';
 import { pollErasureRequests } from '../ops/erasure-requests.ts';
@@ -23,6 +24,7 @@ import { DELETE_EXPIRED_COUNTERS_SQL } from '../db/sql/sequence-counters.ts';
 import { DELETE_EXPIRED_RECORDS_SQL } from '../db/sql/api-records.ts';
 import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
+import type { QueueHorizon } from '../queue/horizon.ts';
 import { closeEndedPeriods } from '../aggregates/close-periods.ts';
 import type { RatingsScheduler, SnapshotScheduler } from '../workers/write-batch.ts';
 import { checkJobs } from './install.ts';
@@ -82,8 +84,11 @@ export interface Jobs {
   snapshots: SnapshotScheduler;
   /** Null when aggregates are off. */
   ratings: RatingsScheduler | null;
-  /** Snapshot jobs run and snapshots taken by this process (a job finding its work done takes none). */
-  stats: { snapshotJobs: number; snapshots: number; hashMismatches: number };
+  /**
+   * Snapshot jobs run and snapshots taken by this process (a job finding its work done takes none);
+   * seqs its gap sweeps gave up as lost.
+   */
+  stats: { snapshotJobs: number; snapshots: number; hashMismatches: number; seqsGivenUp: number };
   /** Rows this process's retention runs deleted, per class. */
   retained: Record<RetentionClass, number>;
   stop(): Promise<void>;
@@ -152,11 +157,18 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
   });
 }
 
-/**
- * Starts pg-boss and this worker's handlers and schedules. `onStart` is given the stop function as soon
- * as pg-boss runs, so that a start failing after that (a schedule refused) stops it again.
- */
-export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock, onStart?: (stop: () => Promise<void>) => void): Promise<Jobs> {
+export interface JobsOptions {
+  /** The events queue's horizon: ratings of sessions with seqs given up wait for it (src/aggregates/ratings.ts). */
+  horizon?: QueueHorizon;
+  /**
+   * Given the stop function as soon as pg-boss runs, so that a start failing after that (a schedule
+   * refused) stops it again.
+   */
+  onStart?: (stop: () => Promise<void>) => void;
+}
+
+/** Starts pg-boss and this worker's handlers and schedules. */
+export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logger, clock: Clock = systemClock, opts: JobsOptions = {}): Promise<Jobs> {
   // pg-boss expires a dead worker's active jobs in its per-queue monitor pass, which runs at most every
   // monitorIntervalSeconds (default 60): a SIGKILLed worker's snapshot jobs came back 53-70 s later.
   // `migrate: false`: the schema and the queues are `game-persist migrate`'s (./install.ts), so a worker
@@ -176,8 +188,8 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
     await boss.stop({ graceful: true, timeout: 10_000 });
   };
   await boss.start();
-  onStart?.(stop);
-  const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0 };
+  opts.onStart?.(stop);
+  const stats = { snapshotJobs: 0, snapshots: 0, hashMismatches: 0, seqsGivenUp: 0 };
 
   // Snapshots fall due at ingest speed (every N turns of every session): keep fetching while batches
   // come back full instead of one batch per polling interval (2 s), which capped a worker at 10 per second.
@@ -215,11 +227,11 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   await boss.schedule(CLEANUP_QUEUE, '* * * * *');
   await boss.work(CLEANUP_QUEUE, async () => {
     const gaps = await runGapSweep(orm, cfg, snapshots, ratings);
-    if (gaps.sessions.length)
-      log.warn(
-        { sessions: gaps.sessions.length, lostSeqs: gaps.sessions.reduce((n, x) => n + x.lost, 0), foldedTurns: gaps.folded, first: gaps.sessions.slice(0, 10) },
-        `gave up sequence gaps open longer than GP_GAP_TIMEOUT_S (${cfg.gapTimeoutS} s): the missing seqs count as lost (sessions.lost_seqs)`,
-      );
+    if (gaps.sessions.length) {
+      const lostSeqs = gaps.sessions.reduce((n, x) => n + x.lost, 0);
+      stats.seqsGivenUp += lostSeqs;
+      log.warn({ sessions: gaps.sessions.length, lostSeqs, foldedTurns: gaps.folded, first: gaps.sessions.slice(0, 10) }, gaveUpMessage(cfg.gapTimeoutS));
+    }
     const r = await runCleanup(orm, cfg, snapshots.enqueue, clock);
     if (r.abandoned.length || r.expiredQueueEntries) log.info({ abandoned: r.abandoned.length, expiredQueueEntries: r.expiredQueueEntries }, 'clean-up');
   });
@@ -227,11 +239,23 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   if (cfg.aggregates) {
     // Ratings of finished sessions and the closing of ended periods: each occurrence runs on one replica.
     await boss.schedule(RATINGS_QUEUE, '* * * * *');
+    // When this process last scheduled a follow-up run for (performance.now()): every run that finds
+    // sessions waiting would schedule one, and while sessions are held behind the queue horizon each
+    // follow-up would schedule the next, so runs started by batches would pile up chains of them.
+    let followUpAt = 0;
     await boss.work(RATINGS_QUEUE, async () => {
-      const run = await rateFinishedSessions(orm, cfg.ratingDelayS);
+      const run = await rateFinishedSessions(orm, cfg.ratingDelayS, { horizon: opts.horizon });
       if (run.rated) log.info({ sessions: run.rated }, 'ratings updated');
-      // Final sessions still within their quiet period: come back when the first is due, not at the next minute.
-      if (run.nextDueInS !== null) await boss.send(RATINGS_QUEUE, {}, { startAfter: Math.ceil(run.nextDueInS) + 1 });
+      if (run.held) log.info({ sessions: run.held }, 'ratings held back: seqs of these sessions were given up as lost while jobs that may bring them are still in the events queue');
+      // Final sessions still within their quiet period (or held): come back when the first is due, not at
+      // the next minute; unless a follow-up this process scheduled comes before that anyway.
+      if (run.nextDueInS !== null) {
+        const startAfter = Math.ceil(run.nextDueInS) + 1;
+        const due = performance.now() + startAfter * 1000;
+        if (followUpAt > performance.now() && followUpAt <= due) return;
+        followUpAt = due;
+        await boss.send(RATINGS_QUEUE, {}, { startAfter });
+      }
     });
     await boss.schedule(PERIODS_QUEUE, '* * * * *');
     await boss.work(PERIODS_QUEUE, async () => {

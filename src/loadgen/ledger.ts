@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Reader } from '../db/reader.ts';
-import { RUN_DEAD_LETTERS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL, RUN_UNAPPLIED_SQL, RUN_WATERMARKS_SQL } from '../db/sql/ledger.ts';
+import { RUN_DEAD_LETTERS_SQL, RUN_LOST_SEQS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL, RUN_UNAPPLIED_SQL, RUN_UNRATED_SQL, RUN_WATERMARKS_SQL } from '../db/sql/ledger.ts';
 import { foldTurnBounded, stateBytes } from '../workers/fold-state.ts';
 import { DEFAULT_MAX_STATE_BYTES } from '../contract/limits.ts';
 
@@ -149,6 +149,21 @@ export async function unappliedSessions(reader: Reader, run: string): Promise<nu
   return r.n;
 }
 
+/**
+ * Seqs of the run's sessions given up as lost (the sum of `sessions.lost_seqs`). The workers log and
+ * count every one they give up (gp_sequence_given_up_total, net of late arrivals): the chaos runner
+ * holds this sum to their counts, so a loss counts as reported only where an operator sees it.
+ */
+export async function lostSeqsOfRun(reader: Reader, run: string): Promise<number> {
+  const [r] = await reader.read<{ n: string }>(RUN_LOST_SEQS_SQL, [likePrefix(run)]);
+  return Number(r?.n ?? 0);
+}
+
+/** Finished sessions of the run that are final (nothing before their end can still arrive) and not rated. */
+export async function unratedSessions(reader: Reader, run: string): Promise<string[]> {
+  return (await reader.read<{ id: string }>(RUN_UNRATED_SQL, [likePrefix(run)])).map((r) => r.id);
+}
+
 export interface LossReport {
   /** Lost ledger ids whose seq the sequence-gap detection gave up (counted in sessions.lost_seqs). */
   reported: string[];
@@ -159,9 +174,11 @@ export interface LossReport {
 /**
  * Splits lost ledger events (checkLedger's `lost`) into those the pipeline reported and silent ones. A
  * session's watermark (`applied_seq`) passes a seq only once its event is stored or the gap was given
- * up and counted in `lost_seqs`; so a lost event at or below the watermark was reported, if the
+ * up and counted in `lost_seqs` (by a worker that logs it and counts it in gp_sequence_given_up_total:
+ * the runner checks the two agree); so a lost event at or below the watermark was reported, if the
  * session's `lost_seqs` covers every such event (else the surplus counts as unreported). A lost event
- * above the watermark (a session whose last events were lost: no later seq shows the gap) is silent.
+ * above the watermark is silent: a session whose last events were lost and whose producer never
+ * reported what it had issued (an issued-seq report, docs/contract.md), or an event without a seq.
  */
 export async function classifyLosses(reader: Reader, ledger: readonly LedgerEvent[], lost: readonly string[], run: string): Promise<LossReport> {
   const out: LossReport = { reported: [], unreported: [] };

@@ -106,7 +106,12 @@ export const PIPELINE: Dashboard = {
     {
       title: 'Sequence gaps',
       kind: 'timeseries',
-      targets: [t(`max(${M.gapsOpen})`, 'open gaps'), t(`max(${M.gapOldest})`, 'oldest gap (s)')],
+      targets: [
+        t(`max(${M.gapsOpen})`, 'open gaps'),
+        t(`max(${M.gapOldest})`, 'oldest gap (s)'),
+        t(`sum(increase(${M.seqsGivenUp}[${RATE}]))`, 'seqs given up as lost'),
+        t(`sum(increase(${M.seqsIssuedMissing}[${RATE}]))`, 'seqs reported issued, not stored'),
+      ],
     },
     {
       title: 'Dependencies',

@@ -39,6 +39,9 @@ export const METRIC = {
   queueJobs: 'gp_queue_jobs',
   deadLetters: 'gp_dead_letters',
   gapsOpen: 'gp_sequence_gaps_open',
+  seqsGivenUp: 'gp_sequence_given_up_total',
+  seqsLate: 'gp_sequence_late_total',
+  seqsIssuedMissing: 'gp_sequence_issued_missing_total',
   gapOldest: 'gp_sequence_gap_oldest_seconds',
   sessions: 'gp_sessions',
   players: 'gp_players',
@@ -79,8 +82,10 @@ export interface MetricSources {
   queue: EventsQueue;
   boss?: PgBoss | null;
   bossQueues?: string[];
-  /** Snapshot work of this process's pg-boss handlers. */
-  snapshots?: { snapshots: number; hashMismatches: number };
+  /** Snapshot work of this process's pg-boss handlers (and the seqs its gap sweeps gave up). */
+  snapshots?: { snapshots: number; hashMismatches: number; seqsGivenUp?: number };
+  /** Seqs this process's batches and issued-seq reports gave up as lost. */
+  sequence?: { seqsGivenUp: number };
   /** Rows this process's retention runs deleted, per class (src/db/retention.ts). */
   retention?: Readonly<Record<RetentionClass, number>>;
   draining: () => boolean;
@@ -145,6 +150,21 @@ export function createMetrics(src: MetricSources) {
     registers: r,
   });
 
+  new client.Counter({
+    name: METRIC.seqsGivenUp,
+    help: 'Sequence numbers this process gave up as lost: their gap was open longer than GP_GAP_TIMEOUT_S (batches, issued-seq reports and the gap sweep; see sessions.lost_seqs).',
+    registers: r,
+    collect() {
+      this.reset();
+      this.inc((src.sequence?.seqsGivenUp ?? 0) + (src.snapshots?.seqsGivenUp ?? 0));
+    },
+  });
+  const seqsLate = new client.Counter({ name: METRIC.seqsLate, help: 'Sequence numbers given up as lost whose event arrived after all (lost_seqs counted back).', registers: r });
+  const seqsIssuedMissing = new client.Counter({
+    name: METRIC.seqsIssuedMissing,
+    help: 'Sequence numbers a producer reported issuing that were not stored when its report came (the queue lost acknowledged jobs: a Redis restart or failover that rolled back).',
+    registers: r,
+  });
   new client.Counter({
     name: METRIC.snapshotsTaken,
     help: "Snapshots taken by this process's snapshot jobs.",
@@ -286,5 +306,8 @@ export function createMetrics(src: MetricSources) {
     },
   });
 
-  return { registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, eventAge, turnsFolded, stateRefolds, seqConflicts, documentWrites, jobsExhausted, statesTooLarge };
+  return {
+    registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, eventAge, turnsFolded, stateRefolds, seqConflicts, seqsLate,
+    seqsIssuedMissing, documentWrites, jobsExhausted, statesTooLarge,
+  };
 }

@@ -75,6 +75,20 @@ export interface ProducerOptions {
    * in `stats.reseeded`. Must not throw (a throw is ignored).
    */
   onSequenceReseed?: (reseed: SequenceReseed) => void;
+  /**
+   * Redis backend: when the client connects again to a Redis that is not the one it left (another
+   * `run_id`: a restart, a failover), the producer reports the highest seq it issued for every session
+   * it drew numbers for within this many milliseconds before the connection dropped, so events Redis
+   * lost after acknowledging them (the AOF's fsync window, a replica that lagged) are counted as lost
+   * even when nothing came after them in their session (docs/contract.md, "Issued-seq reports"). Cover
+   * the deepest rollback you expect. 0 turns the report off. @defaultValue 300000 (5 minutes)
+   */
+  issuedReportWindowMs?: number;
+  /**
+   * Called after each issued-seq report: how many sessions it named, and the error if it could not be
+   * sent (after retrying for 30 s, or because close() was called). Must not throw (a throw is ignored).
+   */
+  onIssuedReport?: (report: { sessions: number; error: unknown }) => void;
 }
 
 export interface ProducerStats {
@@ -86,6 +100,9 @@ export interface ProducerStats {
   buffered: number;
   /** Sessions whose Redis counter was found missing or behind and raised (see `onSequenceReseed`). */
   reseeded: number;
+  /** Issued-seq reports sent after reconnecting to a restarted Redis, and those that could not be sent (see `onIssuedReport`). */
+  issuedReports: number;
+  issuedReportFailures: number;
 }
 
 /**

@@ -35,6 +35,9 @@ import { PgGate } from './pg-gate.ts';
 import { RedisCounters } from './redis-counters.ts';
 import { PgCounters } from './pg-counters.ts';
 import { SeedFailure, SequenceAllocator, type SequenceCounters } from './sequences.ts';
+import { IssuedReporter } from './issued-report.ts';
+import { ISSUED_JOB_NAME, MAX_ISSUED_PER_JOB } from '../contract/limits.ts';
+import type { IssuedMark } from '../contract/issued.ts';
 
 export type { ProducerOptions, ProducerStats } from './options.ts';
 
@@ -96,6 +99,9 @@ interface Pending {
   reject(e: unknown): void;
 }
 
+/** Default of `issuedReportWindowMs`: five minutes, far beyond an AOF fsync window or a replica's usual lag. */
+export const DEFAULT_ISSUED_REPORT_WINDOW_MS = 5 * 60_000;
+
 /** How often `ready()` tries an unreachable store again. */
 const READY_RETRY_MS = 100;
 
@@ -123,6 +129,9 @@ export class Producer {
   readonly #jobOpts: Record<string, unknown>;
   readonly #gate: Gate;
   readonly #seqs: SequenceAllocator;
+  /** Reports issued seqs after the Redis client reconnects to a rolled-back server (Redis backend only). */
+  readonly #reporter: IssuedReporter | null = null;
+  readonly #onIssuedReport: ProducerOptions['onIssuedReport'];
   #buffer: Pending[] = [];
   #bufferBytes = 0;
   /** Accepted, not yet acknowledged by the queue (in the buffer or in a flush). */
@@ -131,7 +140,9 @@ export class Producer {
   #immediate: NodeJS.Immediate | null = null;
   #inflight = new Set<Promise<void>>();
   #closed = false;
-  readonly stats: ProducerStats = { emitted: 0, enqueued: 0, jobs: 0, failed: 0, buffered: 0, reseeded: 0 };
+  /** close() was called: a failing issued-seq report is not tried again. */
+  #closing = false;
+  readonly stats: ProducerStats = { emitted: 0, enqueued: 0, jobs: 0, failed: 0, buffered: 0, reseeded: 0, issuedReports: 0, issuedReportFailures: 0 };
 
   constructor(opts: ProducerOptions) {
     this.#prefix = opts.prefix ?? DEFAULT_QUEUE_PREFIX;
@@ -175,7 +186,10 @@ export class Producer {
       this.#probe = () => redis.ping();
       counters = new RedisCounters(redis, this.#gate, this.#prefix);
       this.#target = { connection: redis, prefix: this.#prefix, queueName };
+      const windowMs = opts.issuedReportWindowMs ?? DEFAULT_ISSUED_REPORT_WINDOW_MS;
+      if (windowMs > 0) this.#reporter = new IssuedReporter(redis, { windowMs, report: (since) => this.#reportIssued(since) });
     }
+    this.#onIssuedReport = opts.onIssuedReport;
     this.#maxEvents = Math.min(opts.maxBatchEvents ?? 100, MAX_EVENTS_PER_JOB);
     // Capped like maxBatchEvents: a worker dead-letters the events of a job past MAX_JOB_EVENT_BYTES.
     this.#maxBytes = Math.min(opts.maxBatchBytes ?? 256 * 1024, MAX_JOB_EVENT_BYTES);
@@ -337,13 +351,68 @@ export class Producer {
     while (this.#inflight.size) await Promise.allSettled([...this.#inflight]);
   }
 
-  /** Flushes, then releases the queue (and the Redis client or PostgreSQL pool if the producer made it). */
+  /**
+   * Flushes (and waits for an issued-seq report under way), then releases the queue (and the Redis
+   * client or PostgreSQL pool if the producer made it).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#closing = true;
     await this.flush();
+    await this.#reporter?.settled();
+    this.#reporter?.close();
     this.#closed = true;
     await this.#queue.close();
     await this.#release();
+  }
+
+  /**
+   * The issued-seq report (./issued-report.ts): raises the counters of the sessions drawn for since
+   * `since` back to what this process issued, then adds their marks to the queue, up to
+   * MAX_ISSUED_PER_JOB a job. Tried again every second while Redis refuses, for as long as the report
+   * window (or until close() is called).
+   */
+  async #reportIssued(since: number): Promise<void> {
+    const marks = this.#seqs.issuedSince(since);
+    if (!marks.length) return;
+    const until = performance.now() + Math.max(this.#readyTimeoutMs, 30_000);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#seqs.raise(marks);
+        await this.#sendIssued(marks);
+        this.stats.issuedReports++;
+        this.#tell({ sessions: marks.length, error: null });
+        return;
+      } catch (e) {
+        if (this.#closing || performance.now() > until) {
+          this.stats.issuedReportFailures++;
+          this.#tell({ sessions: marks.length, error: e });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)));
+      }
+    }
+  }
+
+  async #sendIssued(marks: IssuedMark[]): Promise<void> {
+    const jobs: { name: string; data: { v: number; events: never[]; issued: IssuedMark[] }; opts: Record<string, unknown> }[] = [];
+    for (let i = 0; i < marks.length; i += MAX_ISSUED_PER_JOB)
+      jobs.push({ name: ISSUED_JOB_NAME, data: { v: CONTRACT_VERSION, events: [], issued: marks.slice(i, i + MAX_ISSUED_PER_JOB) }, opts: this.#jobOpts });
+    const queue = this.#queue;
+    try {
+      await this.#gate.run(() => queue.addBulk(jobs));
+    } catch (e) {
+      await this.#renewIfBroken(queue, e);
+      throw e;
+    }
+  }
+
+  #tell(r: { sessions: number; error: unknown }): void {
+    try {
+      this.#onIssuedReport?.(r);
+    } catch {
+      // A reporting hook must not break the producer.
+    }
   }
 
   #flushBuffer(): void {

@@ -12,7 +12,14 @@
  * Draws are single-flight: while one round trip is out, new requests queue and the next round draws
  * for all of them at once, each session's requests in the order they were made (so seqs follow emit
  * order across concurrent flushes), and a session waiting for its seed never holds up the others.
+ *
+ * The floor protects numbers, not events: events the store acknowledged and then lost with nothing
+ * after them in their session leave no gap. So the allocator also remembers when it last drew for each
+ * session, and `issuedSince` lists the sessions drawn for since a moment with their high-water marks:
+ * after its Redis may have rolled back, the producer reports them through the queue (./issued-report.ts).
  */
+
+import type { IssuedMark } from '../contract/issued.ts';
 
 /**
  * Seconds a session's counter lives after its last draw. It bounds what Redis (or the table) keeps for finished
@@ -73,6 +80,8 @@ interface Tracked {
   high: number;
   /** The seed was read (or given through seedSequence) since this entry was created. */
   seeded: boolean;
+  /** When this process last drew numbers for the session (performance.now(); 0: never). */
+  drawnAt: number;
 }
 
 interface Request {
@@ -141,11 +150,37 @@ export class SequenceAllocator {
     await this.#counters.draw([{ sessionId, count: 0, floor }]);
   }
 
+  /**
+   * The sessions this process drew numbers for at or after `since` (performance.now()), each with the
+   * highest number it issued or learned for it: what an issued-seq report carries.
+   */
+  issuedSince(since: number): IssuedMark[] {
+    const out: IssuedMark[] = [];
+    for (const [sessionId, t] of this.#tracked) if (t.drawnAt > 0 && t.drawnAt >= since && t.high > 0) out.push({ sessionId, seq: t.high });
+    return out;
+  }
+
+  /**
+   * Raises the sessions' counters to their marks (never lowering one), in rounds of `chunk`, reporting
+   * each counter found missing or below as a re-seed: after a rollback no producer of the deployment
+   * draws a number this one issued, even for a session it never draws for again.
+   */
+  async raise(marks: readonly IssuedMark[], chunk = 1000): Promise<void> {
+    for (let i = 0; i < marks.length; i += chunk) {
+      const part = marks.slice(i, i + chunk);
+      const reply = await this.#counters.draw(part.map((m) => ({ sessionId: m.sessionId, count: 0, floor: m.seq })));
+      part.forEach((m, j) => {
+        const { found } = reply[j]!;
+        if (found < m.seq) this.#onReseed({ sessionId: m.sessionId, found: found < 0 ? null : found, floor: m.seq });
+      });
+    }
+  }
+
   /** Raises the local high-water mark (and marks the seed read); returns the entry, now the most recent. */
   #learn(sessionId: string, seq: number, seeded: boolean): Tracked {
     let t = this.#tracked.get(sessionId);
     if (t) this.#tracked.delete(sessionId);
-    else t = { high: 0, seeded: false };
+    else t = { high: 0, seeded: false, drawnAt: 0 };
     this.#tracked.set(sessionId, t);
     if (this.#tracked.size > this.#maxTracked) this.#tracked.delete(this.#tracked.keys().next().value!);
     if (seq > t.high) t.high = seq;
@@ -184,10 +219,11 @@ export class SequenceAllocator {
     this.#drawing = true;
     try {
       const reply = await this.#counters.draw(batch.map(([sessionId, list, floor]) => ({ sessionId, count: list.reduce((n, r) => n + r.count, 0), floor })));
+      const now = performance.now();
       batch.forEach(([sid, list, floor], i) => {
         const { last, found } = reply[i]!;
         let next = last - list.reduce((n, r) => n + r.count, 0) + 1;
-        this.#learn(sid, last, false);
+        this.#learn(sid, last, false).drawnAt = now;
         // A missing counter with floor 0 is simply a new session.
         if (floor > 0 && found < floor) this.#onReseed({ sessionId: sid, found: found < 0 ? null : found, floor });
         for (const r of list) {

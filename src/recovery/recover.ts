@@ -49,6 +49,10 @@ export interface RecoveredSession {
     startedAt: string | null;
     endedAt: string | null;
     lastEventAt: string;
+    /**
+     * The highest seq stored, or reported issued by a producer (an issued-seq report after its Redis
+     * rolled back, docs/contract.md): what `seedSequence` needs, so no lost number is handed out again.
+     */
     lastSeq: number;
     eventCount: number;
     /** Every event 1..appliedSeq is stored. */
@@ -239,7 +243,7 @@ export async function recoverSessions(orm: ReadSource, idList: (string | number)
         startedAt: iso(s.started_at),
         endedAt: iso(s.ended_at),
         lastEventAt: iso(s.last_event_at) as string,
-        lastSeq: Number(s.last_seq),
+        lastSeq: Math.max(Number(s.last_seq), Number(s.issued_seq ?? 0)),
         eventCount: Number(s.event_count),
         appliedSeq: Number(s.applied_seq),
         gapSince: iso(s.gap_since),

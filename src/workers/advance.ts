@@ -55,6 +55,11 @@ export interface AdvanceResult {
   conflicts: number;
   /** Seqs given up as lost in this transaction (gap timeouts), net of late arrivals. */
   lostDelta: number;
+  /** Seqs given up as lost in this transaction, and seqs given up before that arrived in it (lostDelta = givenUp - late). */
+  givenUp: number;
+  late: number;
+  /** Sessions whose gap was given up here: the watermark before and after, and the seqs given up. */
+  gaveUp: { id: string; from: number; to: number; lost: number }[];
 }
 
 const groupsOf = (s: LockedSession): StoredGroups => ({
@@ -88,6 +93,7 @@ export async function advanceSessions(
       id: s.id,
       applied: Number(s.applied_seq),
       lastSeq: Number(s.last_seq),
+      issued: Number(s.issued_seq),
       lost: Number(s.lost_seqs),
       conflicts: s.seq_conflicts,
       ahead: s.ahead_seqs === null ? null : s.ahead_seqs.map(Number),
@@ -102,6 +108,9 @@ export async function advanceSessions(
   const docInputs: DocInput[] = [];
   let conflicts = 0;
   let lostDelta = 0;
+  let givenUp = 0;
+  let late = 0;
+  const gaveUp: AdvanceResult['gaveUp'] = [];
   for (const s of locked) {
     const d = deltas.get(s.id);
     const old = groupsOf(s);
@@ -113,6 +122,9 @@ export async function advanceSessions(
     const endChanged = !!m?.end;
     conflicts += w.conflicts - s.seq_conflicts;
     lostDelta += w.lost - Number(s.lost_seqs);
+    givenUp += w.givenUp;
+    late += w.late;
+    if (w.givenUp) gaveUp.push({ id: s.id, from: Number(s.applied_seq), to: w.applied, lost: w.givenUp });
     const key: StatKey = { gameType: groups.gameType, tenant: groups.statTenant };
     const was: StatKey = { gameType: old.gameType, tenant: old.statTenant };
     changes.set(s.id, {
@@ -160,7 +172,7 @@ export async function advanceSessions(
   }
   const docResult = docInputs.length ? await applyDocuments(q, docInputs, opts.maxOwnerDocumentBytes) : { applied: 0, conflicts: 0, overLimit: 0, refolds: 0 };
   if (writes.length) await q(UPDATE_SESSIONS_SQL, [JSON.stringify(writes)]);
-  return { changes, fold, docs: docResult, conflicts, lostDelta };
+  return { changes, fold, docs: docResult, conflicts, lostDelta, givenUp, late, gaveUp };
 }
 
 function sessionWrite(
@@ -168,7 +180,7 @@ function sessionWrite(
   d: SessionDelta | null,
   m: ReturnType<typeof mergeSession> | null,
   groups: StoredGroups,
-  w: { applied: number; gapOpen: boolean; lost: number; conflicts: number; ahead: number[] | null },
+  w: { applied: number; gapOpen: boolean; lost: number; givenUp: number; conflicts: number; ahead: number[] | null },
   final: boolean,
 ): SessionWrite {
   const created = m?.created ?? null;
@@ -226,5 +238,6 @@ function sessionWrite(
     snapshot_scheduled: false,
     final,
     rating_stale: false,
+    gave_up: w.givenUp > 0,
   };
 }

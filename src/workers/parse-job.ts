@@ -1,10 +1,12 @@
 /**
  * Turns a job's data into validated events and dead letters. A job carries `{ v: 1, events: [...] }`
- * (what the SDK sends) or one bare event (handy for other languages). Anything the contract refuses
- * becomes a dead letter naming the field; the valid events beside it go on.
+ * (what the SDK sends) or one bare event (handy for other languages), and may carry an `issued` list
+ * (src/contract/issued.ts). Anything the contract refuses becomes a dead letter naming the field; the
+ * valid events and marks beside it go on.
  */
 import { isPlainObject } from '../contract/fields.ts';
 import type { CustomTypeCheck } from '../contract/custom-check.ts';
+import { parseIssued, type IssuedMark } from '../contract/issued.ts';
 import { MAX_EVENTS_PER_JOB, MAX_JOB_EVENT_BYTES, type Limits } from '../contract/limits.ts';
 import { validateEvent, type CheckedEvent } from '../contract/validate.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
@@ -16,10 +18,12 @@ import { isOversizeJob } from '../queue/job-size.ts';
 export interface ParsedJob {
   events: CheckedEvent[];
   deadLetters: DeadLetterRow[];
+  /** The job's issued-seq report (empty for an ordinary events job). */
+  issued: IssuedMark[];
 }
 
 export function parseJob(data: unknown, limits: Limits, queue: string, jobId: string | null, customTypes?: CustomTypeCheck): ParsedJob {
-  const out: ParsedJob = { events: [], deadLetters: [] };
+  const out: ParsedJob = { events: [], deadLetters: [], issued: [] };
   const dead = (payload: unknown, code: string, reason: string, field: string | null) => {
     const p = isPlainObject(payload) ? payload : {};
     out.deadLetters.push(deadLetterForPayload(payload, { code, reason, field, queue, jobId, eventId: p.id, sessionId: p.sessionId, type: p.type }));
@@ -49,6 +53,16 @@ export function parseJob(data: unknown, limits: Limits, queue: string, jobId: st
       return out;
     }
     raw = data.events;
+    if (data.issued !== undefined) {
+      const { marks, problems } = parseIssued(data.issued);
+      out.issued = marks;
+      for (const p of problems) {
+        const entry = isPlainObject(p.entry) ? p.entry : {};
+        out.deadLetters.push(
+          deadLetterForPayload(p.entry, { code: 'malformed_job', reason: `${p.field} ${p.reason}`, field: p.field, queue, jobId, sessionId: entry.sessionId }),
+        );
+      }
+    }
   } else raw = [data];
 
   let bytes = 0;

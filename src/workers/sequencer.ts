@@ -5,6 +5,10 @@
  * lie. Such conflicts are found here and recorded; a seq below the watermark that arrives after it was
  * given up is counted back.
  *
+ * A producer's issued-seq report (`issued`, src/contract/issued.ts) raises what the session expects:
+ * seqs up to it that are not stored are a gap like any other, so events the queue lost with nothing
+ * after them in their session are given up and counted too.
+ *
  * Reads are rare. In order, a batch brings exactly the next seqs. Out of order (replicas, redelivery),
  * the session row carries the seqs stored above the watermark (`ahead_seqs`), so the batch that fills
  * the gap finds how far the history is contiguous in memory. The event tables are read only for a seq
@@ -14,6 +18,10 @@
 import type { TxQuery } from '../db/query.ts';
 import { INSERT_SEQ_CONFLICTS_SQL } from '../db/sql/sessions.ts';
 import { SEQS_AT_SQL, SEQS_IN_RANGES_SQL } from '../db/sql/sequence.ts';
+
+/** The warning a worker logs (with the sessions and counts) whenever it gives gaps up: batch, report or sweep alike. */
+export const gaveUpMessage = (gapTimeoutS: number) =>
+  `gave up sequence gaps open longer than GP_GAP_TIMEOUT_S (${gapTimeoutS} s): the missing seqs count as lost (sessions.lost_seqs, gp_sequence_given_up_total)`;
 
 /** Seqs ahead of the watermark a session row keeps at most; past it they are read from the tables. */
 export const AHEAD_LIMIT = 1000;
@@ -30,6 +38,8 @@ export interface WatermarkInput {
   applied: number;
   /** Highest seq stored before this transaction (session events). */
   lastSeq: number;
+  /** Highest seq a producer reported issuing (sessions.issued_seq; 0: none). */
+  issued: number;
   lost: number;
   conflicts: number;
   /** The distinct seqs stored above `applied` before this transaction; null when not known. */
@@ -42,9 +52,12 @@ export interface WatermarkInput {
 
 export interface Watermark {
   applied: number;
-  /** Seqs still missing below the highest stored one. */
+  /** Seqs still missing below the highest stored (or reported issued) one. */
   gapOpen: boolean;
   lost: number;
+  /** Seqs this transaction gave up as lost (a gap past GP_GAP_TIMEOUT_S), and given-up seqs that arrived after all. */
+  givenUp: number;
+  late: number;
   conflicts: number;
   /** The distinct seqs stored above `applied` now (null: not known). */
   ahead: number[] | null;
@@ -71,12 +84,12 @@ export async function advanceWatermarks(q: TxQuery, inputs: WatermarkInput[], ga
   const slow: { s: WatermarkInput; hi: number; timedOut: boolean; ahead: Set<number> | null }[] = [];
   for (const s of inputs) {
     const seqs = s.events.map((e) => e.seq).sort((a, b) => a - b);
-    if (s.lastSeq <= s.applied && (s.ahead?.length ?? 0) === 0 && seqs.every((x, i) => x === s.applied + 1 + i)) {
-      out.set(s.id, { applied: s.applied + seqs.length, gapOpen: false, lost: s.lost, conflicts: s.conflicts, ahead: [] });
+    if (s.lastSeq <= s.applied && (s.ahead?.length ?? 0) === 0 && seqs.every((x, i) => x === s.applied + 1 + i) && s.issued <= s.applied + seqs.length) {
+      out.set(s.id, { applied: s.applied + seqs.length, gapOpen: false, lost: s.lost, givenUp: 0, late: 0, conflicts: s.conflicts, ahead: [] });
       continue;
     }
     const ahead = s.ahead === null ? null : new Set(s.ahead);
-    const hi = Math.max(s.lastSeq, seqs[seqs.length - 1] ?? 0, ...(s.ahead ?? []));
+    const hi = Math.max(s.lastSeq, s.issued, seqs[seqs.length - 1] ?? 0, ...(s.ahead ?? []));
     const timedOut = gapTimeoutS > 0 && s.gapAgeS !== null && s.gapAgeS > gapTimeoutS;
     slow.push({ s, hi, timedOut, ahead });
     // Which of the batch's seqs need the tables: at or below the watermark (a late event: given up, or a
@@ -106,12 +119,17 @@ export async function advanceWatermarks(q: TxQuery, inputs: WatermarkInput[], ga
   const conflicts: { session_id: string; event_id: string; seq: number; type: string }[] = [];
   for (const { s, hi, timedOut, ahead } of slow) {
     let lost = s.lost;
+    let late = 0;
+    let givenUp = 0;
     const mine = new Set(s.events.map((e) => e.id));
     for (const [seq, rows] of bySeq.get(s.id) ?? []) {
       if (rows.length > 1) {
         // Every event at a seq that holds more than one: the pair is the conflict, whichever came first.
         for (const r of rows) conflicts.push({ session_id: s.id, event_id: r.id, seq, type: r.type });
-      } else if (seq <= s.applied && mine.has(rows[0]!.id) && lost > 0) lost--; // a seq given up as lost, arrived after all
+      } else if (seq <= s.applied && mine.has(rows[0]!.id) && lost > 0) {
+        lost--; // a seq given up as lost, arrived after all
+        late++;
+      }
     }
     let applied = s.applied;
     let known: Set<number> | null;
@@ -123,13 +141,14 @@ export async function advanceWatermarks(q: TxQuery, inputs: WatermarkInput[], ga
     if (known !== null) {
       applied = contiguousUpTo(s.applied, [...known].sort((a, b) => a - b));
       if (applied < hi && timedOut) {
-        // Given up: every seq up to the highest stored counts as present; the missing ones are lost.
-        lost += hi - s.applied - [...known].filter((x) => x <= hi).length;
+        // Given up: every seq up to the highest stored (or reported issued) counts as present; the missing ones are lost.
+        givenUp = hi - s.applied - [...known].filter((x) => x > s.applied && x <= hi).length;
+        lost += givenUp;
         applied = hi;
       }
     }
     const rest = known === null ? null : [...known].filter((x) => x > applied).sort((a, b) => a - b);
-    out.set(s.id, { applied, gapOpen: applied < hi, lost, conflicts: s.conflicts, ahead: rest !== null && rest.length <= AHEAD_LIMIT ? rest : null });
+    out.set(s.id, { applied, gapOpen: applied < hi, lost, givenUp, late, conflicts: s.conflicts, ahead: rest !== null && rest.length <= AHEAD_LIMIT ? rest : null });
   }
   if (conflicts.length) {
     conflicts.sort((a, b) => (a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : a.event_id < b.event_id ? -1 : 1));

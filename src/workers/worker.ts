@@ -14,18 +14,22 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Clock } from '../clock.ts';
 import { openOrm, type MikroORM } from '../db/orm.ts';
+import { query } from '../db/query.ts';
 import { StartStoppedError, coerceError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { workerRedis } from '../redis.ts';
 import { RedisErrorReporter } from '../redis-errors.ts';
 import { openQueue, openWorker, type QueueTarget } from '../queue/backend.ts';
 import type { ValidEvent } from '../contract/events.ts';
+import { pgQueueHorizon, redisQueueHorizon } from '../queue/horizon.ts';
 import { Batcher } from './batcher.ts';
 import { parseJob } from './parse-job.ts';
 import { FailedJobsSweeper, isLastAttempt, lastAttempt, type ExhaustedContext } from './exhausted.ts';
 import { TypeRegistry } from '../db/event-types.ts';
 import { ormReader } from '../db/reader.ts';
 import { writeBatch, type WriteResult, type WriterOptions } from './write-batch.ts';
+import { applyIssued } from './issued.ts';
+import { gaveUpMessage } from './sequencer.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { LagHistogram, elapsedMs } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
@@ -56,6 +60,11 @@ export interface WorkerStats {
   turnsFolded: number;
   /** Jobs given up on (last attempt failed, or found in the failed set) and dead-lettered. */
   jobsExhausted: number;
+  /**
+   * Seqs this process gave up as lost (gaps past GP_GAP_TIMEOUT_S: in batches, issued-seq reports and
+   * its gap sweeps), net of given-up seqs whose event arrived after all: what it added to sessions.lost_seqs.
+   */
+  lostSeqs: number;
   byType: Record<string, number>;
 }
 
@@ -152,8 +161,10 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
   const metricsQueue = openQueue(target, {}, { max: 1, applicationName: 'game-persist:worker-metrics' }, cfg.maxJobBytes);
   metricsQueue.on('error', redisErrors.listener('queue'));
   stack.opened('the metrics queue', () => metricsQueue.close());
+  /** Seqs given up as lost in batches and issued-seq reports, and given-up seqs that arrived after all (the gap sweep counts its own in jobs.stats). */
+  const sequence = { seqsGivenUp: 0, seqsLate: 0 };
   // pg-boss's figures join once it runs (the gauges read these fields at scrape time).
-  const sources: MetricSources = { orm, redis, queue: metricsQueue, boss: null, bossQueues: PGBOSS_QUEUES, draining: () => phase === 'draining', version: VERSION };
+  const sources: MetricSources = { orm, redis, queue: metricsQueue, boss: null, bossQueues: PGBOSS_QUEUES, sequence, draining: () => phase === 'draining', version: VERSION };
   const metrics: Metrics = createMetrics(sources);
   // The endpoints before pg-boss and the queue worker: a port another process holds (a second worker
   // on the host) ends the start before it takes any job; /readyz answers 503 until it consumes.
@@ -174,10 +185,15 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
     (late) => late.stop(),
   );
   stack.opened('the game types', () => types.stop());
-  const jobs = cfg.jobs ? await stack.step(() => startJobs(cfg, orm, log, deps.clock, (stop) => stack.opened('pg-boss', stop))) : null;
+  // Ratings of sessions with seqs given up wait until the queue holds no job that may bring them.
+  const horizon = redis ? redisQueueHorizon(redis, cfg.queuePrefix, cfg.queueName) : pgQueueHorizon((sql, params) => query(orm.em.fork(), sql, params), cfg.queuePrefix, cfg.queueName);
+  const jobs = cfg.jobs ? await stack.step(() => startJobs(cfg, orm, log, deps.clock, { horizon, onStart: (stop) => stack.opened('pg-boss', stop) })) : null;
   if (jobs) Object.assign(sources, { boss: jobs.boss, snapshots: jobs.stats, retention: jobs.retained });
   const stats: WorkerStats = {
     lag: new LagHistogram(), eventAge: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, jobsExhausted: 0, byType: {},
+    get lostSeqs() {
+      return sequence.seqsGivenUp + (jobs?.stats.seqsGivenUp ?? 0) - sequence.seqsLate;
+    },
   };
   const aggregates = cfg.aggregates ? aggregateOptions(cfg) : undefined;
   const writerOpts: WriterOptions = {
@@ -232,6 +248,7 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
       metrics.rejected.inc({ type: 'turn.result', reason: 'state_too_large' }, r.statesTooLarge);
       log.warn({ turnResults: r.statesTooLarge, limit: cfg.maxStateBytes }, 'turn results not folded: the live state would pass GP_MAX_STATE_BYTES; see `game-persist dlq list --reason state_too_large`');
     }
+    countGaps(r.seqsGivenUp, r.seqsLate, r.gaveUp);
     if (r.seqConflicts) {
       metrics.seqConflicts.inc(r.seqConflicts);
       log.warn({ events: r.seqConflicts }, 'events share a seq with another event of their session (a producer issued a number twice); see seq_conflicts');
@@ -247,6 +264,18 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
     stats.turnsFolded += r.turnsFolded;
     for (const [t, n] of r.byType) stats.byType[t] = (stats.byType[t] ?? 0) + n;
     if (r.deadLettered) log.warn({ deadLettered: r.deadLettered }, 'events dead-lettered');
+  };
+  /** Gaps given up (or counted back) in a committed transaction: the log line, the metrics and the stats. */
+  const countGaps = (givenUp: number, late: number, sessions: { id: string; from: number; to: number; lost: number }[]) => {
+    if (givenUp) {
+      sequence.seqsGivenUp += givenUp;
+      log.warn({ sessions: sessions.length, lostSeqs: givenUp, first: sessions.slice(0, 10) }, gaveUpMessage(cfg.gapTimeoutS));
+    }
+    if (late) {
+      sequence.seqsLate += late;
+      metrics.seqsLate.inc(late);
+      log.info({ seqs: late }, 'events given up as lost arrived after all: sessions.lost_seqs counted back');
+    }
   };
   const batcher = new Batcher(
     async (events, deadLetters) => {
@@ -276,6 +305,27 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
     stats.jobs++;
     stats.events += parsed.events.length;
     if (Number.isFinite(job.timestamp)) for (const e of parsed.events) enqueuedAt.set(e, job.timestamp);
+    if (parsed.issued.length) {
+      // An issued-seq report: in a transaction of its own (rare: after a Redis restart), before the job's events if it has any.
+      const r = await applyIssued(orm, parsed.issued, writerOpts).catch((e: unknown) => {
+        // Retried like any job; after the last attempt the report is gone, so say so where it is seen.
+        if (isLastAttempt(job))
+          log.error(
+            { job: job.id, sessions: parsed.issued.length, first: parsed.issued.slice(0, 10), err: describeDbError(e) },
+            'an issued-seq report could not be applied on any attempt: events it names that were lost may stay unreported (check sessions.last_seq against the seqs named)',
+          );
+        throw e;
+      });
+      const missing = r.behind.reduce((n, b) => n + b.issued - b.stored, 0);
+      if (missing) {
+        metrics.seqsIssuedMissing.inc(missing);
+        log.warn(
+          { sessions: r.behind.length, seqs: missing, first: r.behind.slice(0, 10) },
+          `a producer reported seqs it issued that are not stored (acknowledged jobs lost: a Redis restart or failover that rolled back, or still queued): they wait as a sequence gap, given up after GP_GAP_TIMEOUT_S (${cfg.gapTimeoutS} s)`,
+        );
+      }
+      countGaps(r.givenUp, r.late, r.gaveUp);
+    }
     if (!parsed.events.length && !parsed.deadLetters.length) return;
     try {
       await batcher.add(parsed.events, parsed.deadLetters);

@@ -54,6 +54,11 @@ export interface WriteResult {
   docsOverLimit: number;
   /** Turn results refused by GP_MAX_STATE_BYTES (recorded as state_too_large dead letters). */
   statesTooLarge: number;
+  /** Seqs given up as lost (gaps past GP_GAP_TIMEOUT_S), and given-up seqs that arrived after all. */
+  seqsGivenUp: number;
+  seqsLate: number;
+  /** Sessions whose gap was given up, with the watermark before and after (for the log; the first few). */
+  gaveUp: { id: string; from: number; to: number; lost: number }[];
 }
 
 export interface WriterOptions {
@@ -102,7 +107,7 @@ function byKey(a: ValidEvent, b: ValidEvent): number {
 export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
   const result: WriteResult = {
     inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], turnsFolded: 0, sessionsWaiting: 0, refolds: 0, seqConflicts: 0,
-    docsApplied: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0,
+    docsApplied: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0, seqsGivenUp: 0, seqsLate: 0, gaveUp: [],
   };
   // The same event twice in one batch (two jobs, or a redelivery) is written once.
   const seen = new Set<string>();
@@ -158,7 +163,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     if (list) list.push(e);
     else byFamily.set(e.family, [e]);
   }
-  const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, lost: 0, docs: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0, newPeriods: [] };
+  const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, givenUp: 0, late: 0, gaveUp: [], docs: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0, newPeriods: [] };
   const counts = await transaction(orm, async (q) => {
     if (opts.aggregates && events.length) await q(AGGREGATES_SHARED_LOCK_SQL);
     const inserted: ValidEvent[] = [];
@@ -190,6 +195,9 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
   result.docConflicts += tx.docConflicts;
   result.docsOverLimit += tx.docsOverLimit;
   result.statesTooLarge += tx.statesTooLarge;
+  result.seqsGivenUp += tx.givenUp;
+  result.seqsLate += tx.late;
+  result.gaveUp.push(...tx.gaveUp.slice(0, Math.max(0, 10 - result.gaveUp.length)));
   for (const e of counts) {
     result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
     result.committed.push(e);
@@ -201,7 +209,9 @@ interface TxTally {
   waiting: number;
   refolds: number;
   conflicts: number;
-  lost: number;
+  givenUp: number;
+  late: number;
+  gaveUp: { id: string; from: number; to: number; lost: number }[];
   docs: number;
   docConflicts: number;
   docsOverLimit: number;
@@ -243,7 +253,9 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
     tx.waiting += adv.fold.waiting;
     tx.refolds += adv.fold.refolds;
     tx.conflicts += adv.conflicts;
-    tx.lost += adv.lostDelta;
+    tx.givenUp += adv.givenUp;
+    tx.late += adv.late;
+    tx.gaveUp.push(...adv.gaveUp);
     tx.docs += adv.docs.applied;
     tx.docConflicts += adv.docs.conflicts;
     tx.docsOverLimit += adv.docs.overLimit;

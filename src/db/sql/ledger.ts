@@ -25,7 +25,14 @@ export const RUN_TURN_RESULTS_SQL = `
   SELECT session_id, seq, state, patch FROM turn_results WHERE session_id LIKE $1 ORDER BY session_id, seq`;
 
 /** Sessions of the run not yet applied through their last seq (a gap still open, or events in flight). */
-export const RUN_UNAPPLIED_SQL = `SELECT count(*)::int AS n FROM sessions WHERE id LIKE $1 AND applied_seq < last_seq`;
+export const RUN_UNAPPLIED_SQL = `SELECT count(*)::int AS n FROM sessions WHERE id LIKE $1 AND applied_seq < greatest(last_seq, issued_seq)`;
+
+/** Seqs of the run's sessions given up as lost (their `lost_seqs` summed). Result: n (bigint as text). */
+export const RUN_LOST_SEQS_SQL = `SELECT coalesce(sum(lost_seqs), 0) AS n FROM sessions WHERE id LIKE $1`;
+
+/** The run's finished, final sessions with a game type that are not rated (what the ratings run owes). */
+export const RUN_UNRATED_SQL = `
+SELECT id FROM sessions WHERE id LIKE $1 AND status = 'finished' AND final_at IS NOT NULL AND game_type IS NOT NULL AND rated_at IS NULL ORDER BY id`;
 
 /** The run's sessions' watermarks: applied through `applied_seq`, of which `lost_seqs` seqs were given up. */
 export const RUN_WATERMARKS_SQL = `SELECT id, applied_seq, lost_seqs FROM sessions WHERE id LIKE $1`;

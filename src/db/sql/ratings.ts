@@ -2,14 +2,25 @@
 
 /**
  * Finished sessions ready to be rated, and the ones about to be: final (nothing before their end can
- * still arrive), game type known, not rated. Ready once none of their events was written for $1 seconds
- * (both times are the database's, so a worker's clock does not matter); `due_in_s` <= 0 means ready.
- * Oldest first, at most $2.
+ * still arrive), game type known, not rated, not among $3 (ids this run holds back). Ready once none of
+ * their events was written for $1 seconds (both times are the database's, so a worker's clock does not
+ * matter); `due_in_s` <= 0 means ready. With seqs given up as lost (`lost_seqs`), a session may also wait
+ * for its `rating_horizon` (src/queue/horizon.ts). Oldest first, at most $2.
  */
 export const UNRATED_SESSIONS_SQL = `
-SELECT id, extract(epoch FROM updated_at + make_interval(secs => $1) - now())::float8 AS due_in_s FROM sessions
-WHERE status = 'finished' AND rated_at IS NULL AND final_at IS NOT NULL AND game_type IS NOT NULL
+SELECT id, lost_seqs, rating_horizon, extract(epoch FROM updated_at + make_interval(secs => $1) - now())::float8 AS due_in_s FROM sessions
+WHERE status = 'finished' AND rated_at IS NULL AND final_at IS NOT NULL AND game_type IS NOT NULL AND NOT (id = ANY($3::text[]))
 ORDER BY ended_at LIMIT $2`;
+
+/**
+ * Records the events queue's newest job id ($2) as the rating horizon of sessions $1 that have seqs given
+ * up as lost and none recorded yet (a gap given up since clears it), locking them in id order as batches
+ * do. Result: id, rating_horizon of every one of them that has one now.
+ */
+export const SET_RATING_HORIZON_SQL = `
+UPDATE sessions s SET rating_horizon = coalesce(s.rating_horizon, $2::bigint)
+FROM (SELECT id FROM sessions WHERE id = ANY($1::text[]) AND lost_seqs > 0 ORDER BY id FOR UPDATE) x
+WHERE s.id = x.id RETURNING s.id, s.rating_horizon`;
 
 /**
  * The session, locked: its participants cannot change while it is rated. $1 session id. A statement of
@@ -17,7 +28,8 @@ ORDER BY ended_at LIMIT $2`;
  * before the batch it waited for committed.
  */
 export const LOCK_RATED_SESSION_SQL = `
-SELECT game_type, CASE WHEN confined THEN tenant END AS stat_tenant, status, final_at IS NOT NULL AS final, rated_at FROM sessions WHERE id = $1 FOR UPDATE`;
+SELECT game_type, CASE WHEN confined THEN tenant END AS stat_tenant, status, final_at IS NOT NULL AS final, rated_at, lost_seqs, rating_horizon
+FROM sessions WHERE id = $1 FOR UPDATE`;
 
 /** Its participants' effective results (read after the lock). $1 session id. */
 export const RATING_PARTICIPANTS_SQL = `

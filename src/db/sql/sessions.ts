@@ -17,7 +17,7 @@ ON CONFLICT (id) DO NOTHING`;
 
 /** The columns a merge reads (everything but the large jsonb values it only ever replaces). */
 const LOCKED_COLUMNS = `id, game_type, tenant, confined, status, created_seq, created_id, started_seq, started_id, settings_seq, settings_id,
-  end_seq, end_id, end_type, last_seq, event_count, applied_seq, lost_seqs, state_seq, last_turn_seq, last_doc_seq, turns_waiting,
+  end_seq, end_id, end_type, last_seq, issued_seq, event_count, applied_seq, lost_seqs, state_seq, last_turn_seq, last_doc_seq, turns_waiting,
   snapshot_turn, gap_since IS NOT NULL AS gap_open, extract(epoch FROM now() - gap_since)::float8 AS gap_age_s,
   final_at IS NOT NULL AS final, rated_at IS NOT NULL AS rated, idle_at IS NOT NULL AS idle, seq_conflicts, ahead_seqs`;
 
@@ -37,6 +37,8 @@ export interface LockedSession {
   end_id: string | null;
   end_type: 'finished' | 'abandoned' | null;
   last_seq: string;
+  /** Highest seq a producer reported issuing (src/contract/issued.ts); 0: none. */
+  issued_seq: string;
   event_count: string;
   applied_seq: string;
   lost_seqs: string;
@@ -55,6 +57,17 @@ export interface LockedSession {
   /** bigint[] (pg returns the items as text); null: not known. */
   ahead_seqs: string[] | null;
 }
+
+/**
+ * A producer's issued-seq report: raises each session's `issued_seq` (never lowers it), creating the
+ * row of a session none of whose events was stored (every one lost), in id order like
+ * ENSURE_SESSIONS_SQL. Every named row stays locked until commit (ON CONFLICT locks the rows it does
+ * not update too). $1: JSON array of {id, seq}. Result: none.
+ */
+export const RAISE_ISSUED_SQL = `
+INSERT INTO sessions (id, first_event_at, last_event_at, issued_seq)
+SELECT id, now(), now(), seq FROM json_to_recordset($1::json) AS x(id text, seq bigint) ORDER BY id
+ON CONFLICT (id) DO UPDATE SET issued_seq = excluded.issued_seq WHERE excluded.issued_seq > sessions.issued_seq`;
 
 /** $1: session ids. Result: LockedSession rows, locked until commit, in id order. */
 export const LOCK_SESSIONS_SQL = `SELECT ${LOCKED_COLUMNS} FROM sessions WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`;
@@ -118,6 +131,8 @@ export interface SessionWrite {
   snapshot_scheduled: boolean;
   final: boolean;
   rating_stale: boolean;
+  /** Seqs were given up as lost in this write: a rating horizon recorded before is void (src/aggregates/ratings.ts). */
+  gave_up: boolean;
 }
 
 const g = (flag: string, cols: string[]) => cols.map((c) => `${c} = CASE WHEN x.${flag} THEN x.${c} ELSE s.${c} END`).join(',\n  ');
@@ -148,6 +163,7 @@ UPDATE sessions s SET
   snapshot_at = CASE WHEN x.snapshot_scheduled THEN now() ELSE s.snapshot_at END,
   final_at = CASE WHEN x.final THEN coalesce(s.final_at, now()) END,
   rating_stale = s.rating_stale OR x.rating_stale,
+  rating_horizon = CASE WHEN x.gave_up THEN NULL ELSE s.rating_horizon END,
   updated_at = CASE WHEN x.touched THEN now() ELSE s.updated_at END
 FROM json_to_recordset($1::json) AS x(id text, touched boolean, set_created boolean, tenant text, confined boolean, game_type text, name text,
   created_by text, created_at timestamptz, created_seq bigint, created_id uuid, set_started boolean, started_at timestamptz,
@@ -155,7 +171,7 @@ FROM json_to_recordset($1::json) AS x(id text, touched boolean, set_created bool
   idle_timeout_s int, set_end boolean, end_seq bigint, end_id uuid, end_type text, ended_at timestamptz, winners jsonb,
   final_scores jsonb, result text, end_reason text, status text, first_at timestamptz, last_at timestamptz, last_seq bigint,
   n bigint, last_turn_seq bigint, last_doc_seq bigint, applied_seq bigint, gap_open boolean, lost_seqs bigint, seq_conflicts int, ahead_seqs bigint[], state_seq bigint,
-  turns_waiting boolean, snapshot_turn int, snapshot_scheduled boolean, final boolean, rating_stale boolean)
+  turns_waiting boolean, snapshot_turn int, snapshot_scheduled boolean, final boolean, rating_stale boolean, gave_up boolean)
 WHERE s.id = x.id`;
 
 /** Records events that share their seq with another. $1: JSON [{session_id, event_id, seq, type}]. Result: the rows new here. */
