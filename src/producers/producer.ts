@@ -398,6 +398,11 @@ export class Producer {
     const jobs: { name: string; data: { v: number; events: never[]; issued: IssuedMark[] }; opts: Record<string, unknown> }[] = [];
     for (let i = 0; i < marks.length; i += MAX_ISSUED_PER_JOB)
       jobs.push({ name: ISSUED_JOB_NAME, data: { v: CONTRACT_VERSION, events: [], issued: marks.slice(i, i + MAX_ISSUED_PER_JOB) }, opts: this.#jobOpts });
+    await this.#addBulk(jobs);
+  }
+
+  /** Adds jobs through the gate; a queue whose start-up failed for good is renewed for the next call. */
+  async #addBulk(jobs: Parameters<EventsQueue['addBulk']>[0]): Promise<void> {
     const queue = this.#queue;
     try {
       await this.#gate.run(() => queue.addBulk(jobs));
@@ -463,13 +468,7 @@ export class Producer {
         bytes += event.bytes;
       }
       if (events.length) jobs.push({ name: EVENT_JOB_NAME, data: { v: CONTRACT_VERSION, events }, opts: this.#jobOpts });
-      const queue = this.#queue;
-      try {
-        await this.#gate.run(() => queue.addBulk(jobs));
-      } catch (e) {
-        await this.#renewIfBroken(queue, e);
-        throw e;
-      }
+      await this.#addBulk(jobs);
       this.stats.jobs += jobs.length;
       this.stats.enqueued += open.length;
       for (const it of open) it.resolve({ id: it.event.id, seq: it.event.seq });

@@ -6,13 +6,12 @@
  * once the gap times out, unless their events arrive first (a report may overtake events still queued).
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { DEFAULT_MAX_STATE_BYTES } from '../contract/limits.ts';
 import { highestPerSession, type IssuedMark } from '../contract/issued.ts';
 import { transaction } from '../db/query.ts';
 import { LOCK_SESSIONS_SQL, RAISE_ISSUED_SQL, type LockedSession } from '../db/sql/sessions.ts';
 import { advanceSessions } from './advance.ts';
 import { classifyDbError } from './db-errors.ts';
-import type { WriterOptions } from './write-batch.ts';
+import { advanceOptions, type WriterOptions } from './write-batch.ts';
 
 export interface IssuedResult {
   /** Sessions whose reported seq is above every seq stored for them: their last events are missing. */
@@ -39,14 +38,7 @@ export async function applyIssued(orm: MikroORM, marks: readonly IssuedMark[], o
           .filter((s) => Number(s.issued_seq) > Number(s.last_seq))
           .map((s) => ({ id: s.id, stored: Number(s.last_seq), issued: Number(s.issued_seq) }));
         if (!open.length) return { behind, givenUp: 0, late: 0, gaveUp: [] };
-        const adv = await advanceSessions(q, open, new Map(), new Map(), new Map(), new Map(), {
-          liveState: opts.liveState !== false,
-          snapshots: !!opts.snapshots,
-          snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0,
-          gapTimeoutS: opts.gapTimeoutS ?? 0,
-          maxOwnerDocumentBytes: opts.maxOwnerDocumentBytes ?? 16 * 1024 * 1024,
-          maxStateBytes: opts.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES,
-        });
+        const adv = await advanceSessions(q, open, new Map(), new Map(), new Map(), new Map(), advanceOptions(opts));
         if (opts.snapshots && adv.fold.snapshots.length) await opts.snapshots.enqueue(q, adv.fold.snapshots);
         if (opts.ratings && [...adv.changes.values()].some((c) => c.becameFinal && c.finished)) await opts.ratings.enqueue(q);
         return { behind, givenUp: adv.givenUp, late: adv.late, gaveUp: adv.gaveUp };

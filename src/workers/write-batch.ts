@@ -21,7 +21,7 @@ import { writeAggregates, type AggregateOptions } from '../aggregates/write.ts';
 import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
 import { KeyMoves } from './key-moves.ts';
 import { sessionDeltas, type SessionDelta } from '../derive/session.ts';
-import { advanceSessions, type SessionChange } from './advance.ts';
+import { advanceSessions, type AdvanceOptions, type SessionChange } from './advance.ts';
 import { writeParticipants } from './participants.ts';
 import type { SeqEvent } from './sequencer.ts';
 import { joinQueueRows, playerRows } from './derived-rows.ts';
@@ -83,6 +83,18 @@ export interface WriterOptions {
   aggregates?: AggregateOptions;
   /** Schedule ratings when a batch finishes sessions; none when absent (the minute schedule still rates them). */
   ratings?: RatingsScheduler;
+}
+
+/** What the per-session step (./advance.ts) takes of the writer's options, defaults filled in. */
+export function advanceOptions(opts: WriterOptions): AdvanceOptions {
+  return {
+    liveState: opts.liveState !== false,
+    snapshots: !!opts.snapshots,
+    snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0,
+    gapTimeoutS: opts.gapTimeoutS ?? 0,
+    maxOwnerDocumentBytes: opts.maxOwnerDocumentBytes ?? 16 * 1024 * 1024,
+    maxStateBytes: opts.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES,
+  };
 }
 
 export interface RatingsScheduler {
@@ -240,14 +252,7 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
     const ids = [...deltas.keys()].sort();
     await q(ENSURE_SESSIONS_SQL, [JSON.stringify(ids.map((id) => ({ id, at: (deltas.get(id) as SessionDelta).firstAt })))]);
     const locked = await q<LockedSession>(LOCK_SESSIONS_SQL, [ids]);
-    const adv = await advanceSessions(q, locked, deltas, seqEvents, turns, docs, {
-      liveState: opts.liveState !== false,
-      snapshots: !!opts.snapshots,
-      snapshotEveryTurns: opts.snapshots?.everyTurns ?? 0,
-      gapTimeoutS: opts.gapTimeoutS ?? 0,
-      maxOwnerDocumentBytes: opts.maxOwnerDocumentBytes ?? 16 * 1024 * 1024,
-      maxStateBytes: opts.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES,
-    });
+    const adv = await advanceSessions(q, locked, deltas, seqEvents, turns, docs, advanceOptions(opts));
     changes = adv.changes;
     tx.folded += adv.fold.applied;
     tx.waiting += adv.fold.waiting;

@@ -18,45 +18,19 @@
  * Longer: FUZZ_RUNS=20 npm test -- test/property/fuzz-paths (FUZZ_SEED replays a run).
  */
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApi } from '../../src/api/server.ts';
-import { createApiKey } from '../../src/api/keys.ts';
+import { expect, it } from 'vitest';
 import { isPlainObject } from '../../src/contract/fields.ts';
 import { uuidv7 } from '../../src/contract/ids.ts';
 import { DEFAULT_LIMITS, EVENT_JOB_NAME } from '../../src/contract/limits.ts';
 import { isUuid } from '../../src/contract/validate.ts';
 import { EVENT_TABLES } from '../../src/db/families.ts';
 import { ContractError } from '../../src/errors.ts';
-import { createProducer, type Producer } from '../../src/producers/index.ts';
-import type { EventsQueue } from '../../src/queue/backend.ts';
-import { REDIS_URL, rows, testConfig, waitFor } from '../helpers/services.ts';
-import { plainQueue, workerFixture } from '../helpers/worker.ts';
+import type { Producer } from '../../src/producers/index.ts';
+import { rows, waitFor } from '../helpers/services.ts';
+import { waysInFixture } from '../helpers/ways-in.ts';
 import { anyValue, deepJson, fuzzParams, mutatedEvent, poisonJson, validEvent } from './fuzz-arbitraries.ts';
 
-const ctx = workerFixture();
-let app: FastifyInstance;
-let base = '';
-let redis: Redis;
-let key = '';
-let producer: Producer;
-let queue: EventsQueue;
-
-beforeAll(async () => {
-  redis = new Redis(REDIS_URL);
-  app = await buildApi({ cfg: testConfig(ctx.fx.db.url, ctx.prefix, { GP_API_RATE_LIMIT: '0' }), orm: ctx.fx.orm, redis });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-  key = (await createApiKey(ctx.fx.orm, { name: 'fuzz-paths', scopes: ['ingest'] })).key;
-  producer = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
-  queue = plainQueue(ctx.prefix);
-});
-afterAll(async () => {
-  await producer?.close();
-  await queue?.close();
-  await app?.close();
-  await redis?.quit();
-});
+const ctx = waysInFixture('fuzz-paths');
 
 /** Placeholder session of the generated events, made unique per event and path. */
 const SID = 'fuzz-paths';
@@ -138,7 +112,7 @@ function forPath(text: string, path: Path, n: number, fill: { at: string }): unk
 async function viaSdk(events: unknown[]): Promise<Verdict[]> {
   return Promise.all(
     events.map((e) =>
-      producer.emit(e as Parameters<Producer['emit']>[0]).then(
+      ctx.producer.emit(e as Parameters<Producer['emit']>[0]).then(
         (): Verdict => ({ ok: true }),
         (err: unknown): Verdict => {
           if (err instanceof ContractError) return { ok: false, field: err.field };
@@ -150,7 +124,7 @@ async function viaSdk(events: unknown[]): Promise<Verdict[]> {
 }
 
 async function viaHttp(events: unknown[]): Promise<{ verdicts: Verdict[]; ids: string[] }> {
-  const res = await fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: `[${events.map((e) => JSON.stringify(e)).join(',')}]` });
+  const res = await fetch(`${ctx.base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${ctx.key}`, 'content-type': 'application/json' }, body: `[${events.map((e) => JSON.stringify(e)).join(',')}]` });
   const text = await res.text();
   expect(res.status, text.slice(0, 500)).toBe(200);
   const body = JSON.parse(text) as { results: { status: string; field?: string; id?: string }[] };
@@ -169,7 +143,7 @@ async function storedIds(ids: string[]): Promise<Set<string>> {
 
 /** One job per event; the job ids, in order. */
 async function viaJobs(events: unknown[]): Promise<string[]> {
-  return (await Promise.all(events.map((e) => queue.add(EVENT_JOB_NAME, { v: 1, events: [e] })))).map((j) => String(j.id));
+  return (await Promise.all(events.map((e) => ctx.queue.add(EVENT_JOB_NAME, { v: 1, events: [e] })))).map((j) => String(j.id));
 }
 
 /** Each job's verdict once the worker wrote it: stored (its event id in a table), or a dead letter's field. */

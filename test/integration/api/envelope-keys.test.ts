@@ -5,41 +5,14 @@
  * built a fresh object of the known fields before validating, so they answered `accepted` and stored
  * the event without the key while the worker dead-lettered the same event.
  */
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApi } from '../../../src/api/server.ts';
-import { createApiKey } from '../../../src/api/keys.ts';
+import { expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
 import { EVENT_JOB_NAME } from '../../../src/contract/limits.ts';
-import { createProducer, type Producer } from '../../../src/producers/index.ts';
 import { ContractError } from '../../../src/errors.ts';
-import type { EventsQueue } from '../../../src/queue/backend.ts';
-import { REDIS_URL, count, rows, testConfig, waitFor } from '../../helpers/services.ts';
-import { plainQueue, workerFixture } from '../../helpers/worker.ts';
+import { count, rows, waitFor } from '../../helpers/services.ts';
+import { waysInFixture } from '../../helpers/ways-in.ts';
 
-const ctx = workerFixture();
-let app: FastifyInstance;
-let base = '';
-let redis: Redis;
-let key = '';
-let producer: Producer;
-let queue: EventsQueue;
-
-beforeAll(async () => {
-  redis = new Redis(REDIS_URL);
-  app = await buildApi({ cfg: testConfig(ctx.fx.db.url, ctx.prefix, { GP_API_RATE_LIMIT: '0' }), orm: ctx.fx.orm, redis });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
-  key = (await createApiKey(ctx.fx.orm, { name: 'envelope', scopes: ['ingest'] })).key;
-  producer = createProducer({ connection: REDIS_URL, prefix: ctx.prefix });
-  queue = plainQueue(ctx.prefix);
-});
-afterAll(async () => {
-  await producer?.close();
-  await queue?.close();
-  await app?.close();
-  await redis?.quit();
-});
+const ctx = waysInFixture('envelope');
 
 /** A chat message with one extra envelope key, as JSON text (`__proto__` written by hand: JSON.stringify would drop it). */
 function withKey(sessionId: string, seq: number, extra: string): string {
@@ -60,21 +33,21 @@ it('refuses an unknown envelope key by name over HTTP, SDK and a raw job alike, 
     const good = JSON.parse(texts.at(-1)!).id as string;
     let fields: (string | null)[];
     if (path === 'http') {
-      const res = await fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: `[${texts.join(',')}]` });
+      const res = await fetch(`${ctx.base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${ctx.key}`, 'content-type': 'application/json' }, body: `[${texts.join(',')}]` });
       const body = (await res.json()) as { results: { status: string; field?: string }[] };
       expect(res.status, JSON.stringify(body)).toBe(200);
       fields = body.results.map((r) => (r.status === 'accepted' ? null : r.field!));
     } else if (path === 'sdk') {
       fields = await Promise.all(
         texts.map((t) =>
-          producer.emit(JSON.parse(t)).then(
+          ctx.producer.emit(JSON.parse(t)).then(
             () => null,
             (e: unknown) => (e instanceof ContractError ? e.field : `not a ContractError: ${String(e)}`),
           ),
         ),
       );
     } else {
-      const job = await queue.add(EVENT_JOB_NAME, JSON.parse(`{"v":1,"events":[${texts.join(',')}]}`));
+      const job = await ctx.queue.add(EVENT_JOB_NAME, JSON.parse(`{"v":1,"events":[${texts.join(',')}]}`));
       await waitFor('the job written', async () => (await count(ctx.fx.orm, 'dead_letters', 'job_id = $1', [String(job.id)])) >= EXTRAS.length && (await count(ctx.fx.orm, 'chat_messages', 'id = $1', [good])) === 1);
       const dead = await rows<{ field: string; payload: string }>(ctx.fx.orm, 'select field, payload::text from dead_letters where job_id = $1', [String(job.id)]);
       const byId = new Map(dead.map((d) => [JSON.parse(d.payload).id as string, d.field]));
@@ -91,9 +64,9 @@ it('refuses an unknown envelope key by name over HTTP, SDK and a raw job alike, 
 it('gives an item of a batch that is not an event object its own verdict, as a worker dead-letters it alone', async () => {
   const at = new Date().toISOString();
   const good = { id: uuidv7(), type: 'move', sessionId: 'env-items', seq: 1, at, data: { action: 'go' } };
-  const res = await fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify([5, null, [good], 'x', good]) });
+  const res = await fetch(`${ctx.base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${ctx.key}`, 'content-type': 'application/json' }, body: JSON.stringify([5, null, [good], 'x', good]) });
   const body = (await res.json()) as { results: { status: string; field?: string }[] };
   expect(res.status, JSON.stringify(body)).toBe(200);
   expect(body.results.map((r) => r.field ?? r.status)).toEqual(['event', 'event', 'event', 'event', 'accepted']);
-  await expect(producer.emit(null as never)).rejects.toMatchObject({ field: 'event' });
+  await expect(ctx.producer.emit(null as never)).rejects.toMatchObject({ field: 'event' });
 });
