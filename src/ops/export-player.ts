@@ -16,6 +16,8 @@
  * the player's participation in it).
  */
 import pg from 'pg';
+import { idReason, isId } from '../contract/fields.ts';
+import { ContractError } from '../errors.ts';
 import { pgConnectionOptions } from '../db/tls.ts';
 import { BEGIN_EXPORT_SQL, CLOSE_EXPORT_SQL, EXPORT_PAGE, EXPORT_PARTS, FETCH_EXPORT_SQL, openExportSql } from '../db/sql/export-player.ts';
 import { numberPattern, rekey } from './erase-json.ts';
@@ -29,7 +31,8 @@ export type ExportLine =
 
 /** The export's lines, read from `databaseUrl` (a replica is fine). Ending the iteration early closes the connection. */
 export async function* exportPlayer(databaseUrl: string, id: string, now: () => Date = () => new Date()): AsyncGenerator<ExportLine> {
-  if (!id) throw new TypeError('exportPlayer: empty player id');
+  // Checked before anything is read or yielded: a stream cannot turn into an error answer once begun.
+  if (!isId(id)) throw new ContractError('id', idReason(id));
   const client = new pg.Client({ ...pgConnectionOptions(databaseUrl), application_name: 'game-persist:export' });
   client.on('error', () => {}); // a dropped connection fails the next query, which ends the stream
   await client.connect();
