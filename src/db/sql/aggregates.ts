@@ -61,10 +61,17 @@ FROM json_to_recordset($1::json) AS x(player_id text, scopes text[], games int, 
  * holds under any concurrency), then moves each changed row's buckets. Rows and buckets are written in
  * key order, so replicas lock in one order. $2: GP_WIN_RATE_MIN_GAMES. Returns the deltas taken, the
  * (player, scope) rows whose last_played_at (`reset`) and best_score (`best`) are to be recomputed.
+ *
+ * `id = ANY (ARRAY(SELECT … FOR UPDATE SKIP LOCKED))`, not `id IN (SELECT …)`: the ARRAY is an InitPlan,
+ * run once. With IN, a planner that believes the table nearly empty (a queue table vacuumed while
+ * empty has reltuples 0, and a crash loses the counters that would have it re-analyzed) picks a
+ * nested-loop semi join that reruns the locking subquery for every row: quadratic, 15-24 s for ~5,000
+ * deltas after the chaos pg-restart, and workers missed their drain deadline. ABANDON_IDLE_SQL and
+ * DUE_INTERVAL_SQL do the same; test/integration/storage/lock-once.test.ts holds all three.
  */
 export const FOLD_STAT_DELTAS_SQL = `
 WITH taken AS (
-  DELETE FROM stat_deltas WHERE id IN (SELECT id FROM stat_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+  DELETE FROM stat_deltas WHERE id = ANY (ARRAY(SELECT id FROM stat_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))
   RETURNING *),
 d AS (
   SELECT player_id, s.scope, sum(games)::int AS games, sum(wins)::int AS wins, sum(losses)::int AS losses, sum(draws)::int AS draws,

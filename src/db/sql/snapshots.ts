@@ -111,13 +111,14 @@ WHERE session_id = $1 AND hash IS NOT NULL ORDER BY seq DESC`;
  * Interval snapshots: unfinished sessions whose state moved since their last snapshot was scheduled
  * more than $1 seconds ago. Marks them scheduled and returns them (one statement, so replicas running
  * the same sweep cannot both pick a session). Result: id.
+ * `= ANY (ARRAY(…))`: the locking subquery runs once whatever the planner believes (FOLD_STAT_DELTAS_SQL).
  */
 export const DUE_INTERVAL_SQL = `
 UPDATE sessions s SET snapshot_at = now()
-WHERE s.id IN (
+WHERE s.id = ANY (ARRAY(
   SELECT id FROM sessions
   WHERE status IN ('created', 'started') AND state_seq > 0
     AND (snapshot_at IS NULL OR snapshot_at < now() - make_interval(secs => $1))
     AND last_event_at > coalesce(snapshot_at, '-infinity')
-  ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED)
+  ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED))
 RETURNING s.id`;
