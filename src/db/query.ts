@@ -8,6 +8,8 @@
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 
 export async function query<R = Record<string, unknown>>(em: EntityManager, sql: string, params: readonly unknown[] = []): Promise<R[]> {
   return run<R>(em.getKysely(), sql, params);
@@ -21,14 +23,57 @@ async function run<R>(db: Kysely<any>, sql: string, params: readonly unknown[]):
 /** A transaction's query function. */
 export type TxQuery = <R = Record<string, unknown>>(sql: string, params?: readonly unknown[]) => Promise<R[]>;
 
+/** Streams `text` (COPY text format) into the transaction through `sql` (a COPY … FROM STDIN); resolves with the rows copied. */
+export type TxCopy = (sql: string, text: string) => Promise<number>;
+
+/** MikroORM's pg pool per ORM: the connections it owns (size, TLS, session limits, type parsers). */
+const pools = new WeakMap<MikroORM, Promise<pg.Pool>>();
+
+function poolOf(orm: MikroORM): Promise<pg.Pool> {
+  let p = pools.get(orm);
+  if (!p) {
+    p = orm.em.getConnection().getNativeClient() as unknown as Promise<pg.Pool>;
+    pools.set(orm, p);
+  }
+  return p;
+}
+
 /**
- * One transaction on MikroORM's pool. Why not `em.transactional()`: it ends a failed transaction with
- * Kysely's controlled-transaction rollback, which never returns the connection to the pool when the
- * rollback itself fails, as it does on a connection PostgreSQL terminated (57P01, a failover, a
- * restart). Each such failure leaked a pooled connection until the worker hung (found by the
- * "backends terminated mid-load" test). Kysely's callback transaction releases the connection in all
- * cases, and runs on the same MikroORM-configured pool.
+ * One transaction on one connection of MikroORM's pool: `fn` gets its query function and a COPY
+ * function (the write path streams event rows with it, src/db/copy.ts). The connection is taken from
+ * the pool MikroORM opened and configured, so MikroORM stays the owner of every connection; the
+ * transaction is ours because COPY needs the driver's client, which neither `em.transactional()` nor
+ * Kysely's transaction hands out.
+ *
+ * A failed transaction is rolled back; when the rollback fails too (a connection PostgreSQL terminated:
+ * 57P01, a failover, a restart) the connection is destroyed instead of going back to the pool. Before,
+ * `em.transactional()` leaked such a connection until the worker hung (the "backends terminated
+ * mid-load" test). Nothing of the session outlives the transaction: no session settings, no named
+ * statements (fit for a pooler in transaction mode).
  */
-export async function transaction<T>(orm: MikroORM, fn: (q: TxQuery) => Promise<T>): Promise<T> {
-  return orm.em.getKysely().transaction().execute((trx) => fn((sql, params = []) => run(trx, sql, params)));
+export async function transaction<T>(orm: MikroORM, fn: (q: TxQuery, copy: TxCopy) => Promise<T>): Promise<T> {
+  const client = await (await poolOf(orm)).connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const q: TxQuery = async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rows as R[];
+    const copy: TxCopy = (sql, text) =>
+      new Promise<number>((resolve, reject) => {
+        const stream = copyFrom(sql);
+        client.query(stream);
+        stream.on('finish', () => resolve(stream.rowCount));
+        stream.on('error', reject);
+        stream.end(text);
+      });
+    const result = await fn(q, copy);
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch((r: unknown) => {
+      broken = r instanceof Error ? r : new Error(String(r));
+    });
+    throw e;
+  } finally {
+    client.release(broken);
+  }
 }

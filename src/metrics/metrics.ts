@@ -22,6 +22,7 @@ import { RETENTION_CLASSES, type RetentionClass } from '../db/retention.ts';
 export const METRIC = {
   eventsIngested: 'gp_events_ingested_total',
   duplicates: 'gp_events_duplicate_total',
+  copied: 'gp_events_copied_total',
   rejected: 'gp_events_rejected_total',
   batchRows: 'gp_batch_rows',
   batchSeconds: 'gp_batch_write_seconds',
@@ -101,6 +102,11 @@ export function createMetrics(src: MetricSources) {
 
   const eventsIngested = new client.Counter({ name: METRIC.eventsIngested, help: 'Events stored (first time; duplicates excluded), by type.', labelNames: ['type'], registers: r });
   const duplicates = new client.Counter({ name: METRIC.duplicates, help: 'Events received again and not stored a second time.', registers: r });
+  const copied = new client.Counter({
+    name: METRIC.copied,
+    help: 'Events stored by COPY; the rest of the stored events took the INSERT that skips duplicates (a redelivery in the batch, or a refused value).',
+    registers: r,
+  });
   const rejected = new client.Counter({ name: METRIC.rejected, help: 'Events or jobs dead-lettered, by type and reason code.', labelNames: ['type', 'reason'], registers: r });
   const batchRows = new client.Histogram({ name: METRIC.batchRows, help: 'Events per write batch.', buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000], registers: r });
   const batchSeconds = new client.Histogram({ name: METRIC.batchSeconds, help: 'Time to write one batch (its transactions, retries included).', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r });
@@ -307,7 +313,7 @@ export function createMetrics(src: MetricSources) {
   });
 
   return {
-    registry, eventsIngested, duplicates, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, eventAge, turnsFolded, stateRefolds, seqConflicts, seqsLate,
+    registry, eventsIngested, duplicates, copied, rejected, batchRows, batchSeconds, batchRetries, batchFailures, lag, eventAge, turnsFolded, stateRefolds, seqConflicts, seqsLate,
     seqsIssuedMissing, documentWrites, jobsExhausted, statesTooLarge,
   };
 }

@@ -235,6 +235,7 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
     metrics.batchSeconds.observe((performance.now() - t0) / 1000);
     for (const [t, n] of r.byType) metrics.eventsIngested.inc({ type: t }, n);
     if (r.duplicates) metrics.duplicates.inc(r.duplicates);
+    if (r.copied) metrics.copied.inc(r.copied);
     if (r.retries) metrics.batchRetries.inc(r.retries);
     if (r.turnsFolded) metrics.turnsFolded.inc(r.turnsFolded);
     if (r.refolds) metrics.stateRefolds.inc(r.refolds);

@@ -26,11 +26,14 @@ import { writeParticipants } from './participants.ts';
 import type { SeqEvent } from './sequencer.ts';
 import { joinQueueRows, playerRows } from './derived-rows.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
-import { transaction, type TxQuery } from '../db/query.ts';
+import { transaction, type TxCopy, type TxQuery } from '../db/query.ts';
+import { COPY_ROLLBACK_SQL, COPY_RELEASE_SQL, COPY_SAVEPOINT_SQL, COPY_SQL, familyCopyText, NotCopyable } from '../db/copy.ts';
 import type { SnapshotJob } from '../snapshots/take.ts';
 
 export interface WriteResult {
   inserted: number;
+  /** Of them, rows written by COPY (the rest by the INSERT that skips duplicates: src/db/copy.ts). */
+  copied: number;
   duplicates: number;
   deadLettered: number;
   /** Inserted events per type. */
@@ -118,7 +121,7 @@ function byKey(a: ValidEvent, b: ValidEvent): number {
 /** Writes events and dead letters; returns what landed. Throws only for persistent infrastructure failure. */
 export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
   const result: WriteResult = {
-    inserted: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], turnsFolded: 0, sessionsWaiting: 0, refolds: 0, seqConflicts: 0,
+    inserted: 0, copied: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], turnsFolded: 0, sessionsWaiting: 0, refolds: 0, seqConflicts: 0,
     docsApplied: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0, seqsGivenUp: 0, seqsLate: 0, gaveUp: [],
   };
   // The same event twice in one batch (two jobs, or a redelivery) is written once.
@@ -175,14 +178,20 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     if (list) list.push(e);
     else byFamily.set(e.family, [e]);
   }
+  let copied = 0;
   const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, givenUp: 0, late: 0, gaveUp: [], docs: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0, newPeriods: [] };
-  const counts = await transaction(orm, async (q) => {
+  const counts = await transaction(orm, async (q, copy) => {
     if (opts.aggregates && events.length) await q(AGGREGATES_SHARED_LOCK_SQL);
     const inserted: ValidEvent[] = [];
     // Families in a fixed order, rows sorted by key: replicas take row locks in the same order.
     for (const family of FAMILIES) {
       const list = byFamily.get(family);
       if (!list) continue;
+      if (await copyFamily(q, copy, family, list)) {
+        inserted.push(...list);
+        copied += list.length;
+        continue;
+      }
       const rows = await q<{ id: string }>(INSERT_SQL[family], [familyRowsJson(family, list)]);
       if (rows.length === list.length) inserted.push(...list);
       else {
@@ -197,6 +206,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
   result.transactions++;
   for (const p of tx.newPeriods) opts.aggregates?.knownPeriods.add(p);
   result.inserted += counts.length;
+  result.copied += copied;
   result.duplicates += events.length - counts.length;
   result.deadLettered += deadLetters.length;
   result.turnsFolded += tx.folded;
@@ -214,6 +224,34 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
     result.committed.push(e);
   }
+}
+
+/**
+ * One family's events by COPY under a savepoint (src/db/copy.ts): true when every row went in. False,
+ * the savepoint rolled back, when COPY cannot take them as they are: an event stored before (a
+ * redelivery; COPY has no ON CONFLICT), a value PostgreSQL refuses, or one COPY text cannot carry. The
+ * caller then inserts them with the INSERT that skips duplicates, and a refused value fails there as it
+ * always did (the batch is split until the row is isolated). Anything but a data error or a duplicate
+ * (a lost connection, a deadlock, a timeout) fails the transaction as any statement would.
+ */
+async function copyFamily(q: TxQuery, copy: TxCopy, family: Family, list: ValidEvent[]): Promise<boolean> {
+  let text: string;
+  try {
+    text = familyCopyText(family, list);
+  } catch (e) {
+    if (e instanceof NotCopyable) return false;
+    throw e;
+  }
+  await q(COPY_SAVEPOINT_SQL);
+  try {
+    await copy(COPY_SQL[family], text);
+  } catch (e) {
+    if (classifyDbError(e) !== 'data') throw e;
+    await q(COPY_ROLLBACK_SQL);
+    return false;
+  }
+  await q(COPY_RELEASE_SQL);
+  return true;
 }
 
 interface TxTally {

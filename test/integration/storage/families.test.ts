@@ -18,6 +18,7 @@ import { query, transaction } from '../../../src/db/query.ts';
 import { ormReader } from '../../../src/db/reader.ts';
 import { RECOVERY_TAIL_SQL, TAILS_SQL } from '../../../src/db/sql/history.ts';
 import { INSERT_SQL, familyRowsJson } from '../../../src/db/sql/insert-events.ts';
+import { COPY_SQL, familyCopyText } from '../../../src/db/copy.ts';
 import { DERIVATION_EVENTS_SQL } from '../../../src/db/sql/recompute.ts';
 import { schemaDrifts } from '../../../src/db/migrate.ts';
 import { replay, type HistoryEvent } from '../../../src/recovery/recover.ts';
@@ -250,15 +251,19 @@ function instants(h: HistoryEvent, family: Family): HistoryEvent {
 }
 
 describe('an event of every type, inserted and read back', () => {
-  it('comes back from replay, the recovery tail and the multi-session tails as it was sent', async () => {
-    const sid = `families-${uuidv7()}`;
+  // The write path's two shapes: COPY text (the fast one) and the INSERT it falls back to.
+  it.each(['copy', 'insert'] as const)('through %s, comes back from replay, the recovery tail and the multi-session tails as it was sent', async (via) => {
+    const sid = `families-${via}-${uuidv7()}`;
     const events = sampleEvents(sid);
     expect(new Set(events.map((e) => e.family))).toEqual(new Set(FAMILIES));
-    await transaction(fx.orm, async (q) => {
+    await transaction(fx.orm, async (q, copy) => {
       for (const f of FAMILIES) {
         const list = events.filter((e) => e.family === f);
-        const inserted = await q<{ id: string }>(INSERT_SQL[f], [familyRowsJson(f, list)]);
-        expect(inserted.map((r) => r.id).sort()).toEqual(list.map((e) => e.id).sort());
+        if (via === 'copy') expect(await copy(COPY_SQL[f], familyCopyText(f, list))).toBe(list.length);
+        else {
+          const inserted = await q<{ id: string }>(INSERT_SQL[f], [familyRowsJson(f, list)]);
+          expect(inserted.map((r) => r.id).sort()).toEqual(list.map((e) => e.id).sort());
+        }
       }
     });
     const family = new Map(events.map((e) => [e.id, e.family]));
