@@ -144,7 +144,7 @@ function startWorkers(prefix: string, n: number, backend: QueueBackend = 'redis'
     Array.from({ length: n }, async () => {
       const child = spawn(process.execPath, [CLI, 'worker'], {
         // BENCH_WORKER_NODE_OPTIONS (e.g. --cpu-prof) goes to the workers only.
-        env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_BACKEND: backend, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: 'info', GP_METRICS_PORT: '0', NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '' },
+        env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, GP_QUEUE_BACKEND: backend, GP_QUEUE_PREFIX: prefix, GP_LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'info', GP_METRICS_PORT: '0', NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS ?? '' },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       const w: Worker = { child, logs: [] };
@@ -284,6 +284,13 @@ async function benchHalfLoad(rate: number, tag: string): Promise<{ p50: number; 
     await Promise.all(sent);
     await waitStored(c, tag, total, 120_000);
     const { rssMb, stopped } = await stopWorkers(ws);
+    // BENCH_WORKER_LOG_LEVEL=debug: each batch's rows and milliseconds, to see what the latency is made of.
+    const batches = ws.flatMap((w) => w.logs.filter((l) => l.msg === 'batch committed'));
+    if (batches.length) {
+      const ms = batches.map((b) => b.ms as number).sort((a, b) => a - b);
+      const rows = batches.map((b) => b.rows as number).sort((a, b) => a - b);
+      log(`half load: ${batches.length} batches; rows p50 ${rows[rows.length >> 1]} p99 ${rows[Math.floor(rows.length * 0.99)]}; write ms p50 ${ms[ms.length >> 1]} p99 ${ms[Math.floor(ms.length * 0.99)]}`);
+    }
     // Emit to commit: each event's `at` (the SDK stamps it at emit, on this machine's clock) to its
     // commit, so the producer's linger and enqueue count too: the worker's `eventAge`, not its `lag`
     // (enqueue to commit). With one worker this is exact; with several, the worst p99 and the mean p50.
