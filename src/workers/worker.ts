@@ -29,7 +29,8 @@ import { TypeRegistry } from '../db/event-types.ts';
 import { ormReader } from '../db/reader.ts';
 import { writeBatch, type WriteResult, type WriterOptions } from './write-batch.ts';
 import { applyIssued } from './issued.ts';
-import { gaveUpMessage } from './sequencer.ts';
+import { gaveUpMessage } from '../sessions/sequencer.ts';
+import type { SessionTally } from '../sessions/tally.ts';
 import type { DeadLetterRow } from '../db/sql/dead-letters.ts';
 import { LagHistogram, elapsedMs } from './lag.ts';
 import { startJobs, type Jobs } from '../jobs/boss.ts';
@@ -248,7 +249,7 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
       metrics.rejected.inc({ type: 'turn.result', reason: 'state_too_large' }, r.statesTooLarge);
       log.warn({ turnResults: r.statesTooLarge, limit: cfg.maxStateBytes }, 'turn results not folded: the live state would pass GP_MAX_STATE_BYTES; see `game-persist dlq list --reason state_too_large`');
     }
-    countGaps(r.seqsGivenUp, r.seqsLate, r.gaveUp);
+    countGaps(r);
     if (r.seqConflicts) {
       metrics.seqConflicts.inc(r.seqConflicts);
       log.warn({ events: r.seqConflicts }, 'events share a seq with another event of their session (a producer issued a number twice); see seq_conflicts');
@@ -266,15 +267,15 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
     if (r.deadLettered) log.warn({ deadLettered: r.deadLettered }, 'events dead-lettered');
   };
   /** Gaps given up (or counted back) in a committed transaction: the log line, the metrics and the stats. */
-  const countGaps = (givenUp: number, late: number, sessions: { id: string; from: number; to: number; lost: number }[]) => {
-    if (givenUp) {
-      sequence.seqsGivenUp += givenUp;
-      log.warn({ sessions: sessions.length, lostSeqs: givenUp, first: sessions.slice(0, 10) }, gaveUpMessage(cfg.gapTimeoutS));
+  const countGaps = (t: SessionTally) => {
+    if (t.seqsGivenUp) {
+      sequence.seqsGivenUp += t.seqsGivenUp;
+      log.warn({ sessions: t.sessionsGivenUp, lostSeqs: t.seqsGivenUp, first: t.gaveUp }, gaveUpMessage(cfg.gapTimeoutS));
     }
-    if (late) {
-      sequence.seqsLate += late;
-      metrics.seqsLate.inc(late);
-      log.info({ seqs: late }, 'events given up as lost arrived after all: sessions.lost_seqs counted back');
+    if (t.seqsLate) {
+      sequence.seqsLate += t.seqsLate;
+      metrics.seqsLate.inc(t.seqsLate);
+      log.info({ seqs: t.seqsLate }, 'events given up as lost arrived after all: sessions.lost_seqs counted back');
     }
   };
   const batcher = new Batcher(
@@ -324,7 +325,7 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
           `a producer reported seqs it issued that are not stored (acknowledged jobs lost: a Redis restart or failover that rolled back, or still queued): they wait as a sequence gap, given up after GP_GAP_TIMEOUT_S (${cfg.gapTimeoutS} s)`,
         );
       }
-      countGaps(r.givenUp, r.late, r.gaveUp);
+      countGaps(r);
     }
     if (!parsed.events.length && !parsed.deadLetters.length) return;
     try {
