@@ -49,7 +49,8 @@ export {
   playerAgentUsage,
 } from './aggregates/read.ts';
 export type { PlayerStats, ScopeStats, Leaderboard, LeaderboardRow, LeaderboardOptions, SessionLeaderboardRow, RecentSession, TenantChat, AgentUsage } from './aggregates/read.ts';
-export { verifyAggregates, type VerifyReport, type Drift } from './aggregates/verify.ts';
+export { verifyAggregates, type VerifyReport } from './aggregates/verify.ts';
+export type { Drift } from './aggregates/drift.ts';
 export { rebuildAggregates } from './aggregates/rebuild.ts';
 export { rateFinishedSessions, rateSession } from './aggregates/ratings.ts';
 export { closeEndedPeriods } from './aggregates/close-periods.ts';
