@@ -60,8 +60,7 @@ export function jobProcessor(ctx: ConsumeContext, batcher: Batcher): (job: Job) 
     // A game type registered (or changed) since the last read is checked against what is registered
     // now: if the registrations changed, read them again and parse again.
     const missed = types.takeMissed();
-    if ((missed || parsed.deadLetters.some((d) => d.type?.startsWith('x.'))) && (await types.refreshIfChanged()))
-      parsed = parseJob(job.data, cfg.limits, cfg.queueName, job.id ?? null, types);
+    if ((missed || parsed.deadLetters.some((d) => d.type?.startsWith('x.'))) && (await types.refreshIfChanged())) parsed = parseJob(job.data, cfg.limits, cfg.queueName, job.id ?? null, types);
     recorder.taken(job, parsed.events);
     if (parsed.issued.length) {
       // An issued-seq report: in a transaction of its own (rare: after a Redis restart), before the job's events if it has any.

@@ -15,7 +15,7 @@ export function startFolding(orm: MikroORM, cfg: Readonly<Config>, log: Logger):
       .then(() => undefined)
       .catch((e) => log.warn({ err: describeDbError(e) }, 'folding stat deltas failed; retrying next tick'))
       .finally(() => (running = null)));
-  const timer = setInterval(fold, cfg.statsFoldMs);
+  const timer = setInterval(() => void fold(), cfg.statsFoldMs);
   return {
     async stop() {
       clearInterval(timer);

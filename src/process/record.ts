@@ -74,7 +74,19 @@ export class Recorder {
     this.#metrics = metrics;
     this.#sequence = sequence;
     this.stats = {
-      lag: new LagHistogram(), eventAge: new LagHistogram(), jobs: 0, events: 0, inserted: 0, duplicates: 0, deadLettered: 0, batches: 0, retries: 0, failedBatches: 0, turnsFolded: 0, jobsExhausted: 0, byType: {},
+      lag: new LagHistogram(),
+      eventAge: new LagHistogram(),
+      jobs: 0,
+      events: 0,
+      inserted: 0,
+      duplicates: 0,
+      deadLettered: 0,
+      batches: 0,
+      retries: 0,
+      failedBatches: 0,
+      turnsFolded: 0,
+      jobsExhausted: 0,
+      byType: {},
       get lostSeqs() {
         return sequence.seqsGivenUp + (swept?.seqsGivenUp ?? 0) - sequence.seqsLate;
       },

@@ -96,9 +96,7 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
   // The endpoints before pg-boss and the queue worker: a port another process holds (a second worker
   // on the host) ends the start before it takes any job; /readyz answers 503 until it consumes.
   const http =
-    deps.metricsPort !== undefined
-      ? await bindMetricsServer(cfg, deps.metricsPort, metrics, readinessChecks({ orm, redis, queue: metricsQueue, redisErrors, phase: () => phase }), log)
-      : null;
+    deps.metricsPort !== undefined ? await bindMetricsServer(cfg, deps.metricsPort, metrics, readinessChecks({ orm, redis, queue: metricsQueue, redisErrors, phase: () => phase }), log) : null;
   if (http) {
     stack.opened('the metrics server', () => http.close());
     log.info({ port: http.port, host: cfg.metricsHost, token: cfg.metricsToken !== null }, 'metrics and health endpoints listening');
@@ -134,8 +132,11 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
   // A sweep fails on the queue's Redis (it reads the failed set through metricsQueue) or on PostgreSQL.
   // A Redis outage is already reported, folded, as the queue's errors: the sweep's joins those lines
   // instead of adding one more per outage; an error with a SQLSTATE (PostgreSQL answered) is its own warning.
-  const sweeper = new FailedJobsSweeper(metricsQueue, ctx.exhausted, (r) => void (r.jobs && recorder.exhausted(r.jobs, r.rows)), (e) =>
-    sqlState(e) === undefined ? redisErrors.report('queue', e) : log.warn({ err: describeDbError(e) }, 'could not dead-letter failed jobs; retrying in a minute'),
+  const sweeper = new FailedJobsSweeper(
+    metricsQueue,
+    ctx.exhausted,
+    (r) => void (r.jobs && recorder.exhausted(r.jobs, r.rows)),
+    (e) => (sqlState(e) === undefined ? redisErrors.report('queue', e) : log.warn({ err: describeDbError(e) }, 'could not dead-letter failed jobs; retrying in a minute')),
   );
   const worker = openConsumer(target, jobProcessor(ctx, batcher), cfg);
   worker.on('error', redisErrors.listener('worker'));
@@ -161,7 +162,10 @@ async function start(cfg: Readonly<Config>, deps: WorkerDeps, stack: StartStack)
   stack.check();
   phase = 'consuming';
   worker.run().catch((e: unknown) => worker.emit('error', coerceError(e)));
-  log.info({ queue: cfg.queueName, prefix: cfg.queuePrefix, backend: cfg.queueBackend, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs, metricsPort: http?.port ?? null }, 'worker started');
+  log.info(
+    { queue: cfg.queueName, prefix: cfg.queuePrefix, backend: cfg.queueBackend, concurrency: cfg.concurrency, batchRows: cfg.batchRows, batchMs: cfg.batchMs, metricsPort: http?.port ?? null },
+    'worker started',
+  );
 
   const stats = recorder.stats;
   let closing: Promise<void> | null = null;
