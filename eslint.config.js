@@ -5,6 +5,20 @@ import eslint from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
+// The worker's layering (STYLE.md, habit 18): src/process wires the worker and nothing below imports it;
+// the write pipeline (src/workers) and pg-boss's jobs (src/jobs) never import each other: both reach the
+// per-session step and the schedulers through src/sessions, which imports neither. madge (npm run cycles)
+// finds file cycles; this keeps these folders from growing one.
+const notImporting = (dir, ...above) => ({
+  files: [`src/${dir}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      { patterns: above.map((d) => ({ group: [`../${d}/*`], message: `src/${dir} may not import src/${d}: process on top, workers and jobs side by side, sessions below both (eslint.config.js)` })) },
+    ],
+  },
+});
+
 export default defineConfig(
   {
     // Migrations are generated and never edited once they land; dist is built output.
@@ -79,6 +93,9 @@ export default defineConfig(
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/restrict-template-expressions': 'off' },
   },
+  notImporting('workers', 'process', 'jobs'),
+  notImporting('jobs', 'process', 'workers'),
+  notImporting('sessions', 'process', 'workers', 'jobs'),
   {
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
