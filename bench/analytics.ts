@@ -27,7 +27,7 @@ import { verifyAggregates } from '../src/aggregates/verify.ts';
 import { createLogger } from '../src/log.ts';
 import { createProducer } from '../src/producers/index.ts';
 import { deletePrefix } from '../src/redis.ts';
-import { startWorker } from '../src/workers/worker.ts';
+import { startWorker } from '../src/process/worker.ts';
 import { dropDatabase, emitWindow, pct, printFigures, round } from './lib.ts';
 
 const { values: args } = parseArgs({

@@ -279,7 +279,7 @@ async function main() {
     JSON.stringify({
       mix: args.mix, events: events.length, batch: BATCH, aggregates: AGG,
       sdk_us: round(sdkUs, 1), redis_us: round(redisUs, 1), parse_us: round(parseUs, 1), write_us: perEvent(writeMs), sql_us: perEvent(sqlMs), commit_us: perEvent(txMs), js_us: perEvent(writeMs - sqlMs - txMs), fold_us: perEvent(foldMs),
-      statements: Object.fromEntries(sqlRows.map(([k, c, ms]) => [k, perEvent(ms)])),
+      statements: Object.fromEntries(sqlRows.map(([k, _c, ms]) => [k, perEvent(ms)])),
     }),
   );
 }

@@ -20,7 +20,7 @@ import { recoverActiveSessions, recoverSession } from '../src/recovery/recover.t
 import { createReader } from '../src/db/reader.ts';
 import { deletePrefix } from '../src/redis.ts';
 import { takeSnapshot } from '../src/snapshots/take.ts';
-import { startWorker } from '../src/workers/worker.ts';
+import { startWorker } from '../src/process/worker.ts';
 import { dropDatabase, emitWindow, pct, printFigures, round } from './lib.ts';
 
 const { values: args } = parseArgs({

@@ -232,7 +232,10 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
       for (const pair of [...pairs]) for (const s of pair) (drop ? s.destroy() : s.resume());
     },
     async stop() {
-      for (const [a, b] of pairs) (a.destroy(), b.destroy());
+      for (const [a, b] of pairs) {
+        a.destroy();
+        b.destroy();
+      }
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

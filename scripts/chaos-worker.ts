@@ -11,8 +11,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
-import { startWorker } from '../src/workers/worker.ts';
-import { drainWithin } from '../src/workers/drain.ts';
+import { startWorker } from '../src/process/worker.ts';
+import { drainWithin } from '../src/process/drain.ts';
 
 const killAfterCommit = Number(process.argv[2] ?? 0);
 // The runner starts each worker in a session of its own, out of reach of a signal to the runner's

@@ -333,7 +333,10 @@ async function startApi(c: Cluster): Promise<{ url: string; key: string; stop():
     const t = setTimeout(() => reject(new Error('no "api listening" within 60 s')), 60_000);
     createInterface({ input: p.stdout! }).on('line', (line) => {
       const m = /api listening on (\S+)/.exec(line);
-      if (m) (clearTimeout(t), resolve(m[1]));
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
     });
     p.once('exit', (code) => (clearTimeout(t), reject(new Error(`serve exited ${code}`))));
   });

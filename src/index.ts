@@ -13,8 +13,9 @@ export type { QueueBackend } from './queue/backend-names.ts';
 export { migrateQueueSchema, queueSchema } from './queue/backend.ts';
 export { openOrm, ormConfig } from './db/orm.ts';
 export { ensureDatabase, migrateUp, pendingMigrations, schemaDrifts } from './db/migrate.ts';
-export { startWorker } from './workers/worker.ts';
-export type { WorkerHandle, WorkerStats } from './workers/worker.ts';
+export { startWorker } from './process/worker.ts';
+export type { WorkerHandle } from './process/worker.ts';
+export type { WorkerStats } from './process/record.ts';
 export { doctor } from './ops/doctor.ts';
 export type { DoctorReport } from './ops/doctor.ts';
 export { listDeadLetters, replayDeadLetters } from './ops/dead-letters.ts';
@@ -48,7 +49,8 @@ export {
   playerAgentUsage,
 } from './aggregates/read.ts';
 export type { PlayerStats, ScopeStats, Leaderboard, LeaderboardRow, LeaderboardOptions, SessionLeaderboardRow, RecentSession, TenantChat, AgentUsage } from './aggregates/read.ts';
-export { verifyAggregates, type VerifyReport, type Drift } from './aggregates/verify.ts';
+export { verifyAggregates, type VerifyReport } from './aggregates/verify.ts';
+export type { Drift } from './aggregates/drift.ts';
 export { rebuildAggregates } from './aggregates/rebuild.ts';
 export { rateFinishedSessions, rateSession } from './aggregates/ratings.ts';
 export { closeEndedPeriods } from './aggregates/close-periods.ts';

@@ -10,7 +10,7 @@ import { cmpAt } from '../derive/session.ts';
 import { DERIVATION_EVENTS_SQL, SESSION_CHUNK_SQL, STORED_PARTICIPANTS_SQL, STORED_SESSIONS_SQL } from '../db/sql/recompute.ts';
 import { RATED_INPUTS_SQL, type RatedInputRow } from '../db/sql/ratings.ts';
 import { ratingInput } from './ratings.ts';
-import type { Drift } from './verify.ts';
+import type { Drift } from './drift.ts';
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 /** Times compare as instants, to the microsecond, whatever their spelling (events keep theirs, rows are read as UTC). */

@@ -12,6 +12,7 @@ import { RATED_HISTORY_SQL, STORED_RATINGS_SQL } from '../db/sql/ratings.ts';
 import { INSERT_VERIFY_RUN_SQL } from '../db/sql/metrics.ts';
 import { ordinal } from 'openskill';
 import { replayRatings } from './ratings.ts';
+import type { Drift } from './drift.ts';
 import { ratingInputDrift, sessionDrift } from './verify-sessions.ts';
 
 export interface VerifyOptions {
@@ -24,18 +25,6 @@ export interface VerifyOptions {
   sample?: number;
   /** Called as each part starts (`sessions`, `stats` …): for a progress display. */
   onStep?: (step: string) => void;
-}
-
-export interface Drift {
-  /**
-   * stats, participants (counters, or fields that differ from recomputing the participant's events),
-   * sessions (fields that differ from recomputing the session's events), buckets, ratings (stored vs
-   * replayed), ratings_input (a rated session whose input changed since it was rated: stale).
-   */
-  kind: 'stats' | 'participants' | 'sessions' | 'buckets' | 'ratings' | 'ratings_input';
-  key: string;
-  actual: unknown;
-  expected: unknown;
 }
 
 export interface VerifyReport {

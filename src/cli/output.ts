@@ -6,6 +6,7 @@
  */
 
 /** C0 and C1 controls (newline and tab included) and the bidi embedding, override and isolate marks. */
+// eslint-disable-next-line no-control-regex -- matching control characters is this pattern's purpose
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 export function printable(s: string): string {

@@ -2,9 +2,9 @@ import { Worker as Thread } from 'node:worker_threads';
 import type { Config } from '../config.ts';
 import { StartStoppedError, GamePersistError, errorMessage } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
-import { startWorker, type WorkerHandle } from '../workers/worker.ts';
-import { drainWithin } from '../workers/drain.ts';
-import type { ThreadMessage } from '../workers/worker-thread.ts';
+import { startWorker, type WorkerHandle } from '../process/worker.ts';
+import { drainWithin } from '../process/drain.ts';
+import type { ThreadMessage } from '../process/worker-thread.ts';
 import { intFlag, type Flags } from './args.ts';
 
 /**
@@ -38,7 +38,7 @@ type ThreadEnd = { kind: 'stopped' } | { kind: 'failed'; code: string; message: 
 const THREAD_EXIT_GRACE_MS = 1000;
 
 async function runInThread(cfg: Readonly<Config>, stop: Promise<void>, log: Logger): Promise<number> {
-  const thread = new Thread(new URL(`../workers/worker-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
+  const thread = new Thread(new URL(`../process/worker-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), {
     workerData: { cfg },
     resourceLimits: { maxOldGenerationSizeMb: cfg.workerHeapMb, maxYoungGenerationSizeMb: 24 },
     stderr: false,

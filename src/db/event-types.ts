@@ -57,7 +57,7 @@ export class TypeRegistry implements CustomTypeCheck {
   /** Loads now, then every refreshMs (a failed re-read keeps the last good registrations). */
   async start(onError?: (e: unknown) => void): Promise<this> {
     await this.refresh();
-    this.timer = setInterval(() => this.refresh().catch((e) => onError?.(e)), this.refreshMs);
+    this.timer = setInterval(() => void this.refresh().catch((e) => onError?.(e)), this.refreshMs);
     this.timer.unref();
     return this;
   }

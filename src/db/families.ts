@@ -244,7 +244,7 @@ const DECLARED: Record<Family, Entry> = {
       field('owner', 'text', 'owner'),
       field('expected_version', 'int', 'expectedVersion'),
       field('value', 'jsonb', 'value'),
-      // Written when the event is applied in seq order (workers/documents.ts), rewritten if a late event
+      // Written when the event is applied in seq order (sessions/documents.ts), rewritten if a late event
       // before it makes its document fold again: applied, conflict or over_limit, and the version it
       // made (applied) or found (conflict). NULL while it waits behind a sequence gap.
       { name: 'outcome', type: 'text', nullable: true },

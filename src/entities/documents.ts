@@ -2,7 +2,7 @@ import { defineEntity, p } from '@mikro-orm/core';
 
 /**
  * A document as of the latest doc.put / doc.delete applied in its session's seq order
- * (src/workers/documents.ts). Owned by the session (`owner` = '') or by one of its players (`owner` =
+ * (src/sessions/documents.ts). Owned by the session (`owner` = '') or by one of its players (`owner` =
  * the player id). Keyed by session first, like every event table, so it can be partitioned with them.
  */
 export const Document = defineEntity({

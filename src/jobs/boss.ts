@@ -13,9 +13,9 @@ import type { Logger } from '../log.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
 import { pgConnectionOptions } from '../db/tls.ts';
 import { DUE_INTERVAL_SQL, INSERT_IDLE_SNAPSHOTS_SQL } from '../db/sql/snapshots.ts';
-import { LOCK_STALE_GAPS_SQL, WATERMARKS_SQL, type LockedSession } from '../db/sql/sessions.ts';
-import { advanceSessions } from '../workers/advance.ts';
-import { gaveUpMessage } from '../workers/sequencer.ts';
+import { LOCK_STALE_GAPS_SQL, type LockedSession } from '../db/sql/sessions.ts';
+import { advanceSessions } from '../sessions/advance.ts';
+import { gaveUpMessage } from '../sessions/sequencer.ts';
 import { ABANDON_IDLE_SQL, DELETE_EXPIRED_QUEUE_SQL } from '../db/sql/cleanup.ts';
 import { deletedCounts, runRetention } from '../ops/retention.ts';
 import { pollErasureRequests } from '../ops/erasure-requests.ts';
@@ -26,7 +26,8 @@ import { takeSnapshot, type SnapshotJob } from '../snapshots/take.ts';
 import { rateFinishedSessions } from '../aggregates/ratings.ts';
 import type { QueueHorizon } from '../queue/horizon.ts';
 import { closeEndedPeriods } from '../aggregates/close-periods.ts';
-import type { RatingsScheduler, SnapshotScheduler } from '../workers/write-batch.ts';
+import { scheduleDue, type RatingsScheduler, type SnapshotScheduler } from '../sessions/schedulers.ts';
+import { emptyTally, type SessionTally } from '../sessions/tally.ts';
 import { checkJobs } from './install.ts';
 
 export const PGBOSS_SCHEMA = 'pgboss';
@@ -121,24 +122,17 @@ export async function runSnapshotSweep(orm: MikroORM, cfg: Readonly<Config>, bos
   });
 }
 
-export interface GapSweepResult {
-  /** Sessions whose gap was given up, with the watermark before and after and the seqs taken as lost. */
-  sessions: { id: string; from: number; to: number; lost: number }[];
-  /** Turn results folded past the gaps. */
-  folded: number;
-}
-
 /**
  * Gives up gaps older than `gapTimeoutS` in sessions no new batch has touched since (a batch does it on
  * its own when one arrives): the watermark moves past them, the missing seqs are counted as lost, the
  * live state folds on, and a session that became final gets its final snapshot and its rating. Runs
- * with the clean-up.
+ * with the clean-up. Returns what it did (src/sessions/tally.ts).
  */
-export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshots?: SnapshotScheduler, ratings?: RatingsScheduler | null): Promise<GapSweepResult> {
-  if (cfg.gapTimeoutS <= 0) return { sessions: [], folded: 0 };
+export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshots?: SnapshotScheduler, ratings?: RatingsScheduler | null): Promise<SessionTally> {
+  if (cfg.gapTimeoutS <= 0) return emptyTally();
   return transaction(orm, async (q) => {
     const locked = await q<LockedSession>(LOCK_STALE_GAPS_SQL, [cfg.gapTimeoutS]);
-    if (!locked.length) return { sessions: [], folded: 0 };
+    if (!locked.length) return emptyTally();
     const adv = await advanceSessions(q, locked, new Map(), new Map(), new Map(), new Map(), {
       liveState: cfg.liveState,
       snapshots: !!snapshots,
@@ -147,13 +141,8 @@ export async function runGapSweep(orm: MikroORM, cfg: Readonly<Config>, snapshot
       maxOwnerDocumentBytes: cfg.maxOwnerDocumentBytes,
       maxStateBytes: cfg.maxStateBytes,
     });
-    if (snapshots && adv.fold.snapshots.length) await snapshots.enqueue(q, adv.fold.snapshots);
-    if (ratings && [...adv.changes.values()].some((c) => c.becameFinal && c.finished)) await ratings.enqueue(q);
-    const after = new Map((await q<{ id: string; applied_seq: string; lost_seqs: string }>(WATERMARKS_SQL, [locked.map((l) => l.id)])).map((r) => [r.id, r]));
-    const sessions = locked
-      .map((l) => ({ id: l.id, from: Number(l.applied_seq), to: Number(after.get(l.id)?.applied_seq ?? l.applied_seq), lost: Number(after.get(l.id)?.lost_seqs ?? l.lost_seqs) - Number(l.lost_seqs) }))
-      .filter((x) => x.to !== x.from);
-    return { sessions, folded: adv.fold.applied };
+    await scheduleDue(q, adv, { snapshots, ratings });
+    return adv.tally;
   });
 }
 
@@ -227,10 +216,9 @@ export async function startJobs(cfg: Readonly<Config>, orm: MikroORM, log: Logge
   await boss.schedule(CLEANUP_QUEUE, '* * * * *');
   await boss.work(CLEANUP_QUEUE, async () => {
     const gaps = await runGapSweep(orm, cfg, snapshots, ratings);
-    if (gaps.sessions.length) {
-      const lostSeqs = gaps.sessions.reduce((n, x) => n + x.lost, 0);
-      stats.seqsGivenUp += lostSeqs;
-      log.warn({ sessions: gaps.sessions.length, lostSeqs, foldedTurns: gaps.folded, first: gaps.sessions.slice(0, 10) }, gaveUpMessage(cfg.gapTimeoutS));
+    if (gaps.seqsGivenUp) {
+      stats.seqsGivenUp += gaps.seqsGivenUp;
+      log.warn({ sessions: gaps.sessionsGivenUp, lostSeqs: gaps.seqsGivenUp, foldedTurns: gaps.turnsFolded, first: gaps.gaveUp }, gaveUpMessage(cfg.gapTimeoutS));
     }
     const r = await runCleanup(orm, cfg, snapshots.enqueue, clock);
     if (r.abandoned.length || r.expiredQueueEntries) log.info({ abandoned: r.abandoned.length, expiredQueueEntries: r.expiredQueueEntries }, 'clean-up');

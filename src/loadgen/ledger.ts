@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Reader } from '../db/reader.ts';
 import { RUN_DEAD_LETTERS_SQL, RUN_LOST_SEQS_SQL, RUN_SESSION_STATES_SQL, RUN_STORED_SQL, RUN_TURN_RESULTS_SQL, RUN_UNAPPLIED_SQL, RUN_UNRATED_SQL, RUN_WATERMARKS_SQL } from '../db/sql/ledger.ts';
-import { foldTurnBounded, stateBytes } from '../workers/fold-state.ts';
+import { foldTurnBounded, stateBytes } from '../sessions/fold-state.ts';
 import { DEFAULT_MAX_STATE_BYTES } from '../contract/limits.ts';
 
 /** An accepted event in wire form, as its producer sent it, with the id and seq it was given. */

@@ -24,7 +24,7 @@
  * deleted rows, and usage reads of agent_logs (`players agents`) count only what is left. Not guarded:
  * an event reaching a finished session below its watermark after its turn results or document events
  * went (a dead letter replayed late, a lost seq arriving after all) re-folds the live state or those
- * documents from what is left (src/workers/documents.ts, fold-state): guarding it would need a marker
+ * documents from what is left (src/sessions/documents.ts, fold-state): guarding it would need a marker
  * read on every batch of the hot path; the README tells operators to replay dead letters before
  * GP_RETAIN_EVENTS_DAYS runs out instead. Rows stored behind a sequence gap (above applied_seq) are kept.
  *

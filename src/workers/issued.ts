@@ -9,24 +9,22 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { highestPerSession, type IssuedMark } from '../contract/issued.ts';
 import { transaction } from '../db/query.ts';
 import { LOCK_SESSIONS_SQL, RAISE_ISSUED_SQL, type LockedSession } from '../db/sql/sessions.ts';
-import { advanceSessions } from './advance.ts';
+import { advanceSessions } from '../sessions/advance.ts';
+import { scheduleDue } from '../sessions/schedulers.ts';
+import { emptyTally, type SessionTally } from '../sessions/tally.ts';
 import { classifyDbError } from './db-errors.ts';
 import { advanceOptions, type WriterOptions } from './write-batch.ts';
 
-export interface IssuedResult {
+/** What the report's session step did (gaps already past GP_GAP_TIMEOUT_S given up, turns folded past them), and: */
+export interface IssuedResult extends SessionTally {
   /** Sessions whose reported seq is above every seq stored for them: their last events are missing. */
   behind: { id: string; stored: number; issued: number }[];
-  /** Seqs given up as lost in this transaction (gaps already past GP_GAP_TIMEOUT_S), and late arrivals counted back. */
-  givenUp: number;
-  late: number;
-  /** Sessions whose gap was given up here, with the watermark before and after. */
-  gaveUp: { id: string; from: number; to: number; lost: number }[];
 }
 
 /** Raises `issued_seq` for the marks and moves the watermarks. Transient failures are retried like a batch's. */
 export async function applyIssued(orm: MikroORM, marks: readonly IssuedMark[], opts: WriterOptions): Promise<IssuedResult> {
   const list = highestPerSession(marks);
-  if (!list.length) return { behind: [], givenUp: 0, late: 0, gaveUp: [] };
+  if (!list.length) return { behind: [], ...emptyTally() };
   let delay = opts.backoffMs ?? 100;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -37,11 +35,10 @@ export async function applyIssued(orm: MikroORM, marks: readonly IssuedMark[], o
         const behind = open
           .filter((s) => Number(s.issued_seq) > Number(s.last_seq))
           .map((s) => ({ id: s.id, stored: Number(s.last_seq), issued: Number(s.issued_seq) }));
-        if (!open.length) return { behind, givenUp: 0, late: 0, gaveUp: [] };
+        if (!open.length) return { behind, ...emptyTally() };
         const adv = await advanceSessions(q, open, new Map(), new Map(), new Map(), new Map(), advanceOptions(opts));
-        if (opts.snapshots && adv.fold.snapshots.length) await opts.snapshots.enqueue(q, adv.fold.snapshots);
-        if (opts.ratings && [...adv.changes.values()].some((c) => c.becameFinal && c.finished)) await opts.ratings.enqueue(q);
-        return { behind, givenUp: adv.givenUp, late: adv.late, gaveUp: adv.gaveUp };
+        await scheduleDue(q, adv, opts);
+        return { behind, ...adv.tally };
       });
     } catch (e) {
       if (classifyDbError(e) !== 'transient' || attempt > opts.retries) throw e;

@@ -12,7 +12,7 @@ import type { StatDelta } from '../db/sql/aggregates.ts';
 import { LOCK_PLAYERS_SQL, RECOMPUTE_PLAYERS_SQL, SESSION_PLAYERS_SQL } from '../db/sql/participants.ts';
 import { GAME_CONTRIBUTIONS_SQL, SESSION_CONTRIBUTIONS_SQL } from '../db/sql/stat-moves.ts';
 import { tenantScope, type StatKey } from '../derive/scopes.ts';
-import type { SessionChange } from './advance.ts';
+import type { SessionChange } from '../sessions/advance.ts';
 
 export class KeyMoves {
   /** Sessions whose game type changed, in the same tenant's scopes (or the global ones). */

@@ -21,16 +21,18 @@ import { writeAggregates, type AggregateOptions } from '../aggregates/write.ts';
 import { AGGREGATES_SHARED_LOCK_SQL } from '../db/sql/aggregates.ts';
 import { KeyMoves } from './key-moves.ts';
 import { sessionDeltas, type SessionDelta } from '../derive/session.ts';
-import { advanceSessions, type AdvanceOptions, type SessionChange } from './advance.ts';
+import { advanceSessions, type AdvanceOptions, type SessionChange } from '../sessions/advance.ts';
+import { scheduleDue, type RatingsScheduler, type SnapshotScheduler } from '../sessions/schedulers.ts';
+import { addTally, emptyTally, type SessionTally } from '../sessions/tally.ts';
 import { writeParticipants } from './participants.ts';
-import type { SeqEvent } from './sequencer.ts';
+import type { SeqEvent } from '../sessions/sequencer.ts';
 import { joinQueueRows, playerRows } from './derived-rows.ts';
 import { classifyDbError, describeDbError } from './db-errors.ts';
 import { transaction, type TxCopy, type TxQuery } from '../db/query.ts';
 import { COPY_ROLLBACK_SQL, COPY_RELEASE_SQL, COPY_SAVEPOINT_SQL, COPY_SQL, familyCopyText, NotCopyable } from '../db/copy.ts';
-import type { SnapshotJob } from '../snapshots/take.ts';
 
-export interface WriteResult {
+/** What landed; the session counters (folds, documents, gaps...) are the shared tally (src/sessions/tally.ts). */
+export interface WriteResult extends SessionTally {
   inserted: number;
   /** Of them, rows written by COPY (the rest by the INSERT that skips duplicates: src/db/copy.ts). */
   copied: number;
@@ -43,25 +45,6 @@ export interface WriteResult {
   retries: number;
   /** The events really inserted (not duplicates), in commit order. */
   committed: ValidEvent[];
-  /** Turn results folded into live states. */
-  turnsFolded: number;
-  /** Sessions whose turn results wait behind a sequence gap (counted per transaction). */
-  sessionsWaiting: number;
-  /** Sessions whose live state was folded again from an earlier point (a late turn result or end). */
-  refolds: number;
-  /** Events found sharing their seq with another event of their session (recorded in seq_conflicts). */
-  seqConflicts: number;
-  /** Document writes applied, refused for their expectedVersion, refused by the owner limit. */
-  docsApplied: number;
-  docConflicts: number;
-  docsOverLimit: number;
-  /** Turn results refused by GP_MAX_STATE_BYTES (recorded as state_too_large dead letters). */
-  statesTooLarge: number;
-  /** Seqs given up as lost (gaps past GP_GAP_TIMEOUT_S), and given-up seqs that arrived after all. */
-  seqsGivenUp: number;
-  seqsLate: number;
-  /** Sessions whose gap was given up, with the watermark before and after (for the log; the first few). */
-  gaveUp: { id: string; from: number; to: number; lost: number }[];
 }
 
 export interface WriterOptions {
@@ -100,16 +83,6 @@ export function advanceOptions(opts: WriterOptions): AdvanceOptions {
   };
 }
 
-export interface RatingsScheduler {
-  /** Schedules a ratings run in the batch's transaction (called when the batch finished a session). */
-  enqueue(q: TxQuery): Promise<void>;
-}
-
-export interface SnapshotScheduler {
-  everyTurns: number;
-  enqueue(q: TxQuery, jobs: SnapshotJob[]): Promise<void>;
-}
-
 /** By (session, id): the order of the primary key, so concurrent batches lock rows in one order. */
 function byKey(a: ValidEvent, b: ValidEvent): number {
   const sa = a.sessionId ?? '';
@@ -120,10 +93,7 @@ function byKey(a: ValidEvent, b: ValidEvent): number {
 
 /** Writes events and dead letters; returns what landed. Throws only for persistent infrastructure failure. */
 export async function writeBatch(orm: MikroORM, events: ValidEvent[], deadLetters: DeadLetterRow[], opts: WriterOptions): Promise<WriteResult> {
-  const result: WriteResult = {
-    inserted: 0, copied: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], turnsFolded: 0, sessionsWaiting: 0, refolds: 0, seqConflicts: 0,
-    docsApplied: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0, seqsGivenUp: 0, seqsLate: 0, gaveUp: [],
-  };
+  const result: WriteResult = { inserted: 0, copied: 0, duplicates: 0, deadLettered: 0, byType: new Map(), transactions: 0, retries: 0, committed: [], ...emptyTally() };
   // The same event twice in one batch (two jobs, or a redelivery) is written once.
   const seen = new Set<string>();
   const unique: ValidEvent[] = [];
@@ -179,7 +149,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
     else byFamily.set(e.family, [e]);
   }
   let copied = 0;
-  const tx: TxTally = { folded: 0, waiting: 0, refolds: 0, conflicts: 0, givenUp: 0, late: 0, gaveUp: [], docs: 0, docConflicts: 0, docsOverLimit: 0, statesTooLarge: 0, newPeriods: [] };
+  const tx: TxTally = { ...emptyTally(), newPeriods: [] };
   const counts = await transaction(orm, async (q, copy) => {
     if (opts.aggregates && events.length) await q(AGGREGATES_SHARED_LOCK_SQL);
     const inserted: ValidEvent[] = [];
@@ -209,17 +179,7 @@ async function writeOnce(orm: MikroORM, events: ValidEvent[], deadLetters: DeadL
   result.copied += copied;
   result.duplicates += events.length - counts.length;
   result.deadLettered += deadLetters.length;
-  result.turnsFolded += tx.folded;
-  result.sessionsWaiting += tx.waiting;
-  result.refolds += tx.refolds;
-  result.seqConflicts += tx.conflicts;
-  result.docsApplied += tx.docs;
-  result.docConflicts += tx.docConflicts;
-  result.docsOverLimit += tx.docsOverLimit;
-  result.statesTooLarge += tx.statesTooLarge;
-  result.seqsGivenUp += tx.givenUp;
-  result.seqsLate += tx.late;
-  result.gaveUp.push(...tx.gaveUp.slice(0, Math.max(0, 10 - result.gaveUp.length)));
+  addTally(result, tx);
   for (const e of counts) {
     result.byType.set(e.type, (result.byType.get(e.type) ?? 0) + 1);
     result.committed.push(e);
@@ -254,18 +214,8 @@ async function copyFamily(q: TxQuery, copy: TxCopy, family: Family, list: ValidE
   return true;
 }
 
-interface TxTally {
-  folded: number;
-  waiting: number;
-  refolds: number;
-  conflicts: number;
-  givenUp: number;
-  late: number;
-  gaveUp: { id: string; from: number; to: number; lost: number }[];
-  docs: number;
-  docConflicts: number;
-  docsOverLimit: number;
-  statesTooLarge: number;
+/** One transaction's tally, and the leaderboard periods it created (known to the aggregates once it commits). */
+interface TxTally extends SessionTally {
   newPeriods: string[];
 }
 
@@ -292,19 +242,8 @@ async function deriveFrom(q: TxQuery, inserted: ValidEvent[], opts: WriterOption
     const locked = await q<LockedSession>(LOCK_SESSIONS_SQL, [ids]);
     const adv = await advanceSessions(q, locked, deltas, seqEvents, turns, docs, advanceOptions(opts));
     changes = adv.changes;
-    tx.folded += adv.fold.applied;
-    tx.waiting += adv.fold.waiting;
-    tx.refolds += adv.fold.refolds;
-    tx.conflicts += adv.conflicts;
-    tx.givenUp += adv.givenUp;
-    tx.late += adv.late;
-    tx.gaveUp.push(...adv.gaveUp);
-    tx.docs += adv.docs.applied;
-    tx.docConflicts += adv.docs.conflicts;
-    tx.docsOverLimit += adv.docs.overLimit;
-    tx.statesTooLarge += adv.fold.refused.length;
-    if (opts.snapshots && adv.fold.snapshots.length) await opts.snapshots.enqueue(q, adv.fold.snapshots);
-    if (opts.ratings && [...changes.values()].some((c) => c.becameFinal && c.finished)) await opts.ratings.enqueue(q);
+    addTally(tx, adv.tally);
+    await scheduleDue(q, adv, opts);
   }
   // A session whose key changed (a late, earlier session.created) takes its whole contribution along:
   // the old one read before the participants change, the new one after (./key-moves.ts).

@@ -2,7 +2,7 @@
 import { uuidv7 } from '../../src/contract/ids.ts';
 import type { EventType } from '../../src/contract/events.ts';
 
-export function exampleData(sessionId: string): Record<EventType, { player?: string; data: Record<string, unknown>; noSession?: boolean }> {
+export function exampleData(_sessionId: string): Record<EventType, { player?: string; data: Record<string, unknown>; noSession?: boolean }> {
   return {
     'session.created': { data: { gameType: 'impostor', tenant: 'chat-67890', name: 'Game Room #1', createdBy: 11111, settings: { maxPlayers: 8 } } },
     'session.started': { data: { settings: { maxPlayers: 8, impostors: 1 } } },

@@ -7,7 +7,7 @@ import type { QueueBackend } from '../../src/queue/backend-names.ts';
 import { openQueue, type EventsQueue } from '../../src/queue/backend.ts';
 import type { MikroORM } from '../../src/db/orm.ts';
 import { createLogger } from '../../src/log.ts';
-import { startWorker, type WorkerHandle } from '../../src/workers/worker.ts';
+import { startWorker, type WorkerHandle } from '../../src/process/worker.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { REDIS_URL, childEnv } from './env.ts';
 import { backendEnv, dropQueue, openFixture, prepareQueue, testConfig, uniqueName, type Fixture } from './services.ts';

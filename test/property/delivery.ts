@@ -85,13 +85,19 @@ export function deliveryPlan(rc: RunCase, opts: PlanOptions): Plan {
     const next: typeof sends = [];
     for (const c of carry) {
       if (ids.has(c.id)) next.push(c);
-      else (job.push(c.event), ids.add(c.id));
+      else {
+        job.push(c.event);
+        ids.add(c.id);
+      }
     }
     while (job.length < size && i < sends.length) {
       const c = sends[i++]!;
       // A re-send goes into another job than the copy before it.
       if (ids.has(c.id)) next.push(c);
-      else (job.push(c.event), ids.add(c.id));
+      else {
+        job.push(c.event);
+        ids.add(c.id);
+      }
     }
     carry = next;
     if (job.length) jobs.push(job);

@@ -11,7 +11,7 @@ import { ordinal, rate, rating } from 'openskill';
 import type { GenEvent, SessionCase } from './arbitraries.ts';
 import { type Json, type JsonObject, cloneJson, hasKey, isObject, mergePatch } from './json.ts';
 import { DEFAULT_MAX_STATE_BYTES } from '../../src/contract/limits.ts';
-import { stateBytes } from '../../src/workers/fold-state.ts';
+import { stateBytes } from '../../src/sessions/fold-state.ts';
 
 export type Outcome = 'win' | 'loss' | 'draw';
 const RANK: Record<Outcome, number> = { win: 1, draw: 2, loss: 3 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { copyJson } from '../../src/contract/merge-patch.ts';
-import { foldTurn, foldTurnBounded, stateBytes } from '../../src/workers/fold-state.ts';
-import { contiguousUpTo } from '../../src/workers/sequencer.ts';
+import { foldTurn, foldTurnBounded, stateBytes } from '../../src/sessions/fold-state.ts';
+import { contiguousUpTo } from '../../src/sessions/sequencer.ts';
 
 describe('live state fold', () => {
   it('finds how far a history is contiguous', () => {

@@ -1,9 +1,9 @@
 /**
- * The worker's latency histograms (src/workers/lag.ts): percentiles within the bucket resolution, and a
+ * The worker's latency histograms (src/process/lag.ts): percentiles within the bucket resolution, and a
  * time stamped by a clock ahead of this one (a producer's) counted as 0, never negative.
  */
 import { describe, expect, it } from 'vitest';
-import { LagHistogram, elapsedMs } from '../../src/workers/lag.ts';
+import { LagHistogram, elapsedMs } from '../../src/process/lag.ts';
 
 describe('lag histograms', () => {
   it('answer percentiles within about 4% and keep the maximum', () => {

@@ -42,7 +42,7 @@ UPDATE dead_letters SET replayed_at = now(), replay_count = replay_count + 1 WHE
 export const MAX_DEAD_LETTER_PAYLOAD = 1024 * 1024;
 
 /**
- * $1: JSON array of StateRefusal (src/workers/fold-state.ts) with `payload` (the turn result's JSON),
+ * $1: JSON array of StateRefusal (src/sessions/fold-state.ts) with `payload` (the turn result's JSON),
  * $2: longest payload kept. Result: none. One `state_too_large` dead letter per refused turn result:
  * a refold that refuses it again records nothing new.
  */

@@ -1,5 +1,5 @@
 /**
- * Documents: applied from document_events in seq order (src/workers/documents.ts), read by key, by
+ * Documents: applied from document_events in seq order (src/sessions/documents.ts), read by key, by
  * collection (a key prefix or range, paged by key) and by owner. A document's owner is '' (its session)
  * or a player id; `key` sorts in byte order (COLLATE "C").
  */

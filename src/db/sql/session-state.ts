@@ -1,5 +1,5 @@
 /**
- * The live-state fold (src/workers/fold-state.ts): read the turn results to fold, the states they
+ * The live-state fold (src/sessions/fold-state.ts): read the turn results to fold, the states they
  * start from, and write the new states. All run inside a transaction that holds the sessions' row
  * locks, so one session is folded by one transaction at a time.
  */

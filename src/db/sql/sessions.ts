@@ -1,6 +1,6 @@
 /**
  * The sessions a batch touches: made to exist, locked in id order, then written with the values the
- * worker merged in TypeScript (src/derive/session.ts, src/workers/advance.ts). Holding the row locks
+ * worker merged in TypeScript (src/derive/session.ts, src/sessions/advance.ts). Holding the row locks
  * from the first statement to the commit serialises every transaction that derives anything from one
  * session (batches on replicas, the gap sweep, ratings, the idle clean-up), so each sees the other's
  * committed result and merges onto it.
@@ -181,8 +181,6 @@ SELECT session_id, event_id, seq, type FROM json_to_recordset($1::json) AS x(ses
 ORDER BY session_id, event_id
 ON CONFLICT (session_id, event_id) DO NOTHING RETURNING session_id`;
 
-/** $1: session ids. Result: id, applied_seq, lost_seqs (for the gap sweep's report). */
-export const WATERMARKS_SQL = `SELECT id, applied_seq, lost_seqs FROM sessions WHERE id = ANY($1::text[])`;
 
 /** $1 session id. Result: its tenant (the API's tenant-restricted keys check it). */
 export const SESSION_TENANT_SQL = `SELECT tenant FROM sessions WHERE id = $1`;

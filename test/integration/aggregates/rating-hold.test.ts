@@ -17,7 +17,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
 import { verifyAggregates } from '../../../src/aggregates/verify.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { childEnv } from '../../helpers/env.ts';
 import { BACKENDS, backendEnv, rows, testConfig, testEnv, uniqueName, waitFor } from '../../helpers/services.ts';
 import { dbFixture, inProcessWorker, plainQueue } from '../../helpers/worker.ts';

@@ -216,6 +216,7 @@ describe('the command line itself', () => {
     expect((await runCli(['keys', 'create', name, '--scope', 'read'], env)).code).toBe(0);
     const list = await runCli(['keys', 'list'], env);
     expect(list.code).toBe(0);
+    // eslint-disable-next-line no-control-regex -- the escape character is what must not come through
     expect(list.stdout).not.toMatch(/[\u001b\r\u202e]/);
     expect(list.stdout).toContain('evil\\u{1b}[2J\\u{d}name\\u{202e}');
   });

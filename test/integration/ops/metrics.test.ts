@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
 import { METRIC } from '../../../src/metrics/metrics.ts';
-import { startWorker, type WorkerHandle } from '../../../src/workers/worker.ts';
+import { startWorker, type WorkerHandle } from '../../../src/process/worker.ts';
 import { createLogger } from '../../../src/log.ts';
 import { dropPrefix, openFixture, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { plainQueue } from '../../helpers/worker.ts';

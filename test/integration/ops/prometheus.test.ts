@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProducer } from '../../../src/producers/index.ts';
 import { DASHBOARDS, RATE } from '../../../src/metrics/dashboards.ts';
-import { startWorker, type WorkerHandle } from '../../../src/workers/worker.ts';
+import { startWorker, type WorkerHandle } from '../../../src/process/worker.ts';
 import { createLogger } from '../../../src/log.ts';
 import { REDIS_URL, dropPrefix, openFixture, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { plainQueue } from '../../helpers/worker.ts';

@@ -16,7 +16,7 @@ it('waits for a Redis that comes up after the producer, well past readyTimeoutMs
     const ready = producer.ready(20_000);
     const settled = ready.then(() => 'ready', () => 'failed');
     await new Promise((r) => setTimeout(r, 1000)); // five of the emit's own waits
-    expect(await Promise.race([settled, 'pending'])).toBe('pending');
+    expect(await Promise.race([settled, Promise.resolve('pending')])).toBe('pending');
     server = await startRedisServer([], { port });
     await ready;
     const sent = await producer.sessionCreated({ sessionId: 's1', gameType: 'hokm' });

@@ -17,7 +17,7 @@ import { createReader, type Reader } from '../../../src/db/reader.ts';
 import { checkLedger, classifyLosses, type LedgerEvent } from '../../../src/loadgen/ledger.ts';
 import { createProducer, type Producer } from '../../../src/producers/index.ts';
 import { pgSequenceSeed } from '../../../src/recovery/sequence-seed.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.ts';
 import { rows, testConfig, uniqueName, waitFor } from '../../helpers/services.ts';
 import { dbFixture, inProcessWorker } from '../../helpers/worker.ts';

@@ -15,7 +15,7 @@ import { loadConfig } from '../../../src/config.ts';
 import { scramVerifier } from '../../../src/db/roles.ts';
 import { PreconditionError } from '../../../src/errors.ts';
 import { createProducer } from '../../../src/producers/index.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { adminQuery } from '../../helpers/env.ts';
 import { REDIS_URL, cloneDatabase, dropPrefix, emptyDatabase, testEnv, uniqueName, waitFor } from '../../helpers/services.ts';

@@ -19,7 +19,7 @@ import { pgConnectionOptions } from '../../../src/db/tls.ts';
 import { ConfigError } from '../../../src/errors.ts';
 import { createProducer } from '../../../src/producers/index.ts';
 import { workerRedis } from '../../../src/redis.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.ts';
 import { testEnv, uniqueName, waitFor } from '../../helpers/services.ts';

@@ -10,7 +10,7 @@ import { createProducer } from '../../../src/producers/index.ts';
 import { query } from '../../../src/db/query.ts';
 import { recoverActiveSessions } from '../../../src/recovery/recover.ts';
 import * as api from '../../../src/index.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { REDIS_URL, dropPrefix, openFixture, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { inProcessWorker } from '../../helpers/worker.ts';
 

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../../src/contract/ids.ts';
-import { foldTurn } from '../../../src/workers/fold-state.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import { foldTurn } from '../../../src/sessions/fold-state.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { dropPrefix, openFixture, rows, testConfig, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { inProcessWorker, plainQueue, spawnCli } from '../../helpers/worker.ts';
 

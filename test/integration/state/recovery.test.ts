@@ -11,7 +11,6 @@ import { NEWEST_SNAPSHOTS_SQL } from '../../../src/db/sql/snapshots.ts';
 import { RECOVERY_TAIL_SQL } from '../../../src/db/sql/history.ts';
 import { stateHash } from '../../../src/snapshots/hash.ts';
 import { mergePatch } from '../../../src/contract/merge-patch.ts';
-import { foldTurn } from '../../../src/workers/fold-state.ts';
 import { allTypesEvents } from '../../helpers/examples.ts';
 import { BACKENDS, queueUrl, rows, uniqueName, waitFor } from '../../helpers/services.ts';
 import { plainQueue, workerFixture } from '../../helpers/worker.ts';

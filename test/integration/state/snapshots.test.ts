@@ -9,7 +9,7 @@ import { query } from '../../../src/db/query.ts';
 import { recoverSession } from '../../../src/recovery/recover.ts';
 import { stateHash } from '../../../src/snapshots/hash.ts';
 import { runSnapshotSweep } from '../../../src/jobs/boss.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { runCli } from '../../helpers/cli.ts';
 import { REDIS_URL, dropPrefix, openFixture, rows, testConfig, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { inProcessWorker, spawnCli } from '../../helpers/worker.ts';

@@ -11,7 +11,7 @@ import { query, transaction } from '../../../src/db/query.ts';
 import { ConfigError } from '../../../src/errors.ts';
 import { createProducer } from '../../../src/producers/index.ts';
 import { classifyDbError, sqlState } from '../../../src/workers/db-errors.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { REDIS_URL, count, dropPrefix, openFixture, rows, testConfig, testEnv, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { inProcessWorker, plainQueue, spawnCli, type ChildWorker } from '../../helpers/worker.ts';
 

@@ -9,7 +9,7 @@ import { uuidv7 } from '../../../src/contract/ids.ts';
 import { createProducer } from '../../../src/producers/index.ts';
 import { query } from '../../../src/db/query.ts';
 import { openOrm, type MikroORM } from '../../../src/db/orm.ts';
-import type { WorkerHandle } from '../../../src/workers/worker.ts';
+import type { WorkerHandle } from '../../../src/process/worker.ts';
 import { allTypesEvents, moveEvent } from '../../helpers/examples.ts';
 import { BACKENDS, backendEnv, count, dropQueue, openFixture, prepareQueue, queueUrl, rows, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';
 import { inProcessWorker, plainQueue } from '../../helpers/worker.ts';

@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startWorker, type WorkerHandle } from '../../../src/workers/worker.ts';
+import { startWorker, type WorkerHandle } from '../../../src/process/worker.ts';
 import { moveEvent } from '../../helpers/examples.ts';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.ts';
 import { count, openFixture, testConfig, uniqueName, waitFor, type Fixture } from '../../helpers/services.ts';

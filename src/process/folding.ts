@@ -6,7 +6,7 @@ import type { Config } from '../config.ts';
 import type { MikroORM } from '../db/orm.ts';
 import type { Logger } from '../log.ts';
 import { foldStatDeltas } from '../aggregates/write.ts';
-import { describeDbError } from './db-errors.ts';
+import { describeDbError } from '../workers/db-errors.ts';
 
 export function startFolding(orm: MikroORM, cfg: Readonly<Config>, log: Logger): { stop(): Promise<void> } {
   let running: Promise<void> | null = null;
@@ -15,7 +15,7 @@ export function startFolding(orm: MikroORM, cfg: Readonly<Config>, log: Logger):
       .then(() => undefined)
       .catch((e) => log.warn({ err: describeDbError(e) }, 'folding stat deltas failed; retrying next tick'))
       .finally(() => (running = null)));
-  const timer = setInterval(fold, cfg.statsFoldMs);
+  const timer = setInterval(() => void fold(), cfg.statsFoldMs);
   return {
     async stop() {
       clearInterval(timer);

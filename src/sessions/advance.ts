@@ -1,10 +1,11 @@
 /**
  * One transaction's step for the sessions it touches, with their rows locked: merge the events really
- * inserted into each session (src/derive/session.ts), move the sequence watermark
- * (src/workers/sequencer.ts), fold the live state and take the snapshots that fall due
- * (src/workers/fold-state.ts), and write the rows. Ingest batches and the gap sweep both run it; what
- * changed (an end, a game type, finality) is returned for the participants, aggregates and ratings
- * steps that follow in the same transaction.
+ * inserted into each session (src/derive/session.ts), move the sequence watermark (./sequencer.ts),
+ * fold the live state and take the snapshots that fall due (./fold-state.ts), apply documents
+ * (./documents.ts), and write the rows. Ingest batches (src/workers/write-batch.ts), issued-seq reports
+ * (src/workers/issued.ts) and the gap sweep (src/jobs/boss.ts) all run it, so it sits below both the
+ * workers and the jobs; what changed (an end, a game type, finality) is returned for the participants,
+ * aggregates and ratings steps that follow in the same transaction, with a tally of what it did (./tally.ts).
  */
 import type { ValidEvent } from '../contract/events.ts';
 import { storedPos, type Pos } from '../derive/position.ts';
@@ -13,9 +14,11 @@ import { mergeSession, statusOf, type EndFields, type SessionDelta, type StoredG
 import type { TxQuery } from '../db/query.ts';
 import { UPDATE_SESSIONS_SQL, type LockedSession, type SessionWrite } from '../db/sql/sessions.ts';
 import { INSERT_STATE_REFUSALS_SQL, MAX_DEAD_LETTER_PAYLOAD } from '../db/sql/dead-letters.ts';
-import { applyDocuments, type DocInput, type DocResult } from './documents.ts';
-import { foldStates, type FoldResult } from './fold-state.ts';
+import type { SnapshotJob } from '../snapshots/take.ts';
+import { applyDocuments, type DocInput } from './documents.ts';
+import { foldStates } from './fold-state.ts';
 import { advanceWatermarks, type SeqEvent } from './sequencer.ts';
+import { emptyTally, noteGaveUp, type SessionTally } from './tally.ts';
 
 export interface AdvanceOptions {
   liveState: boolean;
@@ -50,16 +53,9 @@ export interface SessionChange {
 
 export interface AdvanceResult {
   changes: Map<string, SessionChange>;
-  fold: FoldResult;
-  docs: DocResult;
-  conflicts: number;
-  /** Seqs given up as lost in this transaction (gap timeouts), net of late arrivals. */
-  lostDelta: number;
-  /** Seqs given up as lost in this transaction, and seqs given up before that arrived in it (lostDelta = givenUp - late). */
-  givenUp: number;
-  late: number;
-  /** Sessions whose gap was given up here: the watermark before and after, and the seqs given up. */
-  gaveUp: { id: string; from: number; to: number; lost: number }[];
+  /** Snapshots that fell due, for the caller to schedule in the same transaction (./schedulers.ts). */
+  snapshots: SnapshotJob[];
+  tally: SessionTally;
 }
 
 const groupsOf = (s: LockedSession): StoredGroups => ({
@@ -106,11 +102,7 @@ export async function advanceSessions(
   const changes = new Map<string, SessionChange>();
   const foldInputs = [];
   const docInputs: DocInput[] = [];
-  let conflicts = 0;
-  let lostDelta = 0;
-  let givenUp = 0;
-  let late = 0;
-  const gaveUp: AdvanceResult['gaveUp'] = [];
+  const tally = emptyTally();
   for (const s of locked) {
     const d = deltas.get(s.id);
     const old = groupsOf(s);
@@ -120,11 +112,10 @@ export async function advanceSessions(
     const end = groups.end;
     const final = end !== null && w.applied >= end[0];
     const endChanged = !!m?.end;
-    conflicts += w.conflicts - s.seq_conflicts;
-    lostDelta += w.lost - Number(s.lost_seqs);
-    givenUp += w.givenUp;
-    late += w.late;
-    if (w.givenUp) gaveUp.push({ id: s.id, from: Number(s.applied_seq), to: w.applied, lost: w.givenUp });
+    tally.seqConflicts += w.conflicts - s.seq_conflicts;
+    tally.seqsGivenUp += w.givenUp;
+    tally.seqsLate += w.late;
+    if (w.givenUp) noteGaveUp(tally, { id: s.id, from: Number(s.applied_seq), to: w.applied, lost: w.givenUp });
     const key: StatKey = { gameType: groups.gameType, tenant: groups.statTenant };
     const was: StatKey = { gameType: old.gameType, tenant: old.statTenant };
     changes.set(s.id, {
@@ -172,7 +163,14 @@ export async function advanceSessions(
   }
   const docResult = docInputs.length ? await applyDocuments(q, docInputs, opts.maxOwnerDocumentBytes) : { applied: 0, conflicts: 0, overLimit: 0, refolds: 0 };
   if (writes.length) await q(UPDATE_SESSIONS_SQL, [JSON.stringify(writes)]);
-  return { changes, fold, docs: docResult, conflicts, lostDelta, givenUp, late, gaveUp };
+  tally.turnsFolded += fold.applied;
+  tally.sessionsWaiting += fold.waiting;
+  tally.refolds += fold.refolds;
+  tally.statesTooLarge += fold.refused.length;
+  tally.docsApplied += docResult.applied;
+  tally.docConflicts += docResult.conflicts;
+  tally.docsOverLimit += docResult.overLimit;
+  return { changes, snapshots: fold.snapshots, tally };
 }
 
 function sessionWrite(
