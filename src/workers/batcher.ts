@@ -1,5 +1,6 @@
 /**
- * Gathers the events of many BullMQ jobs into write batches (by rows and milliseconds) and tells
+ * Gathers the events of many BullMQ jobs into write batches (group commit: whatever arrived while the
+ * last write ran, bounded by rows, bytes and milliseconds) and tells
  * each job when its events are committed. A job is acknowledged only after that promise resolves,
  * so a crash before commit leaves the job to be redelivered, and deduplication by event id makes
  * the redelivery harmless.
@@ -80,7 +81,12 @@ export class Batcher {
   #pump(): void {
     const p = this.#pending;
     if (!p) return;
-    const due = this.#draining || p.rows >= this.#maxRows || p.bytes >= this.#maxBytes || Date.now() - p.since >= this.#maxMs;
+    // Group commit: with no write in flight the events go at once, and while one is in flight they
+    // gather until it ends (or until maxMs, when a second connection may take them). A batch is then as
+    // big as what arrived during one write: small and quickly committed under a light load, up to
+    // maxRows under a heavy one. Waiting out maxMs with an idle connection only added latency.
+    const due =
+      this.#draining || this.#inflight.size === 0 || p.rows >= this.#maxRows || p.bytes >= this.#maxBytes || Date.now() - p.since >= this.#maxMs;
     if (due && this.#inflight.size < this.#maxInflight) {
       if (this.#timer) {
         clearTimeout(this.#timer);
