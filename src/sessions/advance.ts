@@ -12,7 +12,7 @@ import { storedPos, type Pos } from '../derive/position.ts';
 import { sameKey, type StatKey } from '../derive/scopes.ts';
 import { mergeSession, statusOf, type EndFields, type SessionDelta, type StoredGroups } from '../derive/session.ts';
 import type { TxQuery } from '../db/query.ts';
-import { UPDATE_SESSIONS_SQL, type LockedSession, type SessionWrite } from '../db/sql/sessions.ts';
+import { UPDATE_SESSIONS_LEAN_SQL, UPDATE_SESSIONS_SQL, type LockedSession, type SessionWrite } from '../db/sql/sessions.ts';
 import { INSERT_STATE_REFUSALS_SQL, MAX_DEAD_LETTER_PAYLOAD } from '../db/sql/dead-letters.ts';
 import type { SnapshotJob } from '../snapshots/take.ts';
 import { applyDocuments, type DocInput } from './documents.ts';
@@ -103,6 +103,7 @@ export async function advanceSessions(
   const foldInputs = [];
   const docInputs: DocInput[] = [];
   const tally = emptyTally();
+  const lockedById = new Map(locked.map((s) => [s.id, s]));
   for (const s of locked) {
     const d = deltas.get(s.id);
     const old = groupsOf(s);
@@ -162,7 +163,11 @@ export async function advanceSessions(
     row.snapshot_scheduled = o.snapshotScheduled;
   }
   const docResult = docInputs.length ? await applyDocuments(q, docInputs, opts.maxOwnerDocumentBytes) : { applied: 0, conflicts: 0, overLimit: 0, refolds: 0 };
-  if (writes.length) await q(UPDATE_SESSIONS_SQL, [JSON.stringify(writes)]);
+  const full: SessionWrite[] = [];
+  const lean: SessionWrite[] = [];
+  for (const row of writes) (leanSessionWrite(row, lockedById.get(row.id) as LockedSession) ? lean : full).push(row);
+  if (full.length) await q(UPDATE_SESSIONS_SQL, [JSON.stringify(full)]);
+  if (lean.length) await q(UPDATE_SESSIONS_LEAN_SQL, leanParams(lean));
   tally.turnsFolded += fold.applied;
   tally.sessionsWaiting += fold.waiting;
   tally.refolds += fold.refolds;
@@ -238,4 +243,54 @@ function sessionWrite(
     rating_stale: false,
     gave_up: w.givenUp > 0,
   };
+}
+
+/**
+ * Whether a session's write changes only what UPDATE_SESSIONS_LEAN_SQL sets: events taken, no group
+ * replaced, and every other column equal to the locked row's (so leaving it alone writes the same row).
+ * The live state's fold position (state_seq) follows the watermark even without turn results: it is set.
+ */
+export function leanSessionWrite(w: SessionWrite, s: LockedSession): boolean {
+  return (
+    w.touched &&
+    !w.set_created &&
+    !w.set_started &&
+    !w.set_settings &&
+    !w.set_end &&
+    !w.snapshot_scheduled &&
+    !w.final &&
+    !s.final &&
+    !w.rating_stale &&
+    !w.gave_up &&
+    w.first_at !== null &&
+    w.last_at !== null &&
+    w.lost_seqs === Number(s.lost_seqs) &&
+    w.seq_conflicts === s.seq_conflicts &&
+    w.turns_waiting === s.turns_waiting &&
+    w.snapshot_turn === s.snapshot_turn &&
+    sameSeqs(w.ahead_seqs, s.ahead_seqs)
+  );
+}
+
+function sameSeqs(a: number[] | null, b: string[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((x, i) => x === Number(b[i]));
+}
+
+function leanParams(rows: SessionWrite[]): unknown[][] {
+  const cols: unknown[][] = Array.from({ length: 11 }, () => new Array(rows.length));
+  rows.forEach((r, i) => {
+    (cols[0] as unknown[])[i] = r.id;
+    (cols[1] as unknown[])[i] = r.status;
+    (cols[2] as unknown[])[i] = r.first_at;
+    (cols[3] as unknown[])[i] = r.last_at;
+    (cols[4] as unknown[])[i] = r.last_seq;
+    (cols[5] as unknown[])[i] = r.n;
+    (cols[6] as unknown[])[i] = r.last_turn_seq;
+    (cols[7] as unknown[])[i] = r.last_doc_seq;
+    (cols[8] as unknown[])[i] = r.applied_seq;
+    (cols[9] as unknown[])[i] = r.gap_open;
+    (cols[10] as unknown[])[i] = r.state_seq;
+  });
+  return cols;
 }

@@ -6,13 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { Batcher } from '../../src/workers/batcher.ts';
 import type { CheckedEvent } from '../../src/contract/validate.ts';
+import type { ValidEvent } from '../../src/contract/events.ts';
 
 const ev = (n: number) => ({ id: `e${n}`, bytes: 10 }) as unknown as CheckedEvent;
 
 /** A write function whose writes end when the test says so. */
 function gate() {
   const writes: { ids: string[]; done: () => void }[] = [];
-  const write = (events: CheckedEvent[]) => new Promise<void>((resolve) => writes.push({ ids: events.map((e) => e.id), done: resolve }));
+  const write = (events: ValidEvent[]) => new Promise<void>((resolve) => writes.push({ ids: events.map((e) => e.id), done: resolve }));
   return { writes, write };
 }
 const tick = () => new Promise((r) => setImmediate(r));

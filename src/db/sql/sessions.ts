@@ -174,6 +174,33 @@ FROM json_to_recordset($1::json) AS x(id text, touched boolean, set_created bool
   turns_waiting boolean, snapshot_turn int, snapshot_scheduled boolean, final boolean, rating_stale boolean, gave_up boolean)
 WHERE s.id = x.id`;
 
+/**
+ * The common write, as arrays: a session that only took events — no group (created, started, settings,
+ * end) replaced, its fold, conflicts, losses, ahead list and finality as they were. Every column
+ * UPDATE_SESSIONS_SQL would set and this one leaves alone keeps its value there too (the caller checks
+ * that against the locked row: src/sessions/advance.ts, leanSessionWrite). Eleven arrays instead of
+ * a 48-key JSON object per session.
+ * $1..$11: id, status, first_at, last_at, last_seq, n, last_turn_seq, last_doc_seq, applied_seq,
+ * gap_open, state_seq. Result: none.
+ */
+export const UPDATE_SESSIONS_LEAN_SQL = `
+UPDATE sessions s SET
+  idle_at = NULL,
+  status = x.status,
+  first_event_at = least(s.first_event_at, x.first_at),
+  last_event_at = greatest(s.last_event_at, x.last_at),
+  last_seq = greatest(s.last_seq, x.last_seq),
+  event_count = s.event_count + x.n,
+  last_turn_seq = greatest(s.last_turn_seq, x.last_turn_seq),
+  last_doc_seq = greatest(s.last_doc_seq, x.last_doc_seq),
+  applied_seq = x.applied_seq,
+  gap_since = CASE WHEN x.gap_open THEN coalesce(s.gap_since, now()) END,
+  state_seq = x.state_seq,
+  updated_at = now()
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::boolean[], $11::bigint[])
+  AS x(id, status, first_at, last_at, last_seq, n, last_turn_seq, last_doc_seq, applied_seq, gap_open, state_seq)
+WHERE s.id = x.id`;
+
 /** Records events that share their seq with another. $1: JSON [{session_id, event_id, seq, type}]. Result: the rows new here. */
 export const INSERT_SEQ_CONFLICTS_SQL = `
 INSERT INTO seq_conflicts (session_id, event_id, seq, type)
