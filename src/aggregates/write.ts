@@ -6,7 +6,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ValidEvent } from '../contract/events.ts';
 import { transaction, type TxQuery } from '../db/query.ts';
 import {
-  AGGREGATES_SHARED_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, RECOMPUTE_BEST_SQL,
+  AGGREGATES_SHARED_LOCK_SQL, FOLD_LOCK_SQL, FOLD_STAT_DELTAS_SQL, INSERT_PERIODS_SQL, INSERT_STAT_DELTAS_SQL, RECOMPUTE_BEST_SQL,
 } from '../db/sql/aggregates.ts';
 import { RESET_LAST_PLAYED_SQL } from '../db/sql/stat-moves.ts';
 import { isPeriodScope, type StatKey } from '../derive/scopes.ts';
@@ -67,7 +67,7 @@ export interface FoldOptions {
 
 /**
  * Applies pending stat deltas to player_stats and the leaderboard buckets, `limit` at a time, until none
- * is left (or only ones another fold holds). Safe to run on every replica at once. Returns how many it applied.
+ * is left. Safe to run on every replica at once: folds take turns (FOLD_LOCK_SQL). Returns how many it applied.
  */
 export async function foldStatDeltas(orm: MikroORM, winRateMinGames: number, opts: FoldOptions): Promise<number> {
   const limit = opts.limit ?? 20_000;
@@ -75,6 +75,7 @@ export async function foldStatDeltas(orm: MikroORM, winRateMinGames: number, opt
   for (;;) {
     const [r] = await transaction(orm, async (q) => {
       await q(AGGREGATES_SHARED_LOCK_SQL);
+      await q(FOLD_LOCK_SQL);
       type Key = { player_id: string; scope: string };
       const res = await q<{ taken: number; reset: Key[] | null; best: Key[] | null }>(FOLD_STAT_DELTAS_SQL, [limit, winRateMinGames]);
       if (res[0]?.reset?.length) await q(RESET_LAST_PLAYED_SQL, [JSON.stringify(res[0].reset.map((k) => ({ ...k, period: isPeriodScope(k.scope) }))), opts.timeZone]);

@@ -12,6 +12,13 @@ import { statTenantSql, tenantScopeSql } from '../../derive/scopes.ts';
 export const AGGREGATES_LOCK_KEY = 0x67705f61; // 'gp_a'
 export const AGGREGATES_SHARED_LOCK_SQL = `SELECT pg_advisory_xact_lock_shared(${AGGREGATES_LOCK_KEY})`;
 export const AGGREGATES_EXCLUSIVE_LOCK_SQL = `SELECT pg_advisory_xact_lock(${AGGREGATES_LOCK_KEY})`;
+/**
+ * Folds run one at a time across replicas, taking the oldest deltas: a fold that moves a player's
+ * contribution out of a scope recomputes its last_played_at from the sessions as they are, and an older
+ * delta of the same session folded concurrently by another replica (committing after it) would set the
+ * moved-out time again. Taken after AGGREGATES_SHARED_LOCK_SQL (rebuild's exclusive lock comes first).
+ */
+export const FOLD_LOCK_SQL = `SELECT pg_advisory_xact_lock(${AGGREGATES_LOCK_KEY}, 1)`;
 
 /** Leaderboard metrics and their ids in leaderboard_buckets and gp_bucket/gp_rank (the migrations). */
 export const METRICS = { xp: 1, wins: 2, win_rate: 3, rating: 4, best_score: 5 } as const;
