@@ -13,8 +13,8 @@
  *   lookups in flight count too: a burst of concurrent random keys gets at most the limit's worth of
  *   reads. 401 and these 429 answers carry the same fields for the `"auth-failures"` policy.
  *
- * Where the counts live: in Redis with the Redis queue backend, shared by every replica (one round trip
- * each, beside the Redis round trips of ingest). With GP_QUEUE_BACKEND=postgres, in each replica's
+ * Where the counts live: in Redis with the Redis queue backend, shared by every replica: one round trip
+ * for both when the key is one this process checked a moment ago (`admit`), else one each. With GP_QUEUE_BACKEND=postgres, in each replica's
  * memory: the store there would be the primary itself, and a read per request to protect the primary
  * from reads per request defeats the point; behind N replicas an address gets at most N times the
  * limit before every replica refuses it, still a fixed bound. The client address is the connection's
