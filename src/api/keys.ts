@@ -124,6 +124,19 @@ export class KeyVerifier {
     return hit.row!.info;
   }
 
+  /**
+   * The key's info when this process already holds a fresh row that the key matches and that is not
+   * revoked: no I/O. Anything else (no key, malformed, not cached or stale, wrong secret, revoked) is
+   * undefined, and `verify` (under the failed-authentication throttle) decides it.
+   */
+  known(presented: string | undefined): ApiKeyInfo | undefined {
+    if (!presented) return undefined;
+    const m = KEY_RE.exec(presented);
+    const hit = m ? this.#cache.get(m[1]!) : undefined;
+    if (!hit?.row || hit.row.info.revokedAt || Date.now() - hit.at > KEY_CACHE_MS) return undefined;
+    return timingSafeEqual(sha256(m![2]!), hit.row.hash) ? hit.row.info : undefined;
+  }
+
   #read(id: string, admit: AdmitLookup | undefined): Promise<Cached> {
     const done = admit?.() ?? null;
     // `finally` runs on a later tick: the read is in the map before it can leave it.

@@ -13,8 +13,8 @@
  *   lookups in flight count too: a burst of concurrent random keys gets at most the limit's worth of
  *   reads. 401 and these 429 answers carry the same fields for the `"auth-failures"` policy.
  *
- * Where the counts live: in Redis with the Redis queue backend, shared by every replica (one round trip
- * each, beside the Redis round trips of ingest). With GP_QUEUE_BACKEND=postgres, in each replica's
+ * Where the counts live: in Redis with the Redis queue backend, shared by every replica: one round trip
+ * for both when the key is one this process checked a moment ago (`admit`), else one each. With GP_QUEUE_BACKEND=postgres, in each replica's
  * memory: the store there would be the primary itself, and a read per request to protect the primary
  * from reads per request defeats the point; behind N replicas an address gets at most N times the
  * limit before every replica refuses it, still a fixed bound. The client address is the connection's
@@ -28,12 +28,20 @@ import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import type { AdmitLookup, ApiKeyInfo } from './keys.ts';
 import type { ApiMetrics } from './metrics.ts';
+import { admitScript } from './admit-script.ts';
 
 /** The counters' key of an address's failed authentications (API key ids are hex: no collision). */
 const AUTH = 'auth-failures:';
 const KEY_WINDOW_MS = 60_000;
 
 export interface RateLimits {
+  /**
+   * Both limits for a request whose key `req.apiKey` is already known to be valid (./keys.ts `known`),
+   * in one round trip to Redis (./admit-script.ts): 429 when its address is throttled, else the key is
+   * counted and the response gets its fields (429 past the limit). Absent without Redis: there the
+   * counts are in this process's memory, and `authenticate` + `perKey` cost no round trip.
+   */
+  admit?(req: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Runs `verify` (the key check) under the failed-authentication throttle: 429 instead of a lookup past it. */
   authenticate(req: FastifyRequest, reply: FastifyReply, verify: (admit: AdmitLookup) => Promise<ApiKeyInfo>): Promise<ApiKeyInfo>;
   /** Counts a request with a valid key against the key's limit and says where it stands; 429 past it. */
@@ -46,14 +54,15 @@ export async function rateLimits(app: FastifyInstance, cfg: Readonly<Config>, re
   const authLimit = cfg.apiAuthFailureLimit;
   const authWindowMs = cfg.apiAuthFailureWindowS * 1000;
   if (authLimit === 0 && cfg.apiRateLimit === 0) {
-    return { authenticate: (_req, _reply, verify) => verify(() => () => {}), perKey: async () => {} };
+    return { authenticate: (_req, _reply, verify) => verify(() => () => {}), perKey: async () => {}, admit: async () => {} };
   }
+  const nameSpace = `${cfg.queuePrefix}:api-rate:`;
   // Not global: the plugin adds no hooks or headers of its own; the counts are taken below.
   await app.register(rateLimit, {
     global: false,
     // Without Redis (GP_QUEUE_BACKEND=postgres) the plugin's in-memory store: counts per process.
     ...(redis ? { redis } : {}),
-    nameSpace: `${cfg.queuePrefix}:api-rate:`,
+    nameSpace,
     // Before authentication the key is the address (the plugin's own normalisation: IPv6 by /56).
     keyGenerator: (req) => (req.apiKey ? req.apiKey.id : `${AUTH}${normalizeIP(req.ip, 56)}`),
     max: (req, key) => (key.startsWith(AUTH) ? authLimit : (req.apiKey?.rateLimit ?? cfg.apiRateLimit)),
@@ -88,7 +97,33 @@ export async function rateLimits(app: FastifyInstance, cfg: Readonly<Config>, re
     return new ApiError(429, 'rate_limited', `too many failed authentications from this address (${authLimit} in ${cfg.apiAuthFailureWindowS} s); retry in ${after} s`);
   };
 
+  const keyFields = (reply: FastifyReply, max: number, current: number, ttlMs: number) => {
+    reply.header('ratelimit-policy', `"key";q=${max};w=${KEY_WINDOW_MS / 1000}`).header('ratelimit', `"key";r=${Math.max(0, max - current)};t=${seconds(ttlMs)}`);
+    if (current <= max) return;
+    reply.header('retry-after', String(seconds(ttlMs)));
+    throw new ApiError(429, 'rate_limited', `rate limit of ${max} requests per minute reached; retry in ${seconds(ttlMs)} s`);
+  };
+  const script = redis ? admitScript(redis) : null;
+
   return {
+    ...(script
+      ? {
+          async admit(req: FastifyRequest, reply: FastifyReply) {
+            const key = req.apiKey!;
+            const addr = `${AUTH}${normalizeIP(req.ip, 56)}`;
+            // What this process already counted for the address (its last failure's count) throttles without asking.
+            const local = authLimit > 0 ? known(addr, 0) : 0;
+            if (authLimit > 0 && local >= authLimit) throw throttled(reply, local, counted.get(addr)!.until - Date.now());
+            const a = await script(`${nameSpace}${addr}`, `${nameSpace}${key.id}`, authLimit, cfg.apiRateLimit !== 0, KEY_WINDOW_MS);
+            if (authLimit > 0) {
+              // As the plugin reports a count: at most the limit.
+              const failures = known(addr, Math.min(a.failures, authLimit));
+              if (failures >= authLimit) throw throttled(reply, failures, a.failuresTtlMs);
+            }
+            if (a.current !== null) keyFields(reply, key.rateLimit ?? cfg.apiRateLimit, a.current, a.ttlMs);
+          },
+        }
+      : {}),
     async authenticate(req, reply, verify) {
       if (authLimit === 0) return verify(() => () => {});
       const seen = await count(req, { increment: false });
@@ -127,11 +162,7 @@ export async function rateLimits(app: FastifyInstance, cfg: Readonly<Config>, re
       if (cfg.apiRateLimit === 0 || !req.apiKey) return;
       const r = await count(req);
       if (r.isAllowed) return;
-      reply.header('ratelimit-policy', `"key";q=${r.max};w=${KEY_WINDOW_MS / 1000}`).header('ratelimit', `"key";r=${r.remaining};t=${seconds(r.ttl)}`);
-      if (r.isExceeded) {
-        reply.header('retry-after', String(seconds(r.ttl)));
-        throw new ApiError(429, 'rate_limited', `rate limit of ${r.max} requests per minute reached; retry in ${seconds(r.ttl)} s`);
-      }
+      keyFields(reply, r.max, r.max - r.remaining + (r.isExceeded ? 1 : 0), r.ttl);
     },
   };
 }

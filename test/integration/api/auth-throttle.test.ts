@@ -132,6 +132,62 @@ describe.each(['redis', 'postgres'] as QueueBackend[])('failed authentication on
   });
 });
 
+/**
+ * Issue 20, item 5: a request whose key the server checked a moment ago takes both limits in one
+ * round trip (src/api/admit-script.ts), and still answers a throttled address 429 before counting the
+ * key. Before, every request made two: the address's read, then the key's count.
+ */
+describe('a key the server already checked (Redis backend)', () => {
+  const ctx = dbFixture('redis');
+  let app: FastifyInstance;
+  let base = '';
+  let redis: Redis;
+  let good = '';
+
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    const cfg = testConfig(ctx.fx.db.url, ctx.prefix, { GP_API_AUTH_FAILURE_LIMIT: '2', GP_API_AUTH_FAILURE_WINDOW_S: '600', GP_API_RATE_LIMIT: '1000' });
+    app = await buildApi({ cfg, orm: ctx.fx.orm, redis });
+    base = await app.listen({ port: 0, host: '0.0.0.0' });
+    base = base.replace(/\/\/[^:/]+:/, '//127.0.0.1:');
+    good = (await createApiKey(ctx.fx.orm, { name: 'good', scopes: ['read'] })).key;
+  });
+  afterAll(async () => {
+    await app?.close();
+    await redis?.quit();
+  });
+
+  it('counts both limits in one Redis command per request', async () => {
+    expect((await get(base, '/v1/leaderboard', { key: good, from: '127.0.0.7' })).status).toBe(200); // the key is now cached
+    const monitor = await new Redis(REDIS_URL).monitor();
+    const sent: string[][] = [];
+    // Commands the API sent itself (not the ones a script ran) that touch this file's rate-limit keys.
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (!source.includes('lua') && args.some((a) => a.startsWith(`${ctx.prefix}:api-rate:`))) sent.push(args);
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const r = await get(base, '/v1/leaderboard', { key: good, from: '127.0.0.7' });
+    await new Promise((r) => setTimeout(r, 100));
+    monitor.disconnect();
+    expect(r.status).toBe(200);
+    expect(r.headers.ratelimit).toMatch(/^"key";r=998;t=\d+$/);
+    expect(sent).toHaveLength(1);
+  });
+
+  it("refuses a cached good key from a throttled address with 429, without counting it against the key's limit", async () => {
+    expect((await get(base, '/v1/leaderboard', { key: randomKey(), from: '127.0.0.8' })).status).toBe(401);
+    expect((await get(base, '/v1/leaderboard', { key: randomKey(), from: '127.0.0.8' })).status).toBe(401);
+    const before = (await get(base, '/v1/leaderboard', { key: good, from: '127.0.0.9' })).headers.ratelimit as string;
+    const refused = await get(base, '/v1/leaderboard', { key: good, from: '127.0.0.8' });
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('rate_limited');
+    expect(refused.headers.ratelimit).toMatch(/^"auth-failures";r=0;t=\d+$/);
+    const after = (await get(base, '/v1/leaderboard', { key: good, from: '127.0.0.9' })).headers.ratelimit as string;
+    const remaining = (h: string) => Number(/r=(\d+)/.exec(h)![1]);
+    expect(remaining(before) - remaining(after)).toBe(1);
+  });
+});
+
 describe('behind a trusted proxy (GP_API_TRUST_PROXY)', () => {
   const ctx = dbFixture('redis');
   let app: FastifyInstance;
