@@ -32,7 +32,12 @@ const pools = new WeakMap<MikroORM, Promise<pg.Pool>>();
 function poolOf(orm: MikroORM): Promise<pg.Pool> {
   let p = pools.get(orm);
   if (!p) {
-    p = orm.em.getConnection().getNativeClient() as unknown as Promise<pg.Pool>;
+    // One statement through Kysely first: its driver adopts the pool on its first query only, and only
+    // a pool it adopted is ended by orm.close(). Without it a command whose every statement ran here
+    // (verify, rebuild) waited for pg's idle timeout (10 s) before it could exit.
+    p = query(orm.em.fork(), 'SELECT 1').then(() => orm.em.getConnection().getNativeClient() as unknown as Promise<pg.Pool>);
+    // A database that did not answer is asked again by the next transaction, not remembered as down.
+    p.catch(() => pools.delete(orm));
     pools.set(orm, p);
   }
   return p;
